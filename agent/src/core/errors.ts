@@ -1,0 +1,26 @@
+/**
+ * Every error code the agent reports, in one place (fastify's lib/errors.js is the model).
+ * The docs table in README.md is checked against this list by a test.
+ */
+export const ERROR_CODES = {
+  YW_ERR_CONFIG_INVALID: 'The configuration does not match the schema.',
+  YW_ERR_CONFIG_READ: 'The configuration file could not be read or is not valid YAML.',
+  YW_ERR_CONFIG_ENV: 'A ${VAR} placeholder names an environment variable that is not set.',
+  YW_ERR_STORE_OPEN: 'The local store could not be opened or migrated.',
+  YW_ERR_STORE_VERSION: 'The local store was written by a newer yieldwatch.',
+  YW_ERR_REPLAY_INPUT: 'A line of the replay input is not a recorded message.',
+  YW_ERR_API_LISTEN: 'The HTTP API could not listen on its address.',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error meant for a person: `message` is the plain sentence, `code` the stable identifier. */
+export class YieldwatchError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'YieldwatchError';
+  }
+}

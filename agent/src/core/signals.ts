@@ -1,0 +1,30 @@
+/** Canonical numeric signals that are summed into windows (DESIGN.md, KPI method). */
+export const SUMMED_SIGNALS = [
+  'parts_total',
+  'parts_good',
+  'parts_scrap',
+  'parts_rework',
+  'material_in_kg',
+  'good_kg',
+  'scrap_kg',
+] as const;
+export type SummedSignal = (typeof SUMMED_SIGNALS)[number];
+
+/** Context and state signals: strings, never summed. */
+export const CONTEXT_SIGNALS = ['state', 'scrap_reason', 'material', 'product'] as const;
+export type ContextSignal = (typeof CONTEXT_SIGNALS)[number];
+
+export type SignalName = SummedSignal | ContextSignal;
+export const SIGNAL_NAMES: readonly SignalName[] = [...SUMMED_SIGNALS, ...CONTEXT_SIGNALS];
+
+/** Index of each summed signal in a window's component vector. */
+export const SIGNAL_INDEX: Readonly<Record<SummedSignal, number>> = Object.fromEntries(
+  SUMMED_SIGNALS.map((s, i) => [s, i]),
+) as Record<SummedSignal, number>;
+
+export function isSummedSignal(s: string): s is SummedSignal {
+  return Object.prototype.hasOwnProperty.call(SIGNAL_INDEX, s);
+}
+
+/** How a numeric signal's values become increments (DESIGN.md, "Signals"). */
+export type SignalKind = 'counter' | 'delta' | 'gauge';

@@ -1,0 +1,81 @@
+import type { SummedSignal } from '../core/signals.js';
+import type { MaterialFactors } from './materials.js';
+
+/** Version of the KPI method every aggregate and report names. */
+export const KPI_METHOD = 'yieldwatch-kpi/1';
+
+/** Summed window components by signal; a key is present only for signals the machine measures. */
+export type Components = Partial<Record<SummedSignal, number>>;
+
+/** Context the derivation needs besides the sums. */
+export interface DeriveContext {
+  partMassKg?: number | undefined;
+  material?: MaterialFactors | undefined;
+}
+
+/** KPI values of one window or rollup, by their snake_case names (DESIGN.md, "KPIs"). */
+export type Kpis = Record<string, number>;
+
+function ratio(num: number | undefined, den: number | undefined): number | undefined {
+  // A ratio with a zero (or unknown) denominator is absent, never 0, NaN or Infinity.
+  if (num === undefined || den === undefined || den === 0) return undefined;
+  return num / den;
+}
+
+/**
+ * Derives every KPI from summed components, exactly as DESIGN.md "KPIs" defines them.
+ * Rollups call it with their summed components: ratios are never averaged.
+ */
+export function deriveKpis(c: Components, ctx: DeriveContext): Kpis {
+  const out: Kpis = {};
+  const hasParts = c.parts_good !== undefined || c.parts_scrap !== undefined || c.parts_rework !== undefined || c.parts_total !== undefined;
+
+  let total = c.parts_total;
+  let good = c.parts_good;
+  const scrap = c.parts_scrap;
+  const rework = c.parts_rework;
+  if (hasParts) {
+    if (total === undefined) total = (good ?? 0) + (scrap ?? 0) + (rework ?? 0);
+    else if (good === undefined) good = total - (scrap ?? 0) - (rework ?? 0);
+    out.parts_total = total;
+    if (good !== undefined) out.parts_good = good;
+    if (scrap !== undefined) out.parts_scrap = scrap;
+    if (rework !== undefined) out.parts_rework = rework;
+    set(out, 'yield', ratio(good, total));
+    set(out, 'scrap_rate', ratio(scrap, total));
+    set(out, 'rework_ratio', ratio(rework, total));
+  }
+
+  const mass = ctx.partMassKg;
+  const goodKg = c.good_kg ?? (good !== undefined && mass !== undefined ? good * mass : undefined);
+  const scrapKg = c.scrap_kg ?? (scrap !== undefined && mass !== undefined ? scrap * mass : undefined);
+  const inKg = c.material_in_kg;
+  set(out, 'good_kg', goodKg);
+  set(out, 'scrap_kg', scrapKg);
+  set(out, 'material_in_kg', inKg);
+  set(out, 'material_efficiency', ratio(goodKg, inKg));
+
+  const lossKg = inKg !== undefined ? (goodKg !== undefined ? inKg - goodKg : undefined) : scrapKg;
+  set(out, 'material_loss_kg', lossKg);
+  const m = ctx.material;
+  if (lossKg !== undefined && m !== undefined) {
+    if (m.co2ePerKg !== undefined) out.loss_co2e_kg = lossKg * m.co2ePerKg;
+    if (m.pricePerKg !== undefined) out.loss_cost = lossKg * (m.pricePerKg - m.scrapValuePerKg);
+    for (const el in m.crm) out[`crm_loss_kg_${el}`] = lossKg * m.crm[el]!;
+  }
+  return out;
+}
+
+function set(out: Kpis, key: string, v: number | undefined): void {
+  if (v !== undefined) out[key] = v;
+}
+
+/** Adds `b` into `a` key by key (union of measured signals); used for revisions and rollups. */
+export function addComponents(a: Components, b: Components): Components {
+  const out: Components = { ...a };
+  for (const k in b) {
+    const key = k as SummedSignal;
+    out[key] = (out[key] ?? 0) + b[key]!;
+  }
+  return out;
+}

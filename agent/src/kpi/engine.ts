@@ -1,0 +1,433 @@
+import type { Sample } from '../core/sample.js';
+import { SIGNAL_INDEX, SUMMED_SIGNALS, isSummedSignal, type SignalKind, type SummedSignal } from '../core/signals.js';
+import {
+  counterStep,
+  isAccepted,
+  newCounterState,
+  newSeqState,
+  seenSeq,
+  STEP_IMPLAUSIBLE,
+  STEP_REBASELINED,
+  STEP_RESET,
+  STEP_ROLLOVER,
+  STEP_STALE,
+  type CounterLimits,
+  type CounterState,
+  type SeqState,
+} from './counter-delta.js';
+import { classifyEventTime, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
+import { Q_DUP, Q_IMPLAUSIBLE, Q_REBASELINED, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
+import { newWindow, windowStart, type WindowAcc } from './windows.js';
+
+/** What the engine needs to know of one machine. */
+export interface EngineMachine {
+  path: string;
+  signals: Partial<Record<SummedSignal, { kind: SignalKind } & CounterLimits>>;
+  product?: string | undefined;
+  material?: string | undefined;
+  partMassKg?: number | undefined;
+}
+
+export interface EngineOptions extends EventTimeLimits {
+  windowMs: number;
+  latenessMs: number;
+  machines: readonly EngineMachine[];
+  /** Resolves a product name to its part mass and material; undefined for an unknown product. */
+  product?: (name: string) => { partMassKg: number; material: string } | undefined;
+}
+
+const KIND_COUNTER = 0;
+const KIND_DELTA = 1;
+const KIND_GAUGE = 2;
+
+interface SignalRuntime {
+  kind: 0 | 1 | 2;
+  limits: CounterLimits;
+  counter: CounterState;
+  seq: SeqState | undefined;
+}
+
+interface MachineRuntime {
+  path: string;
+  signals: (SignalRuntime | undefined)[];
+  /** Indexes (into SUMMED_SIGNALS) of the signals this machine measures, ascending. */
+  measured: number[];
+  product: string | undefined;
+  material: string | undefined;
+  partMassKg: number | undefined;
+  windows: Map<number, WindowAcc>;
+  /** The window the last sample landed in: most samples land in the same one. */
+  last: WindowAcc | undefined;
+}
+
+/** Counters since start, for metrics and replay stats. Rejections are by reason. */
+export interface EngineStats {
+  samples: number;
+  accepted: number;
+  baselines: number;
+  resets: number;
+  rollovers: number;
+  stale: number;
+  implausible: number;
+  rebaselined: number;
+  dup: number;
+  skewed: number;
+  too_late: number;
+  rejected: Map<string, number>;
+}
+
+/** Serializable engine state: saved with every emission, restored at start. */
+export interface EngineSnapshot {
+  version: 1;
+  machines: Record<
+    string,
+    {
+      product: string | undefined;
+      material: string | undefined;
+      partMassKg: number | undefined;
+      signals: Record<string, { kind: SignalKind; has: boolean; last: number; lastTs: number; streak: number; seq?: { max: number; ring: number[]; next: number; size: number } }>;
+    }
+  >;
+  windows: { machine: string; start: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
+}
+
+/** A window handed out for emission, with what its machine measures. */
+export interface DueWindow {
+  window: WindowAcc;
+  measured: readonly number[];
+}
+
+const KINDS: Record<SignalKind, 0 | 1 | 2> = { counter: KIND_COUNTER, delta: KIND_DELTA, gauge: KIND_GAUGE };
+
+/**
+ * The synchronous KPI core: event time, counter to delta and windows (DESIGN.md, "KPI method").
+ * No I/O and no timers: the caller passes the agent's time and commits what `takeDue` hands out.
+ */
+export class KpiEngine {
+  readonly stats: EngineStats = {
+    samples: 0,
+    accepted: 0,
+    baselines: 0,
+    resets: 0,
+    rollovers: 0,
+    stale: 0,
+    implausible: 0,
+    rebaselined: 0,
+    dup: 0,
+    skewed: 0,
+    too_late: 0,
+    rejected: new Map(),
+  };
+  /** Machines whose counters were re-baselined since the last call of `drainRebaselined`. */
+  private rebaselinedMachines: string[] = [];
+  private readonly machines = new Map<string, MachineRuntime>();
+  private readonly windowMs: number;
+  private readonly latenessMs: number;
+  private readonly limits: EventTimeLimits;
+  /** Earliest time any open window becomes due; lets `takeDue` return at once most of the time. */
+  private nextDue = Infinity;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.windowMs = opts.windowMs;
+    this.latenessMs = opts.latenessMs;
+    this.limits = { maxFutureSkewMs: opts.maxFutureSkewMs, correctionHorizonMs: opts.correctionHorizonMs };
+    for (const m of opts.machines) this.machines.set(m.path, this.runtimeFor(m));
+  }
+
+  private runtimeFor(m: EngineMachine): MachineRuntime {
+    const signals: (SignalRuntime | undefined)[] = new Array(SUMMED_SIGNALS.length).fill(undefined);
+    const measured: number[] = [];
+    SUMMED_SIGNALS.forEach((name, i) => {
+      const s = m.signals[name];
+      if (!s) return;
+      const kind = KINDS[s.kind];
+      signals[i] = {
+        kind,
+        limits: { rollover: s.rollover, maxRatePerSecond: s.maxRatePerSecond },
+        counter: newCounterState(),
+        seq: kind === KIND_DELTA ? newSeqState() : undefined,
+      };
+      if (kind !== KIND_GAUGE) measured.push(i);
+    });
+    let { partMassKg, material } = m;
+    if (m.product !== undefined) {
+      const p = this.opts.product?.(m.product);
+      if (p) ({ partMassKg, material } = p);
+    }
+    return { path: m.path, signals, measured, product: m.product, material, partMassKg, windows: new Map(), last: undefined };
+  }
+
+  /** True when `path` is a configured machine. */
+  hasMachine(path: string): boolean {
+    return this.machines.has(path);
+  }
+
+  /** Counts a rejected input (a payload that could not become samples) by reason, and in the machine's window when known. */
+  reject(reason: string, machine: string | undefined, now: number): void {
+    this.stats.rejected.set(reason, (this.stats.rejected.get(reason) ?? 0) + 1);
+    const m = machine === undefined ? undefined : this.machines.get(machine);
+    if (m) this.windowFor(m, now).quality[Q_REJECTED]!++;
+  }
+
+  /**
+   * Ingests a batch of samples that arrived at `now` (the agent clock). Samples of one
+   * message share machine and timestamp; the event-time verdict is counted once for them.
+   */
+  ingest(samples: readonly Sample[], now: number): void {
+    let prevMachine: string | undefined;
+    let prevTs: number | undefined = NaN;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i]!;
+      this.stats.samples++;
+      const m = this.machines.get(s.machine);
+      if (m === undefined) {
+        this.reject('unknown_machine', undefined, now);
+        continue;
+      }
+      const verdict = classifyEventTime(s.ts, now, this.limits);
+      const t = verdict === 0 ? (s.ts as number) : now;
+      const firstOfMessage = s.machine !== prevMachine || s.ts !== prevTs;
+      prevMachine = s.machine;
+      prevTs = s.ts;
+      if (verdict === EVENT_TIME_SKEWED || verdict === EVENT_TIME_TOO_LATE) {
+        if (firstOfMessage) {
+          const w = this.windowFor(m, t);
+          if (verdict === EVENT_TIME_SKEWED) {
+            this.stats.skewed++;
+            w.quality[Q_SKEWED]!++;
+          } else {
+            this.stats.too_late++;
+            w.quality[Q_TOO_LATE]!++;
+          }
+        }
+      }
+      this.apply(m, s, t, now);
+    }
+  }
+
+  private apply(m: MachineRuntime, s: Sample, t: number, now: number): void {
+    const name = s.signal;
+    if (!isSummedSignal(name)) {
+      this.applyContext(m, name, s.value, now);
+      return;
+    }
+    const sig = m.signals[SIGNAL_INDEX[name]];
+    if (sig === undefined) {
+      this.reject('unmapped_signal', m.path, now);
+      return;
+    }
+    const v = s.value;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      this.reject('not_a_number', m.path, now);
+      return;
+    }
+    const idx = SIGNAL_INDEX[name];
+    if (sig.kind === KIND_COUNTER) {
+      const step = counterStep(sig.counter, v, t, sig.limits);
+      const w = this.windowFor(m, t);
+      if (isAccepted(step)) {
+        this.stats.accepted++;
+        w.accepted++;
+        w.sums[idx]! += sig.counter.delta;
+        if (step === STEP_RESET) this.stats.resets++;
+        else if (step === STEP_ROLLOVER) this.stats.rollovers++;
+        else if (step === STEP_REBASELINED) {
+          this.stats.rebaselined++;
+          w.quality[Q_REBASELINED]!++;
+          this.rebaselinedMachines.push(m.path);
+        } else if (step === 0) this.stats.baselines++;
+      } else if (step === STEP_STALE) {
+        this.stats.stale++;
+        w.quality[Q_STALE]!++;
+      } else if (step === STEP_IMPLAUSIBLE) {
+        this.stats.implausible++;
+        w.quality[Q_IMPLAUSIBLE]!++;
+      }
+      return;
+    }
+    const w = this.windowFor(m, t);
+    if (sig.kind === KIND_DELTA) {
+      if (v < 0) {
+        this.reject('negative_delta', m.path, now);
+        return;
+      }
+      if (s.seq !== undefined && seenSeq(sig.seq!, s.seq)) {
+        this.stats.dup++;
+        w.quality[Q_DUP]!++;
+        return;
+      }
+      w.sums[idx]! += v;
+    }
+    this.stats.accepted++;
+    w.accepted++;
+  }
+
+  private applyContext(m: MachineRuntime, name: string, value: number | string, now: number): void {
+    if (typeof value !== 'string' || value.length === 0) {
+      this.reject('not_a_string', m.path, now);
+      return;
+    }
+    if (name === 'product') {
+      const p = this.opts.product?.(value);
+      if (!p) {
+        this.reject('unknown_product', m.path, now);
+        return;
+      }
+      m.product = value;
+      m.partMassKg = p.partMassKg;
+      m.material = p.material;
+    } else if (name === 'material') {
+      m.material = value;
+    }
+    this.stats.accepted++;
+  }
+
+  private windowFor(m: MachineRuntime, t: number): WindowAcc {
+    const last = m.last;
+    if (last !== undefined && t >= last.start && t < last.start + this.windowMs) return last;
+    const start = windowStart(t, this.windowMs);
+    let w = m.windows.get(start);
+    if (w === undefined) {
+      w = newWindow(m.path, start, m);
+      m.windows.set(start, w);
+      const due = start + this.windowMs + this.latenessMs;
+      if (due < this.nextDue) this.nextDue = due;
+    }
+    m.last = w;
+    return w;
+  }
+
+  /** Removes and returns the windows due for emission at `now` (end + allowed lateness reached). */
+  takeDue(now: number): DueWindow[] {
+    if (now < this.nextDue) return [];
+    return this.take((w) => w.start + this.windowMs + this.latenessMs <= now);
+  }
+
+  /** Removes and returns every open window (shutdown, end of replay). */
+  takeAll(): DueWindow[] {
+    return this.take(() => true);
+  }
+
+  private take(pred: (w: WindowAcc) => boolean): DueWindow[] {
+    const out: DueWindow[] = [];
+    let next = Infinity;
+    for (const m of this.machines.values()) {
+      for (const [start, w] of m.windows) {
+        if (!pred(w)) {
+          next = Math.min(next, start + this.windowMs + this.latenessMs);
+          continue;
+        }
+        m.windows.delete(start);
+        if (m.last === w) m.last = undefined;
+        out.push({ window: w, measured: m.measured });
+      }
+    }
+    this.nextDue = next;
+    return out;
+  }
+
+  /** Puts windows back after their commit failed, merging with what arrived meanwhile. */
+  putBack(due: readonly DueWindow[]): void {
+    for (const { window: w } of due) {
+      const m = this.machines.get(w.machine);
+      if (!m) continue;
+      const cur = m.windows.get(w.start);
+      this.nextDue = Math.min(this.nextDue, w.start + this.windowMs + this.latenessMs);
+      if (!cur) {
+        m.windows.set(w.start, w);
+        continue;
+      }
+      for (let i = 0; i < w.sums.length; i++) cur.sums[i]! += w.sums[i]!;
+      for (let i = 0; i < w.quality.length; i++) cur.quality[i]! += w.quality[i]!;
+      cur.accepted += w.accepted;
+    }
+  }
+
+  /** Machines re-baselined since the last call (for a log line per event, off the hot path). */
+  drainRebaselined(): string[] {
+    const out = this.rebaselinedMachines;
+    this.rebaselinedMachines = [];
+    return out;
+  }
+
+  /** Measured signal indexes of a machine. */
+  measuredOf(path: string): readonly number[] {
+    return this.machines.get(path)?.measured ?? [];
+  }
+
+  snapshot(): EngineSnapshot {
+    const snap: EngineSnapshot = { version: 1, machines: {}, windows: [] };
+    for (const m of this.machines.values()) {
+      const signals: EngineSnapshot['machines'][string]['signals'] = {};
+      m.signals.forEach((sig, i) => {
+        if (!sig) return;
+        const c = sig.counter;
+        signals[SUMMED_SIGNALS[i]!] = {
+          kind: (['counter', 'delta', 'gauge'] as const)[sig.kind],
+          has: c.has,
+          last: c.last,
+          lastTs: c.lastTs,
+          streak: c.streak,
+          ...(sig.seq ? { seq: { max: sig.seq.max, ring: Array.from(sig.seq.ring.subarray(0, sig.seq.size)), next: sig.seq.next, size: sig.seq.size } } : {}),
+        };
+      });
+      snap.machines[m.path] = { product: m.product, material: m.material, partMassKg: m.partMassKg, signals };
+      for (const w of m.windows.values()) {
+        snap.windows.push({
+          machine: w.machine,
+          start: w.start,
+          sums: Array.from(w.sums),
+          quality: Array.from(w.quality),
+          accepted: w.accepted,
+          product: w.product,
+          material: w.material,
+          partMassKg: w.partMassKg,
+        });
+      }
+    }
+    return snap;
+  }
+
+  /** Restores a snapshot; state of machines or signals no longer configured (or of another kind) is dropped. */
+  restore(snap: EngineSnapshot): void {
+    if (snap.version !== 1) return;
+    for (const [path, ms] of Object.entries(snap.machines)) {
+      const m = this.machines.get(path);
+      if (!m) continue;
+      if (ms.product !== undefined && this.opts.product?.(ms.product)) {
+        m.product = ms.product;
+        m.partMassKg = ms.partMassKg;
+        m.material = ms.material;
+      }
+      for (const [name, st] of Object.entries(ms.signals)) {
+        if (!isSummedSignal(name)) continue;
+        const sig = m.signals[SIGNAL_INDEX[name]];
+        if (!sig || KINDS[st.kind] !== sig.kind) continue;
+        Object.assign(sig.counter, { has: st.has, last: st.last, lastTs: st.lastTs, streak: st.streak, delta: 0 });
+        if (sig.seq && st.seq) {
+          sig.seq.max = st.seq.max;
+          sig.seq.ring.set(st.seq.ring);
+          sig.seq.next = st.seq.next;
+          sig.seq.size = st.seq.size;
+        }
+      }
+    }
+    for (const sw of snap.windows) {
+      const m = this.machines.get(sw.machine);
+      if (!m) continue;
+      const w = newWindow(sw.machine, sw.start, { product: sw.product, material: sw.material, partMassKg: sw.partMassKg });
+      w.sums.set(sw.sums.slice(0, w.sums.length));
+      w.quality.set(sw.quality.slice(0, w.quality.length));
+      w.accepted = sw.accepted;
+      m.windows.set(w.start, w);
+      this.nextDue = Math.min(this.nextDue, w.start + this.windowMs + this.latenessMs);
+    }
+  }
+
+  /** Number of open windows (for metrics). */
+  openWindows(): number {
+    let n = 0;
+    for (const m of this.machines.values()) n += m.windows.size;
+    return n;
+  }
+}

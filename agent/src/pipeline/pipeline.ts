@@ -1,0 +1,130 @@
+import type { Aggregate } from '../core/aggregate.js';
+import type { Clock } from '../core/clock.js';
+import type { Sample } from '../core/sample.js';
+import type { Config } from '../config/schema.js';
+import { KpiEngine, type DueWindow } from '../kpi/engine.js';
+import type { MaterialFactors } from '../kpi/materials.js';
+import type { Store } from '../store/store.js';
+import { toAggregate } from './emit.js';
+import { engineOptions, materialFactors } from './machines.js';
+
+export interface PipelineEvents {
+  /** Aggregates committed by one emission (first emissions and revisions). */
+  onEmit?: (aggregates: readonly Aggregate[]) => void;
+  /** A commit failed; the windows stay in memory and are retried at the next tick. */
+  onCommitError?: (err: unknown) => void;
+}
+
+export interface PipelineStats {
+  windowsEmitted: number;
+  windowsRevised: number;
+  checkpoints: number;
+  lastCheckpointMs: number;
+  commitErrors: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The agent's one write path: samples in (synchronous, no I/O), then at each tick the due
+ * windows are turned into aggregates and committed in one transaction with the engine
+ * checkpoint and the rejection counts (DESIGN.md, "Windows"; STYLE.md, "one write path").
+ */
+export class Pipeline {
+  readonly engine: KpiEngine;
+  readonly stats: PipelineStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
+  private readonly materials: Map<string, MaterialFactors>;
+  private readonly windowMs: number;
+  private readonly checkpointEveryMs: number;
+  private lastCheckpointAt = -Infinity;
+  private readonly committedRejections = new Map<string, number>();
+
+  constructor(
+    cfg: Config,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly events: PipelineEvents = {},
+  ) {
+    this.engine = new KpiEngine(engineOptions(cfg));
+    this.materials = materialFactors(cfg);
+    this.windowMs = cfg.kpi.windowSize;
+    this.checkpointEveryMs = cfg.kpi.checkpointInterval;
+    const cp = store.loadCheckpoint();
+    if (cp) this.engine.restore(cp.snapshot);
+  }
+
+  /** Hot path: samples that arrived now. */
+  ingest(samples: readonly Sample[]): void {
+    this.engine.ingest(samples, this.clock.now());
+  }
+
+  /** Counts a message that could not become samples. */
+  reject(reason: string, machine?: string): void {
+    this.engine.reject(reason, machine, this.clock.now());
+  }
+
+  /**
+   * Emits the windows that are due, with a checkpoint, in one transaction; also checkpoints
+   * when `checkpointInterval` has passed. Returns what was emitted.
+   */
+  tick(): readonly Aggregate[] {
+    const now = this.clock.now();
+    const due = this.engine.takeDue(now);
+    if (due.length === 0 && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
+    return this.commit(due, now);
+  }
+
+  /** Emits every open window, complete or not: the end of a replay. */
+  flushAll(): readonly Aggregate[] {
+    return this.commit(this.engine.takeAll(), this.clock.now());
+  }
+
+  /** Saves counter state and open windows now (shutdown). */
+  checkpoint(): void {
+    this.commit([], this.clock.now());
+  }
+
+  private commit(due: DueWindow[], now: number): readonly Aggregate[] {
+    const t0 = performance.now();
+    let emitted: Aggregate[];
+    try {
+      emitted = this.store.transaction(() => {
+        const out: Aggregate[] = [];
+        for (const d of due) {
+          const prev = this.store.getAggregate(d.window.machine, d.window.start);
+          const agg = toAggregate(d, prev, this.windowMs, now, this.materials);
+          if (agg === undefined) continue;
+          this.store.putAggregate(agg);
+          out.push(agg);
+        }
+        this.store.saveCheckpoint(now, this.engine.snapshot());
+        this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
+        return out;
+      });
+    } catch (err) {
+      this.engine.putBack(due);
+      this.stats.commitErrors++;
+      this.events.onCommitError?.(err);
+      return [];
+    }
+    for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
+    this.lastCheckpointAt = now;
+    this.stats.checkpoints++;
+    this.stats.lastCheckpointMs = performance.now() - t0;
+    for (const a of emitted) {
+      if (a.revision === 0) this.stats.windowsEmitted++;
+      else this.stats.windowsRevised++;
+    }
+    if (emitted.length > 0) this.events.onEmit?.(emitted);
+    return emitted;
+  }
+
+  private rejectionDelta(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, v] of this.engine.stats.rejected) {
+      const d = v - (this.committedRejections.get(k) ?? 0);
+      if (d > 0) out.set(k, d);
+    }
+    return out;
+  }
+}

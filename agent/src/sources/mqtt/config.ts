@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
+import { duration } from '../../config/duration.js';
+
+const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
+
+export const mqttTopicSchema = z
+  .strictObject({
+    topic: z
+      .string()
+      .min(1)
+      .refine((t) => !/[#+]/.test(t), { message: 'expected a topic template with {site}, {area}, {line} or {machine} placeholders, not MQTT wildcards' })
+      .refine((t) => t.includes('{machine}'), { message: 'expected the template to capture {machine}' })
+      .meta({
+        description:
+          'Topic template; `{site}`, `{area}`, `{line}` and `{machine}` each capture one topic level, e.g. `plant1/{line}/{machine}/counters`.',
+      }),
+    site: z.string().optional().meta({ description: 'Site of the machines when the template does not capture `{site}`.' }),
+    area: z.string().optional().meta({ description: 'Area of the machines when the template does not capture `{area}` (optional level).' }),
+    line: z.string().optional().meta({ description: 'Line of the machines when the template does not capture `{line}`.' }),
+    fields: z
+      .partialRecord(z.enum([...SUMMED_SIGNALS, ...CONTEXT_SIGNALS]), z.string().min(1))
+      .refine((f) => Object.keys(f).length > 0, { message: 'expected at least one signal mapped to a payload field' })
+      .meta({ description: 'Canonical signal → JSON payload field (dots reach into nested objects: `counters.good`).' }),
+    timestamp: z
+      .strictObject({
+        field: z.string().min(1).meta({ description: 'Payload field that holds the machine timestamp.' }),
+        format: z
+          .enum(['epoch_ms', 'epoch_s', 'iso8601'])
+          .default('epoch_ms')
+          .meta({ description: 'How the timestamp is written: epoch milliseconds, epoch seconds or an ISO 8601 string.' }),
+      })
+      .optional()
+      .meta({ description: 'Where the event time is; without it the arrival time is used.' }),
+    seqField: z.string().optional().meta({ description: 'Payload field with a message sequence number, for de-duplicating `delta` signals.' }),
+  })
+  .superRefine((t, ctx) => {
+    const captured = new Set([...t.topic.matchAll(PLACEHOLDER_RE)].map((m) => m[1]));
+    for (const level of ['site', 'line'] as const) {
+      if (!captured.has(level) && t[level] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [level], message: `expected "${level}" to be set or captured as {${level}} in the topic` });
+      }
+    }
+  });
+export type MqttTopicConfig = z.output<typeof mqttTopicSchema>;
+
+export const mqttSourceSchema = z.strictObject({
+  type: z.literal('mqtt'),
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/).default('mqtt').meta({ description: 'Name of this source in logs, metrics and samples.' }),
+  url: z
+    .string()
+    .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { message: 'expected a broker URL such as "mqtt://127.0.0.1:1883" or "mqtts://broker:8883"' })
+    .meta({ description: 'Broker URL: `mqtt://`, `mqtts://` (TLS), `ws://` or `wss://`.' }),
+  clientId: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Fixed MQTT client id, so the broker keeps the session across restarts. Default: `yieldwatch-<agent.id>-<source id>`.' }),
+  username: z.string().optional().meta({ description: 'Broker user name.' }),
+  password: z.string().optional().meta({ description: 'Broker password; prefer `${ENV}` or `YIELDWATCH_SOURCES__<n>__PASSWORD`. Never logged.' }),
+  tls: z
+    .strictObject({
+      ca: z.string().optional().meta({ description: 'PEM file of the CA that signed the broker certificate.' }),
+      cert: z.string().optional().meta({ description: 'PEM client certificate file (mutual TLS).' }),
+      key: z.string().optional().meta({ description: 'PEM client key file (mutual TLS).' }),
+      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Refuse brokers whose certificate does not verify.' }),
+    })
+    .optional()
+    .meta({ description: 'TLS settings for `mqtts://` and `wss://`.' }),
+  qos: z.union([z.literal(0), z.literal(1)]).default(1).meta({ description: 'Subscription QoS; 1 lets the broker queue messages while the agent is away.' }),
+  sessionExpiry: duration('How long the broker keeps the session and its queued messages while the agent is disconnected (MQTT 5).').prefault('7d'),
+  keepalive: duration('MQTT keep-alive interval.').prefault('30s'),
+  reconnectMin: duration('First reconnect delay; doubles up to `reconnectMax`.').prefault('1s'),
+  reconnectMax: duration('Longest reconnect delay.').prefault('60s'),
+  maxPayloadBytes: z.number().int().positive().default(65536).meta({ description: 'Larger payloads are rejected unparsed.' }),
+  rejectLogInterval: duration('A rejection reason is logged at most once per this interval (every one is counted).').prefault('60s'),
+  topics: z.array(mqttTopicSchema).min(1).meta({ description: 'Topic templates and their payload mappings.' }),
+});
+export type MqttSourceConfig = z.output<typeof mqttSourceSchema>;

@@ -1,0 +1,197 @@
+import type { Sample } from '../../core/sample.js';
+import type { SignalName } from '../../core/signals.js';
+import type { MqttTopicConfig } from './config.js';
+
+/** Why a message did not become samples; each is a label of `yieldwatch_rejected_total`. */
+export type RejectReason =
+  | 'unmatched_topic'
+  | 'unknown_machine'
+  | 'payload_too_large'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'no_mapped_fields'
+  | 'wrong_type'
+  | 'invalid_timestamp'
+  | 'invalid_seq';
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'unmatched_topic',
+  'unknown_machine',
+  'payload_too_large',
+  'invalid_json',
+  'not_an_object',
+  'no_mapped_fields',
+  'wrong_type',
+  'invalid_timestamp',
+  'invalid_seq',
+];
+
+type Level = 'site' | 'area' | 'line' | 'machine';
+
+interface CompiledTopic {
+  /** Per topic level: a literal to match, or the hierarchy level it captures. */
+  levels: ({ literal: string } | { capture: Level })[];
+  fixed: Partial<Record<Level, string>>;
+  fields: { signal: SignalName; path: string[]; numeric: boolean }[];
+  ts: { path: string[]; format: 'epoch_ms' | 'epoch_s' | 'iso8601' } | undefined;
+  seq: string[] | undefined;
+}
+
+interface Route {
+  topic: CompiledTopic;
+  machine: string;
+}
+
+const CONTEXT = new Set(['state', 'scrap_reason', 'material', 'product']);
+/** Bound on remembered topics, so random topics cannot grow memory without limit. */
+const ROUTE_CACHE_MAX = 10_000;
+
+function compile(t: MqttTopicConfig): CompiledTopic {
+  const levels = t.topic.split('/').map((seg) => {
+    const m = /^\{(site|area|line|machine)\}$/.exec(seg);
+    return m ? { capture: m[1] as Level } : { literal: seg };
+  });
+  const fields = Object.entries(t.fields).map(([signal, field]) => ({
+    signal: signal as SignalName,
+    path: field!.split('.'),
+    numeric: !CONTEXT.has(signal),
+  }));
+  return {
+    levels,
+    fixed: { site: t.site, area: t.area, line: t.line },
+    fields,
+    ts: t.timestamp ? { path: t.timestamp.field.split('.'), format: t.timestamp.format } : undefined,
+    seq: t.seqField?.split('.'),
+  };
+}
+
+function pick(obj: Record<string, unknown>, path: readonly string[]): unknown {
+  let v: unknown = obj;
+  for (let i = 0; i < path.length; i++) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[path[i]!];
+  }
+  return v;
+}
+
+/**
+ * Decodes MQTT messages into samples: topic template → machine path, JSON fields → canonical
+ * signals, timestamp and sequence number. Synchronous and I/O-free: the same code serves the
+ * live source and replay.
+ */
+export class MqttMapper {
+  private readonly topics: CompiledTopic[];
+  private readonly routes = new Map<string, Route | null>();
+
+  constructor(
+    topics: readonly MqttTopicConfig[],
+    private readonly source: string,
+    private readonly isMachine: (path: string) => boolean,
+    private readonly maxPayloadBytes: number,
+  ) {
+    this.topics = topics.map(compile);
+  }
+
+  private route(topic: string): Route | RejectReason {
+    const cached = this.routes.get(topic);
+    if (cached !== undefined) return cached ?? 'unmatched_topic';
+    const parts = topic.split('/');
+    let found: Route | RejectReason = 'unmatched_topic';
+    for (const t of this.topics) {
+      if (t.levels.length !== parts.length) continue;
+      const cap: Partial<Record<Level, string>> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length && ok; i++) {
+        const l = t.levels[i]!;
+        const p = parts[i]!;
+        if ('literal' in l) ok = l.literal === p;
+        else if (p.length === 0) ok = false;
+        else cap[l.capture] = p;
+      }
+      if (!ok) continue;
+      const site = cap.site ?? t.fixed.site;
+      const area = cap.area ?? t.fixed.area;
+      const line = cap.line ?? t.fixed.line;
+      const machine = area === undefined ? `${site}/${line}/${cap.machine}` : `${site}/${area}/${line}/${cap.machine}`;
+      found = this.isMachine(machine) ? { topic: t, machine } : 'unknown_machine';
+      break;
+    }
+    if (typeof found !== 'string') {
+      if (this.routes.size >= ROUTE_CACHE_MAX) this.routes.clear();
+      this.routes.set(topic, found);
+    }
+    return found;
+  }
+
+  /**
+   * Appends the samples of one message to `out` and returns undefined, or returns why the
+   * message was rejected (then nothing is appended). `machineOf` of a rejection is in `lastMachine`.
+   */
+  map(topic: string, payload: Buffer | string, out: Sample[]): RejectReason | undefined {
+    this.lastMachine = undefined;
+    const r = this.route(topic);
+    if (typeof r === 'string') return r;
+    this.lastMachine = r.machine;
+    if (payload.length > this.maxPayloadBytes) return 'payload_too_large';
+    let body: unknown;
+    try {
+      body = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+    } catch {
+      return 'invalid_json';
+    }
+    return this.mapObject(r, body, out);
+  }
+
+  /** Like `map`, for a payload already parsed (replay input may hold objects). */
+  mapParsed(topic: string, body: unknown, out: Sample[]): RejectReason | undefined {
+    this.lastMachine = undefined;
+    const r = this.route(topic);
+    if (typeof r === 'string') return r;
+    this.lastMachine = r.machine;
+    return this.mapObject(r, body, out);
+  }
+
+  /** Machine of the last mapped message, when its topic named a known one. */
+  lastMachine: string | undefined;
+
+  private mapObject(r: Route, body: unknown, out: Sample[]): RejectReason | undefined {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'not_an_object';
+    const obj = body as Record<string, unknown>;
+    const t = r.topic;
+    let ts: number | undefined;
+    if (t.ts) {
+      const raw = pick(obj, t.ts.path);
+      if (raw !== undefined && raw !== null) {
+        if (t.ts.format === 'iso8601') {
+          if (typeof raw !== 'string') return 'invalid_timestamp';
+          ts = Date.parse(raw);
+        } else {
+          if (typeof raw !== 'number') return 'invalid_timestamp';
+          ts = t.ts.format === 'epoch_s' ? raw * 1000 : raw;
+        }
+        if (!Number.isFinite(ts)) return 'invalid_timestamp';
+      }
+    }
+    let seq: number | undefined;
+    if (t.seq) {
+      const raw = pick(obj, t.seq);
+      if (raw !== undefined && raw !== null) {
+        if (typeof raw !== 'number' || !Number.isFinite(raw)) return 'invalid_seq';
+        seq = raw;
+      }
+    }
+    const start = out.length;
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i]!;
+      const v = pick(obj, f.path);
+      if (v === undefined || v === null) continue;
+      if (f.numeric ? typeof v !== 'number' || !Number.isFinite(v) : typeof v !== 'string') {
+        out.length = start;
+        return 'wrong_type';
+      }
+      out.push({ machine: r.machine, signal: f.signal, value: v as number | string, ts, seq, source: this.source });
+    }
+    if (out.length === start) return 'no_mapped_fields';
+    return undefined;
+  }
+}

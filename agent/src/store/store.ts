@@ -1,0 +1,208 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Aggregate } from '../core/aggregate.js';
+import { YieldwatchError } from '../core/errors.js';
+import type { EngineSnapshot } from '../kpi/engine.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface StoreOptions {
+  /** File path, or `:memory:` for replay and tests. */
+  path: string;
+  synchronous?: 'full' | 'normal';
+}
+
+export interface AggregateQuery {
+  machine?: string | undefined;
+  /** Inclusive lower bound on window start, epoch ms. */
+  from?: number | undefined;
+  /** Exclusive upper bound on window start, epoch ms. */
+  to?: number | undefined;
+  limit?: number | undefined;
+}
+
+interface AggregateRow {
+  machine: string;
+  window_start: number;
+  window_end: number;
+  revision: number;
+  product: string | null;
+  material: string | null;
+  part_mass_kg: number | null;
+  components: string;
+  quality: string;
+  kpis: string;
+  method: string;
+  first_emitted_at: number;
+  emitted_at: number;
+}
+
+function fromRow(r: AggregateRow): Aggregate {
+  return {
+    machine: r.machine,
+    windowStart: r.window_start,
+    windowEnd: r.window_end,
+    revision: r.revision,
+    product: r.product ?? undefined,
+    material: r.material ?? undefined,
+    partMassKg: r.part_mass_kg ?? undefined,
+    components: JSON.parse(r.components),
+    quality: JSON.parse(r.quality),
+    kpis: JSON.parse(r.kpis),
+    method: r.method,
+    emittedAt: r.emitted_at,
+  };
+}
+
+/**
+ * The agent's local store (SQLite, WAL): aggregates with revisions, the engine checkpoint and
+ * rejection counts. It is the only writer of the database; every write is synchronous, so a
+ * caller's "commit" is one transaction.
+ */
+export class Store {
+  private readonly db: Database.Database;
+  private readonly getAgg: Database.Statement<[string, number], AggregateRow>;
+  private readonly upsertAgg: Database.Statement;
+  private readonly putCheckpoint: Database.Statement;
+  private readonly addRejection: Database.Statement;
+  readonly path: string;
+
+  constructor(opts: StoreOptions) {
+    this.path = opts.path;
+    try {
+      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+      this.db = new Database(opts.path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+    } catch (err) {
+      if (err instanceof YieldwatchError) throw err;
+      throw new YieldwatchError('YW_ERR_STORE_OPEN', `Cannot open the local store at ${opts.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
+    this.upsertAgg = this.db.prepare(`
+      INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, quality, kpis, method, first_emitted_at, emitted_at)
+      VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @quality, @kpis, @method, @emitted_at, @emitted_at)
+      ON CONFLICT (machine, window_start) DO UPDATE SET
+        revision = excluded.revision, components = excluded.components, quality = excluded.quality,
+        kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
+    this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
+    this.addRejection = this.db.prepare(
+      'INSERT INTO rejections (hour, reason, count) VALUES (?, ?, ?) ON CONFLICT (hour, reason) DO UPDATE SET count = count + excluded.count',
+    );
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new YieldwatchError(
+        'YW_ERR_STORE_VERSION',
+        `The local store at ${this.path} has schema version ${version}, newer than this yieldwatch knows (${MIGRATIONS.length}); upgrade yieldwatch or use another data folder.`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Runs `fn` in one transaction: all of its writes commit together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getAggregate(machine: string, windowStart: number): Aggregate | undefined {
+    const r = this.getAgg.get(machine, windowStart);
+    return r ? fromRow(r) : undefined;
+  }
+
+  putAggregate(a: Aggregate): void {
+    this.upsertAgg.run({
+      machine: a.machine,
+      window_start: a.windowStart,
+      window_end: a.windowEnd,
+      revision: a.revision,
+      product: a.product ?? null,
+      material: a.material ?? null,
+      part_mass_kg: a.partMassKg ?? null,
+      components: JSON.stringify(a.components),
+      quality: JSON.stringify(a.quality),
+      kpis: JSON.stringify(a.kpis),
+      method: a.method,
+      emitted_at: a.emittedAt,
+    });
+  }
+
+  saveCheckpoint(now: number, snapshot: EngineSnapshot): void {
+    this.putCheckpoint.run(now, JSON.stringify(snapshot));
+  }
+
+  loadCheckpoint(): { savedAt: number; snapshot: EngineSnapshot } | undefined {
+    const r = this.db.prepare('SELECT saved_at, state FROM checkpoint WHERE id = 1').get() as { saved_at: number; state: string } | undefined;
+    return r ? { savedAt: r.saved_at, snapshot: JSON.parse(r.state) } : undefined;
+  }
+
+  addRejections(hour: number, counts: ReadonlyMap<string, number>): void {
+    for (const [reason, n] of counts) if (n > 0) this.addRejection.run(hour, reason, n);
+  }
+
+  rejectionTotals(): Record<string, number> {
+    const rows = this.db.prepare('SELECT reason, SUM(count) AS n FROM rejections GROUP BY reason').all() as { reason: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
+  }
+
+  queryAggregates(q: AggregateQuery = {}): Aggregate[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.machine !== undefined) {
+      where.push('machine = ?');
+      args.push(q.machine);
+    }
+    if (q.from !== undefined) {
+      where.push('window_start >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('window_start < ?');
+      args.push(q.to);
+    }
+    const sql = `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine LIMIT ?`;
+    args.push(q.limit ?? -1);
+    return (this.db.prepare(sql).all(...args) as AggregateRow[]).map(fromRow);
+  }
+
+  /** Per machine: number of stored windows and the latest window start. */
+  machineSummary(): { machine: string; windows: number; lastWindowStart: number }[] {
+    return this.db
+      .prepare('SELECT machine, COUNT(*) AS windows, MAX(window_start) AS lastWindowStart FROM aggregates GROUP BY machine ORDER BY machine')
+      .all() as { machine: string; windows: number; lastWindowStart: number }[];
+  }
+
+  /** Deletes windows that started before `before`; returns how many. */
+  prune(before: number): number {
+    const res = this.db.prepare('DELETE FROM aggregates WHERE window_start < ?').run(before);
+    this.db.prepare('DELETE FROM rejections WHERE hour < ?').run(before);
+    return res.changes;
+  }
+
+  /** Bytes on disk of the database and its WAL (0 in memory). */
+  sizeBytes(): number {
+    if (this.path === ':memory:') return 0;
+    let n = 0;
+    for (const f of [this.path, `${this.path}-wal`]) {
+      try {
+        n += statSync(f).size;
+      } catch {
+        /* no WAL yet */
+      }
+    }
+    return n;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
