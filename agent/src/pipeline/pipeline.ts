@@ -38,6 +38,8 @@ export class Pipeline {
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private readonly committedRejections = new Map<string, number>();
+  /** True while the last commit attempt failed (the store is then reported degraded). */
+  lastCommitFailed = false;
 
   constructor(
     cfg: Config,
@@ -104,9 +106,11 @@ export class Pipeline {
     } catch (err) {
       this.engine.putBack(due);
       this.stats.commitErrors++;
+      this.lastCommitFailed = true;
       this.events.onCommitError?.(err);
       return [];
     }
+    this.lastCommitFailed = false;
     for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
     this.lastCheckpointAt = now;
     this.stats.checkpoints++;

@@ -1,0 +1,166 @@
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { buildApp } from './api/app.js';
+import type { MachineInfo } from './api/routes/kpis.js';
+import type { Aggregate } from './core/aggregate.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { YieldwatchError } from './core/errors.js';
+import type { Health } from './core/health.js';
+import type { SampleSink, Source } from './core/plugin.js';
+import { parseMachinePath } from './core/sample.js';
+import type { Config, SourceConfig } from './config/schema.js';
+import { createMetrics } from './observe/metrics.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { SOURCE_TYPES } from './sources/registry.js';
+import { Store } from './store/store.js';
+
+export interface AgentOptions {
+  config: Config;
+  /** Absolute folder of the local store. */
+  dataDir: string;
+  /** Folder relative paths in plugin configs are resolved against. */
+  baseDir: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Called with every committed emission (tests, live stream). */
+  onEmit?: (aggregates: readonly Aggregate[]) => void;
+}
+
+/** How often due windows are looked for; a window is emitted at most this late after `end + allowedLateness`. */
+const TICK_MS = 250;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * The agent: sources → pipeline (KPI core + store) and the HTTP API, with one ticker that
+ * emits due windows. `createAgent` does no I/O but open the store; `start` connects.
+ */
+export class Agent {
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  readonly sources: Source[];
+  readonly registry: Registry;
+  readonly app: FastifyInstance | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private lastPrune = 0;
+  private stopped = false;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AgentOptions) {
+    const { config, logger } = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.log = logger;
+    this.store = new Store({ path: join(opts.dataDir, 'yieldwatch.db'), synchronous: config.store.synchronous });
+    this.pipeline = new Pipeline(config, this.store, this.clock, {
+      onEmit: (aggs) => {
+        logger.debug({ windows: aggs.length }, 'Windows emitted.');
+        opts.onEmit?.(aggs);
+      },
+      onCommitError: (err) => logger.error({ err }, 'Could not commit windows to the local store; they stay in memory and are retried.'),
+    });
+    this.sources = config.sources.map((sc) => this.createSource(sc));
+    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources });
+    this.app = config.api.enabled
+      ? buildApp({
+          store: this.store,
+          registry: this.registry,
+          machines: () => this.machines(),
+          health: () => this.health(),
+          logger,
+        })
+      : undefined;
+  }
+
+  private createSource(sc: SourceConfig): Source {
+    const def = SOURCE_TYPES[sc.type];
+    return def.create(sc as never, {
+      id: sc.id,
+      logger: this.log.child({ source: sc.id, type: sc.type }),
+      clock: this.clock,
+      agentId: this.opts.config.agent.id,
+      isMachine: (p) => this.pipeline.engine.hasMachine(p),
+      baseDir: this.opts.baseDir,
+    });
+  }
+
+  /** Starts the API (when enabled), the ticker and every source; returns the API's URL. */
+  async start(): Promise<string | undefined> {
+    let url: string | undefined;
+    if (this.app) {
+      const { host, port } = this.opts.config.api;
+      try {
+        url = await this.app.listen({ host, port });
+      } catch (err) {
+        throw new YieldwatchError('YW_ERR_API_LISTEN', `The HTTP API cannot listen on ${host}:${port}: ${(err as Error).message}. Set api.port (or YIELDWATCH_API__PORT) to a free port.`, { cause: err });
+      }
+    }
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    const sink: SampleSink = {
+      samples: (b) => this.pipeline.ingest(b),
+      reject: (reason, machine) => this.pipeline.reject(reason, machine),
+    };
+    await Promise.all(this.sources.map((s) => s.start(sink)));
+    this.log.info({ machines: this.opts.config.machines.length, sources: this.sources.length, dataDir: this.opts.dataDir }, 'Agent started.');
+    return url;
+  }
+
+  /** Emits due windows and prunes old ones; never throws (a failed commit is retried next tick). */
+  tick(): void {
+    try {
+      this.pipeline.tick();
+      for (const m of this.pipeline.engine.drainRebaselined()) {
+        this.log.warn({ machine: m }, 'A counter jumped implausibly three times in a row; its latest value is the new baseline.');
+      }
+      const now = this.clock.now();
+      if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+        this.lastPrune = now;
+        const removed = this.store.prune(now - this.opts.config.store.retention);
+        if (removed > 0) this.log.info({ removed }, 'Old windows pruned from the local store.');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'Tick failed.');
+    }
+  }
+
+  /** Stops sources, saves the checkpoint, closes the API and the store. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    this.pipeline.tick();
+    this.pipeline.checkpoint();
+    if (this.app) await this.app.close();
+    this.store.close();
+    this.log.info('Agent stopped; checkpoint saved.');
+  }
+
+  machines(): MachineInfo[] {
+    const cfg = this.opts.config;
+    return cfg.machines.map((m) => {
+      const ref = parseMachinePath(m.path)!;
+      const product = m.product === undefined ? undefined : cfg.products[m.product];
+      const signals = { ...cfg.machineDefaults.signals, ...m.signals };
+      return {
+        machine: m.path,
+        site: ref.site,
+        area: ref.area,
+        line: ref.line,
+        name: ref.machine,
+        product: m.product,
+        material: product?.material ?? m.material,
+        signals: Object.fromEntries(Object.entries(signals).map(([k, v]) => [k, v!.kind])),
+      };
+    });
+  }
+
+  health(): Record<string, Health> {
+    const out: Record<string, Health> = {
+      store: this.pipeline.lastCommitFailed ? { status: 'degraded', reason: 'the last commit to the local store failed' } : { status: 'ok' },
+    };
+    for (const s of this.sources) out[`source:${s.id}`] = s.health();
+    return out;
+  }
+}

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { aggregateToJson } from '../../core/aggregate.js';
+import type { ApiDeps } from '../app.js';
+
+/** A configured machine as the API lists it. */
+export interface MachineInfo {
+  machine: string;
+  site: string;
+  area?: string | undefined;
+  line: string;
+  name: string;
+  product?: string | undefined;
+  material?: string | undefined;
+  signals: Record<string, string>;
+}
+
+const MAX_ITEMS = 10_000;
+
+/** Epoch ms, or an ISO 8601 date-time. */
+function parseTime(v: string | undefined, key: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const t = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(t)) throw Object.assign(new Error(`query parameter "${key}" must be epoch milliseconds or an ISO 8601 date-time, got "${v}"`), { statusCode: 400 });
+  return t;
+}
+
+/** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
+export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  app.get('/machines', async () => {
+    const stored = new Map(deps.store.machineSummary().map((m) => [m.machine, m]));
+    return {
+      items: deps.machines().map((m) => ({
+        ...m,
+        windows: stored.get(m.machine)?.windows ?? 0,
+        last_window_start: stored.get(m.machine)?.lastWindowStart ?? null,
+      })),
+    };
+  });
+
+  app.get<{ Querystring: { machine?: string; from?: string; to?: string; limit?: string } }>(
+    '/kpis',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            machine: { type: 'string', minLength: 1 },
+            from: { type: 'string' },
+            to: { type: 'string' },
+            limit: { type: 'string', pattern: '^[0-9]+$' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const from = parseTime(q.from, 'from');
+      const to = parseTime(q.to, 'to');
+      const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
+      const items = deps.store.queryAggregates({ machine: q.machine, from, to, limit }).map(aggregateToJson);
+      return { items };
+    },
+  );
+};

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent } from './agent.js';
+import { aggregateToJson } from './core/aggregate.js';
+import { YieldwatchError } from './core/errors.js';
+import { loadConfig } from './config/load.js';
+import { renderJsonSchema } from './config/generate-docs.js';
+import { runDemo } from './demo.js';
+import { createLogger } from './observe/logger.js';
+import { parseRecordedLine, replay, type RecordedMessage } from './replay.js';
+
+const USAGE = `Usage: yieldwatch <command> [options]
+
+Commands:
+  start --config FILE                 run the agent
+  demo [--config FILE]                simulated machines, embedded broker, agent and API (default config: config/demo.yaml)
+  replay --config FILE --input FILE [--output FILE]
+                                      run recorded MQTT messages (JSON lines) through the KPI pipeline
+  check-config FILE                   validate a config file
+  print-schema                        print the JSON Schema of the config file
+`;
+
+const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+
+/** Reads a file line by line without holding it in memory (replay inputs can be large). */
+function* readLines(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let rest = '';
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + buf.toString('utf8', 0, n);
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      yield* lines;
+    }
+    if (rest.length > 0) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function* recorded(file: string): Generator<RecordedMessage> {
+  let n = 0;
+  for (const line of readLines(file)) {
+    n++;
+    if (line.trim() === '') continue;
+    yield parseRecordedLine(line, n);
+  }
+}
+
+function usageError(msg: string): never {
+  process.stderr.write(`${msg}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${sig} received: saving checkpoint and stopping...\n`);
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`Shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      input: { type: 'string', short: 'i' },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  switch (command) {
+    case 'start': {
+      if (!values.config) usageError('start needs --config FILE');
+      const loaded = loadConfig(values.config);
+      const logger = createLogger({ level: loaded.config.agent.logLevel });
+      const agent = new Agent({ ...loaded, logger });
+      onSignals(() => agent.stop());
+      const url = await agent.start();
+      if (url) logger.info({ url }, 'HTTP API listening.');
+      return;
+    }
+    case 'demo': {
+      const loaded = loadConfig(values.config ?? DEMO_CONFIG);
+      const logger = createLogger({ level: loaded.config.agent.logLevel });
+      const demo = await runDemo(loaded, logger);
+      onSignals(() => demo.stop());
+      const url = demo.apiUrl ?? '(API disabled)';
+      process.stdout.write(
+        `\nyieldwatch demo is running: ${loaded.config.machines.length} simulated machines on broker ${demo.brokerUrl}.\n` +
+          `  Open ${url}/api/v1/machines and ${url}/api/v1/kpis (first windows after ~${Math.round((loaded.config.kpi.windowSize + loaded.config.kpi.allowedLateness) / 1000)} s)\n` +
+          `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
+      );
+      return;
+    }
+    case 'replay': {
+      if (!values.config || !values.input) usageError('replay needs --config FILE and --input FILE');
+      const { config } = loadConfig(values.config);
+      const res = replay(config, recorded(values.input));
+      const out = res.aggregates.map((a) => JSON.stringify(aggregateToJson(a))).join('\n') + (res.aggregates.length ? '\n' : '');
+      if (values.output) writeFileSync(values.output, out);
+      else process.stdout.write(out);
+      const { rejected, ...counts } = res.stats;
+      process.stderr.write(
+        `${JSON.stringify({ messages: res.messages, windows: res.aggregates.length, ...counts, rejected: Object.fromEntries(rejected) })}\n`,
+      );
+      return;
+    }
+    case 'check-config': {
+      const file = positionals[0] ?? values.config;
+      if (!file) usageError('check-config needs FILE');
+      const { config, dataDir } = loadConfig(file);
+      process.stdout.write(`${file} is valid: ${config.machines.length} machines, ${config.sources.length} sources, data folder ${dataDir}\n`);
+      return;
+    }
+    case 'print-schema':
+      process.stdout.write(renderJsonSchema());
+      return;
+    default:
+      usageError(`Unknown command "${command}".`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof YieldwatchError) {
+    process.stderr.write(`${err.message}\n[${err.code}]\n`);
+  } else {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

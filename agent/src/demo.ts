@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { Agent } from './agent.js';
+import { YieldwatchError } from './core/errors.js';
+import type { LoadedConfig } from './config/load.js';
+import { startBroker } from './simulator/broker.js';
+import { startSimulator } from './simulator/publisher.js';
+
+export interface RunningDemo {
+  agent: Agent;
+  apiUrl: string | undefined;
+  brokerUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The `npm start` demo: an embedded broker, the simulated machines publishing to it and the
+ * agent reading them, all in this process. Ports in use are replaced by free ones.
+ */
+export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<RunningDemo> {
+  const { config } = loaded;
+  const demo = config.demo;
+  if (!demo) throw new YieldwatchError('YW_ERR_CONFIG_INVALID', 'The demo config needs a `demo:` section (broker and simulated machines).');
+  let broker;
+  try {
+    broker = await startBroker(demo.broker);
+  } catch (err) {
+    logger.warn({ port: demo.broker.port, err: (err as Error).message }, 'Demo broker port is taken; using a free port instead.');
+    broker = await startBroker({ ...demo.broker, port: 0 });
+  }
+  // The demo's MQTT sources read from the embedded broker, wherever it ended up listening.
+  const sources = config.sources.map((s) => (s.type === 'mqtt' ? { ...s, url: broker.url } : s));
+  const agentConfig = { ...config, sources };
+  const simulator = startSimulator(demo, { url: broker.url, logger: logger.child({ part: 'simulator' }) });
+  let agent = new Agent({ ...loaded, config: agentConfig, logger });
+  let apiUrl: string | undefined;
+  try {
+    apiUrl = await agent.start();
+  } catch (err) {
+    if (!(err instanceof YieldwatchError && err.code === 'YW_ERR_API_LISTEN')) throw err;
+    logger.warn({ port: config.api.port }, 'API port is taken; using a free port instead.');
+    await agent.stop();
+    agent = new Agent({ ...loaded, config: { ...agentConfig, api: { ...config.api, port: 0 } }, logger });
+    apiUrl = await agent.start();
+  }
+  return {
+    agent,
+    apiUrl,
+    brokerUrl: broker.url,
+    async stop() {
+      await simulator.stop();
+      await agent.stop();
+      await broker.close();
+    },
+  };
+}
