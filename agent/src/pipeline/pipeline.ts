@@ -37,6 +37,7 @@ export class Pipeline {
   private readonly windowMs: number;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
+  private baselinesAtCommit = 0;
   private readonly committedRejections = new Map<string, number>();
   /** True while the last commit attempt failed (the store is then reported degraded). */
   lastCommitFailed = false;
@@ -72,7 +73,10 @@ export class Pipeline {
   tick(): readonly Aggregate[] {
     const now = this.clock.now();
     const due = this.engine.takeDue(now);
-    if (due.length === 0 && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
+    // A new baseline is saved at once: until it is, a crash would lose the counts between the
+    // first value and the first value after the restart.
+    const newBaselines = this.engine.stats.baselines !== this.baselinesAtCommit;
+    if (due.length === 0 && !newBaselines && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
     return this.commit(due, now);
   }
 
@@ -111,6 +115,7 @@ export class Pipeline {
       return [];
     }
     this.lastCommitFailed = false;
+    this.baselinesAtCommit = this.engine.stats.baselines;
     for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
     this.lastCheckpointAt = now;
     this.stats.checkpoints++;

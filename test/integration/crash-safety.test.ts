@@ -1,0 +1,157 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startAedesBroker } from '../helpers/aedes-broker.js';
+import { spawnAgent, waitFor, type AgentProcess } from '../helpers/agent-process.js';
+
+const MACHINES = ['crash/l1/m1', 'crash/l1/m2', 'crash/l2/m3'];
+const KILLS = 12;
+const ROLLOVER = 65536;
+
+/** Small seeded PRNG so kill moments and increments are reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('crash safety: the agent killed with SIGKILL at random moments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yw-crash-'));
+  const procs: AgentProcess[] = [];
+  afterAll(() => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`loses and doubles no count across ${KILLS} kills and restarts`, { timeout: 180_000 }, async () => {
+    const broker = await startAedesBroker();
+    const dbFile = join(dir, 'data', 'yieldwatch.db');
+    const configFile = join(dir, 'agent.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        agent: { id: 'crash', dataDir: './data', logLevel: 'warn' },
+        kpi: { windowSize: '1s', allowedLateness: '300ms', checkpointInterval: '500ms' },
+        machineDefaults: { signals: { parts_good: { kind: 'counter', rollover: ROLLOVER }, parts_scrap: { kind: 'counter', rollover: ROLLOVER } } },
+        machines: MACHINES.map((path) => ({ path, partMassKg: 0.1 })),
+        sources: [
+          {
+            type: 'mqtt',
+            id: 'line',
+            url: broker.url,
+            clientId: 'yieldwatch-crash-test',
+            topics: [{ topic: '{site}/{line}/{machine}/counters', fields: { parts_good: 'good', parts_scrap: 'scrap' }, timestamp: { field: 'ts', format: 'epoch_ms' } }],
+          },
+        ],
+        api: { enabled: false },
+      }),
+    );
+
+    const rand = rng(20261127);
+    // Start near the 16-bit limit so the run crosses rollovers too.
+    const good = new Map(MACHINES.map((m, i) => [m, 65_000 + i * 100]));
+    const scrap = new Map(MACHINES.map((m) => [m, 0]));
+    const produced = new Map(MACHINES.map((m) => [m, { good: 0, scrap: 0 }]));
+    let counting = false;
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'crash-publisher' });
+    const publishAll = () => {
+      const ts = Date.now();
+      for (const m of MACHINES) {
+        if (counting) {
+          const g = Math.floor(rand() * 4);
+          const s = rand() < 0.1 ? 1 : 0;
+          good.set(m, (good.get(m)! + g) % ROLLOVER);
+          scrap.set(m, (scrap.get(m)! + s) % ROLLOVER);
+          produced.get(m)!.good += g;
+          produced.get(m)!.scrap += s;
+        }
+        const [site, line, machine] = m.split('/');
+        void pub.publishAsync(`${site}/${line}/${machine}/counters`, JSON.stringify({ good: good.get(m), scrap: scrap.get(m), ts }), { qos: 1 });
+      }
+    };
+    const timer = setInterval(publishAll, 20);
+
+    const start = () => {
+      const p = spawnAgent(['start', '--config', configFile]);
+      procs.push(p);
+      return p;
+    };
+    let agent = start();
+    try {
+      // Counting starts once the agent holds a saved baseline for every machine.
+      await waitFor('a saved baseline for every machine', () => {
+        if (!existsSync(dbFile)) return false;
+        const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+        try {
+          const row = db.prepare('SELECT state FROM checkpoint WHERE id = 1').get() as { state: string } | undefined;
+          if (!row) return false;
+          const snap = JSON.parse(row.state) as { machines: Record<string, { signals: Record<string, { has: boolean }> }> };
+          return MACHINES.every((m) => snap.machines[m]?.signals.parts_good?.has && snap.machines[m]?.signals.parts_scrap?.has);
+        } catch {
+          return false;
+        } finally {
+          db.close();
+        }
+      }, 30_000);
+      counting = true;
+
+      for (let k = 0; k < KILLS; k++) {
+        await new Promise((r) => setTimeout(r, 400 + rand() * 1800));
+        agent.child.kill('SIGKILL');
+        expect(await agent.exited).toBe('SIGKILL');
+        // While the agent is down the broker queues QoS 1 messages for its persistent session.
+        await new Promise((r) => setTimeout(r, rand() * 800));
+        agent = start();
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      counting = false;
+      const lastChange = Date.now();
+
+      // Every window up to the last change must be emitted before the books are closed.
+      await waitFor(
+        'windows after the last change for every machine',
+        () => {
+          const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+          try {
+            const rows = db.prepare('SELECT machine, MAX(window_start) AS last FROM aggregates GROUP BY machine').all() as { machine: string; last: number }[];
+            return rows.length === MACHINES.length && rows.every((r) => r.last > lastChange + 1000);
+          } finally {
+            db.close();
+          }
+        },
+        30_000,
+      );
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nagent output:\n${agent.output()}`);
+    } finally {
+      clearInterval(timer);
+      await pub.endAsync();
+      await broker.close();
+    }
+
+    const db = new Database(dbFile, { readonly: true });
+    const rows = db.prepare('SELECT machine, components, revision FROM aggregates').all() as { machine: string; components: string; revision: number }[];
+    db.close();
+    for (const m of MACHINES) {
+      const sums = rows
+        .filter((r) => r.machine === m)
+        .reduce((acc, r) => {
+          const c = JSON.parse(r.components) as { parts_good: number; parts_scrap: number };
+          return { good: acc.good + c.parts_good, scrap: acc.scrap + c.parts_scrap };
+        }, { good: 0, scrap: 0 });
+      expect({ machine: m, ...sums }).toEqual({ machine: m, ...produced.get(m) });
+      expect(produced.get(m)!.good).toBeGreaterThan(1000);
+    }
+  });
+});
