@@ -30,7 +30,6 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   // The demo's MQTT sources read from the embedded broker, wherever it ended up listening.
   const sources = config.sources.map((s) => (s.type === 'mqtt' ? { ...s, url: broker.url } : s));
   const agentConfig = { ...config, sources };
-  const simulator = startSimulator(demo, { url: broker.url, logger: logger.child({ part: 'simulator' }) });
   let agent = new Agent({ ...loaded, config: agentConfig, logger });
   let apiUrl: string | undefined;
   try {
@@ -42,6 +41,8 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     agent = new Agent({ ...loaded, config: { ...agentConfig, api: { ...config.api, port: 0 } }, logger });
     apiUrl = await agent.start();
   }
+  // The simulator starts after the agent has subscribed, so no first message goes unheard.
+  const simulator = startSimulator(demo, { url: broker.url, logger: logger.child({ part: 'simulator' }) });
   return {
     agent,
     apiUrl,

@@ -5,6 +5,7 @@ import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
+/** An ISA-95 machine path with three or four levels. */
 export const machinePathSchema = z
   .string()
   .regex(MACHINE_PATH_RE, { message: 'expected an ISA-95 path "site/line/machine" or "site/area/line/machine"' })
@@ -30,12 +31,16 @@ const deltaSignal = z.strictObject({
 const gaugeSignal = z.strictObject({
   kind: z.literal('gauge').meta({ description: 'A level; recorded, never summed.' }),
 });
-export const signalSchema = z.discriminatedUnion('kind', [counterSignal, deltaSignal, gaugeSignal]);
+/** One numeric signal's kind (`counter`, `delta` or `gauge`) and its counter settings. */
+export const signalSchema = z
+  .discriminatedUnion('kind', [counterSignal, deltaSignal, gaugeSignal])
+  .meta({ description: 'How the values of this signal become increments; `kind` selects the variant.' });
+/** A validated signal kind with its counter settings. */
 export type SignalConfig = z.output<typeof signalSchema>;
 
 const signalsSchema = z
   .partialRecord(z.enum(SUMMED_SIGNALS), signalSchema)
-  .meta({ description: 'Numeric signals this machine reports, by canonical name, with their kind.' });
+  .meta({ description: 'Numeric signals by canonical name, each with its kind.' });
 
 const SCRAP_DESTINATIONS = [
   'internal_reuse',
@@ -50,11 +55,16 @@ const factorSchema = z.strictObject({
   value: z.number().nonnegative().meta({ description: 'kg CO2e per kg of material.' }),
   source: z.string().min(1).meta({ description: 'Where the factor comes from (publication or supplier declaration).' }),
   year: z.number().int().min(1990).max(2100).meta({ description: 'Reference year of the factor.' }),
-  boundary: z.string().optional().meta({ description: 'System boundary, e.g. "cradle-to-gate".' }),
+  boundary: z.string().optional().meta({ description: 'System boundary of the factor, e.g. "cradle-to-gate".' }),
 });
 
+/** One material: prices, emission factor, critical raw material fractions and scrap destination. */
 export const materialSchema = z.strictObject({
-  pricePerKg: z.number().nonnegative().optional().meta({ description: 'Purchase price per kg, in `currency`.' }),
+  pricePerKg: z
+    .number()
+    .nonnegative()
+    .optional()
+    .meta({ description: 'Purchase price per kg, in `currency`. Unset: loss costs are not computed for this material.' }),
   scrapValuePerKg: z
     .number()
     .nonnegative()
@@ -65,29 +75,39 @@ export const materialSchema = z.strictObject({
   crm: z
     .record(z.string().regex(/^[A-Z][a-z]?$/, { message: 'expected a chemical element symbol such as "Cu"' }), z.number().min(0).max(1))
     .prefault({})
-    .meta({ description: 'Mass fraction per chemical element (EU critical raw materials list), e.g. `{ Cu: 0.92 }`.' }),
-  recycledContentShare: z.number().min(0).max(1).optional().meta({ description: 'Share of recycled input, 0 to 1.' }),
+    .meta({
+      description:
+        'Mass fraction (0 to 1) per chemical element symbol, for elements on the EU critical raw materials list (Regulation (EU) 2024/1252), e.g. `{ Cu: 0.92 }`.',
+    }),
+  recycledContentShare: z.number().min(0).max(1).optional().meta({ description: 'Share of recycled material in the input, 0 to 1.' }),
   scrapDestination: z
     .enum(SCRAP_DESTINATIONS)
     .default('external_recycling')
-    .meta({ description: 'Where this material\'s scrap goes (ESRS E5 categories).' }),
+    .meta({ description: 'Where this material\'s scrap goes, as ESRS E5 waste categories (`internal_reuse` is in-house regrind or remelt).' }),
 });
+/** A validated material with defaults filled in. */
 export type MaterialConfig = z.output<typeof materialSchema>;
 
+/** One product: the mass of a good part and its material. */
 export const productSchema = z.strictObject({
   partMassKg: z.number().positive().meta({ description: 'Mass of one good part in kg.' }),
   material: z.string().min(1).meta({ description: 'Name of the material in the material library.' }),
 });
 
+/** One watched machine: its path, what it makes and its own signal kinds. */
 export const machineSchema = z.strictObject({
   path: machinePathSchema,
   product: z.string().optional().meta({ description: 'Product made by default (name in `products`); gives part mass and material.' }),
   partMassKg: z.number().positive().optional().meta({ description: 'Part mass in kg when no `product` is named.' }),
   material: z.string().optional().meta({ description: 'Material when no `product` is named.' }),
-  signals: signalsSchema.optional(),
+  signals: signalsSchema
+    .optional()
+    .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`.' }),
 });
+/** A validated machine entry. */
 export type MachineConfig = z.output<typeof machineSchema>;
 
+/** KPI window and event-time settings, every duration in milliseconds after parsing. */
 export const kpiSchema = z
   .strictObject({
     windowSize: duration('Length of the tumbling KPI windows, aligned to the UTC epoch.').prefault('60s'),
@@ -102,8 +122,10 @@ export const kpiSchema = z
     maxFutureSkew: '5m',
     correctionHorizon: '24h',
     checkpointInterval: '10s',
-  });
+  })
+  .meta({ description: 'KPI windows and event-time rules (DESIGN.md, KPI method).' });
 
+/** Settings of the local SQLite store. */
 export const storeSchema = z
   .strictObject({
     retention: duration('How long emitted windows are kept in the local store.').prefault('400d'),
@@ -112,19 +134,35 @@ export const storeSchema = z
       .default('full')
       .meta({ description: 'SQLite synchronous mode: `full` survives power loss; `normal` may lose the last commits on power loss, never on a crash.' }),
   })
-  .prefault({ retention: '400d', synchronous: 'full' });
+  .prefault({ retention: '400d', synchronous: 'full' })
+  .meta({ description: 'The local SQLite store in `agent.dataDir`.' });
 
+/** Settings of the HTTP API. */
 export const apiSchema = z
   .strictObject({
     enabled: z.boolean().default(true).meta({ description: 'Serve the HTTP API.' }),
     host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on; `0.0.0.0` for all interfaces.' }),
     port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
   })
-  .prefault({ enabled: true, host: '127.0.0.1', port: 8080 });
+  .prefault({ enabled: true, host: '127.0.0.1', port: 8080 })
+  .meta({ description: 'The HTTP API the dashboard reads.' });
 
-export const sourceSchema = z.discriminatedUnion('type', [mqttSourceSchema]);
+/** One source of samples; `type` selects the plugin whose keys apply. */
+export const sourceSchema = z
+  .discriminatedUnion('type', [mqttSourceSchema])
+  .meta({ description: 'Source plugin; each `type` has its own keys, listed below.' });
+/** A validated source entry of any plugin type. */
 export type SourceConfig = z.output<typeof sourceSchema>;
 
+/** "unknown product "x"; expected one of: a, b" — the message of a reference to a name that is not defined. */
+function unknownName(what: string, name: string, defined: Record<string, unknown>, key: string): string {
+  const names = Object.keys(defined);
+  return names.length > 0
+    ? `unknown ${what} "${name}"; expected one of: ${names.join(', ')}`
+    : `unknown ${what} "${name}"; expected a name defined under \`${key}\` (none are defined)`;
+}
+
+/** The whole config file: the single source of parsing, defaults, cross-key checks and the generated docs. */
 export const configSchema = z
   .strictObject({
     agent: z
@@ -140,59 +178,91 @@ export const configSchema = z
           .default('info')
           .meta({ description: 'Lowest log level written.' }),
       })
-      .prefault({ id: 'edge-01', dataDir: './data', logLevel: 'info' }),
+      .prefault({ id: 'edge-01', dataDir: './data', logLevel: 'info' })
+      .meta({ description: 'This agent: its name, where it keeps data and how much it logs.' }),
     kpi: kpiSchema,
     materialLibrary: z
       .string()
       .optional()
-      .meta({ description: 'YAML file with more materials (relative to the config file); entries in `materials` win.' }),
-    materials: z.record(z.string(), materialSchema).default({}).meta({ description: 'Material library by name.' }),
-    products: z.record(z.string(), productSchema).default({}).meta({ description: 'Products by name.' }),
+      .meta({
+        description:
+          'Material library file (YAML with `version` and `materials`, path relative to the config file), e.g. the shipped `materials.yaml`.',
+      }),
+    materials: z.record(z.string(), materialSchema).default({}).meta({
+      description:
+        'Materials by name. A name that is also in the material library is merged key by key: keys given here replace the library\'s (a whole `co2ePerKg` or `crm` at once), the others are kept.',
+    }),
+    products: z.record(z.string(), productSchema).default({}).meta({ description: 'Products by name: part mass and material.' }),
     machineDefaults: z
-      .strictObject({ signals: signalsSchema.default({}) })
+      .strictObject({
+        signals: signalsSchema
+          .default({})
+          .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`.' }),
+      })
       .prefault({ signals: {} })
       .meta({ description: 'Signal kinds every machine inherits; a machine\'s own `signals` win per signal.' }),
     machines: z.array(machineSchema).default([]).meta({ description: 'The machines this agent watches.' }),
-    sources: z.array(sourceSchema).default([]).meta({ description: 'Where samples come from.' }),
+    // prefault, not default: z.toJSONSchema drops output-side defaults of schemas that transform (durations), and this default is the input.
+    sources: z.array(sourceSchema).prefault([]).meta({ description: 'Where samples come from: one entry per broker or server.' }),
     store: storeSchema,
     api: apiSchema,
     demo: simulatorSchema.optional().meta({ description: 'Only for `yieldwatch demo`: the embedded broker and simulated machines.' }),
   })
   .superRefine((cfg, ctx) => {
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     cfg.machines.forEach((m, i) => {
-      if (seen.has(m.path)) ctx.addIssue({ code: 'custom', path: ['machines', i, 'path'], message: `duplicate machine path "${m.path}"` });
-      seen.add(m.path);
-      if (m.product !== undefined && !(m.product in cfg.products)) {
+      const first = seen.get(m.path);
+      if (first !== undefined) {
         ctx.addIssue({
           code: 'custom',
-          path: ['machines', i, 'product'],
-          message: `unknown product "${m.product}"; expected one of: ${Object.keys(cfg.products).join(', ') || '(no products defined)'}`,
+          path: ['machines', i, 'path'],
+          message: `duplicate machine path "${m.path}" (also machines[${first}].path); expected each machine path once`,
         });
+      } else {
+        seen.set(m.path, i);
       }
-      if (m.material !== undefined && cfg.materialLibrary === undefined && !(m.material in cfg.materials)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['machines', i, 'material'],
-          message: `unknown material "${m.material}"; expected one of: ${Object.keys(cfg.materials).join(', ') || '(no materials defined)'}`,
-        });
+      if (m.product !== undefined && !Object.hasOwn(cfg.products, m.product)) {
+        ctx.addIssue({ code: 'custom', path: ['machines', i, 'product'], message: unknownName('product', m.product, cfg.products, 'products') });
+      }
+      if (m.material !== undefined && cfg.materialLibrary === undefined && !Object.hasOwn(cfg.materials, m.material)) {
+        ctx.addIssue({ code: 'custom', path: ['machines', i, 'material'], message: unknownName('material', m.material, cfg.materials, 'materials') });
       }
     });
+    // With `materialLibrary` still set the library was not merged (validateConfig without loadConfig), so names cannot be checked.
     for (const [name, p] of Object.entries(cfg.products)) {
-      if (cfg.materialLibrary === undefined && !(p.material in cfg.materials)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['products', name, 'material'],
-          message: `unknown material "${p.material}"; expected one of: ${Object.keys(cfg.materials).join(', ') || '(no materials defined)'}`,
-        });
+      if (cfg.materialLibrary === undefined && !Object.hasOwn(cfg.materials, p.material)) {
+        ctx.addIssue({ code: 'custom', path: ['products', name, 'material'], message: unknownName('material', p.material, cfg.materials, 'materials') });
       }
     }
-    const ids = new Set<string>();
+    const ids = new Map<string, number>();
     cfg.sources.forEach((s, i) => {
-      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'id'], message: `duplicate source id "${s.id}"` });
-      ids.add(s.id);
+      const first = ids.get(s.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'id'],
+          message: `duplicate source id "${s.id}" (also sources[${first}].id); expected a unique \`id\` per source`,
+        });
+      } else {
+        ids.set(s.id, i);
+      }
     });
-  });
+  })
+  .meta({ description: 'Configuration of one yieldwatch agent.' });
 
+/** The config as written in YAML, before defaults. */
 export type ConfigInput = z.input<typeof configSchema>;
+/** The validated config with every default filled in and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
+
+/** Schema of a material library file (`materialLibrary`): a version and materials by name. */
+export const materialLibrarySchema = z
+  .strictObject({
+    version: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Version of the library, e.g. `"2026-11"`; recorded with the loaded config so reports can name it.' }),
+    materials: z.record(z.string(), materialSchema).default({}).meta({ description: 'Materials by name, same keys as `materials` in the config.' }),
+  })
+  .meta({ description: 'A material library file, named by `materialLibrary` in the config.' });

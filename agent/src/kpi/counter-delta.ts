@@ -65,8 +65,9 @@ export function counterStep(state: CounterState, value: number, ts: number, limi
   }
 
   if (limits.maxRatePerSecond !== undefined) {
-    const elapsedS = (ts - state.lastTs) / 1000;
-    if (delta > limits.maxRatePerSecond * (elapsedS > 1 ? elapsedS : 1)) {
+    // Compared in milliseconds: 50/s over 9.12 s is exactly 456, which (9120 / 1000) × 50 misses by a rounding error.
+    const elapsedMs = ts - state.lastTs;
+    if (delta * 1000 > limits.maxRatePerSecond * (elapsedMs > 1000 ? elapsedMs : 1000)) {
       state.streak++;
       if (state.streak < REBASELINE_AFTER) return STEP_IMPLAUSIBLE;
       state.last = value;

@@ -28,23 +28,23 @@ function ratio(num: number | undefined, den: number | undefined): number | undef
  */
 export function deriveKpis(c: Components, ctx: DeriveContext): Kpis {
   const out: Kpis = {};
-  const hasParts = c.parts_good !== undefined || c.parts_scrap !== undefined || c.parts_rework !== undefined || c.parts_total !== undefined;
-
   let total = c.parts_total;
   let good = c.parts_good;
   const scrap = c.parts_scrap;
   const rework = c.parts_rework;
-  if (hasParts) {
-    if (total === undefined) total = (good ?? 0) + (scrap ?? 0) + (rework ?? 0);
-    else if (good === undefined) good = total - (scrap ?? 0) - (rework ?? 0);
-    out.parts_total = total;
-    if (good !== undefined) out.parts_good = good;
-    if (scrap !== undefined) out.parts_scrap = scrap;
-    if (rework !== undefined) out.parts_rework = rework;
-    set(out, 'yield', ratio(good, total));
-    set(out, 'scrap_rate', ratio(scrap, total));
-    set(out, 'rework_ratio', ratio(rework, total));
+  // Without good parts the total is unknown, and without losses the good parts are:
+  // neither is guessed (a yield of 1 from a lone total counter would be invented).
+  if (total === undefined && good !== undefined) total = good + (scrap ?? 0) + (rework ?? 0);
+  else if (total !== undefined && good === undefined && (scrap !== undefined || rework !== undefined)) {
+    good = total - (scrap ?? 0) - (rework ?? 0);
   }
+  set(out, 'parts_total', total);
+  if (good !== undefined) out.parts_good = good;
+  if (scrap !== undefined) out.parts_scrap = scrap;
+  if (rework !== undefined) out.parts_rework = rework;
+  set(out, 'yield', ratio(good, total));
+  set(out, 'scrap_rate', ratio(scrap, total));
+  set(out, 'rework_ratio', ratio(rework, total));
 
   const mass = ctx.partMassKg;
   const goodKg = c.good_kg ?? (good !== undefined && mass !== undefined ? good * mass : undefined);

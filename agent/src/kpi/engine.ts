@@ -184,6 +184,11 @@ export class KpiEngine {
         this.reject('unknown_machine', undefined, now);
         continue;
       }
+      if (s.ts !== undefined && !Number.isFinite(s.ts)) {
+        // A NaN or infinite time would open a window that never becomes due.
+        this.reject('invalid_timestamp', m.path, now);
+        continue;
+      }
       const verdict = classifyEventTime(s.ts, now, this.limits);
       const t = verdict === 0 ? (s.ts as number) : now;
       const firstOfMessage = s.machine !== prevMachine || s.ts !== prevTs;
@@ -398,6 +403,9 @@ export class KpiEngine {
         m.product = ms.product;
         m.partMassKg = ms.partMassKg;
         m.material = ms.material;
+      } else if (ms.material !== undefined) {
+        // Set by a `material` signal: the machine keeps running on it after a restart.
+        m.material = ms.material;
       }
       for (const [name, st] of Object.entries(ms.signals)) {
         if (!isSummedSignal(name)) continue;
@@ -405,7 +413,8 @@ export class KpiEngine {
         if (!sig || KINDS[st.kind] !== sig.kind) continue;
         Object.assign(sig.counter, { has: st.has, last: st.last, lastTs: st.lastTs, streak: st.streak, delta: 0 });
         if (sig.seq && st.seq) {
-          sig.seq.max = st.seq.max;
+          // -Infinity (nothing seen yet) is written as null by JSON.
+          sig.seq.max = st.seq.max ?? -Infinity;
           sig.seq.ring.set(st.seq.ring);
           sig.seq.next = st.seq.next;
           sig.seq.size = st.seq.size;
@@ -414,7 +423,7 @@ export class KpiEngine {
     }
     for (const sw of snap.windows) {
       const m = this.machines.get(sw.machine);
-      if (!m) continue;
+      if (!m || !Number.isFinite(sw.start)) continue;
       const w = newWindow(sw.machine, sw.start, { product: sw.product, material: sw.material, partMassKg: sw.partMassKg });
       w.sums.set(sw.sums.slice(0, w.sums.length));
       w.quality.set(sw.quality.slice(0, w.quality.length));

@@ -16,7 +16,8 @@ export type EventTimeVerdict = 0 | 1 | 2 | 3;
  * `correctionHorizonMs`; in those cases the arrival time is the event time.
  */
 export function classifyEventTime(ts: number | undefined, arrival: number, limits: EventTimeLimits): EventTimeVerdict {
-  if (ts === undefined) return EVENT_TIME_MISSING;
+  // NaN is no time at all; the engine rejects it before asking, this keeps the function total.
+  if (ts === undefined || Number.isNaN(ts)) return EVENT_TIME_MISSING;
   if (ts > arrival + limits.maxFutureSkewMs) return EVENT_TIME_SKEWED;
   if (ts < arrival - limits.correctionHorizonMs) return EVENT_TIME_TOO_LATE;
   return EVENT_TIME_OK;

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
 
+/** A duration option that must be above zero: a zero period would divide by zero or spin a timer. */
+function positiveDuration(description: string) {
+  return duration(description).refine((ms) => ms > 0, { message: 'expected a duration above 0, such as "500ms" or "5m"' });
+}
+
 export const simulatedMachineSchema = z.strictObject({
   path: z
     .string()
@@ -13,16 +18,17 @@ export const simulatedMachineSchema = z.strictObject({
   processLoss: z.number().min(0).max(1).default(0.05).meta({ description: 'Extra share of material lost as chips, sprue or trim.' }),
   spike: z
     .strictObject({
-      every: duration('Time between the starts of two scrap spikes.'),
-      length: duration('How long a spike lasts.'),
+      every: positiveDuration('Time between the starts of two scrap spikes; spikes start at multiples of it since the UTC epoch.'),
+      length: positiveDuration('How long a spike lasts (at most `every`).'),
       scrapRate: z.number().min(0).max(1).meta({ description: 'Scrap share during a spike.' }),
     })
+    .refine((s) => s.length <= s.every, { message: 'expected spike.length to be at most spike.every', path: ['length'] })
     .optional()
     .meta({ description: 'Periodic scrap spikes.' }),
-  resetEvery: duration('Reset the counters to 0 this often, as a PLC restart does.').optional(),
+  resetEvery: positiveDuration('Reset all counters to 0 this often, as a PLC restart does; resets fall on multiples of it since the UTC epoch.').optional(),
   rollover: z.number().int().positive().optional().meta({ description: 'Counter modulus, e.g. 65536 for 16-bit PLC counters.' }),
-  startAt: z.number().int().nonnegative().default(0).meta({ description: 'Initial counter value (to show a rollover soon after start).' }),
-});
+  startAt: z.number().int().nonnegative().default(0).meta({ description: 'Initial value of the part counters (to show a rollover soon after start).' }),
+}).refine((m) => m.scrapRate + m.reworkRate <= 1, { message: 'expected scrapRate + reworkRate to be at most 1', path: ['reworkRate'] });
 export type SimulatedMachineConfig = z.output<typeof simulatedMachineSchema>;
 
 export const simulatorSchema = z.strictObject({
@@ -34,10 +40,23 @@ export const simulatorSchema = z.strictObject({
     .prefault({ host: '127.0.0.1', port: 1883 }),
   topic: z
     .string()
+    .min(1)
+    .refine((t) => t.includes('{machine}'), { message: 'expected the topic template to contain {machine}' })
+    .refine((t) => !/[#+]/.test(t), { message: 'expected a topic template without MQTT wildcards (+ or #)' })
     .default('{site}/{line}/{machine}/counters')
     .meta({ description: 'Topic template the simulator publishes to (same placeholders as the MQTT source).' }),
-  publishInterval: duration('How often each simulated machine publishes its counters.').prefault('1s'),
+  publishInterval: positiveDuration('How often each simulated machine publishes its counters.').prefault('1s'),
   seed: z.number().int().default(1).meta({ description: 'Random seed, so a demo run can be repeated.' }),
   machines: z.array(simulatedMachineSchema).min(1).meta({ description: 'Simulated machines.' }),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.machines.forEach((m, i) => {
+    if (seen.has(m.path)) ctx.addIssue({ code: 'custom', path: ['machines', i, 'path'], message: `duplicate simulated machine "${m.path}"` });
+    seen.add(m.path);
+    // A 3-level path has no area to put in the topic; an empty topic level would never match the agent's template.
+    if (cfg.topic.includes('{area}') && m.path.split('/').length !== 4) {
+      ctx.addIssue({ code: 'custom', path: ['machines', i, 'path'], message: `expected "site/area/line/machine" because the topic uses {area}, got "${m.path}"` });
+    }
+  });
 });
 export type SimulatorConfig = z.output<typeof simulatorSchema>;

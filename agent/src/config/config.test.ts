@@ -1,0 +1,437 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { YieldwatchError, type ErrorCode } from '../core/errors.js';
+import { renderJsonSchema, renderReference } from './generate-docs.js';
+import { loadConfig, type LoadedConfig } from './load.js';
+
+const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
+const REFERENCE_DIR = join(CONFIG_DIR, 'reference');
+const tmp = mkdtempSync(join(tmpdir(), 'yieldwatch-config-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let fileNo = 0;
+/** Writes `text` as a config file in a fresh folder (with `extra` files beside it) and loads it. */
+function load(text: string, env: NodeJS.ProcessEnv = {}, extra: Record<string, string> = {}): LoadedConfig {
+  const dir = join(tmp, `case-${++fileNo}`);
+  mkdirSync(dir);
+  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, text);
+  return loadConfig(file, env);
+}
+
+/** A small valid config, as plain data a test can break before it is written as YAML. */
+function baseConfig(): Record<string, unknown> {
+  return {
+    materials: { steel: {} },
+    products: { bracket: { partMassKg: 0.4, material: 'steel' } },
+    machineDefaults: { signals: { parts_good: { kind: 'counter', rollover: 65536 }, parts_scrap: { kind: 'counter' } } },
+    machines: [
+      { path: 'plant1/line1/press-01', product: 'bracket' },
+      { path: 'plant1/line1/press-02', product: 'bracket' },
+    ],
+    sources: [
+      {
+        type: 'mqtt',
+        url: 'mqtt://127.0.0.1:1883',
+        topics: [{ topic: 'plant1/{line}/{machine}/counters', site: 'plant1', fields: { parts_good: 'good', parts_scrap: 'scrap' } }],
+      },
+    ],
+  };
+}
+
+/** One change to the base config: a dotted key path (`sources.0.url`) and its new value; undefined deletes the key. */
+type Edit = [path: string, value: unknown];
+
+/** The base config with `edits` applied, as YAML text. */
+function yamlOf(...edits: Edit[]): string {
+  const doc = baseConfig();
+  for (const [path, value] of edits) {
+    const keys = path.split('.');
+    let node = doc as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+    const last = keys[keys.length - 1]!;
+    if (value === undefined) delete node[last];
+    else node[last] = value;
+  }
+  return stringify(doc);
+}
+
+function thrown(fn: () => unknown): YieldwatchError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(YieldwatchError);
+    return err as YieldwatchError;
+  }
+  throw new Error('expected the config to be rejected, but it loaded');
+}
+
+describe('generated config docs', () => {
+  it('config/schema.json equals what the schema renders now', () => {
+    const committed = readFileSync(join(CONFIG_DIR, 'schema.json'), 'utf8');
+    expect(committed, 'config/schema.json is stale: run `npm run gen:config-docs`').toBe(renderJsonSchema());
+  });
+
+  it('config/REFERENCE.md equals what the schema renders now', () => {
+    const committed = readFileSync(join(CONFIG_DIR, 'REFERENCE.md'), 'utf8');
+    expect(committed, 'config/REFERENCE.md is stale: run `npm run gen:config-docs`').toBe(renderReference());
+  });
+
+  it('renders deterministically and documents nested key paths and plugin variants', () => {
+    expect(renderReference()).toBe(renderReference());
+    const ref = renderReference();
+    for (const key of ['kpi.windowSize', 'sources[].topics[].timestamp.format', 'machineDefaults.signals.<signal>.rollover', 'materials.<material>.co2ePerKg.source']) {
+      expect(ref).toContain(`| \`${key}\` |`);
+    }
+    expect(ref).toContain('### `sources[]` with `type: mqtt`');
+    const schema = JSON.parse(renderJsonSchema()) as { $id: string; title: string; properties: Record<string, unknown> };
+    expect(schema.$id).toBe('urn:yieldwatch:config');
+    expect(schema.title).toBe('yieldwatch configuration');
+    expect(Object.keys(schema.properties)).toContain('materialLibrary');
+  });
+});
+
+interface BrokenCase {
+  name: string;
+  text: string;
+  env?: NodeJS.ProcessEnv;
+  code: ErrorCode;
+  /** Every string must appear in the message: the key path and the offending value or variable. */
+  names: string[];
+  /** What the message must say was expected. */
+  expected: RegExp;
+}
+
+const BROKEN: BrokenCase[] = [
+  {
+    name: 'a duration written in words',
+    text: yamlOf(['kpi', { windowSize: '60 seconds' }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['kpi.windowSize', 'got "60 seconds"'],
+    expected: /expected a duration such as "500ms", "30s"/,
+  },
+  {
+    name: 'a duration as a bare number',
+    text: yamlOf(['kpi', { windowSize: 60 }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['kpi.windowSize', 'got 60'],
+    expected: /expected a duration such as/,
+  },
+  {
+    name: 'a misspelt key',
+    text: yamlOf(['kpi', { windowsize: '60s' }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['kpi.windowsize'],
+    expected: /unknown key \(did you mean "windowSize"\?\); expected one of: windowSize, allowedLateness/,
+  },
+  {
+    name: 'a machine path that is not ISA-95',
+    text: yamlOf(['machines.1.path', 'press-02']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machines[1].path', 'got "press-02"'],
+    expected: /expected an ISA-95 path "site\/line\/machine" or "site\/area\/line\/machine"/,
+  },
+  {
+    name: 'a duplicate machine path',
+    text: yamlOf(['machines.1.path', 'plant1/line1/press-01']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machines[1].path', '"plant1/line1/press-01"', 'machines[0].path'],
+    expected: /expected each machine path once/,
+  },
+  {
+    name: 'a broker URL with the wrong scheme',
+    text: yamlOf(['sources.0.url', 'tcp://broker:1883']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].url', 'got "tcp://broker:1883"'],
+    expected: /expected a broker URL such as "mqtt:\/\/127\.0\.0\.1:1883"/,
+  },
+  {
+    name: 'a topic with MQTT wildcards',
+    text: yamlOf(['sources.0.topics.0.topic', 'plant1/+/{machine}/#']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].topics[0].topic', 'got "plant1/+/{machine}/#"'],
+    expected: /expected a topic template with \{site\}, \{area\}, \{line\} or \{machine\} placeholders, not MQTT wildcards/,
+  },
+  {
+    name: 'an unknown product',
+    text: yamlOf(['machines.0.product', 'brakcet']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machines[0].product', '"brakcet"'],
+    expected: /unknown product "brakcet"; expected one of: bracket/,
+  },
+  {
+    name: 'an unknown material',
+    text: yamlOf(['products.bracket.material', 'stainless']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['products.bracket.material', '"stainless"'],
+    expected: /expected one of: steel/,
+  },
+  {
+    name: 'a negative part mass',
+    text: yamlOf(['products.bracket.partMassKg', -0.4]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['products.bracket.partMassKg', 'got -0.4'],
+    expected: /expected a number > 0/,
+  },
+  {
+    name: 'a counter rollover of 0',
+    text: yamlOf(['machineDefaults.signals.parts_good.rollover', 0]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machineDefaults.signals.parts_good.rollover', 'got 0'],
+    expected: /expected a number > 0/,
+  },
+  {
+    name: 'QoS 2',
+    text: yamlOf(['sources.0.qos', 2]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].qos', 'got 2'],
+    expected: /expected one of 0, 1/,
+  },
+  {
+    name: 'a signal name that is not canonical',
+    text: yamlOf(['machines.0.signals', { good_parts: { kind: 'counter' } }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machines[0].signals.good_parts'],
+    expected: /unknown key \(did you mean "parts_good"\?\); expected one of "parts_total", "parts_good", "parts_scrap"/,
+  },
+  {
+    name: 'a signal kind that does not exist',
+    text: yamlOf(['machineDefaults.signals.parts_scrap.kind', 'total']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['machineDefaults.signals.parts_scrap.kind', 'got "total"'],
+    expected: /expected one of "counter", "delta", "gauge"/,
+  },
+  {
+    name: 'a timestamp format that does not exist',
+    text: yamlOf(['sources.0.topics.0.timestamp', { field: 'ts', format: 'unix' }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].topics[0].timestamp.format', 'got "unix"'],
+    expected: /expected one of "epoch_ms", "epoch_s", "iso8601"/,
+  },
+  {
+    name: 'a source type that does not exist',
+    text: yamlOf(['sources.0.type', 'opcua']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].type', 'got "opcua"'],
+    expected: /expected "mqtt"/,
+  },
+  {
+    name: 'a required key left out',
+    text: yamlOf(['sources.0.url', undefined]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].url'],
+    expected: /required key is missing; expected a broker URL/,
+  },
+  {
+    name: 'a YAML syntax error',
+    text: 'kpi:\n  windowSize: 60s\n  allowedLateness: [10s\nmachines: []\n',
+    code: 'YW_ERR_CONFIG_READ',
+    names: ['config.yaml', 'line 4'],
+    expected: /is not valid YAML at line 4, column \d+: .*end with a \]/,
+  },
+  {
+    name: 'a ${VAR} whose variable is not set',
+    text: yamlOf(['sources.0.password', '${MQTT_PASSWORD}']),
+    code: 'YW_ERR_CONFIG_ENV',
+    names: ['sources[0].password', '${MQTT_PASSWORD}', 'MQTT_PASSWORD is not set', 'line '],
+    expected: /expected MQTT_PASSWORD to be set, or a default written as \$\{MQTT_PASSWORD:-default\}/,
+  },
+  {
+    name: 'a YIELDWATCH_* override of the wrong type',
+    text: yamlOf(),
+    env: { YIELDWATCH_API__PORT: 'eighty' },
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['api.port', 'set by YIELDWATCH_API__PORT', 'got "eighty"'],
+    expected: /expected a number/,
+  },
+];
+
+describe('a broken config is refused with the key path and what was expected', () => {
+  it.each(BROKEN)('$name', ({ text, env, code, names, expected }) => {
+    const err = thrown(() => load(text, env));
+    expect(err.code).toBe(code);
+    for (const n of names) expect(err.message).toContain(n);
+    expect(err.message).toMatch(expected);
+  });
+
+  it('points at the line of the offending key', () => {
+    const err = thrown(() => load('agent:\n  id: edge-01\nkpi:\n  windowSize: 1 minute\n'));
+    expect(err.message).toContain('  - kpi.windowSize (line 4): expected a duration');
+  });
+
+  it('lists every problem, one per line, under one heading', () => {
+    const err = thrown(() => load(yamlOf(['kpi', { windowsize: '1m' }], ['sources.0.qos', 2])));
+    const lines = err.message.split('\n');
+    expect(lines[0]).toMatch(/^Invalid configuration in .*config\.yaml \(2 problems; every key is described in config\/REFERENCE\.md\):$/);
+    expect(lines.slice(1).every((l) => l.startsWith('  - '))).toBe(true);
+    expect(lines).toHaveLength(3);
+  });
+
+  it('refuses a file that is not a mapping', () => {
+    const err = thrown(() => load('- just\n- a list\n'));
+    expect(err.code).toBe('YW_ERR_CONFIG_INVALID');
+    expect(err.message).toContain('(root): expected a mapping of keys');
+  });
+});
+
+describe('environment', () => {
+  it('substitutes ${VAR} and falls back to ${VAR:-default}', () => {
+    const text = yamlOf(
+      ['sources.0.url', '${MQTT_URL:-mqtt://127.0.0.1:1883}'],
+      ['sources.0.username', '${MQTT_USER:-yieldwatch}'],
+      ['sources.0.password', 'pw-${MQTT_PASSWORD}'],
+    );
+    const defaults = load(text, { MQTT_PASSWORD: 'x' }).config.sources[0]!;
+    expect(defaults.url).toBe('mqtt://127.0.0.1:1883');
+    expect(defaults.username).toBe('yieldwatch');
+    expect(defaults.password).toBe('pw-x');
+    const set = load(text, { MQTT_URL: 'mqtts://broker:8883', MQTT_USER: 'edge', MQTT_PASSWORD: 'y' }).config.sources[0]!;
+    expect(set.url).toBe('mqtts://broker:8883');
+    expect(set.username).toBe('edge');
+    expect(set.password).toBe('pw-y');
+  });
+
+  it('overrides sources[0].password with YIELDWATCH_SOURCES__0__PASSWORD, even where the file names an unset ${VAR}', () => {
+    const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
+    expect(load(text, { YIELDWATCH_SOURCES__0__PASSWORD: 's3cret' }).config.sources[0]!.password).toBe('s3cret');
+    expect(load(text, { MQTT_PASSWORD: 'file', YIELDWATCH_SOURCES__0__PASSWORD: 'env' }).config.sources[0]!.password).toBe('env');
+  });
+
+  it('reads YIELDWATCH_API__PORT=9090 as a number and creates keys the file does not have', () => {
+    const { config } = load(yamlOf(), { YIELDWATCH_API__PORT: '9090', YIELDWATCH_AGENT__LOG_LEVEL: 'debug' });
+    expect(config.api.port).toBe(9090);
+    expect(typeof config.api.port).toBe('number');
+    expect(config.agent.logLevel).toBe('debug');
+  });
+
+  it('names the variable when a YIELDWATCH_* variable matches no key', () => {
+    const err = thrown(() => load(yamlOf(), { YIELDWATCH_KPI__WINDOW: '1m' }));
+    expect(err.message).toContain('kpi.window (set by YIELDWATCH_KPI__WINDOW): unknown key');
+  });
+});
+
+describe('shipped configs', () => {
+  it('config/example.yaml loads when MQTT_PASSWORD is set', () => {
+    const loaded = loadConfig(join(CONFIG_DIR, 'example.yaml'), { MQTT_PASSWORD: 'from-env' });
+    const { config } = loaded;
+    expect(loaded.materialLibraryVersion).toBe('2026-11');
+    expect(config.sources[0]!.password).toBe('from-env');
+    expect(config.machines.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(config.machines.map((m) => m.path.split('/')[2])).size).toBe(2);
+    expect(config.machineDefaults.signals.parts_good).toEqual({ kind: 'counter', rollover: 65536, maxRatePerSecond: 20 });
+    // Inline `pp` changes only the scrap destination; the library's factor stays.
+    expect(config.materials.pp!.scrapDestination).toBe('internal_reuse');
+    expect(config.materials.pp!.co2ePerKg?.value).toBe(2.0);
+  });
+
+  it('config/example.yaml refuses to load without MQTT_PASSWORD', () => {
+    const err = thrown(() => loadConfig(join(CONFIG_DIR, 'example.yaml'), {}));
+    expect(err.code).toBe('YW_ERR_CONFIG_ENV');
+    expect(err.message).toContain('sources[0].password');
+  });
+
+  it('config/demo.yaml loads', () => {
+    const { config } = loadConfig(join(CONFIG_DIR, 'demo.yaml'), {});
+    expect(config.demo).toBeDefined();
+    expect(config.machines.length).toBeGreaterThan(0);
+  });
+});
+
+/** Rows of a simple CSV file with quoted fields, as objects by header name. */
+function readCsv(file: string): Record<string, string>[] {
+  const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n').map((line) => {
+    const cells: string[] = [];
+    for (const m of line.matchAll(/(?:^|,)(?:"([^"]*)"|([^,]*))/g)) cells.push(m[1] ?? m[2] ?? '');
+    return cells;
+  });
+  return rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
+}
+
+describe('material library', () => {
+  const LIBRARY_NAMES: Record<string, string> = {
+    steel_crude_world_avg: 'steel',
+    aluminium_primary_world_avg: 'aluminium_primary',
+    copper_primary_mine_avg: 'copper',
+    pet: 'pet',
+    hdpe: 'hdpe',
+    ldpe: 'ldpe',
+    pp: 'pp',
+    pvc: 'pvc',
+    ps: 'ps',
+    recycled_plastics_typical: 'recycled_plastics',
+  };
+
+  it('config/materials.yaml has one cited factor per row of config/reference/emission-factors.csv and no prices', () => {
+    const { config, materialLibraryVersion } = load(`materialLibrary: ${join(CONFIG_DIR, 'materials.yaml')}\n`);
+    expect(materialLibraryVersion).toBe('2026-11');
+    const rows = readCsv(join(REFERENCE_DIR, 'emission-factors.csv'));
+    expect(Object.keys(config.materials).sort()).toEqual(rows.map((r) => LIBRARY_NAMES[r.material!]).sort());
+    for (const row of rows) {
+      const m = config.materials[LIBRARY_NAMES[row.material!]!]!;
+      expect(m.co2ePerKg?.value).toBe(Number(row.kg_co2e_per_kg));
+      expect(m.co2ePerKg?.year).toBe(Number(row.year));
+      expect(m.co2ePerKg?.source).toBe(row.source);
+      expect(m.co2ePerKg?.boundary).toBeTruthy();
+      expect(m.pricePerKg).toBeUndefined();
+    }
+  });
+
+  it('claims critical raw materials only for elements on the EU list', () => {
+    const { config } = load(`materialLibrary: ${join(CONFIG_DIR, 'materials.yaml')}\n`);
+    const onList = new Set(readCsv(join(REFERENCE_DIR, 'eu-critical-raw-materials-2024.csv')).flatMap((r) => r.elements!.split(' ').filter(Boolean)));
+    const claimed = Object.entries(config.materials).flatMap(([, m]) => Object.keys(m.crm));
+    for (const el of claimed) expect(onList.has(el)).toBe(true);
+    expect(config.materials.aluminium_primary!.crm).toEqual({ Al: 1 });
+    expect(config.materials.copper!.crm).toEqual({ Cu: 1 });
+    expect(config.materials.steel!.crm).toEqual({});
+  });
+
+  it('merges inline materials over library entries key by key', () => {
+    const library = stringify({
+      version: 'test-1',
+      materials: {
+        steel: { co2ePerKg: { value: 1.91, source: 'lib', year: 2022 }, scrapDestination: 'external_recycling' },
+        copper: { co2ePerKg: { value: 2.6, source: 'lib', year: 2013 }, crm: { Cu: 1 } },
+      },
+    });
+    const config = stringify({
+      materialLibrary: 'lib.yaml',
+      materials: {
+        steel: { pricePerKg: 0.9, scrapDestination: 'internal_reuse' },
+        copper: { co2ePerKg: { value: 1.5, source: 'supplier EPD', year: 2025 } },
+        pa6: { scrapDestination: 'incineration' },
+      },
+      products: { part: { partMassKg: 1, material: 'copper' }, other: { partMassKg: 1, material: 'pa6' } },
+    });
+    const loaded = load(config, {}, { 'lib.yaml': library });
+    const m = loaded.config.materials;
+    expect(loaded.materialLibraryVersion).toBe('test-1');
+    expect(m.steel).toMatchObject({ pricePerKg: 0.9, scrapDestination: 'internal_reuse', co2ePerKg: { value: 1.91, source: 'lib' } });
+    expect(m.copper).toMatchObject({ co2ePerKg: { value: 1.5, source: 'supplier EPD', year: 2025 }, crm: { Cu: 1 } });
+    expect(m.pa6!.scrapDestination).toBe('incineration');
+  });
+
+  it('refuses a broken library entry, naming the library file and the key', () => {
+    const library = stringify({ version: 'x', materials: { steel: { co2ePerKg: { value: 1.9, source: 's', year: 22 } } } });
+    const err = thrown(() => load('materialLibrary: lib.yaml\n', {}, { 'lib.yaml': library }));
+    expect(err.code).toBe('YW_ERR_CONFIG_INVALID');
+    expect(err.message).toContain('lib.yaml');
+    expect(err.message).toMatch(/materials\.steel\.co2ePerKg\.year \(line \d+\): expected a number >= 1990, got 22/);
+  });
+
+  it('refuses a library with unknown top-level keys', () => {
+    const err = thrown(() => load('materialLibrary: lib.yaml\n', {}, { 'lib.yaml': 'version: "1"\nmaterial:\n  steel: {}\n' }));
+    expect(err.message).toContain('material (line 2): unknown key (did you mean "materials"?)');
+  });
+
+  it('reports a library file that cannot be read with the key that names it', () => {
+    const err = thrown(() => load('materialLibrary: missing.yaml\n'));
+    expect(err.code).toBe('YW_ERR_CONFIG_READ');
+    expect(err.message).toMatch(/Cannot read the material library \(materialLibrary \(line 1\)\) .*missing\.yaml/);
+  });
+});
