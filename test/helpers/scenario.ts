@@ -43,7 +43,6 @@ function seconds(ms: number): string {
 export function scenarioConfig(s: Scenario, brokerUrl = 'mqtt://127.0.0.1:1883'): ConfigInput {
   const c = s.config;
   const mapping = c.mqtt_mapping;
-  const site = mapping.topic.split('/')[0]!;
   return {
     kpi: {
       windowSize: seconds(c.window_ms),
