@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from './agent.js';
 import { aggregateToJson } from './core/aggregate.js';
 import { YieldwatchError } from './core/errors.js';
+import { packageRoot } from './core/package-root.js';
 import { loadConfig } from './config/load.js';
 import { renderJsonSchema } from './config/generate-docs.js';
 import { runDemo } from './demo.js';
@@ -22,7 +23,6 @@ Commands:
   print-schema                        print the JSON Schema of the config file
 `;
 
-const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
 /** Reads a file line by line without holding it in memory (replay inputs can be large). */
 function* readLines(file: string): Generator<string> {
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      const loaded = loadConfig(values.config ?? DEMO_CONFIG);
+      const loaded = loadConfig(values.config ?? join(packageRoot(), 'config', 'demo.yaml'));
       const logger = createLogger({ level: loaded.config.agent.logLevel });
       const demo = await runDemo(loaded, logger);
       onSignals(() => demo.stop());

@@ -310,28 +310,31 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     expect(second.counters().messages).toBeGreaterThanOrEqual(during.length);
   });
 
-  it.skipIf(skip || !restartable)('broker restart: the queued messages of a stopped agent survive on the broker disk', async () => {
-    const cfg = configFor(broker!.url);
-    const store = new Store({ path: ':memory:' });
-    const pipeline = new Pipeline(cfg, store, systemClock);
-    const clientId = `itest-broker-restart-${tag}`;
-    const msgs = generateStream(31, Date.now() - 5 * 60_000, 100, [M03]);
+  // aedes keeps sessions in memory only: a broker restart is a Mosquitto-only case, not a skipped one.
+  if (restartable) {
+    it.skipIf(skip)('broker restart: the queued messages of a stopped agent survive on the broker disk', async () => {
+      const cfg = configFor(broker!.url);
+      const store = new Store({ path: ':memory:' });
+      const pipeline = new Pipeline(cfg, store, systemClock);
+      const clientId = `itest-broker-restart-${tag}`;
+      const msgs = generateStream(31, Date.now() - 5 * 60_000, 100, [M03]);
 
-    const first = newSource(cfg, () => pipeline, clientId);
-    await first.start(pipelineSink(pipeline));
-    expect(first.health().status).toBe('ok');
-    await first.stop();
-    await publish(pub!, msgs);
-    await broker!.restart!();
+      const first = newSource(cfg, () => pipeline, clientId);
+      await first.start(pipelineSink(pipeline));
+      expect(first.health().status).toBe('ok');
+      await first.stop();
+      await publish(pub!, msgs);
+      await broker!.restart!();
 
-    const second = newSource(cfg, () => pipeline, clientId);
-    await second.start(pipelineSink(pipeline));
-    await until('the messages queued before the broker restart', () => second.counters().messages >= msgs.length);
-    expect(second.health()).toMatchObject({ status: 'ok', details: { sessionPresent: true } });
-    pipeline.flushAll();
-    const windows = store.queryAggregates({ machine: M03 });
-    expect(windows.reduce((acc, w) => acc + (w.components.parts_good ?? 0), 0)).toBe(msgs.at(-1)!.payload.good! - msgs[0]!.payload.good!);
-  });
+      const second = newSource(cfg, () => pipeline, clientId);
+      await second.start(pipelineSink(pipeline));
+      await until('the messages queued before the broker restart', () => second.counters().messages >= msgs.length);
+      expect(second.health()).toMatchObject({ status: 'ok', details: { sessionPresent: true } });
+      pipeline.flushAll();
+      const windows = store.queryAggregates({ machine: M03 });
+      expect(windows.reduce((acc, w) => acc + (w.components.parts_good ?? 0), 0)).toBe(msgs.at(-1)!.payload.good! - msgs[0]!.payload.good!);
+    });
+  }
 
   it.skipIf(skip)('bad input while running: a burst of malformed payloads and topics does not stop delivery', async () => {
     const cfg = configFor(broker!.url);

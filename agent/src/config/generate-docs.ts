@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ERROR_CODES } from '../core/errors.js';
+import { packageRoot } from '../core/package-root.js';
 import { duration } from './duration.js';
 import { validateConfig } from './load.js';
 import { configSchema, materialLibrarySchema } from './schema.js';
@@ -388,7 +389,7 @@ export function renderReference(): string {
 }
 
 /** Writes config/schema.json and config/REFERENCE.md; returns the paths written. */
-export function writeConfigDocs(configDir = fileURLToPath(new URL('../../../config/', import.meta.url))): string[] {
+export function writeConfigDocs(configDir = join(packageRoot(), 'config')): string[] {
   const files: [string, string][] = [
     [resolve(configDir, 'schema.json'), renderJsonSchema()],
     [resolve(configDir, 'REFERENCE.md'), renderReference()],

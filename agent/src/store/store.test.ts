@@ -1,0 +1,111 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Aggregate } from '../core/aggregate.js';
+import { YieldwatchError } from '../core/errors.js';
+import { emptyQuality } from '../kpi/quality.js';
+import { MIGRATIONS } from './migrations.js';
+import { Store } from './store.js';
+
+const dirs: string[] = [];
+function tempDb(): string {
+  const d = mkdtempSync(join(tmpdir(), 'yw-store-'));
+  dirs.push(d);
+  return join(d, 'sub', 'yieldwatch.db');
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function agg(machine: string, windowStart: number, good: number, revision = 0): Aggregate {
+  return {
+    machine,
+    windowStart,
+    windowEnd: windowStart + 60_000,
+    revision,
+    product: 'p',
+    material: 'm',
+    partMassKg: 0.5,
+    components: { parts_good: good },
+    quality: emptyQuality(),
+    kpis: { parts_total: good, parts_good: good },
+    method: 'yieldwatch-kpi/1',
+    emittedAt: windowStart + 70_000,
+  };
+}
+
+describe('Store', () => {
+  it('creates its folder, runs the migrations and uses WAL with synchronous=FULL', () => {
+    const file = tempDb();
+    new Store({ path: file }).close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const s = new Store({ path: file });
+    // synchronous is per connection: read it through the store's own connection.
+    expect((s as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true })).toBe(2);
+    s.close();
+  });
+
+  it('refuses a store written by a newer yieldwatch, naming the versions', () => {
+    const file = tempDb();
+    new Store({ path: file }).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    let err: unknown;
+    try {
+      new Store({ path: file });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(YieldwatchError);
+    expect((err as YieldwatchError).code).toBe('YW_ERR_STORE_VERSION');
+    expect((err as Error).message).toMatch(new RegExp(`schema version ${MIGRATIONS.length + 1}.*\\(${MIGRATIONS.length}\\)`));
+  });
+
+  it('a revision replaces its window: one row per machine and window start', () => {
+    const s = new Store({ path: ':memory:' });
+    s.putAggregate(agg('a/l/m', 0, 10));
+    s.putAggregate(agg('a/l/m', 0, 12, 1));
+    s.putAggregate(agg('a/l/m', 60_000, 5));
+    const rows = s.queryAggregates({ machine: 'a/l/m' });
+    expect(rows.map((r) => [r.windowStart, r.revision, r.components.parts_good])).toEqual([
+      [0, 1, 12],
+      [60_000, 0, 5],
+    ]);
+    s.close();
+  });
+
+  it('retention: prune deletes windows that started before the cut-off and nothing else', () => {
+    const s = new Store({ path: ':memory:' });
+    for (let i = 0; i < 5; i++) s.putAggregate(agg('a/l/m', i * 60_000, i));
+    expect(s.prune(2 * 60_000)).toBe(2);
+    expect(s.queryAggregates().map((r) => r.windowStart)).toEqual([120_000, 180_000, 240_000]);
+    s.close();
+  });
+
+  it('a failed transaction leaves nothing behind', () => {
+    const s = new Store({ path: ':memory:' });
+    expect(() =>
+      s.transaction(() => {
+        s.putAggregate(agg('a/l/m', 0, 1));
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(s.queryAggregates()).toEqual([]);
+    s.close();
+  });
+
+  it('rejection counts add up per hour and reason', () => {
+    const s = new Store({ path: ':memory:' });
+    s.addRejections(0, new Map([['invalid_json', 2]]));
+    s.addRejections(0, new Map([['invalid_json', 3], ['wrong_type', 1]]));
+    s.addRejections(3_600_000, new Map([['invalid_json', 1]]));
+    expect(s.rejectionTotals()).toEqual({ invalid_json: 6, wrong_type: 1 });
+    s.close();
+  });
+});
