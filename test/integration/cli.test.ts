@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnAgent, waitFor } from '../helpers/agent-process.js';
+import { diffWindows, expectedWindows, loadScenario, scenarioConfig, scenarioMessages } from '../helpers/scenario.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'yw-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const p = spawnAgent(args, env);
+  const code = await p.exited;
+  return { code, output: p.output() };
+}
+
+describe('yieldwatch CLI', () => {
+  it('replay: recorded messages in, the final value of every window out, counts on stderr', async () => {
+    const s = loadScenario('late-dup-skew');
+    const config = join(dir, 'replay.yaml');
+    const input = join(dir, 'messages.jsonl');
+    const output = join(dir, 'windows.jsonl');
+    writeFileSync(config, stringify(scenarioConfig(s)));
+    // One payload as a string, as recorders that keep the raw bytes write it.
+    const lines = scenarioMessages(s).map((m, i) => JSON.stringify(i === 0 ? { ...m, payload: JSON.stringify(m.payload) } : m));
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const { code, output: stderr } = await run(['replay', '--config', config, '--input', input, '--output', output]);
+    expect(code, stderr).toBe(0);
+    const windows = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(diffWindows(windows, expectedWindows(s))).toEqual([]);
+    const counts = JSON.parse(stderr.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(counts).toMatchObject({ messages: s.mqtt.length, windows: s.expected.aggregates.length, ...s.expected.stats, rejected: {} });
+  });
+
+  it('replay: a broken input line is an error naming the line', async () => {
+    const config = join(dir, 'replay.yaml');
+    const input = join(dir, 'broken.jsonl');
+    writeFileSync(input, '{"arrival": 1, "topic": "a/b", "payload": {}}\n{"topic": "x"}\n');
+    const { code, output } = await run(['replay', '--config', config, '--input', input]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/Replay input line 2 must be/);
+    expect(output).toMatch(/YW_ERR_REPLAY_INPUT/);
+  });
+
+  it('check-config: exit 0 for a valid file, 1 with the key named for a broken one', async () => {
+    expect((await run(['check-config', 'config/demo.yaml'])).code).toBe(0);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'kpi:\n  windowSize: 60 seconds\n');
+    const r = await run(['check-config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(/kpi\.windowSize/);
+  });
+
+  it('an unknown command is a usage error (exit 2)', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.output).toMatch(/Unknown command "frobnicate"/);
+  });
+});
+
+describe('the demo (npm start)', () => {
+  it('shows live KPIs of the simulated machines on the API, and stops cleanly on SIGINT', { timeout: 90_000 }, async () => {
+    const dataDir = join(dir, 'demo-data');
+    const p = spawnAgent(['demo'], {
+      YIELDWATCH_AGENT__DATADIR: dataDir,
+      YIELDWATCH_API__PORT: '0',
+      YIELDWATCH_DEMO__BROKER__PORT: '0',
+    });
+    try {
+      const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
+      const machines = (await (await fetch(`${url}/api/v1/machines`)).json()) as { items: { machine: string }[] };
+      expect(machines.items.length).toBe(6);
+      // Every simulated machine gets windows with KPIs: the first ones close after window + lateness (12 s).
+      const items = await waitFor(
+        'windows of every demo machine',
+        async () => {
+          const r = (await (await fetch(`${url}/api/v1/kpis`)).json()) as { items: Record<string, unknown>[] };
+          const seen = new Set(r.items.map((i) => i.machine));
+          return seen.size === 6 ? r.items : undefined;
+        },
+        60_000,
+        500,
+      );
+      const produced = items.filter((i) => (i.parts_total as number) > 0);
+      expect(produced.length).toBeGreaterThan(0);
+      for (const w of produced) {
+        expect(w.method).toBe('yieldwatch-kpi/1');
+        expect(w.parts_total).toBe((w.parts_good as number) + (w.parts_scrap as number) + (w.parts_rework as number));
+        expect(w.yield).toBeCloseTo((w.parts_good as number) / (w.parts_total as number), 12);
+        // Every simulated process loses material (trim, chips, sprue): efficiency is below 1.
+        expect(w.material_efficiency as number).toBeGreaterThanOrEqual(0);
+        expect(w.material_efficiency as number).toBeLessThan(1);
+        expect(w.loss_co2e_kg as number).toBeGreaterThan(0);
+      }
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    } finally {
+      p.child.kill('SIGINT');
+    }
+    expect(await p.exited).toBe(0);
+    expect(p.output()).toMatch(/checkpoint saved/);
+  });
+});
