@@ -7,22 +7,11 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { spawnAgent, waitFor, type AgentProcess } from '../helpers/agent-process.js';
+import { mulberry32 } from '../../agent/src/simulator/random.js';
 
 const MACHINES = ['crash/l1/m1', 'crash/l1/m2', 'crash/l2/m3'];
 const KILLS = 12;
 const ROLLOVER = 65536;
-
-/** Small seeded PRNG so kill moments and increments are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('crash safety: the agent killed with SIGKILL at random moments', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yw-crash-'));
@@ -56,7 +45,7 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
       }),
     );
 
-    const rand = rng(20261127);
+    const rand = mulberry32(20261127);
     // Start near the 16-bit limit so the run crosses rollovers too.
     const good = new Map(MACHINES.map((m, i) => [m, 65_000 + i * 100]));
     const scrap = new Map(MACHINES.map((m) => [m, 0]));
@@ -67,8 +56,8 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
       const ts = Date.now();
       for (const m of MACHINES) {
         if (counting) {
-          const g = Math.floor(rand() * 4);
-          const s = rand() < 0.1 ? 1 : 0;
+          const g = Math.floor(rand.next() * 4);
+          const s = rand.next() < 0.1 ? 1 : 0;
           good.set(m, (good.get(m)! + g) % ROLLOVER);
           scrap.set(m, (scrap.get(m)! + s) % ROLLOVER);
           produced.get(m)!.good += g;
@@ -105,11 +94,11 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
       counting = true;
 
       for (let k = 0; k < KILLS; k++) {
-        await new Promise((r) => setTimeout(r, 400 + rand() * 1800));
+        await new Promise((r) => setTimeout(r, 400 + rand.next() * 1800));
         agent.child.kill('SIGKILL');
         expect(await agent.exited).toBe('SIGKILL');
         // While the agent is down the broker queues QoS 1 messages for its persistent session.
-        await new Promise((r) => setTimeout(r, rand() * 800));
+        await new Promise((r) => setTimeout(r, rand.next() * 800));
         agent = start();
       }
       await new Promise((r) => setTimeout(r, 1500));

@@ -14,23 +14,13 @@ import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { diffWindows } from '../helpers/scenario.js';
+import { mulberry32 } from '../../agent/src/simulator/random.js';
 
 const ROLLOVER = 65536;
 const TOPIC = '{site}/{line}/{machine}/counters';
 const M01 = 'plant1/l1/m01'; // 16-bit counters that roll over
 const M02 = 'plant1/l1/m02'; // counter reset half way
 const M03 = 'plant1/l2/m03'; // plain counters, with rework
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function configFor(url: string): Config {
   const input: ConfigInput = {
@@ -79,7 +69,7 @@ interface Msg {
  * 16-bit rollover, m02 is reset to 0 half way, m03 counts plainly. Deterministic for a seed.
  */
 function generateStream(seed: number, startTs: number, seconds: number, machines = [M01, M02, M03]): Msg[] {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const state = new Map<string, { good: number; scrap: number; rework: number; kg: number }>([
     [M01, { good: ROLLOVER - 150, scrap: ROLLOVER - 5, rework: 0, kg: 0 }],
     [M02, { good: 500, scrap: 20, rework: 0, kg: 1000 }],
@@ -89,8 +79,8 @@ function generateStream(seed: number, startTs: number, seconds: number, machines
   for (let s = 0; s < seconds; s++) {
     machines.forEach((m, i) => {
       const st = state.get(m)!;
-      const good = Math.floor(rand() * 4);
-      const scrap = rand() < 0.15 ? 1 : 0;
+      const good = Math.floor(rand.next() * 4);
+      const scrap = rand.next() < 0.15 ? 1 : 0;
       if (m === M02 && s === Math.floor(seconds / 2)) {
         st.good = 0;
         st.scrap = 0;
@@ -99,7 +89,7 @@ function generateStream(seed: number, startTs: number, seconds: number, machines
       st.good = m === M01 ? (st.good + good) % ROLLOVER : st.good + good;
       st.scrap = m === M01 ? (st.scrap + scrap) % ROLLOVER : st.scrap + scrap;
       st.kg = Math.round((st.kg + (good + scrap) * 0.27) * 1e4) / 1e4;
-      if (m === M03 && rand() < 0.1) st.rework++;
+      if (m === M03 && rand.next() < 0.1) st.rework++;
       const [site, line, machine] = m.split('/');
       const payload: Record<string, number> = { good: st.good, scrap: st.scrap, ts: startTs + s * 1000 + i * 137 };
       if (m === M03) payload.rework = st.rework;
