@@ -3,13 +3,13 @@
  * folder, started fresh for every measured run (so no session or queue carries over) and stopped
  * by its PID.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { findBinary } from '../helpers/require-binary.js';
+import { accepts, exited } from '../helpers/mosquitto.js';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -34,22 +34,6 @@ export function mosquittoVersion(bin: string): string {
   const out = spawnSync(bin, ['-h'], { encoding: 'utf8' });
   const line = `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n').find((l) => /version/i.test(l));
   return line?.trim() ?? 'unknown version';
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**

@@ -89,6 +89,9 @@ export interface ConsumerResult {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Main-thread pauses for garbage collection during the span: total ms and count. */
+  gcMs: number;
+  gcCount: number;
   /** False when the last expected message never came (loss): the span ends at the last one that did. */
   complete: boolean;
   /** Sum of the counter increments the consumer computed, for the conservation check. */
@@ -121,5 +124,8 @@ export interface MicroResult {
   /** Median over the measured passes. */
   msgsPerSec: number;
   cpuUsPerMsg: number;
+  /** msgs/s of each measured pass. */
   passes: number[];
+  /** CPU µs per message of each measured pass. */
+  cpuPerPass: number[];
 }

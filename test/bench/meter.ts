@@ -9,6 +9,7 @@
  */
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { ConsumerResult, ReadyMessage } from './common.js';
 
 const SAMPLE_MS = 100;
@@ -37,6 +38,9 @@ export class Meter {
   private rssAtReady = 0;
   private session: Session | undefined;
   private profileFile: string | undefined;
+  private gcMs = 0;
+  private gcCount = 0;
+  private gcObserver: PerformanceObserver | undefined;
 
   /**
    * @param expected messages the load generator sends
@@ -93,6 +97,14 @@ export class Meter {
     if (this.session !== undefined) this.session.post('Profiler.start');
     this.t0 = performance.now();
     this.cpu0 = process.cpuUsage();
+    // Pauses of the main thread for garbage collection during the span (all kinds).
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        this.gcMs += e.duration;
+        this.gcCount++;
+      }
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
     this.sampler = setInterval(() => {
       if (this.last === undefined || this.last.n !== this.received) {
         this.last = { t: performance.now(), cpu: process.cpuUsage(), n: this.received, mem: process.memoryUsage() };
@@ -107,6 +119,7 @@ export class Meter {
     const now: Snapshot = at ?? { t: performance.now(), cpu: process.cpuUsage(), n: this.received, mem: process.memoryUsage() };
     const maxRss = process.resourceUsage().maxRSS * 1024;
     if (this.sampler !== undefined) clearInterval(this.sampler);
+    this.gcObserver?.disconnect();
     const measured: Measured = {
       received: now.n,
       wallMs: this.received === 0 ? 0 : now.t - this.t0,
@@ -119,6 +132,8 @@ export class Meter {
       external: now.mem.external,
       arrayBuffers: now.mem.arrayBuffers,
       complete: now.n === this.expected,
+      gcMs: this.gcMs,
+      gcCount: this.gcCount,
     };
     const session = this.session;
     if (session === undefined || this.received === 0) {

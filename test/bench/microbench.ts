@@ -138,5 +138,6 @@ const result: MicroResult = {
   msgsPerSec: median(rates),
   cpuUsPerMsg: median(cpuPerMsg),
   passes: rates.map((r) => Math.round(r)),
+  cpuPerPass: cpuPerMsg,
 };
 process.send?.(result, () => process.disconnect());

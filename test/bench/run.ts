@@ -17,6 +17,12 @@
  *   --no-micro      skip the in-process microbench; --micro-only runs nothing else
  *   --profile       one more run per consumer with a CPU profile of the measured span, summarised
  *   --profile-dir D keep the .cpuprofile files in D (else they are deleted after the summary)
+ *   --tsx           run the children from the TypeScript sources under tsx instead of compiling
+ *                   them to JavaScript first (tsx's loader adds memory and CPU to both consumers)
+ *   --quiet-wait S  before each run, wait up to S seconds (default 300; 0: never) until other
+ *                   processes use less than 0.15 of a core, so a shared machine skews less
+ *   --compiled-dir D use an already compiled tree (as compile.ts makes it) instead of compiling,
+ *                   e.g. to measure a change tried in a copy; the folder is left in place
  *   --json          print the results as JSON instead of the table
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -27,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBroker, mosquittoBinary, mosquittoVersion, type BenchBroker } from './broker.js';
 import { DEFAULT_COUNT, DEFAULT_RATE, MACHINES, BENCH_QOS, median, totalsMatch, type ConsumerResult, type LoadResult, type MicroResult, type ReadyMessage } from './common.js';
+import { CHILD_ENTRIES, compileTree } from './compile.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { account, snapshot } from './sysstat.js';
 
@@ -54,6 +61,9 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string' },
+    'compiled-dir': { type: 'string' },
   },
 });
 
@@ -71,6 +81,7 @@ function intOption(flag: string | undefined, env: string | undefined, def: numbe
 const rate = intOption(flags.rate, process.env.BENCH_RATE, DEFAULT_RATE, '--rate (BENCH_RATE)');
 const count = intOption(flags.count, process.env.BENCH_COUNT, DEFAULT_COUNT, '--count (BENCH_COUNT)');
 const runs = intOption(flags.runs, process.env.BENCH_RUNS, 3, '--runs (BENCH_RUNS)');
+const quietWaitS = flags['quiet-wait'] === undefined ? 300 : Number(flags['quiet-wait']);
 const maxQueued = flags['max-queued'] === undefined ? 1000 : Number(flags['max-queued']);
 const consumers = (flags.consumers ?? 'bare,yieldwatch').split(',').map((s) => s.trim()) as ConsumerKind[];
 const brokerFlag = (flags.broker ?? process.env.BENCH_BROKER ?? 'mosquitto') as BrokerMode | 'both';
@@ -94,8 +105,14 @@ const live = new Set<ChildProcess>();
 const brokers = new Set<BenchBroker>();
 const tempDirs = new Set<string>();
 
+/** Where the compiled children are (undefined: run the TypeScript sources under tsx). */
+let compiledDir: string | undefined;
+
 function spawnChild(file: string, args: string[]): ChildProcess {
-  const child = fork(join(HERE, file), args, { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child =
+    compiledDir === undefined
+      ? fork(join(HERE, file), args, { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(join(compiledDir, 'test/bench', file.replace(/\.ts$/, '.js')), args, { cwd: ROOT, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   // An IPC send racing the child's exit must not crash the runner.
@@ -204,15 +221,55 @@ function machineInfo(mosquitto: string): MachineInfo {
 
 const MICRO_VARIANTS = ['json-parse', 'bare', 'yieldwatch-map', 'yieldwatch'] as const;
 
+/** Rounds of the microbench: the variants run interleaved, so a noisy moment hits all of them. */
+const MICRO_ROUNDS = 3;
+
 async function microbench(): Promise<MicroResult[]> {
-  const out: MicroResult[] = [];
-  for (const v of MICRO_VARIANTS) {
-    say(`microbench: ${v}…`);
-    const child = spawnChild('microbench.ts', ['--variant', v]);
-    out.push(await expectMessage<MicroResult>(child, 'micro', 120_000, `microbench ${v}`));
-    await waitExit(child, `microbench ${v}`);
+  const byVariant = new Map<string, MicroResult[]>();
+  for (let round = 1; round <= MICRO_ROUNDS; round++) {
+    for (const v of MICRO_VARIANTS) {
+      await waitQuiet();
+      say(`microbench round ${round}/${MICRO_ROUNDS}: ${v}…`);
+      const child = spawnChild('microbench.ts', ['--variant', v]);
+      const r = await expectMessage<MicroResult>(child, 'micro', 120_000, `microbench ${v}`);
+      await waitExit(child, `microbench ${v}`);
+      byVariant.set(v, [...(byVariant.get(v) ?? []), r]);
+    }
   }
-  return out;
+  // The median over every measured pass of every round.
+  return MICRO_VARIANTS.map((v) => {
+    const rs = byVariant.get(v)!;
+    const passes = rs.flatMap((r) => r.passes);
+    return {
+      type: 'micro',
+      variant: v,
+      messages: rs[0]!.messages,
+      msgsPerSec: median(passes),
+      cpuUsPerMsg: median(rs.flatMap((r) => r.cpuPerPass)),
+      passes,
+      cpuPerPass: rs.flatMap((r) => r.cpuPerPass),
+    };
+  });
+}
+
+/** Waits until processes other than ours use less than `QUIET_CORES`, or `quietWaitS` has passed. */
+const QUIET_CORES = 0.15;
+async function waitQuiet(): Promise<void> {
+  if (!(quietWaitS > 0)) return;
+  const deadline = performance.now() + quietWaitS * 1000;
+  let told = false;
+  for (;;) {
+    const s0 = snapshot(process.pid);
+    await new Promise((r) => setTimeout(r, 2000));
+    const other = account(s0, snapshot(process.pid)).otherCores;
+    if (other === undefined || other < QUIET_CORES) return;
+    if (performance.now() > deadline) {
+      say(`  other processes still use ${other.toFixed(2)} cores after ${quietWaitS} s; measuring anyway (see "other cores").`);
+      return;
+    }
+    if (!told) say(`  waiting for other processes to go quiet (${other.toFixed(2)} cores busy; up to ${quietWaitS} s, --quiet-wait)…`);
+    told = true;
+  }
 }
 
 // ---- one measured run ----
@@ -233,6 +290,8 @@ interface RunRecord {
   maxRssMB: number;
   rssAtReadyMB: number;
   heapUsedMB: number;
+  /** GC pauses on the main thread per message, µs. */
+  gcUsPerMsg: number;
   wallMs: number;
   conservation: 'ok' | 'MISMATCH' | 'n/a (loss)';
   publisher: { achieved: number; maxLagMs: number; backpressureWaits: number; cpuUsPerMsg: number };
@@ -314,6 +373,7 @@ async function runOnce(kind: ConsumerKind, mode: BrokerMode, run: number, profil
       maxRssMB: mb(res.maxRss),
       rssAtReadyMB: mb(res.rssAtReady),
       heapUsedMB: mb(res.heapUsed),
+      gcUsPerMsg: res.received > 0 ? (res.gcMs * 1000) / res.received : NaN,
       wallMs: res.wallMs,
       conservation: lost !== 0 ? 'n/a (loss)' : totalsMatch(res.totals, loadRes.totals) ? 'ok' : 'MISMATCH',
       publisher: {
@@ -351,7 +411,10 @@ interface ConsumerSummary {
   lost: number;
   maxLost: number;
   cpuUsPerMsg: number;
+  /** Lowest and highest over the runs, to show the noise behind the median. */
+  cpuRange: [number, number];
   maxRssMB: number;
+  rssRange: [number, number];
   rssAtReadyMB: number;
   conservation: string;
 }
@@ -369,7 +432,9 @@ function summarize(kind: ConsumerKind, mode: BrokerMode, records: RunRecord[]): 
     lost: median(rs.map((r) => r.lost)),
     maxLost: Math.max(...rs.map((r) => r.lost)),
     cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)),
+    cpuRange: [Math.min(...rs.map((r) => r.cpuUsPerMsg)), Math.max(...rs.map((r) => r.cpuUsPerMsg))],
     maxRssMB: median(rs.map((r) => r.maxRssMB)),
+    rssRange: [Math.min(...rs.map((r) => r.maxRssMB)), Math.max(...rs.map((r) => r.maxRssMB))],
     rssAtReadyMB: median(rs.map((r) => r.rssAtReadyMB)),
     conservation: checks.includes('MISMATCH') ? 'MISMATCH' : checks.join(', '),
   };
@@ -426,21 +491,23 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
   lines.push(
     table(
       [
-        ['consumer', 'target msg/s', 'received msg/s', 'lost', 'CPU µs/msg', 'ratio', 'peak RSS MB', 'ratio', 'RSS at ready MB', 'conservation'],
+        ['consumer', 'target msg/s', 'received msg/s', 'lost', 'CPU µs/msg', '(min-max)', 'ratio', 'peak RSS MB', '(min-max)', 'ratio', 'RSS at ready MB', 'conservation'],
         ...sums.map((s) => [
           s.consumer,
           fmtInt(s.target),
           fmtInt(s.achieved),
           fmtInt(s.lost),
           s.cpuUsPerMsg.toFixed(2),
+          `(${s.cpuRange[0].toFixed(2)}-${s.cpuRange[1].toFixed(2)})`,
           s.consumer === 'bare' || bare === undefined ? '-' : (s.cpuUsPerMsg / bare.cpuUsPerMsg).toFixed(2),
           s.maxRssMB.toFixed(1),
+          `(${s.rssRange[0].toFixed(0)}-${s.rssRange[1].toFixed(0)})`,
           s.consumer === 'bare' || bare === undefined ? '-' : (s.maxRssMB / bare.maxRssMB).toFixed(2),
           s.rssAtReadyMB.toFixed(1),
           s.conservation,
         ]),
       ],
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'l'],
     ),
   );
   const rs = records.filter((r) => r.broker === mode);
@@ -448,7 +515,7 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
   lines.push(
     table(
       [
-        ['consumer', 'run', 'received msg/s', 'lost', 'CPU µs/msg', 'user %', 'peak RSS MB', 'heap MB', 'publisher msg/s', 'pub lag ms', 'pub µs/msg', 'broker µs/msg', 'other cores', 'notes'],
+        ['consumer', 'run', 'received msg/s', 'lost', 'CPU µs/msg', 'user %', 'GC µs/msg', 'peak RSS MB', 'heap MB', 'publisher msg/s', 'pub lag ms', 'pub µs/msg', 'broker µs/msg', 'other cores', 'notes'],
         ...rs.map((r) => [
           r.consumer,
           r.profiled ? `${r.run} (profiled)` : String(r.run),
@@ -456,6 +523,7 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
           fmtInt(r.lost),
           r.cpuUsPerMsg.toFixed(2),
           (r.userShare * 100).toFixed(0),
+          r.gcUsPerMsg.toFixed(2),
           r.maxRssMB.toFixed(1),
           r.heapUsedMB.toFixed(1),
           fmtInt(r.publisher.achieved),
@@ -469,7 +537,7 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
             .join(' '),
         ]),
       ],
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   );
   const measured = rs.filter((r) => !r.profiled);
@@ -504,10 +572,11 @@ function report(m: MachineInfo, micro: MicroResult[], records: RunRecord[], sums
   lines.push(
     `yieldwatch bench, ${m.date}`,
     `machine: ${m.cpuModel}, ${m.cores} cores${m.cgroupCpuMax && m.cgroupCpuMax !== 'max 100000' ? ` (cgroup cpu.max ${m.cgroupCpuMax})` : ''}, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, ${m.mosquitto}`,
+    `children run as: ${runtimeLabel()}`,
   );
   if (micro.length > 0) {
     const base = micro.find((r) => r.variant === 'bare');
-    lines.push('', `hot path on one core, no broker (${fmtInt(micro[0]!.messages)} messages per pass, median of ${micro[0]!.passes.length} passes):`);
+    lines.push('', `hot path on one core, no broker (${fmtInt(micro[0]!.messages)} messages per pass, median of ${micro[0]!.passes.length} passes in ${MICRO_ROUNDS} interleaved rounds):`);
     lines.push(
       table(
         [
@@ -536,6 +605,10 @@ function report(m: MachineInfo, micro: MicroResult[], records: RunRecord[], sums
 
 // ---- main ----
 
+function runtimeLabel(): string {
+  return compiledDir === undefined ? 'TypeScript under tsx (--tsx)' : 'JavaScript compiled by esbuild, plain node (as `npm run build` output runs)';
+}
+
 const modes: BrokerMode[] = brokerFlag === 'both' ? ['mosquitto', 'direct'] : [brokerFlag];
 const bin = mosquittoBinary();
 if (bin === undefined && modes.includes('mosquitto') && !flags['micro-only']) {
@@ -549,6 +622,14 @@ const machine = machineInfo(bin === undefined ? 'mosquitto not installed' : mosq
 say(`bench: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.mosquitto}`);
 
 try {
+  if (flags['compiled-dir'] !== undefined) {
+    compiledDir = resolve(flags['compiled-dir']);
+  } else if (!flags.tsx) {
+    say('bench: compiling the consumers, the load generator and the agent to JavaScript…');
+    const tree = await compileTree(ROOT, CHILD_ENTRIES);
+    compiledDir = tree.dir;
+    tempDirs.add(tree.dir);
+  }
   const micro = flags['no-micro'] ? [] : await microbench();
   const records: RunRecord[] = [];
   const profiles: Record<string, ProfileSummary> = {};
@@ -559,6 +640,7 @@ try {
         const order = run % 2 === 1 ? consumers : [...consumers].reverse();
         for (const kind of order) {
           say(`${mode} run ${run}/${runs}: ${kind}, ${fmtInt(count)} messages at ${fmtInt(rate)} msg/s…`);
+          await waitQuiet();
           const r = await runOnce(kind, mode, run, undefined, bin);
           records.push(r);
           say(
@@ -601,7 +683,7 @@ try {
       JSON.stringify(
         {
           machine,
-          params: { rate, count, runs, qos: BENCH_QOS, machines: MACHINES.length, brokers: modes, maxQueuedMessages: maxQueued },
+          params: { rate, count, runs, qos: BENCH_QOS, machines: MACHINES.length, brokers: modes, maxQueuedMessages: maxQueued, runtime: runtimeLabel() },
           micro,
           summary: sums,
           bars: bs,

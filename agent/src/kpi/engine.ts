@@ -174,39 +174,46 @@ export class KpiEngine {
    * message share machine and timestamp; the event-time verdict is counted once for them.
    */
   ingest(samples: readonly Sample[], now: number): void {
+    // Machine lookup and event time are worked out once per message (a run of samples with the
+    // same machine and timestamp), not once per sample.
     let prevMachine: string | undefined;
     let prevTs: number | undefined = NaN;
+    let m: MachineRuntime | undefined;
+    let t = 0;
+    let ok = false;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i]!;
       this.stats.samples++;
-      const m = this.machines.get(s.machine);
-      if (m === undefined) {
-        this.reject('unknown_machine', undefined, now);
-        continue;
-      }
-      if (s.ts !== undefined && !Number.isFinite(s.ts)) {
-        // A NaN or infinite time would open a window that never becomes due.
-        this.reject('invalid_timestamp', m.path, now);
-        continue;
-      }
-      const verdict = classifyEventTime(s.ts, now, this.limits);
-      const t = verdict === 0 ? (s.ts as number) : now;
-      const firstOfMessage = s.machine !== prevMachine || s.ts !== prevTs;
-      prevMachine = s.machine;
-      prevTs = s.ts;
-      if (verdict === EVENT_TIME_SKEWED || verdict === EVENT_TIME_TOO_LATE) {
-        if (firstOfMessage) {
-          const w = this.windowFor(m, t);
-          if (verdict === EVENT_TIME_SKEWED) {
-            this.stats.skewed++;
-            w.quality[Q_SKEWED]!++;
-          } else {
-            this.stats.too_late++;
-            w.quality[Q_TOO_LATE]!++;
-          }
+      if (s.machine !== prevMachine || s.ts !== prevTs) {
+        prevMachine = s.machine;
+        prevTs = s.ts;
+        ok = false;
+        m = this.machines.get(s.machine);
+        if (m === undefined) {
+          this.reject('unknown_machine', undefined, now);
+          continue;
         }
+        if (s.ts !== undefined && !Number.isFinite(s.ts)) {
+          // A NaN or infinite time would open a window that never becomes due.
+          this.reject('invalid_timestamp', m.path, now);
+          continue;
+        }
+        const verdict = classifyEventTime(s.ts, now, this.limits);
+        t = verdict === 0 ? (s.ts as number) : now;
+        if (verdict === EVENT_TIME_SKEWED) {
+          this.stats.skewed++;
+          this.windowFor(m, t).quality[Q_SKEWED]!++;
+        } else if (verdict === EVENT_TIME_TOO_LATE) {
+          this.stats.too_late++;
+          this.windowFor(m, t).quality[Q_TOO_LATE]!++;
+        }
+        ok = true;
+      } else if (!ok) {
+        // The rest of a rejected message: each of its samples is counted like the first.
+        this.reject(m === undefined ? 'unknown_machine' : 'invalid_timestamp', m?.path, now);
+        continue;
       }
-      this.apply(m, s, t, now);
+      this.apply(m!, s, t, now);
     }
   }
 
