@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
-import { loadConfig, type LoadedConfig } from './load.js';
+import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
+import { configWarnings } from './warnings.js';
 
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
 const REFERENCE_DIR = join(CONFIG_DIR, 'reference');
@@ -108,6 +109,34 @@ interface BrokenCase {
 }
 
 const BROKEN: BrokenCase[] = [
+  {
+    name: 'a zero window size',
+    text: yamlOf(['kpi', { windowSize: '0s' }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['kpi.windowSize'],
+    expected: /expected a duration above 0/,
+  },
+  {
+    name: 'a reconnect ceiling below the first delay',
+    text: yamlOf(['sources.0.reconnectMin', '30s'], ['sources.0.reconnectMax', '5s']),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[0].reconnectMax'],
+    expected: /expected reconnectMax to be at least reconnectMin/,
+  },
+  {
+    name: 'a retention shorter than the correction horizon',
+    text: yamlOf(['store', { retention: '12h' }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['store.retention'],
+    expected: /expected a retention longer than kpi\.correctionHorizon \+ kpi\.windowSize \+ kpi\.allowedLateness \(25 h\)/,
+  },
+  {
+    name: 'a critical raw material that is not on the EU list',
+    text: yamlOf(['materials.CuSn8', { crm: { Cu: 0.92, Sn: 0.08 } }]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['materials.CuSn8.crm.Sn'],
+    expected: /expected the symbol of an element on the EU critical raw materials list: Al, As/,
+  },
   {
     name: 'a duration written in words',
     text: yamlOf(['kpi', { windowSize: '60 seconds' }]),
@@ -433,5 +462,40 @@ describe('material library', () => {
     const err = thrown(() => load('materialLibrary: missing.yaml\n'));
     expect(err.code).toBe('YW_ERR_CONFIG_READ');
     expect(err.message).toMatch(/Cannot read the material library \(materialLibrary \(line 1\)\) .*missing\.yaml/);
+  });
+});
+
+describe('config warnings', () => {
+  const base = {
+    machines: [{ path: 'p/l/m1', partMassKg: 1, signals: { parts_good: { kind: 'counter' } } }],
+    sources: [{ type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' } }] }],
+  };
+  it('warns, naming the topic and the counters, when counters have neither a timestamp nor maxRatePerSecond', () => {
+    const w = configWarnings(validateConfig(base));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatch(/^sources\[0\]\.topics\[0\] \(\{site\}\/\{line\}\/\{machine\}\) has no timestamp.*p\/l\/m1 parts_good/);
+  });
+  it('is quiet when a timestamp is mapped or the counters are rate-limited', () => {
+    const withTs = structuredClone(base) as typeof base & { sources: { topics: Record<string, unknown>[] }[] };
+    withTs.sources[0]!.topics[0]!.timestamp = { field: 'ts' };
+    expect(configWarnings(validateConfig(withTs))).toEqual([]);
+    const limited = structuredClone(base) as { machines: { signals: { parts_good: Record<string, unknown> } }[] };
+    limited.machines[0]!.signals.parts_good.maxRatePerSecond = 10;
+    expect(configWarnings(validateConfig({ ...base, machines: limited.machines }))).toEqual([]);
+  });
+});
+
+describe('EU critical raw materials', () => {
+  it('the elements the schema accepts are exactly those of the shipped list (Regulation (EU) 2024/1252)', async () => {
+    const { EU_CRM_ELEMENTS } = await import('../kpi/crm.js');
+    const csv = readFileSync(join(CONFIG_DIR, 'reference', 'eu-critical-raw-materials-2024.csv'), 'utf8');
+    const fromCsv = new Set(
+      csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .flatMap((row) => (row.split(',')[1] ?? '').split(' ').filter(Boolean)),
+    );
+    expect([...EU_CRM_ELEMENTS].sort()).toEqual([...fromCsv].sort());
   });
 });

@@ -11,3 +11,8 @@ export function duration(description: string) {
     .transform((s) => parseDuration(s)!)
     .meta({ description, pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d|w)$' });
 }
+
+/** A duration that must be above zero (a window, an interval, a retention). */
+export function positiveDuration(description: string) {
+  return duration(description).refine((ms) => ms > 0, { message: 'expected a duration above 0, such as "500ms" or "5m"' });
+}

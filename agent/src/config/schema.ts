@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { duration } from './duration.js';
+import { duration, positiveDuration } from './duration.js';
+import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { simulatorSchema } from '../simulator/config.js';
@@ -29,7 +30,7 @@ const deltaSignal = z.strictObject({
   kind: z.literal('delta').meta({ description: 'Each value is an increment; repeated sequence numbers are dropped as duplicates.' }),
 });
 const gaugeSignal = z.strictObject({
-  kind: z.literal('gauge').meta({ description: 'A level; recorded, never summed.' }),
+  kind: z.literal('gauge').meta({ description: 'A level (e.g. a temperature): accepted and checked, never summed; not stored yet.' }),
 });
 /** One numeric signal's kind (`counter`, `delta` or `gauge`) and its counter settings. */
 export const signalSchema = z
@@ -73,7 +74,12 @@ export const materialSchema = z.strictObject({
   currency: z.string().length(3).default('EUR').meta({ description: 'ISO 4217 currency code of the prices.' }),
   co2ePerKg: factorSchema.optional().meta({ description: 'Embodied emissions of the material, with source and year.' }),
   crm: z
-    .record(z.string().regex(/^[A-Z][a-z]?$/, { message: 'expected a chemical element symbol such as "Cu"' }), z.number().min(0).max(1))
+    .record(
+      z.string().refine((el) => EU_CRM_ELEMENTS.has(el), {
+        message: `expected the symbol of an element on the EU critical raw materials list: ${[...EU_CRM_ELEMENTS].join(', ')}`,
+      }),
+      z.number().min(0).max(1),
+    )
     .prefault({})
     .meta({
       description:
@@ -110,31 +116,25 @@ export type MachineConfig = z.output<typeof machineSchema>;
 /** KPI window and event-time settings, every duration in milliseconds after parsing. */
 export const kpiSchema = z
   .strictObject({
-    windowSize: duration('Length of the tumbling KPI windows, aligned to the UTC epoch.').prefault('60s'),
+    windowSize: positiveDuration('Length of the tumbling KPI windows, aligned to the UTC epoch.').prefault('60s'),
     allowedLateness: duration('How long after its end a window waits for late samples before it is first emitted.').prefault('10s'),
     maxFutureSkew: duration('A timestamp further ahead of the agent clock than this is replaced by the arrival time (counted as skewed).').prefault('5m'),
     correctionHorizon: duration('A timestamp older than this is replaced by the arrival time (counted as too late).').prefault('24h'),
     checkpointInterval: duration('How often counter state and open windows are saved between emissions.').prefault('10s'),
   })
-  .prefault({
-    windowSize: '60s',
-    allowedLateness: '10s',
-    maxFutureSkew: '5m',
-    correctionHorizon: '24h',
-    checkpointInterval: '10s',
-  })
+  .prefault({})
   .meta({ description: 'KPI windows and event-time rules (DESIGN.md, KPI method).' });
 
 /** Settings of the local SQLite store. */
 export const storeSchema = z
   .strictObject({
-    retention: duration('How long emitted windows are kept in the local store.').prefault('400d'),
+    retention: positiveDuration('How long emitted windows are kept in the local store.').prefault('400d'),
     synchronous: z
       .enum(['full', 'normal'])
       .default('full')
       .meta({ description: 'SQLite synchronous mode: `full` survives power loss; `normal` may lose the last commits on power loss, never on a crash.' }),
   })
-  .prefault({ retention: '400d', synchronous: 'full' })
+  .prefault({})
   .meta({ description: 'The local SQLite store in `agent.dataDir`.' });
 
 /** Settings of the HTTP API. */
@@ -144,7 +144,7 @@ export const apiSchema = z
     host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on; `0.0.0.0` for all interfaces.' }),
     port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
   })
-  .prefault({ enabled: true, host: '127.0.0.1', port: 8080 })
+  .prefault({})
   .meta({ description: 'The HTTP API the dashboard reads.' });
 
 /** One source of samples; `type` selects the plugin whose keys apply. */
@@ -178,7 +178,7 @@ export const configSchema = z
           .default('info')
           .meta({ description: 'Lowest log level written.' }),
       })
-      .prefault({ id: 'edge-01', dataDir: './data', logLevel: 'info' })
+      .prefault({})
       .meta({ description: 'This agent: its name, where it keeps data and how much it logs.' }),
     kpi: kpiSchema,
     materialLibrary: z
@@ -199,7 +199,7 @@ export const configSchema = z
           .default({})
           .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`.' }),
       })
-      .prefault({ signals: {} })
+      .prefault({})
       .meta({ description: 'Signal kinds every machine inherits; a machine\'s own `signals` win per signal.' }),
     machines: z.array(machineSchema).default([]).meta({ description: 'The machines this agent watches.' }),
     // prefault, not default: z.toJSONSchema drops output-side defaults of schemas that transform (durations), and this default is the input.
@@ -209,6 +209,15 @@ export const configSchema = z
     demo: simulatorSchema.optional().meta({ description: 'Only for `yieldwatch demo`: the embedded broker and simulated machines.' }),
   })
   .superRefine((cfg, ctx) => {
+    // A late sample for a window already pruned would come back as a window holding only itself.
+    const oldestCorrectable = cfg.kpi.correctionHorizon + cfg.kpi.windowSize + cfg.kpi.allowedLateness;
+    if (cfg.store.retention <= oldestCorrectable) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['store', 'retention'],
+        message: `expected a retention longer than kpi.correctionHorizon + kpi.windowSize + kpi.allowedLateness (${Math.ceil(oldestCorrectable / 3_600_000)} h)`,
+      });
+    }
     const seen = new Map<string, number>();
     cfg.machines.forEach((m, i) => {
       const first = seen.get(m.path);

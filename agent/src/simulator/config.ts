@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
+import { positiveDuration } from '../config/duration.js';
 
 /** A duration option that must be above zero: a zero period would divide by zero or spin a timer. */
-function positiveDuration(description: string) {
-  return duration(description).refine((ms) => ms > 0, { message: 'expected a duration above 0, such as "500ms" or "5m"' });
-}
-
 export const simulatedMachineSchema = z.strictObject({
   path: z
     .string()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
-import { duration } from '../../config/duration.js';
+import { duration, positiveDuration } from '../../config/duration.js';
 
 const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
 
@@ -69,11 +69,11 @@ export const mqttSourceSchema = z.strictObject({
     .meta({ description: 'TLS settings for `mqtts://` and `wss://`.' }),
   qos: z.union([z.literal(0), z.literal(1)]).default(1).meta({ description: 'Subscription QoS; 1 lets the broker queue messages while the agent is away.' }),
   sessionExpiry: duration('How long the broker keeps the session and its queued messages while the agent is disconnected (MQTT 5).').prefault('7d'),
-  keepalive: duration('MQTT keep-alive interval.').prefault('30s'),
-  reconnectMin: duration('First reconnect delay; doubles up to `reconnectMax`.').prefault('1s'),
-  reconnectMax: duration('Longest reconnect delay.').prefault('60s'),
+  keepalive: positiveDuration('MQTT keep-alive interval.').prefault('30s'),
+  reconnectMin: positiveDuration('First reconnect delay; doubles up to `reconnectMax`.').prefault('1s'),
+  reconnectMax: positiveDuration('Longest reconnect delay.').prefault('60s'),
   maxPayloadBytes: z.number().int().positive().default(65536).meta({ description: 'Larger payloads are rejected unparsed.' }),
-  rejectLogInterval: duration('A rejection reason is logged at most once per this interval (every one is counted).').prefault('60s'),
+  rejectLogInterval: positiveDuration('A rejection reason is logged at most once per this interval (every one is counted).').prefault('60s'),
   topics: z.array(mqttTopicSchema).min(1).meta({ description: 'Topic templates and their payload mappings.' }),
-});
+}).refine((c) => c.reconnectMax >= c.reconnectMin, { message: 'expected reconnectMax to be at least reconnectMin', path: ['reconnectMax'] });
 export type MqttSourceConfig = z.output<typeof mqttSourceSchema>;
