@@ -11,7 +11,9 @@ import type { Health } from './core/health.js';
 import type { SampleSink, Source } from './core/plugin.js';
 import { parseMachinePath } from './core/sample.js';
 import type { Config, SourceConfig } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { createMetrics } from './observe/metrics.js';
+import { ENGINE_REJECT_REASONS } from './kpi/engine.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { SOURCE_TYPES } from './sources/registry.js';
 import { Store } from './store/store.js';
@@ -31,6 +33,8 @@ export interface AgentOptions {
 /** How often due windows are looked for; a window is emitted at most this late after `end + allowedLateness`. */
 const TICK_MS = 250;
 const PRUNE_EVERY_MS = 3_600_000;
+/** Rejections found by the KPI core (not by a source, which logs its own) are logged at most this often. */
+const REJECT_LOG_EVERY_MS = 60_000;
 
 /**
  * The agent: sources → pipeline (KPI core + store) and the HTTP API, with one ticker that
@@ -44,6 +48,8 @@ export class Agent {
   readonly app: FastifyInstance | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  private lastRejectLog = -Infinity;
+  private readonly loggedRejections = new Map<string, number>();
   private stopped = false;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -58,7 +64,13 @@ export class Agent {
         logger.debug({ windows: aggs.length }, 'Windows emitted.');
         opts.onEmit?.(aggs);
       },
-      onCommitError: (err) => logger.error({ err }, 'Could not commit windows to the local store; they stay in memory and are retried.'),
+      onCommitError: (err, failuresInRow) => {
+        // One line per outage (and again every 60 failed retries), not one per retry.
+        if (failuresInRow === 1 || failuresInRow % 60 === 0) {
+          logger.error({ err, failuresInRow }, 'Cannot write to the local store; windows stay in memory and are retried with back-off.');
+        }
+      },
+      onCommitRecovered: (failures) => logger.warn({ failures }, 'The local store accepts writes again; the held windows are saved.'),
     });
     this.sources = config.sources.map((sc) => this.createSource(sc));
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources });
@@ -87,6 +99,7 @@ export class Agent {
 
   /** Starts the API (when enabled), the ticker and every source; returns the API's URL. */
   async start(): Promise<string | undefined> {
+    for (const w of configWarnings(this.opts.config)) this.log.warn(w);
     let url: string | undefined;
     if (this.app) {
       const { host, port } = this.opts.config.api;
@@ -114,6 +127,10 @@ export class Agent {
         this.log.warn({ machine: m }, 'A counter jumped implausibly three times in a row; its latest value is the new baseline.');
       }
       const now = this.clock.now();
+      if (now - this.lastRejectLog >= REJECT_LOG_EVERY_MS) {
+        this.lastRejectLog = now;
+        this.logCoreRejections();
+      }
       if (now - this.lastPrune >= PRUNE_EVERY_MS) {
         this.lastPrune = now;
         const removed = this.store.prune(now - this.opts.config.store.retention);
@@ -121,6 +138,16 @@ export class Agent {
       }
     } catch (err) {
       this.log.error({ err }, 'Tick failed.');
+    }
+  }
+
+  private logCoreRejections(): void {
+    for (const reason of ENGINE_REJECT_REASONS) {
+      const n = this.pipeline.engine.stats.rejected.get(reason) ?? 0;
+      const since = n - (this.loggedRejections.get(reason) ?? 0);
+      if (since <= 0) continue;
+      this.loggedRejections.set(reason, n);
+      this.log.warn({ reason, count: since, total: n }, 'Samples were rejected by the KPI core; see yieldwatch_rejected_total.');
     }
   }
 
@@ -158,7 +185,10 @@ export class Agent {
 
   health(): Record<string, Health> {
     const out: Record<string, Health> = {
-      store: this.pipeline.lastCommitFailed ? { status: 'degraded', reason: 'the last commit to the local store failed' } : { status: 'ok' },
+      store:
+        this.pipeline.failuresInRow > 0
+          ? { status: 'degraded', reason: `${this.pipeline.failuresInRow} commits to the local store failed in a row` }
+          : { status: 'ok' },
     };
     for (const s of this.sources) out[`source:${s.id}`] = s.health();
     return out;

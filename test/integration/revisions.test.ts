@@ -263,3 +263,48 @@ describe('the store across a restart', () => {
     });
   });
 });
+
+describe('a store that refuses writes', () => {
+  it('keeps the windows in memory, retries with back-off and saves them all once it works again', async () => {
+    const { VirtualClock } = await import('../../agent/src/core/clock.js');
+    const { Pipeline } = await import('../../agent/src/pipeline/pipeline.js');
+    const { Store } = await import('../../agent/src/store/store.js');
+    const { validateConfig } = await import('../../agent/src/config/load.js');
+    const cfg = validateConfig({
+      machines: [{ path: 'p/l/m1', partMassKg: 1, signals: { parts_good: { kind: 'counter' } } }],
+    });
+    class FlakyStore extends Store {
+      failing = true;
+      attempts = 0;
+      override transaction<T>(fn: () => T): T {
+        this.attempts++;
+        if (this.failing) throw new Error('SQLITE_FULL: database or disk is full');
+        return super.transaction(fn);
+      }
+    }
+    const store = new FlakyStore({ path: ':memory:' });
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const errors: number[] = [];
+    const p = new Pipeline(cfg, store, clock, { onCommitError: (_e, n) => errors.push(n) });
+    const t0 = clock.now();
+    let v = 0;
+    // Ten minutes of production, one reading every 5 s, ticking every 250 ms as the agent does.
+    for (let t = t0; t < t0 + 600_000; t += 250) {
+      clock.set(t);
+      if ((t - t0) % 5000 === 0) p.ingest([{ machine: 'p/l/m1', signal: 'parts_good', value: v++, ts: t, source: 't' }]);
+      p.tick();
+    }
+    // Back-off: 1 s doubling to 60 s means about a dozen attempts in ten minutes, not 2,400.
+    expect(store.attempts).toBeLessThan(20);
+    expect(errors[0]).toBe(1);
+    expect(p.failuresInRow).toBe(errors.length);
+    expect(store.queryAggregates()).toEqual([]);
+    store.failing = false;
+    clock.set(t0 + 700_000);
+    p.tick();
+    expect(p.failuresInRow).toBe(0);
+    const rows = store.queryAggregates();
+    expect(rows.length).toBe(10);
+    expect(rows.reduce((s, r) => s + r.components.parts_good!, 0)).toBe(v - 1);
+  });
+});

@@ -7,12 +7,3 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 }
-
-/** Formats milliseconds as the largest whole unit (`60000` → `"1m"`). */
-export function formatDuration(ms: number): string {
-  for (const u of ['w', 'd', 'h', 'm', 's'] as const) {
-    const f = UNIT_MS[u]!;
-    if (ms >= f && ms % f === 0) return `${ms / f}${u}`;
-  }
-  return `${ms}ms`;
-}

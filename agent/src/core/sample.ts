@@ -30,9 +30,3 @@ export function parseMachinePath(path: string): MachineRef | undefined {
   if (parts.length === 4) return { site: parts[0]!, area: parts[1]!, line: parts[2]!, machine: parts[3]! };
   return undefined;
 }
-
-export function machinePath(ref: MachineRef): string {
-  return ref.area === undefined
-    ? `${ref.site}/${ref.line}/${ref.machine}`
-    : `${ref.site}/${ref.area}/${ref.line}/${ref.machine}`;
-}

@@ -15,7 +15,6 @@ export const CONTEXT_SIGNALS = ['state', 'scrap_reason', 'material', 'product'] 
 export type ContextSignal = (typeof CONTEXT_SIGNALS)[number];
 
 export type SignalName = SummedSignal | ContextSignal;
-export const SIGNAL_NAMES: readonly SignalName[] = [...SUMMED_SIGNALS, ...CONTEXT_SIGNALS];
 
 /** Index of each summed signal in a window's component vector. */
 export const SIGNAL_INDEX: Readonly<Record<SummedSignal, number>> = Object.fromEntries(

@@ -276,8 +276,8 @@ describe('KpiEngine: windows', () => {
     expect(second[0]!.window.start).toBe(T0);
     expect(second[0]!.window.sums[GOOD]).toBe(4);
     expect(second[0]!.window.accepted).toBe(1);
-    const agg0 = toAggregate(first[0]!, undefined, W, T0 + 70_000, NO_MATERIALS)!;
-    const agg1 = toAggregate(second[0]!, agg0, W, T0 + 90_000, NO_MATERIALS)!;
+    const agg0 = toAggregate(first[0]!, undefined, T0 + 70_000, NO_MATERIALS)!;
+    const agg1 = toAggregate(second[0]!, agg0, T0 + 90_000, NO_MATERIALS)!;
     expect(agg0.revision).toBe(0);
     expect(agg1.revision).toBe(1);
     expect(agg1.windowStart).toBe(T0);
@@ -437,11 +437,11 @@ describe('KpiEngine: delta signals and rejections', () => {
     expect(due.size).toBe(3);
     const stale = due.get(`${M}@${T0}`)!;
     expect(stale.window.quality[Q_STALE]).toBe(1);
-    expect(toAggregate(stale, undefined, W, T0 + 4 * W, NO_MATERIALS)).toBeUndefined();
+    expect(toAggregate(stale, undefined, T0 + 4 * W, NO_MATERIALS)).toBeUndefined();
     const rejected = due.get(`${M}@${T0 + 3 * W}`)!;
     expect(rejected.window.quality[Q_REJECTED]).toBe(1);
-    expect(toAggregate(rejected, undefined, W, T0 + 4 * W, NO_MATERIALS)).toBeUndefined();
-    const baseline = toAggregate(due.get(`${M}@${T0 + 2 * W}`)!, undefined, W, T0 + 4 * W, NO_MATERIALS);
+    expect(toAggregate(rejected, undefined, T0 + 4 * W, NO_MATERIALS)).toBeUndefined();
+    const baseline = toAggregate(due.get(`${M}@${T0 + 2 * W}`)!, undefined, T0 + 4 * W, NO_MATERIALS);
     expect(baseline?.revision).toBe(0);
     expect(baseline?.components).toEqual({ parts_total: 0, parts_good: 0, parts_scrap: 0 });
   });
@@ -451,10 +451,10 @@ describe('KpiEngine: delta signals and rejections', () => {
     e.ingest([sample(M, 'parts_good', 100, T0 + 1000)], T0 + 1000);
     e.ingest([sample(M, 'parts_good', 120, T0 + 50_000)], T0 + 50_000);
     const [first] = e.takeDue(T0 + W + L);
-    const agg0 = toAggregate(first!, undefined, W, T0 + W + L, NO_MATERIALS)!;
+    const agg0 = toAggregate(first!, undefined, T0 + W + L, NO_MATERIALS)!;
     e.ingest([sample(M, 'parts_good', 110, T0 + 20_000)], T0 + W + L + 1); // re-sent older sample
     const [late] = e.takeDue(T0 + W + L + 1);
-    const agg1 = toAggregate(late!, agg0, W, T0 + W + L + 1, NO_MATERIALS);
+    const agg1 = toAggregate(late!, agg0, T0 + W + L + 1, NO_MATERIALS);
     expect(agg1?.components).toEqual(agg0.components);
     expect(agg1?.kpis).toEqual(agg0.kpis);
     expect(agg1?.quality.stale).toBe(1);
@@ -516,5 +516,39 @@ describe('KpiEngine: snapshot and restore', () => {
     b.ingest([sample(M, 'parts_good', 1, T0 + 2000)], T0 + 2000);
     const [d] = b.takeAll();
     expect([d!.window.product, d!.window.material, d!.window.partMassKg]).toEqual(['bracket', 'S235', 0.25]);
+  });
+});
+
+describe('restart with a changed config', () => {
+  it('a window saved with another window size keeps its own end; nothing is lost or double counted', () => {
+    const before = new KpiEngine(options([counterMachine]));
+    before.ingest([sample(M, 'parts_good', 100, T0 + 1000)], T0 + 1000);
+    before.ingest([sample(M, 'parts_good', 130, T0 + 30_000)], T0 + 30_000);
+    const snap = JSON.parse(JSON.stringify(before.snapshot())) as ReturnType<KpiEngine['snapshot']>;
+    expect(snap.windowMs).toBe(W);
+
+    const after = new KpiEngine({ ...options([counterMachine]), windowMs: 10_000 });
+    after.restore(snap);
+    after.ingest([sample(M, 'parts_good', 135, T0 + 75_000)], T0 + 75_000);
+    const due = after.takeAll().map((d) => [d.window.start, d.window.end, d.window.sums[GOOD]]);
+    expect(due).toEqual([
+      [T0, T0 + W, 30],
+      [T0 + 70_000, T0 + 80_000, 5],
+    ]);
+  });
+
+  it('a product part mass corrected in the config applies after the restart, not the saved one', () => {
+    const products: Record<string, { partMassKg: number; material: string }> = { bracket: { partMassKg: 0.5, material: 'AlMg3' } };
+    const machine: EngineMachine = { ...counterMachine, product: 'bracket' };
+    const opts = { ...options([machine]), product: (n: string) => products[n] };
+    const before = new KpiEngine(opts);
+    before.ingest([sample(M, 'parts_good', 1, T0 + 1000)], T0 + 1000);
+    const snap = before.snapshot();
+    products.bracket = { partMassKg: 0.55, material: 'AlMg3' };
+    const after = new KpiEngine(opts);
+    after.restore(snap);
+    after.ingest([sample(M, 'parts_good', 2, T0 + 2 * W + 1000)], T0 + 2 * W + 1000);
+    const fresh = after.takeAll().find((d) => d.window.start === T0 + 2 * W)!;
+    expect(fresh.window.partMassKg).toBe(0.55);
   });
 });

@@ -36,6 +36,17 @@ export interface EngineOptions extends EventTimeLimits {
   product?: (name: string) => { partMassKg: number; material: string } | undefined;
 }
 
+/** Reasons the engine itself rejects a sample for (counted per sample; sources count per message). */
+export const ENGINE_REJECT_REASONS = [
+  'unknown_machine',
+  'invalid_timestamp',
+  'unmapped_signal',
+  'not_a_number',
+  'negative_delta',
+  'not_a_string',
+  'unknown_product',
+] as const;
+
 const KIND_COUNTER = 0;
 const KIND_DELTA = 1;
 const KIND_GAUGE = 2;
@@ -88,7 +99,9 @@ export interface EngineSnapshot {
       signals: Record<string, { kind: SignalKind; has: boolean; last: number; lastTs: number; streak: number; seq?: { max: number; ring: number[]; next: number; size: number } }>;
     }
   >;
-  windows: { machine: string; start: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
+  /** Window size the snapshot was written with; windows of another size keep their own end. */
+  windowMs?: number;
+  windows: { machine: string; start: number; end?: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
 }
 
 /** A window handed out for emission, with what its machine measures. */
@@ -296,13 +309,13 @@ export class KpiEngine {
 
   private windowFor(m: MachineRuntime, t: number): WindowAcc {
     const last = m.last;
-    if (last !== undefined && t >= last.start && t < last.start + this.windowMs) return last;
+    if (last !== undefined && t >= last.start && t < last.end) return last;
     const start = windowStart(t, this.windowMs);
     let w = m.windows.get(start);
     if (w === undefined) {
-      w = newWindow(m.path, start, m);
+      w = newWindow(m.path, start, start + this.windowMs, m);
       m.windows.set(start, w);
-      const due = start + this.windowMs + this.latenessMs;
+      const due = w.end + this.latenessMs;
       if (due < this.nextDue) this.nextDue = due;
     }
     m.last = w;
@@ -312,7 +325,7 @@ export class KpiEngine {
   /** Removes and returns the windows due for emission at `now` (end + allowed lateness reached). */
   takeDue(now: number): DueWindow[] {
     if (now < this.nextDue) return [];
-    return this.take((w) => w.start + this.windowMs + this.latenessMs <= now);
+    return this.take((w) => w.end + this.latenessMs <= now);
   }
 
   /** Removes and returns every open window (shutdown, end of replay). */
@@ -326,7 +339,7 @@ export class KpiEngine {
     for (const m of this.machines.values()) {
       for (const [start, w] of m.windows) {
         if (!pred(w)) {
-          next = Math.min(next, start + this.windowMs + this.latenessMs);
+          next = Math.min(next, w.end + this.latenessMs);
           continue;
         }
         m.windows.delete(start);
@@ -344,7 +357,7 @@ export class KpiEngine {
       const m = this.machines.get(w.machine);
       if (!m) continue;
       const cur = m.windows.get(w.start);
-      this.nextDue = Math.min(this.nextDue, w.start + this.windowMs + this.latenessMs);
+      this.nextDue = Math.min(this.nextDue, w.end + this.latenessMs);
       if (!cur) {
         m.windows.set(w.start, w);
         continue;
@@ -362,13 +375,8 @@ export class KpiEngine {
     return out;
   }
 
-  /** Measured signal indexes of a machine. */
-  measuredOf(path: string): readonly number[] {
-    return this.machines.get(path)?.measured ?? [];
-  }
-
   snapshot(): EngineSnapshot {
-    const snap: EngineSnapshot = { version: 1, machines: {}, windows: [] };
+    const snap: EngineSnapshot = { version: 1, windowMs: this.windowMs, machines: {}, windows: [] };
     for (const m of this.machines.values()) {
       const signals: EngineSnapshot['machines'][string]['signals'] = {};
       m.signals.forEach((sig, i) => {
@@ -388,6 +396,7 @@ export class KpiEngine {
         snap.windows.push({
           machine: w.machine,
           start: w.start,
+          end: w.end,
           sums: Array.from(w.sums),
           quality: Array.from(w.quality),
           accepted: w.accepted,
@@ -406,10 +415,12 @@ export class KpiEngine {
     for (const [path, ms] of Object.entries(snap.machines)) {
       const m = this.machines.get(path);
       if (!m) continue;
-      if (ms.product !== undefined && this.opts.product?.(ms.product)) {
+      const product = ms.product === undefined ? undefined : this.opts.product?.(ms.product);
+      if (product) {
+        // Part mass and material come from today's config: a corrected part mass applies at once.
         m.product = ms.product;
-        m.partMassKg = ms.partMassKg;
-        m.material = ms.material;
+        m.partMassKg = product.partMassKg;
+        m.material = product.material;
       } else if (ms.material !== undefined) {
         // Set by a `material` signal: the machine keeps running on it after a restart.
         m.material = ms.material;
@@ -431,12 +442,13 @@ export class KpiEngine {
     for (const sw of snap.windows) {
       const m = this.machines.get(sw.machine);
       if (!m || !Number.isFinite(sw.start)) continue;
-      const w = newWindow(sw.machine, sw.start, { product: sw.product, material: sw.material, partMassKg: sw.partMassKg });
+      const end = Number.isFinite(sw.end) ? sw.end! : sw.start + (snap.windowMs ?? this.windowMs);
+      const w = newWindow(sw.machine, sw.start, end, { product: sw.product, material: sw.material, partMassKg: sw.partMassKg });
       w.sums.set(sw.sums.slice(0, w.sums.length));
       w.quality.set(sw.quality.slice(0, w.quality.length));
       w.accepted = sw.accepted;
       m.windows.set(w.start, w);
-      this.nextDue = Math.min(this.nextDue, w.start + this.windowMs + this.latenessMs);
+      this.nextDue = Math.min(this.nextDue, w.end + this.latenessMs);
     }
   }
 

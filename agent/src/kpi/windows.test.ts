@@ -53,7 +53,7 @@ describe('windowStart', () => {
 
 describe('window accumulator', () => {
   it('componentsOf keeps only the measured signals; qualityOf names every count', () => {
-    const w = newWindow('p/l/m', 0, { product: undefined, material: 'AlMg3', partMassKg: 0.5 });
+    const w = newWindow('p/l/m', 0, 60_000, { product: undefined, material: 'AlMg3', partMassKg: 0.5 });
     w.sums[SIGNAL_INDEX.parts_good] = 12;
     w.sums[SIGNAL_INDEX.parts_scrap] = 3;
     w.sums[SIGNAL_INDEX.scrap_kg] = 99; // not measured by this machine: left out
@@ -66,7 +66,7 @@ describe('window accumulator', () => {
   });
 
   it('a measured signal with a zero sum is present as 0, not absent', () => {
-    const w = newWindow('p/l/m', 0, { product: undefined, material: undefined, partMassKg: undefined });
+    const w = newWindow('p/l/m', 0, 60_000, { product: undefined, material: undefined, partMassKg: undefined });
     expect(componentsOf(w, [SIGNAL_INDEX.parts_total])).toEqual({ parts_total: 0 });
   });
 });

@@ -14,6 +14,8 @@ export function windowStart(t: number, sizeMs: number): number {
 export interface WindowAcc {
   machine: string;
   start: number;
+  /** Exclusive end; a window restored from a checkpoint written with another window size keeps its own. */
+  end: number;
   sums: Float64Array;
   quality: Float64Array;
   /** Samples accepted into this window; a window with none is never emitted on its own. */
@@ -26,11 +28,13 @@ export interface WindowAcc {
 export function newWindow(
   machine: string,
   start: number,
+  end: number,
   ctx: { product: string | undefined; material: string | undefined; partMassKg: number | undefined },
 ): WindowAcc {
   return {
     machine,
     start,
+    end,
     sums: new Float64Array(SUMMED_SIGNALS.length),
     quality: new Float64Array(QUALITY_COUNTS.length),
     accepted: 0,

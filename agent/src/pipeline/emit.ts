@@ -13,7 +13,6 @@ import { componentsOf, qualityOf } from '../kpi/windows.js';
 export function toAggregate(
   due: DueWindow,
   previous: Aggregate | undefined,
-  windowMs: number,
   now: number,
   materials: ReadonlyMap<string, MaterialFactors>,
 ): Aggregate | undefined {
@@ -25,7 +24,7 @@ export function toAggregate(
     return {
       machine: w.machine,
       windowStart: w.start,
-      windowEnd: w.start + windowMs,
+      windowEnd: w.end,
       revision: 0,
       product: w.product,
       material: w.material,

@@ -11,8 +11,10 @@ import { engineOptions, materialFactors } from './machines.js';
 export interface PipelineEvents {
   /** Aggregates committed by one emission (first emissions and revisions). */
   onEmit?: (aggregates: readonly Aggregate[]) => void;
-  /** A commit failed; the windows stay in memory and are retried at the next tick. */
-  onCommitError?: (err: unknown) => void;
+  /** A commit failed; the windows stay in memory and are retried with back-off. `failuresInRow` starts at 1. */
+  onCommitError?: (err: unknown, failuresInRow: number) => void;
+  /** Commits work again after `failures` failed attempts. */
+  onCommitRecovered?: (failures: number) => void;
 }
 
 export interface PipelineStats {
@@ -24,6 +26,9 @@ export interface PipelineStats {
 }
 
 const HOUR_MS = 3_600_000;
+/** Retry delays of a failing store: 1 s doubling to 1 min, so a full disk is not hammered every tick. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 /**
  * The agent's one write path: samples in (synchronous, no I/O), then at each tick the due
@@ -34,13 +39,13 @@ export class Pipeline {
   readonly engine: KpiEngine;
   readonly stats: PipelineStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
   private readonly materials: Map<string, MaterialFactors>;
-  private readonly windowMs: number;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private baselinesAtCommit = 0;
   private readonly committedRejections = new Map<string, number>();
-  /** True while the last commit attempt failed (the store is then reported degraded). */
-  lastCommitFailed = false;
+  /** Failed commit attempts in a row (the store is reported degraded while above 0). */
+  failuresInRow = 0;
+  private retryAt = -Infinity;
 
   constructor(
     cfg: Config,
@@ -50,7 +55,6 @@ export class Pipeline {
   ) {
     this.engine = new KpiEngine(engineOptions(cfg));
     this.materials = materialFactors(cfg);
-    this.windowMs = cfg.kpi.windowSize;
     this.checkpointEveryMs = cfg.kpi.checkpointInterval;
     const cp = store.loadCheckpoint();
     if (cp) this.engine.restore(cp.snapshot);
@@ -72,6 +76,7 @@ export class Pipeline {
    */
   tick(): readonly Aggregate[] {
     const now = this.clock.now();
+    if (now < this.retryAt) return [];
     const due = this.engine.takeDue(now);
     // A new baseline is saved at once: until it is, a crash would lose the counts between the
     // first value and the first value after the restart.
@@ -98,7 +103,7 @@ export class Pipeline {
         const out: Aggregate[] = [];
         for (const d of due) {
           const prev = this.store.getAggregate(d.window.machine, d.window.start);
-          const agg = toAggregate(d, prev, this.windowMs, now, this.materials);
+          const agg = toAggregate(d, prev, now, this.materials);
           if (agg === undefined) continue;
           this.store.putAggregate(agg);
           out.push(agg);
@@ -110,11 +115,14 @@ export class Pipeline {
     } catch (err) {
       this.engine.putBack(due);
       this.stats.commitErrors++;
-      this.lastCommitFailed = true;
-      this.events.onCommitError?.(err);
+      this.failuresInRow++;
+      this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
+      this.events.onCommitError?.(err, this.failuresInRow);
       return [];
     }
-    this.lastCommitFailed = false;
+    if (this.failuresInRow > 0) this.events.onCommitRecovered?.(this.failuresInRow);
+    this.failuresInRow = 0;
+    this.retryAt = -Infinity;
     this.baselinesAtCommit = this.engine.stats.baselines;
     for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
     this.lastCheckpointAt = now;
