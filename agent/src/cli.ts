@@ -7,6 +7,7 @@ import { aggregateToJson } from './core/aggregate.js';
 import { YieldwatchError } from './core/errors.js';
 import { packageRoot } from './core/package-root.js';
 import { loadConfig } from './config/load.js';
+import { configWarnings } from './config/warnings.js';
 import { renderJsonSchema } from './config/generate-docs.js';
 import { runDemo } from './demo.js';
 import { createLogger } from './observe/logger.js';
@@ -26,7 +27,12 @@ Commands:
 
 /** Reads a file line by line without holding it in memory (replay inputs can be large). */
 function* readLines(file: string): Generator<string> {
-  const fd = openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new YieldwatchError('YW_ERR_REPLAY_INPUT', `Cannot read the replay input ${file}: ${(err as Error).message}`, { cause: err });
+  }
   const buf = Buffer.alloc(1 << 20);
   let rest = '';
   try {
@@ -58,10 +64,14 @@ function usageError(msg: string): never {
   process.exit(2);
 }
 
+/** Ctrl-C or SIGTERM: stop cleanly (checkpoint first); a second one forces the exit. */
 function onSignals(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (sig: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`${sig} again: exiting without waiting for the shutdown.\n`);
+      process.exit(130);
+    }
     stopping = true;
     process.stderr.write(`\n${sig} received: saving checkpoint and stopping...\n`);
     stop().then(
@@ -78,16 +88,22 @@ function onSignals(stop: () => Promise<void>): void {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      input: { type: 'string', short: 'i' },
-      output: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        input: { type: 'string', short: 'i' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
   if (values.help || command === undefined || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
     return;
@@ -106,8 +122,16 @@ async function main(argv: string[]): Promise<void> {
     case 'demo': {
       const loaded = loadConfig(values.config ?? join(packageRoot(), 'config', 'demo.yaml'));
       const logger = createLogger({ level: loaded.config.agent.logLevel });
-      const demo = await runDemo(loaded, logger);
-      onSignals(() => demo.stop());
+      // Signals are handled from the start: Ctrl-C while the demo is still starting also stops it cleanly.
+      let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
+      let starting: Promise<unknown> = Promise.resolve();
+      onSignals(async () => {
+        await starting.catch(() => undefined);
+        await demo?.stop();
+      });
+      starting = runDemo(loaded, logger).then((d) => (demo = d));
+      await starting;
+      if (!demo) return;
       const url = demo.apiUrl ?? '(API disabled)';
       process.stdout.write(
         `\nyieldwatch demo is running: ${loaded.config.machines.length} simulated machines on broker ${demo.brokerUrl}.\n` +
@@ -134,6 +158,7 @@ async function main(argv: string[]): Promise<void> {
       if (!file) usageError('check-config needs FILE');
       const { config, dataDir } = loadConfig(file);
       process.stdout.write(`${file} is valid: ${config.machines.length} machines, ${config.sources.length} sources, data folder ${dataDir}\n`);
+      for (const w of configWarnings(config)) process.stdout.write(`warning: ${w}\n`);
       return;
     }
     case 'print-schema':

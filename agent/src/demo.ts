@@ -24,6 +24,7 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   try {
     broker = await startBroker(demo.broker);
   } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'EADDRINUSE' && (err as { code?: string }).code !== 'EADDRINUSE') throw err;
     logger.warn({ port: demo.broker.port, err: (err as Error).message }, 'Demo broker port is taken; using a free port instead.');
     broker = await startBroker({ ...demo.broker, port: 0 });
   }
@@ -48,9 +49,12 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     apiUrl,
     brokerUrl: broker.url,
     async stop() {
-      await simulator.stop();
-      await agent.stop();
-      await broker.close();
+      try {
+        await simulator.stop();
+        await agent.stop();
+      } finally {
+        await broker.close();
+      }
     },
   };
 }

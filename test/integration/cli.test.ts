@@ -52,6 +52,17 @@ describe('yieldwatch CLI', () => {
     expect(r.output).toMatch(/kpi\.windowSize/);
   });
 
+  it('an unknown option is a usage error (exit 2), a missing input file a clear error (exit 1)', async () => {
+    const r = await run(['replay', '--confg', 'x.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.output).toMatch(/Unknown option '--confg'/);
+    expect(r.output).toMatch(/Usage: yieldwatch/);
+    const missing = await run(['replay', '--config', join(dir, 'replay.yaml'), '--input', join(dir, 'nope.jsonl')]);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toMatch(/Cannot read the replay input .*nope\.jsonl: ENOENT/);
+    expect(missing.output).not.toMatch(/\n\s+at /);
+  });
+
   it('an unknown command is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);

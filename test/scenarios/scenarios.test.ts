@@ -11,7 +11,7 @@ describe('reference scenarios replayed through the pipeline', () => {
   });
 
   for (const name of names) {
-    it(`${name}: every window and every data-quality count matches`, () => {
+    it(`${name}: every window and the data-quality totals match`, () => {
       const s = loadScenario(name);
       const cfg = validateConfig(scenarioConfig(s));
       const res = replay(cfg, scenarioMessages(s));

@@ -14,15 +14,16 @@ function capture() {
 }
 
 describe('logger', () => {
-  it('writes JSON lines and redacts secrets wherever they sit', () => {
+  it('writes JSON lines and redacts secrets up to three levels deep', () => {
     const { lines, destination } = capture();
     const log = createLogger({ level: 'info', destination });
     log.info({ password: 'hunter2', source: { url: 'mqtt://x', password: 's3cret' }, headers: { authorization: 'Bearer abc' } }, 'Connected.');
     log.info({ config: { sources: [{ password: 'p4ss' }] } }, 'Config loaded.');
+    log.info({ a: { b: { c: { token: 't0ken' } } }, req: { headers: { authorization: 'Basic xyz' } } }, 'Deep.');
     log.debug({ password: 'never' }, 'Below the level.');
     const text = JSON.stringify(lines);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({ msg: 'Connected.', password: '[redacted]', source: { url: 'mqtt://x', password: '[redacted]' } });
-    expect(text).not.toMatch(/hunter2|s3cret|Bearer abc|p4ss|never/);
+    expect(text).not.toMatch(/hunter2|s3cret|Bearer abc|p4ss|never|t0ken|Basic xyz/);
   });
 });

@@ -1,17 +1,13 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /** Keys whose values never reach a log line. */
+// pino's redaction wildcards match one level each, so each secret key is listed at the depths
+// log objects reach (up to three levels below the line).
+const SECRET_KEYS = ['password', 'token', 'secret', 'authorization'];
 export const REDACT_PATHS = [
-  'password',
-  '*.password',
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]),
   'config.sources[*].password',
-  'token',
-  '*.token',
-  'secret',
-  '*.secret',
-  'headers.authorization',
-  '*.headers.authorization',
-  'req.headers.authorization',
+  'config.sources[*].tls.key',
 ];
 
 export interface LoggerSettings {

@@ -132,7 +132,8 @@ export class MqttMapper {
     const r = this.route(topic);
     if (typeof r === 'string') return r;
     this.lastMachine = r.machine;
-    if (payload.length > this.maxPayloadBytes) return 'payload_too_large';
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (bytes > this.maxPayloadBytes) return 'payload_too_large';
     let body: unknown;
     try {
       body = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
