@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnAgent, waitFor } from '../helpers/agent-process.js';
+import { spawnAgent } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/wait.js';
 import { diffWindows, expectedWindows, loadScenario, scenarioConfig, scenarioMessages } from '../helpers/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'yw-cli-'));

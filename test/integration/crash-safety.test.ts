@@ -6,7 +6,8 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAedesBroker } from '../helpers/aedes-broker.js';
-import { spawnAgent, waitFor, type AgentProcess } from '../helpers/agent-process.js';
+import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/wait.js';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
 
 const MACHINES = ['crash/l1/m1', 'crash/l1/m2', 'crash/l2/m3'];
@@ -90,7 +91,7 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
         } finally {
           db.close();
         }
-      }, 30_000);
+      }, 30_000, 100);
       counting = true;
 
       for (let k = 0; k < KILLS; k++) {
@@ -118,6 +119,7 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
           }
         },
         30_000,
+        100,
       );
       agent.child.kill('SIGTERM');
       expect(await agent.exited).toBe(0);

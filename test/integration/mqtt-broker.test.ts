@@ -15,6 +15,7 @@ import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { diffWindows } from '../helpers/scenario.js';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROLLOVER = 65536;
 const TOPIC = '{site}/{line}/{machine}/counters';
@@ -98,15 +99,6 @@ function generateStream(seed: number, startTs: number, seconds: number, machines
     });
   }
   return out;
-}
-
-/** Polls `check` until true; fails naming `what` after the deadline (never a blind sleep). */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Publishes with QoS 1 in order (chunks in flight together) and records each publish time as the arrival. */
@@ -240,7 +232,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     const msgs = generateStream(7, startTs, 240);
     const recorded: RecordedMessage[] = [];
     await publish(pub!, msgs, recorded);
-    await until(`${msgs.length} messages`, () => src.counters().messages >= msgs.length);
+    await waitFor(`${msgs.length} messages`, () => src.counters().messages >= msgs.length);
     expect(src.counters()).toMatchObject({ messages: msgs.length, rejected: 0 });
     pipeline.flushAll();
 
@@ -271,7 +263,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     await first.start(pipelineSink(pipeline));
     expect(first.health().status).toBe('ok');
     await publish(pub!, before);
-    await until('the first batch', () => first.counters().messages >= before.length);
+    await waitFor('the first batch', () => first.counters().messages >= before.length);
     // An agent shutdown: checkpoint, then disconnect without unsubscribing.
     pipeline.checkpoint();
     await first.stop();
@@ -283,7 +275,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     pipeline = new Pipeline(cfg, store, systemClock);
     const second = newSource(cfg, () => pipeline, clientId);
     await second.start(pipelineSink(pipeline));
-    await until('the queued batch', () => second.counters().messages >= during.length);
+    await waitFor('the queued batch', () => second.counters().messages >= during.length);
     expect(second.health()).toMatchObject({ status: 'ok', details: { sessionPresent: true, protocolVersion } });
     expect(first.counters().messages).toBe(before.length);
     pipeline.flushAll();
@@ -318,7 +310,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
 
       const second = newSource(cfg, () => pipeline, clientId);
       await second.start(pipelineSink(pipeline));
-      await until('the messages queued before the broker restart', () => second.counters().messages >= msgs.length);
+      await waitFor('the messages queued before the broker restart', () => second.counters().messages >= msgs.length);
       expect(second.health()).toMatchObject({ status: 'ok', details: { sessionPresent: true } });
       pipeline.flushAll();
       const windows = store.queryAggregates({ machine: M03 });
@@ -356,7 +348,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
       expectedRejects[b.reason] = (expectedRejects[b.reason] ?? 0) + 1;
     });
     await publish(pub!, interleaved);
-    await until('every message', () => src.counters().messages >= interleaved.length);
+    await waitFor('every message', () => src.counters().messages >= interleaved.length);
 
     expect(src.health().status).toBe('ok');
     expect(src.counters()).toMatchObject({ messages: interleaved.length, rejected: good.length, sink_errors: 0 });

@@ -16,6 +16,7 @@ import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { diffWindows } from '../helpers/scenario.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SEED = 20261127;
 const BAD_MESSAGES = 6000;
@@ -143,14 +144,6 @@ function goodMessages(startTs: number): { topic: string; payload: Record<string,
   return out;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function flat(aggs: readonly Aggregate[]): Record<string, number | string>[] {
   return aggs.map((a) => {
     const { quality: _q, revision: _r, ...rest } = aggregateToJson(a);
@@ -251,7 +244,7 @@ describe.each(BROKERS)('fuzz: malformed MQTT input through $name', ({ name, skip
     for (let i = 0; i < stream.length; i += 200) {
       await Promise.all(stream.slice(i, i + 200).map((m) => pub!.publishAsync(m.topic, m.payload, { qos: 1 })));
     }
-    await until('every deliverable message', () => src!.counters().messages >= good.length + delivered);
+    await waitFor('every deliverable message', () => src!.counters().messages >= good.length + delivered);
 
     expect(src.health().status).toBe('ok');
     expect(src.counters()).toMatchObject({ messages: good.length + delivered, rejected: delivered, reconnects: 0, sink_errors: 0 });

@@ -17,6 +17,7 @@ import type { Sample } from '../../core/sample.js';
 import { mqttSourceSchema, type MqttTopicConfig } from './config.js';
 import { mqttSource, redactUrl, topicFilter, type MqttSource } from './index.js';
 import { MqttMapper, REJECT_REASONS, type RejectReason } from './map.js';
+import { waitFor } from '../../../../test/helpers/wait.js';
 
 const HERE = new URL('./', import.meta.url);
 
@@ -189,15 +190,6 @@ describe('docs and sample', () => {
 // ---------------------------------------------------------------------------------------------
 // The source against an in-process broker.
 
-/** Polls `check` until it returns true; fails with `what` after the deadline. */
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A pino logger whose JSON lines land in `lines`. */
 function captureLogger(level = 'debug'): { logger: pino.Logger; lines: Record<string, unknown>[]; raw: () => string } {
   const lines: Record<string, unknown>[] = [];
@@ -285,7 +277,7 @@ describe('mqtt source against an aedes broker', () => {
     expect(src.health().details).toMatchObject({ protocolVersion: 4 });
     const payload = JSON.stringify({ good: 7, state: 'running', ts: 1767225600000 });
     await pub.publishAsync('p1/l1/m1/counters', payload, { qos: 1 });
-    await until('two samples', () => sink.samples_.length === 2);
+    await waitFor('two samples', () => sink.samples_.length === 2);
     expect(sink.samples_).toEqual([
       { machine: 'p1/l1/m1', signal: 'parts_good', value: 7, ts: 1767225600000, seq: undefined, source: 'unit' },
       { machine: 'p1/l1/m1', signal: 'state', value: 'running', ts: 1767225600000, seq: undefined, source: 'unit' },
@@ -310,7 +302,7 @@ describe('mqtt source against an aedes broker', () => {
       ['p1/l1/m2/counters', JSON.stringify({ good: 1, pad: 'x'.repeat(300) })],
       ['p1/l1/m1/counters', '{"good":3}'],
     ]);
-    await until('six messages', () => src.counters().messages === 6);
+    await waitFor('six messages', () => src.counters().messages === 6);
     expect(src.rejectedByReason()).toEqual({ invalid_json: 2, wrong_type: 1, unknown_machine: 1, payload_too_large: 1 });
     expect(src.counters().rejected).toBe(5);
     expect(sink.rejects).toEqual([
@@ -329,7 +321,7 @@ describe('mqtt source against an aedes broker', () => {
     // After the interval the next one is logged with the count since the last line.
     clock.set(1_000_000 + 60_000);
     await sendAll([['p1/l1/m1/counters', '}']]);
-    await until('seventh message', () => src.counters().messages === 7);
+    await waitFor('seventh message', () => src.counters().messages === 7);
     expect(warns().at(-1)).toMatchObject({ reason: 'invalid_json', count: 2, payload: '}' });
   });
 
@@ -345,7 +337,7 @@ describe('mqtt source against an aedes broker', () => {
     });
     await pub.publishAsync('p1/l1/m1/counters', '{"good":1}', { qos: 1 });
     await pub.publishAsync('p1/l1/m1/counters', '{"good":2}', { qos: 1 });
-    await until('both messages', () => calls === 2);
+    await waitFor('both messages', () => calls === 2);
     expect(src.counters()).toMatchObject({ messages: 2, sink_errors: 1 });
     expect(src.health().status).toBe('ok');
   });
@@ -357,12 +349,12 @@ describe('mqtt source against an aedes broker', () => {
     await src.start(new CollectingSink());
     expect(src.health()).toMatchObject({ status: 'down', reason: 'broker unreachable: ECONNREFUSED' });
     const retries = () => log.lines.filter((l) => typeof l.retryInMs === 'number').map((l) => l.retryInMs);
-    await until('five failed attempts', () => retries().length >= 5);
+    await waitFor('five failed attempts', () => retries().length >= 5);
     expect(retries().slice(0, 5)).toEqual([50, 100, 200, 400, 400]);
     expect(log.lines.filter((l) => l.level === 40)).toHaveLength(1);
     const late = await startAedesBroker({ port });
     try {
-      await until('connected', () => src.health().status === 'ok');
+      await waitFor('connected', () => src.health().status === 'ok');
       expect(src.counters().reconnects).toBeGreaterThanOrEqual(4);
     } finally {
       await src.stop();
@@ -376,7 +368,7 @@ describe('mqtt source against an aedes broker', () => {
       const log = captureLogger('debug');
       const bad = create(secure.url, ctxFor({ logger: log.logger }), { clientId: 'unit-auth-bad', username: 'agent', password: 'wr0ng-pw' });
       await bad.start(new CollectingSink());
-      await until('refusal', () => /refused/.test(bad.health().reason ?? ''));
+      await waitFor('refusal', () => /refused/.test(bad.health().reason ?? ''));
       expect(bad.health()).toMatchObject({ status: 'down', reason: 'broker refused the connection: Not authorized' });
       await bad.stop();
       const good = create(secure.url, ctxFor({ logger: log.logger }), { clientId: 'unit-auth-good', username: 'agent', password: 's3cr3t-pw' });
@@ -419,16 +411,16 @@ describe('mqtt source against an aedes broker', () => {
       expect(src.health().status).toBe('ok');
       await first.close();
       first = undefined;
-      await until('disconnected', () => src.health().status === 'down');
+      await waitFor('disconnected', () => src.health().status === 'down');
       expect(src.health().reason).toMatch(/connection lost|ECONN/);
       // A new broker on the same port knows nothing of the session.
       first = await startAedesBroker({ port });
-      await until('reconnected and subscribed', () => src.health().status === 'ok');
+      await waitFor('reconnected and subscribed', () => src.health().status === 'ok');
       expect(src.health().details).toMatchObject({ sessionPresent: false });
       const again = await mqtt.connectAsync(first.url, { clientId: 'unit-lost-session-pub' });
       await again.publishAsync('p1/l1/m2/counters', '{"good":5}', { qos: 1 });
       await again.endAsync();
-      await until('the message after the broker restart', () => sink.samples_.length === 1);
+      await waitFor('the message after the broker restart', () => sink.samples_.length === 1);
       expect(log.lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['Lost the connection to the MQTT broker; reconnecting with back-off.']);
     } finally {
       await src.stop();
