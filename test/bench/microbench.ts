@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { BareWindows } from './bare.js';
 import { MACHINES, TOPICS, median, type MicroResult } from './common.js';
 import { CounterStream, PAYLOAD_TEMPLATE } from './payload.js';
+import type { MqttSourceConfig } from '../../agent/src/sources/mqtt/config.js';
 
 const VARIANTS = ['yieldwatch', 'yieldwatch-map', 'bare', 'json-parse'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -89,7 +90,7 @@ async function makePass(): Promise<Pass> {
   ]);
   type Sample = Parameters<InstanceType<typeof Pipeline>['ingest']>[0][number];
   const config = benchAgentConfig('mqtt://127.0.0.1:1883', '/nonexistent');
-  const source = config.sources[0]!;
+  const source = config.sources[0] as MqttSourceConfig;
   const mapOnly = variant === 'yieldwatch-map';
   return () => {
     const store = new Store({ path: ':memory:' });

@@ -16,6 +16,7 @@ import { requireBinary } from '../helpers/require-binary.js';
 import { diffWindows } from '../helpers/scenario.js';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
 import { waitFor } from '../helpers/wait.js';
+import type { MqttSourceConfig } from '../../agent/src/sources/mqtt/config.js';
 
 const ROLLOVER = 65536;
 const TOPIC = '{site}/{line}/{machine}/counters';
@@ -213,7 +214,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
   });
 
   function newSource(cfg: Config, pipeline: () => Pipeline, clientId: string): MqttSource {
-    const c = cfg.sources[0]!;
+    const c = cfg.sources[0] as MqttSourceConfig;
     const src = mqttSource.create({ ...c, clientId }, ctxFor(cfg, pipeline));
     sources.push(src);
     return src;

@@ -17,6 +17,7 @@ import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { diffWindows } from '../helpers/scenario.js';
 import { waitFor } from '../helpers/wait.js';
+import type { MqttSourceConfig } from '../../agent/src/sources/mqtt/config.js';
 
 const SEED = 20261127;
 const BAD_MESSAGES = 6000;
@@ -206,7 +207,7 @@ describe.each(BROKERS)('fuzz: malformed MQTT input through $name', ({ name, skip
       }),
     );
     src = mqttSource.create(
-      { ...cfg.sources[0]!, clientId: `fuzz-${name.split(' ')[0]}` },
+      { ...(cfg.sources[0] as MqttSourceConfig), clientId: `fuzz-${name.split(' ')[0]}` },
       { id: 'fuzz', logger, clock: systemClock, agentId: 'fuzz', isMachine: (p) => pipeline.engine.hasMachine(p), baseDir: process.cwd() },
     );
     await src.start({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });

@@ -8,6 +8,7 @@ import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
 import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
 import { configWarnings } from './warnings.js';
+import type { MqttSourceConfig } from '../sources/mqtt/config.js';
 
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
 const REFERENCE_DIR = join(CONFIG_DIR, 'reference');
@@ -244,10 +245,10 @@ const BROKEN: BrokenCase[] = [
   },
   {
     name: 'a source type that does not exist',
-    text: yamlOf(['sources.0.type', 'opcua']),
+    text: yamlOf(['sources.0.type', 'modbus']),
     code: 'YW_ERR_CONFIG_INVALID',
-    names: ['sources[0].type', 'got "opcua"'],
-    expected: /expected "mqtt"/,
+    names: ['sources[0].type', 'got "modbus"'],
+    expected: /expected one of "mqtt", "opcua"/,
   },
   {
     name: 'a required key left out',
@@ -315,11 +316,11 @@ describe('environment', () => {
       ['sources.0.username', '${MQTT_USER:-yieldwatch}'],
       ['sources.0.password', 'pw-${MQTT_PASSWORD}'],
     );
-    const defaults = load(text, { MQTT_PASSWORD: 'x' }).config.sources[0]!;
+    const defaults = load(text, { MQTT_PASSWORD: 'x' }).config.sources[0] as MqttSourceConfig;
     expect(defaults.url).toBe('mqtt://127.0.0.1:1883');
     expect(defaults.username).toBe('yieldwatch');
     expect(defaults.password).toBe('pw-x');
-    const set = load(text, { MQTT_URL: 'mqtts://broker:8883', MQTT_USER: 'edge', MQTT_PASSWORD: 'y' }).config.sources[0]!;
+    const set = load(text, { MQTT_URL: 'mqtts://broker:8883', MQTT_USER: 'edge', MQTT_PASSWORD: 'y' }).config.sources[0] as MqttSourceConfig;
     expect(set.url).toBe('mqtts://broker:8883');
     expect(set.username).toBe('edge');
     expect(set.password).toBe('pw-y');
@@ -327,8 +328,8 @@ describe('environment', () => {
 
   it('overrides sources[0].password with YIELDWATCH_SOURCES__0__PASSWORD, even where the file names an unset ${VAR}', () => {
     const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
-    expect(load(text, { YIELDWATCH_SOURCES__0__PASSWORD: 's3cret' }).config.sources[0]!.password).toBe('s3cret');
-    expect(load(text, { MQTT_PASSWORD: 'file', YIELDWATCH_SOURCES__0__PASSWORD: 'env' }).config.sources[0]!.password).toBe('env');
+    expect((load(text, { YIELDWATCH_SOURCES__0__PASSWORD: 's3cret' }).config.sources[0] as MqttSourceConfig).password).toBe('s3cret');
+    expect((load(text, { MQTT_PASSWORD: 'file', YIELDWATCH_SOURCES__0__PASSWORD: 'env' }).config.sources[0] as MqttSourceConfig).password).toBe('env');
   });
 
   it('reads YIELDWATCH_API__PORT=9090 as a number and creates keys the file does not have', () => {
@@ -349,7 +350,7 @@ describe('shipped configs', () => {
     const loaded = loadConfig(join(CONFIG_DIR, 'example.yaml'), { MQTT_PASSWORD: 'from-env' });
     const { config } = loaded;
     expect(loaded.materialLibraryVersion).toBe('2026-11');
-    expect(config.sources[0]!.password).toBe('from-env');
+    expect((config.sources[0] as MqttSourceConfig).password).toBe('from-env');
     expect(config.machines.length).toBeGreaterThanOrEqual(4);
     expect(new Set(config.machines.map((m) => m.path.split('/')[2])).size).toBe(2);
     expect(config.machineDefaults.signals.parts_good).toEqual({ kind: 'counter', rollover: 65536, maxRatePerSecond: 20 });

@@ -3,6 +3,7 @@ import { duration, positiveDuration } from './duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
+import { opcuaSourceSchema } from '../sources/opcua/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -149,7 +150,7 @@ export const apiSchema = z
 
 /** One source of samples; `type` selects the plugin whose keys apply. */
 export const sourceSchema = z
-  .discriminatedUnion('type', [mqttSourceSchema])
+  .discriminatedUnion('type', [mqttSourceSchema, opcuaSourceSchema])
   .meta({ description: 'Source plugin; each `type` has its own keys, listed below.' });
 /** A validated source entry of any plugin type. */
 export type SourceConfig = z.output<typeof sourceSchema>;

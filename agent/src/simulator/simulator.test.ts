@@ -13,6 +13,7 @@ import { simulatedMachineSchema, simulatorSchema, type SimulatedMachineConfig, t
 import { SimulatedMachine, spikeActive, type MachineCounters, type MachineTruth } from './machine.js';
 import { counterPayload, machineTopic, startSimulator, type Simulator } from './publisher.js';
 import { deriveSeed, mulberry32 } from './random.js';
+import type { MqttSourceConfig } from '../sources/mqtt/config.js';
 
 const DEMO_YAML = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
 /** 2024-01-01T00:00:00Z: a multiple of every schedule, so 1 s steps never straddle a spike or reset boundary. */
@@ -272,7 +273,7 @@ describe('config/demo.yaml', () => {
   });
 
   it('publishes payloads the demo MQTT source maps onto the four counters of the right machine', () => {
-    const source = config.sources[0]!;
+    const source = config.sources[0] as MqttSourceConfig;
     const mapper = new MqttMapper(source.topics, source.id, (p) => config.machines.some((m) => m.path === p), source.maxPayloadBytes);
     for (const sim of demo.machines) {
       const m = run(sim, demo.seed, 60 * SECOND, SECOND);

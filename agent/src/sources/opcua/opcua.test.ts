@@ -1,0 +1,321 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataType, OPCUACertificateManager, OPCUAServer, Variant, StatusCodes } from 'node-opcua';
+import { pino, type Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../../test/helpers/free-port.js';
+import { waitFor } from '../../../../test/helpers/wait.js';
+import { systemClock } from '../../core/clock.js';
+import type { PluginContext, SampleSink } from '../../core/plugin.js';
+import type { Sample } from '../../core/sample.js';
+import { validateConfig } from '../../config/load.js';
+import { Pipeline } from '../../pipeline/pipeline.js';
+import { Store } from '../../store/store.js';
+import { simulatedMachineSchema } from '../../simulator/config.js';
+import { simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator } from '../../simulator/opcua-server.js';
+import { opcuaSourceSchema, type OpcuaSourceConfig } from './config.js';
+import { opcuaSource, toSampleValue, type OpcuaSource } from './index.js';
+
+const HERE = new URL('./', import.meta.url);
+const PRESS = 'demo/line1/press1';
+const LATHE = 'demo/line1/lathe2';
+/** Temp folder of the tests' PKI files; made in beforeAll so a run that skips every test here leaves nothing behind. */
+let BASE = '';
+
+function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+function ctxFor(logger: Logger = pino({ level: 'silent' })): PluginContext {
+  return { id: 'plc', logger, clock: systemClock, agentId: 'test', isMachine: () => true, baseDir: BASE };
+}
+
+class CollectingSink implements SampleSink {
+  readonly got: Sample[] = [];
+  readonly rejects: [string, string | undefined][] = [];
+  constructor(private readonly next?: SampleSink) {}
+  samples(batch: readonly Sample[]): void {
+    for (const s of batch) this.got.push({ ...s });
+    this.next?.samples(batch);
+  }
+  reject(reason: string, machine?: string): void {
+    this.rejects.push([reason, machine]);
+    this.next?.reject(reason, machine);
+  }
+  last(machine: string, signal: string): Sample | undefined {
+    for (let i = this.got.length - 1; i >= 0; i--) if (this.got[i]!.machine === machine && this.got[i]!.signal === signal) return this.got[i];
+    return undefined;
+  }
+}
+
+function sourceConfig(endpointUrl: string, machines: unknown): OpcuaSourceConfig {
+  return opcuaSourceSchema.parse({
+    type: 'opcua',
+    id: 'plc',
+    endpointUrl,
+    securityMode: 'None',
+    securityPolicy: 'None',
+    allowInsecure: true,
+    samplingInterval: '100ms',
+    reconnectMin: '100ms',
+    reconnectMax: '1s',
+    machines,
+  });
+}
+
+function pressSignals(path: string) {
+  return {
+    parts_good: { nodeId: simulatorNodeId(path, 'GoodCount') },
+    parts_scrap: { nodeId: simulatorNodeId(path, 'ScrapCount') },
+    parts_rework: { nodeId: simulatorNodeId(path, 'ReworkCount') },
+    material_in_kg: { nodeId: simulatorNodeId(path, 'MaterialInKg') },
+    state: { nodeId: simulatorNodeId(path, 'State') },
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+beforeAll(() => {
+  BASE = mkdtempSync(join(tmpdir(), 'yieldwatch-opcua-test-'));
+});
+afterAll(() => {
+  if (BASE !== '') rmSync(BASE, { recursive: true, force: true });
+});
+
+async function sim(port = 0, autoUpdate = false): Promise<OpcuaSimulator> {
+  const s = await startOpcuaSimulator({
+    port,
+    machines: [simulatedMachineSchema.parse({ path: PRESS, partsPerMinute: 6000, scrapRate: 0.1, reworkRate: 0.05 }), simulatedMachineSchema.parse({ path: LATHE, partsPerMinute: 3000 })],
+    seed: 3,
+    updateInterval: 100,
+    logger: pino({ level: 'silent' }),
+    autoUpdate,
+  });
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+function source(cfg: OpcuaSourceConfig, logger?: Logger): OpcuaSource {
+  const src = opcuaSource.create(cfg, ctxFor(logger));
+  cleanups.push(() => src.stop());
+  return src;
+}
+
+describe('opcua config', () => {
+  const base = { type: 'opcua', endpointUrl: 'opc.tcp://127.0.0.1:4840', machines: [{ machine: PRESS, signals: { parts_good: { nodeId: 'ns=1;s=x' } } }] };
+
+  it('defaults to SignAndEncrypt with Basic256Sha256, anonymous, ./pki and refuses insecure settings unless allowInsecure', () => {
+    const ok = opcuaSourceSchema.parse(base);
+    expect(ok).toMatchObject({ securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', allowInsecure: false, userIdentity: { type: 'anonymous' }, pkiDir: './pki', samplingInterval: 1000, queueSize: 10 });
+    for (const [key, value] of [['securityMode', 'None'], ['securityPolicy', 'None']] as const) {
+      const r = opcuaSourceSchema.safeParse({ ...base, [key]: value });
+      expect(r.success).toBe(false);
+      const messages = r.error!.issues.filter((i) => i.path.includes(key)).map((i) => i.message);
+      expect(messages.some((m) => m.includes(key) && /set allowInsecure: true/.test(m)), messages.join(' | ')).toBe(true);
+    }
+    expect(opcuaSourceSchema.safeParse({ ...base, securityMode: 'None', allowInsecure: true }).success).toBe(true);
+    expect(opcuaSourceSchema.safeParse({ ...base, securityMode: 'None', securityPolicy: 'None', allowInsecure: true }).success).toBe(true);
+    // A policy of None cannot sign: refused with Sign or SignAndEncrypt even when insecure settings are allowed.
+    const mixed = opcuaSourceSchema.safeParse({ ...base, securityMode: 'Sign', securityPolicy: 'None', allowInsecure: true });
+    expect(mixed.success).toBe(false);
+    expect(mixed.error!.issues[0]!.path).toEqual(['securityPolicy']);
+  });
+
+  it('refuses a malformed NodeId and an unknown signal', () => {
+    expect(opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, signals: { parts_good: { nodeId: 'GoodCount' } } }] }).success).toBe(false);
+    expect(opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, signals: { parts_bad: { nodeId: 'ns=1;s=x' } } }] }).success).toBe(false);
+  });
+
+  it('sample.yaml validates', () => {
+    const doc = parseYaml(readFileSync(new URL('sample.yaml', HERE), 'utf8')) as { sources: unknown[] };
+    expect(doc.sources.length).toBeGreaterThan(0);
+    for (const s of doc.sources) {
+      const r = opcuaSourceSchema.safeParse(s);
+      expect(r.success, r.success ? '' : JSON.stringify(r.error.issues)).toBe(true);
+    }
+  });
+
+  it('converts variant values: numbers stay numbers, strings stay strings, Int64 words are joined', () => {
+    expect(toSampleValue(42)).toBe(42);
+    expect(toSampleValue('running')).toBe('running');
+    expect(toSampleValue([1, 5])).toBe(2 ** 32 + 5);
+    expect(toSampleValue({ text: 'idle', locale: 'en' })).toBe('idle');
+    expect(toSampleValue(Number.NaN)).toBeUndefined();
+    expect(toSampleValue(null)).toBeUndefined();
+  });
+});
+
+describe('opcua source against a node-opcua server', () => {
+  it('create() does no I/O; health is down before start', () => {
+    const src = opcuaSource.create(sourceConfig('opc.tcp://127.0.0.1:1/none', [{ machine: PRESS, signals: pressSignals(PRESS) }]), ctxFor());
+    expect(src.health().status).toBe('down');
+    expect(src.counters()).toEqual({ values: 0, rejected: 0, reconnects: 0, node_errors: 0, sink_errors: 0 });
+  });
+
+  it('subscribes: every signal arrives with its source timestamp, and the windows sum to the counter increase', async () => {
+    const s = await sim();
+    const cfg = validateConfig({
+      agent: { id: 'opcua-test' },
+      kpi: { windowSize: '60s', allowedLateness: '10s' },
+      machines: [{ path: PRESS, partMassKg: 0.5, signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' }, parts_rework: { kind: 'counter' }, material_in_kg: { kind: 'counter' } } }],
+      api: { enabled: false },
+    });
+    const store = new Store({ path: ':memory:' });
+    cleanups.push(async () => store.close());
+    const pipeline = new Pipeline(cfg, store, systemClock);
+    const sink = new CollectingSink({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
+    const src = source(sourceConfig(s.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]));
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('a first value of every signal', () => ['parts_good', 'parts_scrap', 'parts_rework', 'material_in_kg', 'state'].every((sig) => sink.last(PRESS, sig)), 10_000);
+    const firstGood = sink.got.find((x) => x.signal === 'parts_good')!.value as number;
+
+    let lastTickAt = 0;
+    for (let i = 0; i < 6; i++) {
+      const before = Date.now();
+      // Let the model's clock move on a little before each update, so the counters grow.
+      await waitFor('the clock to move', () => Date.now() - before >= 150, 1000, 20);
+      lastTickAt = Date.now();
+      s.tick();
+      const truth = s.truth()[PRESS]!;
+      await waitFor(`parts_good = ${truth.parts_good}`, () => sink.last(PRESS, 'parts_good')?.value === truth.parts_good, 5000);
+    }
+    const truth = s.truth()[PRESS]!;
+    const good = sink.last(PRESS, 'parts_good')!;
+    expect(truth.parts_good).toBeGreaterThan(firstGood);
+    expect(typeof good.value).toBe('number');
+    expect(typeof sink.last(PRESS, 'material_in_kg')!.value).toBe('number');
+    expect(sink.last(PRESS, 'state')!.value).toBe('running');
+    expect(good.source).toBe('plc');
+    // The source timestamp is the simulator's tick time, not the arrival time.
+    expect(good.ts).toBeGreaterThanOrEqual(lastTickAt - 5);
+    expect(good.ts).toBeLessThanOrEqual(Date.now());
+    expect(src.counters().values).toBe(sink.got.length);
+    expect(src.counters().rejected).toBe(0);
+
+    pipeline.flushAll();
+    const windows = store.queryAggregates().filter((a) => a.machine === PRESS);
+    expect(windows.length).toBeGreaterThan(0);
+    const sum = windows.reduce((n, a) => n + (a.components.parts_good ?? 0), 0);
+    expect(sum).toBe(truth.parts_good - firstGood);
+  });
+
+  it('a NodeId that does not exist: one error names machine, signal and NodeId; the other signals keep flowing', async () => {
+    const s = await sim();
+    const log = capture();
+    const missing = 'ns=1;s=demo/line1/press1/NoSuchCounter';
+    const src = source(
+      sourceConfig(s.endpointUrl, [
+        { machine: PRESS, signals: { ...pressSignals(PRESS), parts_total: { nodeId: missing } } },
+        { machine: LATHE, signals: { parts_good: { nodeId: simulatorNodeId(LATHE, 'GoodCount') } } },
+      ]),
+      log.logger,
+    );
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health degraded', () => src.health().status === 'degraded', 15_000);
+    expect(src.health().reason).toContain(missing);
+    expect(src.counters().node_errors).toBe(1);
+    const errors = log.lines.filter((l) => l.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ machine: PRESS, signal: 'parts_total', nodeId: missing });
+    expect(String(errors[0]!.msg)).toContain(missing);
+    expect(String(errors[0]!.msg)).toContain('BadNodeIdUnknown');
+
+    s.tick();
+    await waitFor('values of the other signals', () => sink.last(PRESS, 'parts_good')?.value === s.truth()[PRESS]!.parts_good && sink.last(LATHE, 'parts_good')?.value === s.truth()[LATHE]!.parts_good, 5000);
+    expect(sink.got.some((x) => x.signal === 'parts_total')).toBe(false);
+  });
+
+  it('a bad status code is a counted rejection, never a value', async () => {
+    const s = await sim();
+    const src = source(sourceConfig(s.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]));
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('first values', () => sink.last(PRESS, 'parts_scrap'), 5000);
+    const scrapValues = sink.got.filter((x) => x.signal === 'parts_scrap').length;
+    s.setBadStatus(PRESS, 'ScrapCount');
+    await waitFor('a bad_status rejection', () => sink.rejects.length > 0, 5000);
+    expect(sink.rejects[0]).toEqual(['bad_status', PRESS]);
+    expect(src.counters().rejected).toBe(1);
+    expect(src.rejectedByReason()).toEqual({ bad_status: 1 });
+    expect(sink.got.filter((x) => x.signal === 'parts_scrap').length).toBe(scrapValues);
+  });
+
+  it('server replaced by a fresh one on the same port: data flows again within 30 s', async () => {
+    const first = await sim();
+    const log = capture();
+    const src = source(sourceConfig(first.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]), log.logger);
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('first values', () => sink.last(PRESS, 'parts_good'), 5000);
+
+    await first.stop();
+    await waitFor('health not ok after the server went away', () => src.health().status !== 'ok', 10_000);
+    const n = sink.got.length;
+    const restartedAt = Date.now();
+    const second = await sim(first.port, true);
+    await waitFor('values from the new server', () => sink.got.slice(n).some((x) => x.signal === 'parts_good' && (x.ts ?? 0) >= restartedAt), 30_000, 50);
+    await waitFor('health ok again', () => src.health().status === 'ok', 10_000);
+    expect(second.port).toBe(first.port);
+    expect(src.counters().reconnects).toBeGreaterThan(0);
+  }, 50_000);
+
+  it('a server that is not there yet: start() resolves, health is down, and data flows once it appears; stop() never throws', async () => {
+    const port = await freePort();
+    const log = capture();
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}/yieldwatch`, [{ machine: PRESS, signals: pressSignals(PRESS) }]), log.logger);
+    const sink = new CollectingSink();
+    await src.start(sink);
+    expect(src.health().status).toBe('down');
+    await waitFor('a failed attempt', () => src.counters().reconnects > 0, 10_000);
+    expect(log.lines.filter((l) => l.level === 40 && String(l.msg).includes('Cannot connect'))).toHaveLength(1);
+    await sim(port, true);
+    await waitFor('values once the server is up', () => sink.last(PRESS, 'parts_good'), 20_000, 50);
+    await waitFor('health ok', () => src.health().status === 'ok', 10_000);
+    await src.stop();
+    await src.stop();
+    expect(src.health()).toEqual({ status: 'down', reason: 'stopped' });
+  }, 40_000);
+
+  it('a subscription that silently dies on the server: the watchdog re-creates it and data flows again', async () => {
+    // A bare server of our own: the simulator does not expose its engine, and we need to kill a subscription server-side.
+    const port = await freePort();
+    const certificateManager = new OPCUACertificateManager({ rootFolder: join(BASE, 'server-pki'), automaticallyAcceptUnknownCertificate: true });
+    const server = new OPCUAServer({ port, serverCertificateManager: certificateManager, allowAnonymous: true, serverInfo: { applicationUri: 'urn:yieldwatch:test' } });
+    cleanups.push(async () => {
+      await server.shutdown(0).catch(() => undefined);
+    });
+    await server.initialize();
+    const ns = server.engine.addressSpace!.getOwnNamespace();
+    const good = ns.addVariable({ organizedBy: server.engine.addressSpace!.rootFolder.objects, browseName: 'GoodCount', nodeId: `s=${PRESS}/GoodCount`, dataType: DataType.UInt32, minimumSamplingInterval: 0 });
+    let count = 100;
+    const set = () => good.setValueFromSource(new Variant({ dataType: DataType.UInt32, value: ++count }), StatusCodes.Good, new Date());
+    set();
+    await server.start();
+    const log = capture();
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${ns.index};s=${PRESS}/GoodCount` } } }]), log.logger);
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('first value', () => sink.last(PRESS, 'parts_good')?.value === count, 5000);
+
+    // Terminate the subscription on the server, leaving the connection and the session up: no data, no keep-alive.
+    const sessions = server.engine.getSessions();
+    expect(sessions).toHaveLength(1);
+    for (const sub of [...sessions[0]!.publishEngine.subscriptions]) sub.terminate();
+    set();
+    await waitFor('data flows again', () => sink.last(PRESS, 'parts_good')?.value === count || (set(), false), 20_000, 200);
+    expect(src.counters().reconnects).toBeGreaterThan(0);
+    expect(log.lines.some((l) => l.level === 40 && String(l.msg).startsWith('No data or keep-alive'))).toBe(true);
+    await waitFor('health ok again', () => src.health().status === 'ok', 5000);
+  }, 40_000);
+});
