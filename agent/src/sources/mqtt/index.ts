@@ -8,6 +8,7 @@ import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/pl
 import type { Sample } from '../../core/sample.js';
 import type { MqttSourceConfig } from './config.js';
 import { MqttMapper, type RejectReason } from './map.js';
+import { LogThrottle } from '../../observe/log-throttle.js';
 
 /** Counters of the MQTT source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type MqttCounters = {
@@ -103,11 +104,6 @@ async function readPem(ctx: PluginContext, id: string, what: string, file: strin
   }
 }
 
-interface RejectLog {
-  lastAt: number;
-  /** Occurrences since the last log line of this reason. */
-  pending: number;
-}
 
 class MqttSourceImpl implements MqttSource {
   readonly type = 'mqtt';
@@ -138,7 +134,7 @@ class MqttSourceImpl implements MqttSource {
   private bytes = 0;
   private sinkErrors = 0;
   private readonly byReason: Record<string, number> = Object.create(null) as Record<string, number>;
-  private readonly rejectLog = new Map<string, RejectLog>();
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly config: MqttSourceConfig,
@@ -146,6 +142,7 @@ class MqttSourceImpl implements MqttSource {
   ) {
     this.id = config.id;
     this.log = ctx.logger;
+    this.throttle = new LogThrottle(ctx.clock, config.rejectLogInterval);
     this.mapper = new MqttMapper(config.topics, config.id, (p) => ctx.isMachine(p), config.maxPayloadBytes);
     this.filters = {};
     for (const t of config.topics) this.filters[topicFilter(t.topic)] = { qos: config.qos, rh: 1 };
@@ -266,45 +263,25 @@ class MqttSourceImpl implements MqttSource {
       else {
         this.rejected++;
         this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-        if (this.logDue(reason)) this.logReject(reason, topic, payload);
+        if (this.throttle.due(reason)) this.logReject(reason, topic, payload);
         sink.reject(reason, this.mapper.lastMachine);
       }
     } catch (err) {
       // A fault downstream must not stop delivery (nor break mqtt.js's packet loop): count it, log it now and then.
       this.sinkErrors++;
-      if (this.logDue(SINK_ERROR)) {
-        this.log.error({ err, topic: shortTopic(topic), count: this.takePending(SINK_ERROR) }, 'A message could not be handed to the pipeline and was dropped; this is a bug.');
+      if (this.throttle.due(SINK_ERROR)) {
+        this.log.error({ err, topic: shortTopic(topic), count: this.throttle.take(SINK_ERROR) }, 'A message could not be handed to the pipeline and was dropped; this is a bug.');
       }
     } finally {
       batch.length = 0;
     }
   }
 
-  /** Counts an occurrence of `key` and tells whether its periodic log line is due now. */
-  private logDue(key: string): boolean {
-    let entry = this.rejectLog.get(key);
-    if (entry === undefined) {
-      entry = { lastAt: -Infinity, pending: 0 };
-      this.rejectLog.set(key, entry);
-    }
-    entry.pending++;
-    const now = this.ctx.clock.now();
-    if (now - entry.lastAt < this.config.rejectLogInterval) return false;
-    entry.lastAt = now;
-    return true;
-  }
 
-  private takePending(key: string): number {
-    const entry = this.rejectLog.get(key);
-    if (entry === undefined) return 0;
-    const n = entry.pending;
-    entry.pending = 0;
-    return n;
-  }
 
   private logReject(reason: RejectReason, topic: string, payload: Buffer): void {
     this.log.warn(
-      { reason, topic: shortTopic(topic), payload: excerpt(payload), payloadBytes: payload.length, count: this.takePending(reason), machine: this.mapper.lastMachine },
+      { reason, topic: shortTopic(topic), payload: excerpt(payload), payloadBytes: payload.length, count: this.throttle.take(reason), machine: this.mapper.lastMachine },
       `Rejected an MQTT message (${reason}); further "${reason}" rejections are counted and logged at most once per rejectLogInterval.`,
     );
   }

@@ -21,6 +21,7 @@ import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/pl
 import type { Sample } from '../../core/sample.js';
 import type { SignalName } from '../../core/signals.js';
 import type { OpcuaSourceConfig } from './config.js';
+import { LogThrottle } from '../../observe/log-throttle.js';
 
 /** Counters of the OPC UA source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type OpcuaCounters = {
@@ -54,10 +55,6 @@ interface Item {
   queueSize: number;
 }
 
-interface RejectLog {
-  lastAt: number;
-  pending: number;
-}
 
 const SINK_ERROR = 'sink_error';
 /** Subscription keep-alive: the server sends at least one publish per this many publishing intervals. */
@@ -162,7 +159,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   private nodeErrors = 0;
   private sinkErrors = 0;
   private readonly byReason: Record<string, number> = Object.create(null) as Record<string, number>;
-  private readonly rejectLog = new Map<string, RejectLog>();
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly config: OpcuaSourceConfig,
@@ -170,6 +167,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   ) {
     this.id = config.id;
     this.log = ctx.logger;
+    this.throttle = new LogThrottle(ctx.clock, config.rejectLogInterval);
     for (const m of config.machines) {
       for (const [signal, s] of Object.entries(m.signals)) {
         if (s === undefined) continue;
@@ -414,8 +412,8 @@ class OpcuaSourceImpl implements OpcuaSource {
       sink.samples(batch);
     } catch (err) {
       this.sinkErrors++;
-      if (this.logDue(SINK_ERROR)) {
-        this.log.error({ err, machine: item.machine, signal: item.signal, count: this.takePending(SINK_ERROR) }, 'An OPC UA value could not be handed to the pipeline and was dropped; this is a bug.');
+      if (this.throttle.due(SINK_ERROR)) {
+        this.log.error({ err, machine: item.machine, signal: item.signal, count: this.throttle.take(SINK_ERROR) }, 'An OPC UA value could not be handed to the pipeline and was dropped; this is a bug.');
       }
     } finally {
       this.batch.length = 0;
@@ -425,34 +423,15 @@ class OpcuaSourceImpl implements OpcuaSource {
   private rejectValue(reason: RejectReason, item: Item, detail: string): void {
     this.rejected++;
     this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-    if (this.logDue(reason)) {
+    if (this.throttle.due(reason)) {
       this.log.warn(
-        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, detail, count: this.takePending(reason) },
+        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, detail, count: this.throttle.take(reason) },
         `Rejected an OPC UA value (${reason}); further "${reason}" rejections are counted and logged at most once per rejectLogInterval.`,
       );
     }
   }
 
-  private logDue(key: string): boolean {
-    let entry = this.rejectLog.get(key);
-    if (entry === undefined) {
-      entry = { lastAt: -Infinity, pending: 0 };
-      this.rejectLog.set(key, entry);
-    }
-    entry.pending++;
-    const now = this.ctx.clock.now();
-    if (now - entry.lastAt < this.config.rejectLogInterval) return false;
-    entry.lastAt = now;
-    return true;
-  }
 
-  private takePending(key: string): number {
-    const entry = this.rejectLog.get(key);
-    if (entry === undefined) return 0;
-    const n = entry.pending;
-    entry.pending = 0;
-    return n;
-  }
 
   private onBackoff(count: number, delay: number): void {
     this.reconnects++;
