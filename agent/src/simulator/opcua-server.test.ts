@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +25,8 @@ import { simulatedMachineSchema, type SimulatedMachineConfig } from './config.js
 import { SimulatedMachine } from './machine.js';
 import { OPCUA_SIM_NAMESPACE, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from './opcua-server.js';
 import { deriveSeed, mulberry32 } from './random.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { trackHandles } from '../../../test/helpers/handles.js';
 
 /** 2024-01-01T00:00:00Z. */
 const T0 = Date.UTC(2024, 0, 1);
@@ -38,14 +39,6 @@ const MACHINES: SimulatedMachineConfig[] = [
 ];
 
 /** Polls `cond` every 10 ms until it holds; fails after `ms`. */
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}.`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
@@ -193,7 +186,7 @@ describe('OPC UA simulator', () => {
     );
     item.on('changed', (dv: DataValue) => void got.push(dv));
     // The initial value (0 parts at T0) arrives first.
-    await until(() => got.length >= 1, 5000, 'the initial value');
+    await waitFor('the initial value', () => got.length >= 1, 5000);
     expect(got[0]!.value.value).toBe(0);
 
     for (let i = 1; i <= 3; i++) {
@@ -201,7 +194,7 @@ describe('OPC UA simulator', () => {
       clock.set(t);
       sim.tick();
       const want = bare(MACHINES[0]!, t).counters().good;
-      await until(() => got.at(-1)?.value.value === want, 5000, `GoodCount ${want} at tick ${i}`);
+      await waitFor(`GoodCount ${want} at tick ${i}`, () => got.at(-1)?.value.value === want, 5000);
       expect(got.at(-1)!.sourceTimestamp?.getTime()).toBe(t);
     }
     await sub.terminate();
@@ -281,16 +274,7 @@ describe('OPC UA simulator', () => {
   });
 
   it('stop() closes every socket, server and timer and removes its temporary PKI folder', async () => {
-    const live = new Map<number, string>();
-    let frozen = false;
-    const hook = createHook({
-      init(id, type) {
-        if (!frozen && (type === 'Timeout' || type === 'TCPWRAP' || type === 'TCPSERVERWRAP')) live.set(id, type);
-      },
-      destroy(id) {
-        live.delete(id);
-      },
-    }).enable();
+    const tracked = trackHandles();
     let endpointUrl = '';
     try {
       const clock = new VirtualClock(T0);
@@ -307,10 +291,12 @@ describe('OPC UA simulator', () => {
       await sim.stop();
       await sim.stop(); // idempotent
       expect(existsSync(sim.pkiDir)).toBe(false);
-      frozen = true;
-      await until(() => live.size === 0, 10_000, `sockets, servers and timers to close (${[...live.values()].join(', ')})`);
+      tracked.freeze();
+      await waitFor('sockets, servers and timers to close', () => tracked.live().length === 0, 10_000).catch(() => {
+        throw new Error(`still open after stop(): ${tracked.live().join(', ')}`);
+      });
     } finally {
-      hook.disable();
+      tracked.disable();
     }
     const c = newClient({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 } });
     await expect(c.connect(endpointUrl)).rejects.toThrow();

@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
@@ -14,6 +13,8 @@ import { SimulatedMachine, spikeActive, type MachineCounters, type MachineTruth 
 import { counterPayload, machineTopic, startSimulator, type Simulator } from './publisher.js';
 import { deriveSeed, mulberry32 } from './random.js';
 import type { MqttSourceConfig } from '../sources/mqtt/config.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { trackHandles } from '../../../test/helpers/handles.js';
 
 const DEMO_YAML = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
 /** 2024-01-01T00:00:00Z: a multiple of every schedule, so 1 s steps never straddle a spike or reset boundary. */
@@ -51,14 +52,6 @@ function run(
 const partsOf = (t: MachineTruth): number => t.parts_good + t.parts_scrap + t.parts_rework;
 
 /** Polls `cond` every 10 ms until it holds; fails after `ms`. */
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}.`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('random', () => {
   it('repeats a sequence for a seed and differs between seeds', () => {
     const a = mulberry32(42);
@@ -330,26 +323,6 @@ describe('broker and publisher', () => {
       ...over,
     });
 
-  /**
-   * Records the sockets, servers and timers (publish interval, aedes heartbeats, mqtt.js
-   * keep-alive and reconnect) created from now on and reports those not yet destroyed;
-   * `freeze()` stops recording, so the polling timers of the final check do not count.
-   * Counting `process.getActiveResourcesInfo()` instead would let an unrelated timer that
-   * ends meanwhile hide a leaked one.
-   */
-  function trackHandles(): { live(): string[]; freeze(): void; disable(): void } {
-    const live = new Map<number, string>();
-    let frozen = false;
-    const hook = createHook({
-      init(id, type) {
-        if (!frozen && (type === 'Timeout' || type === 'TCPWRAP' || type === 'TCPSERVERWRAP')) live.set(id, type);
-      },
-      destroy(id) {
-        live.delete(id);
-      },
-    }).enable();
-    return { live: () => [...live.values()], freeze: () => void (frozen = true), disable: () => void hook.disable() };
-  }
 
   it('end to end: a subscriber receives well-formed payloads on the expected topics, then everything closes', async () => {
     const tracked = trackHandles();
@@ -360,11 +333,11 @@ describe('broker and publisher', () => {
     const sub = await subscriber(b.url, 'e2e/#');
     const sim = simulator(simCfg(), { url: b.url, logger });
     const topics = ['e2e/plant/l1/m1/counters', 'e2e/plant/l2/m2/counters'];
-    await until(() => topics.every((t) => sub.got.filter((g) => g.topic === t).length >= 5), 10_000, 'five messages per machine');
+    await waitFor('five messages per machine', () => topics.every((t) => sub.got.filter((g) => g.topic === t).length >= 5), 10_000);
     await sim.stop();
     // After stop no tick runs, so the truth is final; the last publication may still be on its way to the subscriber.
     const lastGood = (): unknown => sub.got.filter((g) => g.topic === topics[0]).at(-1)!.body.good;
-    await until(() => lastGood() === sim.truth()['plant/l1/m1']!.parts_good, 5000, 'the last publication');
+    await waitFor('the last publication', () => lastGood() === sim.truth()['plant/l1/m1']!.parts_good, 5000);
     for (const topic of topics) {
       const msgs = sub.got.filter((g) => g.topic === topic).map((g) => g.body);
       for (const p of msgs) {
@@ -388,7 +361,7 @@ describe('broker and publisher', () => {
     while (cleanups.length > 0) await cleanups.pop()!();
     tracked.freeze();
     try {
-      await until(() => tracked.live().length === 0, 5000, 'sockets, servers and timers to close');
+      await waitFor('sockets, servers and timers to close', () => tracked.live().length === 0, 5000);
     } finally {
       tracked.disable();
     }
@@ -401,10 +374,10 @@ describe('broker and publisher', () => {
     const clock = new VirtualClock(T0);
     const cfg = simCfg();
     const sim = simulator(cfg, { url: b.url, logger: capture().logger, clock, autoPublish: false });
-    await until(() => sim.connected(), 5000, 'the simulator to connect');
+    await waitFor('the simulator to connect', () => sim.connected(), 5000);
     clock.set(T0 + 60 * SECOND);
     sim.tick();
-    await until(() => sub.got.length >= 2, 5000, 'one message per machine');
+    await waitFor('one message per machine', () => sub.got.length >= 2, 5000);
     expect(sub.got).toHaveLength(2);
     for (const m of cfg.machines) {
       const bare = new SimulatedMachine(m, mulberry32(deriveSeed(cfg.seed, m.path)), T0);
@@ -420,9 +393,9 @@ describe('broker and publisher', () => {
     const first = await startBroker({ host: '127.0.0.1', port: 0 });
     const clock = new VirtualClock(T0);
     const sim = simulator(simCfg(), { url: first.url, logger, clock, autoPublish: false });
-    await until(() => sim.connected(), 5000, 'the simulator to connect');
+    await waitFor('the simulator to connect', () => sim.connected(), 5000);
     await first.close();
-    await until(() => !sim.connected(), 5000, 'the simulator to notice the broker loss');
+    await waitFor('the simulator to notice the broker loss', () => !sim.connected(), 5000);
     clock.set(T0 + 10 * SECOND);
     expect(() => sim.tick()).not.toThrow();
     const during = sim.truth()['plant/l1/m1']!.parts_good;
@@ -430,10 +403,10 @@ describe('broker and publisher', () => {
 
     const second = await broker(first.port);
     const sub = await subscriber(second.url, 'e2e/plant/l1/m1/counters');
-    await until(() => sim.connected(), 10_000, 'the simulator to reconnect');
+    await waitFor('the simulator to reconnect', () => sim.connected(), 10_000);
     clock.set(T0 + 20 * SECOND);
     sim.tick();
-    await until(() => sub.got.length >= 1, 5000, 'a message after the reconnect');
+    await waitFor('a message after the reconnect', () => sub.got.length >= 1, 5000);
     // The first message after the outage carries everything counted during it.
     expect(sub.got[0]!.body.good).toBe(sim.truth()['plant/l1/m1']!.parts_good);
     expect(sub.got[0]!.body.good as number).toBeGreaterThan(during);
