@@ -9,6 +9,7 @@ import type { Sample } from '../../core/sample.js';
 import type { MqttSourceConfig } from './config.js';
 import { MqttMapper, type RejectReason } from './map.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
+import { guarded } from '../../observe/guard.js';
 
 /** Counters of the MQTT source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type MqttCounters = {
@@ -390,17 +391,9 @@ class MqttSourceImpl implements MqttSource {
     s?.();
   }
 
-  /** Event handlers never throw: an exception inside an mqtt.js emit would break its packet loop. */
+  /** Event handlers never throw (see observe/guard.ts). */
   private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      try {
-        this.log.error({ err }, 'Unexpected error in the MQTT source event handler.');
-      } catch {
-        /* the logger itself failed; nothing left to tell */
-      }
-    }
+    guarded(this.log, 'Unexpected error in the MQTT source event handler.', fn);
   }
 }
 

@@ -22,6 +22,7 @@ import type { Sample } from '../../core/sample.js';
 import type { SignalName } from '../../core/signals.js';
 import type { OpcuaSourceConfig } from './config.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
+import { guarded } from '../../observe/guard.js';
 
 /** Counters of the OPC UA source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type OpcuaCounters = {
@@ -630,17 +631,9 @@ class OpcuaSourceImpl implements OpcuaSource {
     s?.();
   }
 
-  /** Event handlers never throw: an exception inside a node-opcua emit would break its loop. */
+  /** Event handlers never throw (see observe/guard.ts). */
   private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      try {
-        this.log.error({ err }, 'Unexpected error in the OPC UA source event handler.');
-      } catch {
-        /* the logger itself failed */
-      }
-    }
+    guarded(this.log, 'Unexpected error in the OPC UA source event handler.', fn);
   }
 }
 
