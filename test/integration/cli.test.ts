@@ -83,13 +83,14 @@ describe('the demo (npm start)', () => {
       const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
       const machines = (await (await fetch(`${url}/api/v1/machines`)).json()) as { items: { machine: string }[] };
       expect(machines.items.length).toBe(6);
-      // Every simulated machine gets windows with KPIs: the first ones close after window + lateness (12 s).
+      // Every simulated machine gets windows with production in them. A machine's first window may
+      // hold only its baseline (nothing counted yet); windows close after window + lateness (12 s).
       const items = await waitFor(
-        'windows of every demo machine',
+        'windows with production from every demo machine',
         async () => {
           const r = (await (await fetch(`${url}/api/v1/kpis`)).json()) as { items: Record<string, unknown>[] };
-          const seen = new Set(r.items.map((i) => i.machine));
-          return seen.size === 6 ? r.items : undefined;
+          const producing = new Set(r.items.filter((i) => (i.parts_total as number) > 0).map((i) => i.machine));
+          return producing.size === 6 ? r.items : undefined;
         },
         60_000,
         500,
