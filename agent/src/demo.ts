@@ -3,12 +3,14 @@ import { Agent } from './agent.js';
 import { YieldwatchError } from './core/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { startBroker } from './simulator/broker.js';
+import type { OpcuaSimulator } from './simulator/opcua-server.js';
 import { startSimulator } from './simulator/publisher.js';
 
 export interface RunningDemo {
   agent: Agent;
   apiUrl: string | undefined;
   brokerUrl: string;
+  opcuaUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -28,8 +30,24 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     logger.warn({ port: demo.broker.port, err: (err as Error).message }, 'Demo broker port is taken; using a free port instead.');
     broker = await startBroker({ ...demo.broker, port: 0 });
   }
-  // The demo's MQTT sources read from the embedded broker, wherever it ended up listening.
-  const sources = config.sources.map((s) => (s.type === 'mqtt' ? { ...s, url: broker.url } : s));
+  let opcua: OpcuaSimulator | undefined;
+  if (demo.opcua) {
+    const o = demo.opcua;
+    // Loaded only when needed: node-opcua takes a while to load and prints notices of its own.
+    const { startOpcuaSimulator } = await import('./simulator/opcua-server.js');
+    const start = (port: number) =>
+      startOpcuaSimulator({ host: o.host, port, machines: o.machines, seed: demo.seed, updateInterval: o.updateInterval, logger: logger.child({ part: 'opcua-simulator' }) });
+    try {
+      opcua = await start(o.port);
+    } catch (err) {
+      logger.warn({ port: o.port, err: (err as Error).message }, 'Demo OPC UA port is taken; using a free port instead.');
+      opcua = await start(0);
+    }
+  }
+  // The demo's sources read from the embedded broker and OPC UA server, wherever they ended up listening.
+  const sources = config.sources.map((s) =>
+    s.type === 'mqtt' ? { ...s, url: broker.url } : s.type === 'opcua' && opcua ? { ...s, endpointUrl: opcua.endpointUrl } : s,
+  );
   const agentConfig = { ...config, sources };
   let agent = new Agent({ ...loaded, config: agentConfig, logger });
   let apiUrl: string | undefined;
@@ -48,11 +66,13 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     agent,
     apiUrl,
     brokerUrl: broker.url,
+    opcuaUrl: opcua?.endpointUrl,
     async stop() {
       try {
         await simulator.stop();
         await agent.stop();
       } finally {
+        await opcua?.stop();
         await broker.close();
       }
     },

@@ -82,15 +82,15 @@ describe('the demo (npm start)', () => {
     try {
       const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
       const machines = (await (await fetch(`${url}/api/v1/machines`)).json()) as { items: { machine: string }[] };
-      expect(machines.items.length).toBe(6);
+      expect(machines.items.length).toBe(8);
       // Every simulated machine gets windows with production in them. A machine's first window may
       // hold only its baseline (nothing counted yet); windows close after window + lateness (12 s).
       const items = await waitFor(
-        'windows with production from every demo machine',
+        'windows with production from every demo machine, MQTT and OPC UA',
         async () => {
           const r = (await (await fetch(`${url}/api/v1/kpis`)).json()) as { items: Record<string, unknown>[] };
           const producing = new Set(r.items.filter((i) => (i.parts_total as number) > 0).map((i) => i.machine));
-          return producing.size === 6 ? r.items : undefined;
+          return producing.size === 8 ? r.items : undefined;
         },
         60_000,
         500,

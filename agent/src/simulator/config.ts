@@ -43,7 +43,16 @@ export const simulatorSchema = z.strictObject({
     .meta({ description: 'Topic template the simulator publishes to (same placeholders as the MQTT source).' }),
   publishInterval: positiveDuration('How often each simulated machine publishes its counters.').prefault('1s'),
   seed: z.number().int().default(1).meta({ description: 'Random seed, so a demo run can be repeated.' }),
-  machines: z.array(simulatedMachineSchema).min(1).meta({ description: 'Simulated machines.' }),
+  machines: z.array(simulatedMachineSchema).min(1).meta({ description: 'Simulated machines that publish over MQTT.' }),
+  opcua: z
+    .strictObject({
+      host: z.string().default('127.0.0.1').meta({ description: 'Address of the demo OPC UA server.' }),
+      port: z.number().int().min(0).max(65535).default(4840).meta({ description: 'Port of the demo OPC UA server; a taken port is replaced by a free one.' }),
+      updateInterval: positiveDuration('How often the OPC UA machines update their variables.').prefault('1s'),
+      machines: z.array(simulatedMachineSchema).min(1).meta({ description: 'Simulated machines served over OPC UA (NodeIds `ns=1;s=<path>/GoodCount`, ...).' }),
+    })
+    .optional()
+    .meta({ description: 'An embedded OPC UA server with more simulated machines, read by the demo\'s `opcua` source.' }),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();
   cfg.machines.forEach((m, i) => {

@@ -242,12 +242,12 @@ describe('config/demo.yaml', () => {
   const { config } = loadConfig(DEMO_YAML, {});
   const demo = config.demo!;
 
-  it('validates and simulates exactly the configured machines, six on two lines of site "demo"', () => {
+  it('validates and simulates exactly the configured machines, eight on three lines of site "demo" (two over OPC UA)', () => {
     expect(config.agent.id).toBe('demo');
-    expect(demo.machines.map((m) => m.path)).toEqual(config.machines.map((m) => m.path));
-    expect(new Set(config.machines.map((m) => m.path.split('/')[1])).size).toBe(2);
+    expect([...demo.machines, ...(demo.opcua?.machines ?? [])].map((m) => m.path)).toEqual(config.machines.map((m) => m.path));
+    expect(new Set(config.machines.map((m) => m.path.split('/')[1])).size).toBe(3);
     expect(config.machines.every((m) => m.path.startsWith('demo/'))).toBe(true);
-    expect(config.machines).toHaveLength(6);
+    expect(config.machines).toHaveLength(8);
     expect(demo.machines.some((m) => m.spike !== undefined)).toBe(true);
     expect(demo.machines.some((m) => m.resetEvery !== undefined)).toBe(true);
     // A machine's reset and rollover would be ambiguous to the agent (DESIGN.md rule 4), so the demo keeps them apart.
