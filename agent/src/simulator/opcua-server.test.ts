@@ -8,7 +8,9 @@ import {
   ClientMonitoredItem,
   ClientSubscription,
   DataType,
+  makeBrowsePath,
   MessageSecurityMode,
+  type NodeId,
   OPCUACertificateManager,
   OPCUAClient,
   type OPCUAClientOptions,
@@ -23,7 +25,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { simulatedMachineSchema, type SimulatedMachineConfig } from './config.js';
 import { SimulatedMachine } from './machine.js';
-import { OPCUA_SIM_NAMESPACE, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from './opcua-server.js';
+import { OPCUA_SIM_NAMESPACE, OPCUA_SIM_VARIABLES, simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from './opcua-server.js';
 import { deriveSeed, mulberry32 } from './random.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { trackHandles } from '../../../test/helpers/handles.js';
@@ -149,19 +151,30 @@ describe('OPC UA simulator', () => {
     expect(lathe[0]!.value.value as number).toBeLessThan(65530);
   });
 
-  it('exposes Objects/Machines/<path with dots>', async () => {
+  it('exposes Objects/Machines/<site>/<line>/<machine>, and every variable is reachable by its browse path', async () => {
     const sim = await simulator({ clock: new VirtualClock(T0) });
     const session = await client(sim.endpointUrl);
-    const objects = await session.browse({ nodeId: 'ns=0;i=85', browseDirection: BrowseDirection.Forward, referenceTypeId: 'HierarchicalReferences', includeSubtypes: true, resultMask: 63 });
-    const machinesRef = objects.references?.find((r) => r.browseName.name === 'Machines');
+    const children = async (nodeId: string | NodeId) => {
+      const r = await session.browse({ nodeId, browseDirection: BrowseDirection.Forward, referenceTypeId: 'HierarchicalReferences', includeSubtypes: true, resultMask: 63 });
+      return r.references ?? [];
+    };
+    const machinesRef = (await children('ns=0;i=85')).find((r) => r.browseName.name === 'Machines');
     expect(machinesRef?.browseName.namespaceIndex).toBe(1);
-    const machines = await session.browse({ nodeId: machinesRef!.nodeId, browseDirection: BrowseDirection.Forward, referenceTypeId: 'HierarchicalReferences', includeSubtypes: true, resultMask: 63 });
-    expect(machines.references?.map((r) => r.browseName.name).sort()).toEqual(['demo.hall.line2.lathe2', 'demo.line1.press1']);
-    const press = machines.references!.find((r) => r.browseName.name === 'demo.line1.press1')!;
-    const vars = await session.browse({ nodeId: press.nodeId, browseDirection: BrowseDirection.Forward, referenceTypeId: 'HierarchicalReferences', includeSubtypes: true, resultMask: 63 });
-    const byName = new Map(vars.references?.map((r) => [r.browseName.name, r.nodeId.toString()]));
-    for (const n of ['GoodCount', 'ScrapCount', 'ReworkCount', 'MaterialInKg', 'State', 'Product'] as const) {
+    const sites = await children(machinesRef!.nodeId);
+    expect(sites.map((r) => r.browseName.name)).toEqual(['demo']);
+    const lines = await children(sites[0]!.nodeId);
+    expect(lines.map((r) => r.browseName.name).sort()).toEqual(['hall', 'line1']);
+    const line1 = await children(lines.find((r) => r.browseName.name === 'line1')!.nodeId);
+    expect(line1.map((r) => r.browseName.name)).toEqual(['press1']);
+    const byName = new Map((await children(line1[0]!.nodeId)).map((r) => [r.browseName.name, r.nodeId.toString()]));
+    for (const n of OPCUA_SIM_VARIABLES) {
       expect(byName.get(n)).toBe(simulatorNodeId('demo/line1/press1', n));
+    }
+    // The browse paths the helper writes resolve, on the server, to the same NodeIds.
+    for (const cfg of MACHINES) {
+      const results = await session.translateBrowsePath(OPCUA_SIM_VARIABLES.map((n) => makeBrowsePath('RootFolder', simulatorBrowsePath(cfg.path, n))));
+      expect(results.map((r) => r.statusCode.name)).toEqual(OPCUA_SIM_VARIABLES.map(() => 'Good'));
+      expect(results.map((r) => r.targets![0]!.targetId.toString())).toEqual(OPCUA_SIM_VARIABLES.map((n) => simulatorNodeId(cfg.path, n)));
     }
   });
 

@@ -12,6 +12,7 @@ import {
   Variant,
   type Namespace,
   type StatusCode,
+  type UAObject,
   type UAVariable,
 } from 'node-opcua';
 import type { Logger } from 'pino';
@@ -41,6 +42,27 @@ export function simulatorNodeId(machinePath: string, name: OpcuaSimVariable): st
   return `ns=${NS};s=${machinePath}/${name}`;
 }
 
+/** A browse name in a RelativePath text: the reserved characters escaped with `&`. */
+function escapeBrowseName(name: string): string {
+  return name.replace(/[/.<>:#!&]/g, (c) => `&${c}`);
+}
+
+/**
+ * The browse path of one variable from the Root folder, in the OPC UA RelativePath text form:
+ * `/Objects/1:Machines/1:demo/1:line1/1:press1.1:GoodCount` (folders per ISA-95 level, the
+ * variable a component of the machine object).
+ */
+export function simulatorBrowsePath(machinePath: string, name: OpcuaSimVariable): string {
+  const levels = machinePath.split('/').map((p) => `/${NS}:${escapeBrowseName(p)}`).join('');
+  return `/Objects/${NS}:Machines${levels}.${NS}:${name}`;
+}
+
+/** A user the simulator accepts (userName identity). */
+export interface OpcuaSimulatorUser {
+  userName: string;
+  password: string;
+}
+
 export interface OpcuaSimulatorOptions {
   /** Address to listen on and to put in the endpoint URL; default 127.0.0.1. */
   host?: string;
@@ -58,6 +80,17 @@ export interface OpcuaSimulatorOptions {
   pkiDir?: string;
   /** Update every `updateInterval` on a real timer (default true); false updates only on `tick()`, for tests on a virtual clock. */
   autoUpdate?: boolean;
+  /** Users accepted with a userName identity; default none. */
+  users?: OpcuaSimulatorUser[];
+  /** Accept anonymous sessions (default true). */
+  allowAnonymous?: boolean;
+  /** Offer the SecurityMode None endpoint (default true); false offers Sign and SignAndEncrypt only. */
+  allowInsecure?: boolean;
+  /**
+   * Machine models to continue from, by path (as `models()` of an earlier simulator returns them):
+   * a PLC restarted with retentive counters. Default: fresh models from `seed`.
+   */
+  models?: ReadonlyMap<string, SimulatedMachine>;
 }
 
 export interface OpcuaSimulator {
@@ -70,6 +103,8 @@ export interface OpcuaSimulator {
   tick(): void;
   /** True totals per machine path since start, unaffected by counter resets and rollovers. */
   truth(): Record<string, MachineTruth>;
+  /** The machine models by path, to continue them in a restarted simulator (`models` option). */
+  models(): ReadonlyMap<string, SimulatedMachine>;
   /**
    * Sets a variable to a bad status (e.g. to test rejections), default `BadSensorFailure`, keeping
    * its last value. It stays bad across ticks until called again with `StatusCodes.Good`, which
@@ -110,7 +145,7 @@ function values(c: MachineCounters): Record<OpcuaSimVariable, number | string> {
 /**
  * Starts an OPC UA server on `host:port` (endpoints: SecurityMode None and Sign/SignAndEncrypt
  * with Basic256Sha256 and newer policies, anonymous allowed, unknown client certificates
- * accepted) exposing `Objects/Machines/<path with dots>/{GoodCount,…}` and, unless `autoUpdate`
+ * accepted) exposing `Objects/Machines/<site>/<line>/<machine>` with the components `GoodCount`, … and, unless `autoUpdate`
  * is false, updating them every `updateInterval`.
  */
 export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<OpcuaSimulator> {
@@ -119,6 +154,8 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
   const host = opts.host ?? '127.0.0.1';
   const autoUpdate = opts.autoUpdate ?? true;
   const tempPki = opts.pkiDir === undefined;
+  const insecure = opts.allowInsecure ?? true;
+  const users = opts.users ?? [];
   const pkiDir = opts.pkiDir ?? (await mkdtemp(join(tmpdir(), 'yieldwatch-opcua-sim-')));
 
   // A simulator accepts any client certificate: it exists to be connected to. The user PKI (X.509
@@ -135,9 +172,12 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
     // The server's own namespace (index 1) carries the applicationUri: that makes it OPCUA_SIM_NAMESPACE.
     serverInfo: { applicationUri: OPCUA_SIM_NAMESPACE, productUri: 'yieldwatch-simulator', applicationName: { text: 'yieldwatch OPC UA simulator' } },
     buildInfo: { productName: 'yieldwatch OPC UA simulator', manufacturerName: 'yieldwatch' },
-    securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
-    securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss],
-    allowAnonymous: true,
+    securityModes: [...(insecure ? [MessageSecurityMode.None] : []), MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
+    securityPolicies: [...(insecure ? [SecurityPolicy.None] : []), SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss],
+    allowAnonymous: opts.allowAnonymous ?? true,
+    userManager: {
+      isValidUser: (userName: string, password: string) => users.some((u) => u.userName === userName && u.password === password),
+    },
     serverCapabilities: { maxSessions: 10 },
     maxConnectionsPerEndpoint: 10,
     registerServerMethod: RegisterServerMethod.HIDDEN,
@@ -154,11 +194,24 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
     if (ns.index !== NS || ns.namespaceUri !== OPCUA_SIM_NAMESPACE) {
       throw new Error(`Expected the simulator namespace at index ${NS}, got ${ns.namespaceUri} at ${ns.index}.`);
     }
-    const folder = ns.addFolder(addressSpace.rootFolder.objects, { browseName: 'Machines', nodeId: 's=Machines' });
+    const root = ns.addFolder(addressSpace.rootFolder.objects, { browseName: 'Machines', nodeId: 's=Machines' });
+    // One folder per ISA-95 level above the machine, as a plant's server would organise them.
+    const folders = new Map<string, UAObject>();
+    const folderOf = (path: string): UAObject => {
+      const cut = path.lastIndexOf('/');
+      if (cut < 0) return root;
+      const parentPath = path.slice(0, cut);
+      let f = folders.get(parentPath);
+      if (f === undefined) {
+        f = ns.addFolder(folderOf(parentPath), { browseName: parentPath.slice(parentPath.lastIndexOf('/') + 1), nodeId: `s=Machines/${parentPath}` });
+        folders.set(parentPath, f);
+      }
+      return f;
+    };
     const at = new Date(start);
     for (const cfg of opts.machines) {
-      const machine = new SimulatedMachine(cfg, mulberry32(deriveSeed(opts.seed, cfg.path)), start);
-      const obj = ns.addObject({ organizedBy: folder, browseName: cfg.path.replaceAll('/', '.'), nodeId: `s=${cfg.path}` });
+      const machine = opts.models?.get(cfg.path) ?? new SimulatedMachine(cfg, mulberry32(deriveSeed(opts.seed, cfg.path)), start);
+      const obj = ns.addObject({ organizedBy: folderOf(cfg.path), browseName: cfg.path.slice(cfg.path.lastIndexOf('/') + 1), nodeId: `s=${cfg.path}` });
       const initial = values(machine.counters());
       const vars = {} as Record<OpcuaSimVariable, UAVariable>;
       for (const name of OPCUA_SIM_VARIABLES) {
@@ -247,6 +300,7 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
     pkiDir,
     tick,
     truth: () => Object.fromEntries(machines.map((m) => [m.machine.path, m.machine.truth()])),
+    models: () => new Map(machines.map((m) => [m.machine.path, m.machine])),
     setBadStatus,
     stop,
   };
