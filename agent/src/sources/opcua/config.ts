@@ -8,14 +8,32 @@ const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
 
 export const OPCUA_SIGNALS = [...SUMMED_SIGNALS, ...CONTEXT_SIGNALS] as const;
 
-export const opcuaSignalSchema = z.strictObject({
-  nodeId: z
-    .string()
-    .regex(NODE_ID_RE, { message: 'expected a NodeId such as "ns=1;s=plant1/line1/press1/GoodCount" or "ns=2;i=1001"' })
-    .meta({ description: 'NodeId of the variable, in the OPC UA string form (`ns=<index>;s=<name>`, `ns=<index>;i=<number>`, `nsu=<uri>;s=<name>`).' }),
-  samplingInterval: positiveDuration('Sampling interval of this item; default: the source\'s `samplingInterval`.').optional(),
-  queueSize: z.number().int().positive().optional().meta({ description: 'Server-side queue size of this item; default: the source\'s `queueSize`.' }),
-});
+/**
+ * A browse path in the OPC UA RelativePath text form (Part 4, Annex A), from the Root folder:
+ * `/Objects/2:Machines/2:Press1.2:GoodCount`. Each element is `/` (hierarchical references),
+ * `.` (components and properties) or `<[#][!]ReferenceType>`, then an optional `<ns>:` namespace
+ * index and a browse name in which `&` escapes a reserved character.
+ */
+const BP_NAME = String.raw`(?:[^/.<>:#!&]|&.)+`;
+const BP_ELEMENT = String.raw`(?:[/.]|<#?!?(?:\d+:)?${BP_NAME}>)(?:\d+:)?${BP_NAME}`;
+const BROWSE_PATH_RE = new RegExp(`^(?:${BP_ELEMENT})+$`);
+
+export const opcuaSignalSchema = z
+  .strictObject({
+    nodeId: z
+      .string()
+      .regex(NODE_ID_RE, { message: 'expected a NodeId such as "ns=1;s=plant1/line1/press1/GoodCount" or "ns=2;i=1001"' })
+      .optional()
+      .meta({ description: 'NodeId of the variable, in the OPC UA string form (`ns=<index>;s=<name>`, `ns=<index>;i=<number>`, `nsu=<uri>;s=<name>`). Give `nodeId` or `browsePath`.' }),
+    browsePath: z
+      .string()
+      .regex(BROWSE_PATH_RE, { message: 'expected a browse path from the Root folder such as "/Objects/1:Machines/1:press1/1:GoodCount"' })
+      .optional()
+      .meta({ description: 'Browse path of the variable from the Root folder, in the OPC UA RelativePath text form (`/Objects/1:Machines/1:press1/1:GoodCount`; `<ns>:` is a namespace index). Resolved to a NodeId at connect and again after every reconnect. Give `nodeId` or `browsePath`.' }),
+    samplingInterval: positiveDuration('Sampling interval of this item; default: the source\'s `samplingInterval`.').optional(),
+    queueSize: z.number().int().positive().optional().meta({ description: 'Server-side queue size of this item; default: the source\'s `queueSize`.' }),
+  })
+  .refine((s) => (s.nodeId === undefined) !== (s.browsePath === undefined), { message: 'expected exactly one of nodeId or browsePath' });
 export type OpcuaSignalConfig = z.output<typeof opcuaSignalSchema>;
 
 export const opcuaMachineSchema = z.strictObject({

@@ -10,6 +10,7 @@ import type {
   DataValue,
   MessageSecurityMode,
   OPCUAClient,
+  RelativePath,
   SecurityPolicy,
   StatusCode,
   UserIdentityInfo,
@@ -51,9 +52,19 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 interface Item {
   machine: string;
   signal: SignalName;
-  nodeId: string;
+  /** The configured NodeId, or the one `browsePath` resolved to at the last build (undefined: not resolved). */
+  nodeId: string | undefined;
+  browsePath: string | undefined;
+  /** The parsed `browsePath`, ready for TranslateBrowsePathsToNodeIds. */
+  relativePath: RelativePath | undefined;
   samplingInterval: number;
   queueSize: number;
+}
+
+/** How an item is named in logs and health: its NodeId, or its browse path and what it resolved to. */
+function describe(item: Item): string {
+  if (item.browsePath === undefined) return `NodeId ${item.nodeId}`;
+  return item.nodeId === undefined ? `browse path ${item.browsePath}` : `browse path ${item.browsePath} (${item.nodeId})`;
 }
 
 
@@ -176,6 +187,8 @@ class OpcuaSourceImpl implements OpcuaSource {
           machine: m.machine,
           signal: signal as SignalName,
           nodeId: s.nodeId,
+          browsePath: s.browsePath,
+          relativePath: undefined,
           samplingInterval: s.samplingInterval ?? config.samplingInterval,
           queueSize: s.queueSize ?? config.queueSize,
         });
@@ -192,6 +205,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     const insecure = c.securityMode === 'None';
     const pkiDir = isAbsolute(c.pkiDir) ? c.pkiDir : resolve(this.ctx.baseDir, c.pkiDir);
     const ua = (this.ua ??= await import('node-opcua'));
+    this.parseBrowsePaths(ua);
     const identity = await this.userIdentity();
     if (this.stopped) return;
     const certificateManager = new ua.OPCUACertificateManager({
@@ -278,6 +292,9 @@ class OpcuaSourceImpl implements OpcuaSource {
         priority: 1,
       });
       if (this.stopped || gen !== this.generation) return;
+      this.failedItems.clear();
+      await this.resolveBrowsePaths(session);
+      if (this.stopped || gen !== this.generation) return;
       this.subscription = subscription;
       subscription.on('keepalive', () => {
         this.lastActivity = Date.now();
@@ -316,10 +333,11 @@ class OpcuaSourceImpl implements OpcuaSource {
   /** Monitors every item, one group per (sampling interval, queue size); refused items are logged once and counted. */
   private async monitorAll(subscription: ClientSubscription): Promise<void> {
     const ua = this.ua!;
-    this.failedItems.clear();
     this.groups = [];
     const groups = new Map<string, number[]>();
     this.items.forEach((item, i) => {
+      // Unresolved browse paths are already in failedItems; a later rebuild retries them.
+      if (item.nodeId === undefined) return;
       const key = `${item.samplingInterval}/${item.queueSize}`;
       const list = groups.get(key);
       if (list) list.push(i);
@@ -329,7 +347,7 @@ class OpcuaSourceImpl implements OpcuaSource {
       const first = this.items[indexes[0]!]!;
       const group = ua.ClientMonitoredItemGroup.create(
         subscription,
-        indexes.map((i) => ({ nodeId: this.items[i]!.nodeId, attributeId: ua.AttributeIds.Value })),
+        indexes.map((i) => ({ nodeId: this.items[i]!.nodeId!, attributeId: ua.AttributeIds.Value })),
         { samplingInterval: first.samplingInterval, queueSize: first.queueSize, discardOldest: true },
         ua.TimestampsToReturn.Both,
       );
@@ -345,16 +363,78 @@ class OpcuaSourceImpl implements OpcuaSource {
     }
   }
 
+  /** Checks every browse path's syntax once, before the first connect; a bad one is a config error naming its key. */
+  private parseBrowsePaths(ua: NodeOpcua): void {
+    this.config.machines.forEach((m, j) => {
+      for (const item of this.items) {
+        if (item.machine !== m.machine || item.browsePath === undefined || item.relativePath !== undefined) continue;
+        try {
+          item.relativePath = ua.makeRelativePath(item.browsePath);
+        } catch (err) {
+          throw new YieldwatchError(
+            'YW_ERR_CONFIG_INVALID',
+            `OPC UA source "${this.id}": machines[${j}].signals.${item.signal}.browsePath: "${item.browsePath}" is not an OPC UA browse path (${(err as Error).message}); expected e.g. "/Objects/1:Machines/1:press1/1:GoodCount"`,
+            { cause: err },
+          );
+        }
+      }
+    });
+  }
+
+  /**
+   * Translates every browse path to its NodeId on `session` (one call). An unresolved path is a refused
+   * item, retried by a later rebuild. Returns true when some item now has a different NodeId than before.
+   */
+  private async resolveBrowsePaths(session: ClientSession, markRefused = true): Promise<boolean> {
+    const ua = this.ua!;
+    const indexes = this.items.flatMap((it, i) => (it.relativePath === undefined ? [] : [i]));
+    if (indexes.length === 0) return false;
+    const results = await session.translateBrowsePath(
+      indexes.map((i) => new ua.BrowsePath({ startingNode: ua.resolveNodeId('RootFolder'), relativePath: this.items[i]!.relativePath })),
+    );
+    let changed = false;
+    indexes.forEach((index, k) => {
+      const r = results[k];
+      const item = this.items[index]!;
+      const target = r !== undefined && r.statusCode.isGood() ? r.targets?.[0]?.targetId : undefined;
+      const nodeId = target === undefined ? undefined : target.toString();
+      if (nodeId !== item.nodeId) changed = true;
+      if (!markRefused) return;
+      item.nodeId = nodeId;
+      if (nodeId === undefined) this.onItemRefused(index, r?.statusCode.name ?? 'BadNoMatch');
+    });
+    return changed;
+  }
+
+  /**
+   * After node-opcua restored the session on its own, a browse path may now lead elsewhere (a restarted
+   * server that numbers its nodes anew): resolve again and rebuild the subscription when a target moved.
+   */
+  private async reResolveBrowsePaths(): Promise<void> {
+    const session = this.session;
+    if (session === undefined || this.building || !this.items.some((it) => it.relativePath !== undefined)) return;
+    const gen = this.generation;
+    try {
+      const changed = await this.resolveBrowsePaths(session, false);
+      if (!changed || this.stopped || gen !== this.generation) return;
+      this.log.info({ endpoint: this.config.endpointUrl }, 'A browse path resolves to a different NodeId after the reconnect; re-creating the subscription.');
+      this.reconnects++;
+      void this.build();
+    } catch (err) {
+      this.log.debug({ err, endpoint: this.config.endpointUrl }, 'Could not re-resolve the OPC UA browse paths; the item retry will.');
+    }
+  }
+
   private onItemRefused(index: number, status: string): void {
     const item = this.items[index]!;
     this.nodeErrors++;
     this.failedItems.set(index, status);
-    const key = `${index}/${status}`;
+    const key = `${index}/${item.nodeId ?? ''}/${status}`;
     if (this.loggedNodeErrors.has(key)) return;
     this.loggedNodeErrors.add(key);
     this.log.error(
-      { machine: item.machine, signal: item.signal, nodeId: item.nodeId, status, endpoint: this.config.endpointUrl },
-      `OPC UA server refused NodeId ${item.nodeId} (machine ${item.machine}, signal ${item.signal}): ${status}; the other signals keep working.`,
+      { machine: item.machine, signal: item.signal, nodeId: item.nodeId, browsePath: item.browsePath, status, endpoint: this.config.endpointUrl },
+      `OPC UA server refused ${describe(item)} (machine ${item.machine}, signal ${item.signal}): ${status}; the other signals keep working.`,
     );
   }
 
@@ -377,7 +457,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     }
     const refused = [...this.failedItems].map(([i, status]) => {
       const it = this.items[i]!;
-      return `${it.machine} ${it.signal} ${it.nodeId}: ${status}`;
+      return `${it.machine} ${it.signal} ${describe(it)}: ${status}`;
     });
     this.status = {
       status: this.failedItems.size === this.items.length ? 'down' : 'degraded',
@@ -426,7 +506,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
     if (this.throttle.due(reason)) {
       this.log.warn(
-        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, detail, count: this.throttle.take(reason) },
+        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, browsePath: item.browsePath, detail, count: this.throttle.take(reason) },
         `Rejected an OPC UA value (${reason}); further "${reason}" rejections are counted and logged at most once per rejectLogInterval.`,
       );
     }
@@ -478,6 +558,8 @@ class OpcuaSourceImpl implements OpcuaSource {
     this.lastActivity = Date.now();
     // After a server restart the re-created items may be refused (BadNodeIdUnknown while the server builds its address space).
     const stillFailing = new Map<number, string>();
+    // Unresolved browse paths have no monitored item; they stay refused until a rebuild resolves them.
+    for (const [i, st] of this.failedItems) if (this.items[i]!.nodeId === undefined) stillFailing.set(i, st);
     for (const { group, indexes } of this.groups) {
       group.monitoredItems.forEach((mi, k) => {
         const index = indexes[k]!;
@@ -493,6 +575,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     for (const [i, st] of stillFailing) this.failedItems.set(i, st);
     this.scheduleItemRetry();
     this.updateHealth();
+    void this.reResolveBrowsePaths();
   }
 
   private onSessionClosed(session: ClientSession, code: StatusCode): void {

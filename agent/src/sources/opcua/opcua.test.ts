@@ -14,7 +14,7 @@ import { validateConfig } from '../../config/load.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
 import { simulatedMachineSchema } from '../../simulator/config.js';
-import { simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator } from '../../simulator/opcua-server.js';
+import { simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator } from '../../simulator/opcua-server.js';
 import { opcuaSourceSchema, type OpcuaSourceConfig } from './config.js';
 import { opcuaSource, toSampleValue, type OpcuaSource } from './index.js';
 
@@ -101,6 +101,35 @@ async function sim(port = 0, autoUpdate = false): Promise<OpcuaSimulator> {
   return s;
 }
 
+/**
+ * A bare node-opcua server with one UInt32 `GoodCount` under Objects/Press, for what the simulator
+ * cannot do: reach into the server engine, or serve the same browse path at another NodeId.
+ */
+async function bareServer(port: number, nodeId: string, start = 100): Promise<{ server: OPCUAServer; ns: number; set(): number; stop(): Promise<void> }> {
+  const certificateManager = new OPCUACertificateManager({ rootFolder: join(BASE, `server-pki-${port}`), automaticallyAcceptUnknownCertificate: true });
+  const server = new OPCUAServer({ port, serverCertificateManager: certificateManager, allowAnonymous: true, serverInfo: { applicationUri: 'urn:yieldwatch:test' } });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await server.shutdown(0).catch(() => undefined);
+    await certificateManager.dispose().catch(() => undefined);
+  };
+  cleanups.push(stop);
+  await server.initialize();
+  const ns = server.engine.addressSpace!.getOwnNamespace();
+  const press = ns.addObject({ organizedBy: server.engine.addressSpace!.rootFolder.objects, browseName: 'Press', nodeId: 's=Press' });
+  const good = ns.addVariable({ componentOf: press, browseName: 'GoodCount', nodeId, dataType: DataType.UInt32, minimumSamplingInterval: 0 });
+  let count = start;
+  const set = () => {
+    good.setValueFromSource(new Variant({ dataType: DataType.UInt32, value: ++count }), StatusCodes.Good, new Date());
+    return count;
+  };
+  set();
+  await server.start();
+  return { server, ns: ns.index, set, stop };
+}
+
 function source(cfg: OpcuaSourceConfig, logger?: Logger): OpcuaSource {
   const src = opcuaSource.create(cfg, ctxFor(logger));
   cleanups.push(() => src.stop());
@@ -125,6 +154,22 @@ describe('opcua config', () => {
     const mixed = opcuaSourceSchema.safeParse({ ...base, securityMode: 'Sign', securityPolicy: 'None', allowInsecure: true });
     expect(mixed.success).toBe(false);
     expect(mixed.error!.issues[0]!.path).toEqual(['securityPolicy']);
+  });
+
+  it('takes exactly one of nodeId and browsePath, and checks the browse path syntax', () => {
+    const signal = (sig: unknown) => opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, signals: { parts_good: sig } }] });
+    expect(signal({ browsePath: simulatorBrowsePath(PRESS, 'GoodCount') }).success).toBe(true);
+    expect(signal({ browsePath: '/Objects/2:Line&.1/2:Press<1>.2:GoodCount' }).success).toBe(false);
+    expect(signal({ browsePath: '<HasComponent>2:GoodCount' }).success).toBe(true);
+    for (const bad of [{}, { nodeId: 'ns=1;s=x', browsePath: '/Objects/1:x' }]) {
+      const r = signal(bad);
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0]!.message).toBe('expected exactly one of nodeId or browsePath');
+      expect(r.error!.issues[0]!.path).toEqual(['machines', 0, 'signals', 'parts_good']);
+    }
+    const syntax = signal({ browsePath: 'Objects/GoodCount' });
+    expect(syntax.error!.issues[0]!.path).toEqual(['machines', 0, 'signals', 'parts_good', 'browsePath']);
+    expect(syntax.error!.issues[0]!.message).toContain('expected a browse path');
   });
 
   it('refuses a malformed NodeId and an unknown signal', () => {
@@ -287,22 +332,14 @@ describe('opcua source against a node-opcua server', () => {
   }, 40_000);
 
   it('a subscription that silently dies on the server: the watchdog re-creates it and data flows again', async () => {
-    // A bare server of our own: the simulator does not expose its engine, and we need to kill a subscription server-side.
+    // A bare server: the simulator does not expose its engine, and we need to kill a subscription server-side.
     const port = await freePort();
-    const certificateManager = new OPCUACertificateManager({ rootFolder: join(BASE, 'server-pki'), automaticallyAcceptUnknownCertificate: true });
-    const server = new OPCUAServer({ port, serverCertificateManager: certificateManager, allowAnonymous: true, serverInfo: { applicationUri: 'urn:yieldwatch:test' } });
-    cleanups.push(async () => {
-      await server.shutdown(0).catch(() => undefined);
-    });
-    await server.initialize();
-    const ns = server.engine.addressSpace!.getOwnNamespace();
-    const good = ns.addVariable({ organizedBy: server.engine.addressSpace!.rootFolder.objects, browseName: 'GoodCount', nodeId: `s=${PRESS}/GoodCount`, dataType: DataType.UInt32, minimumSamplingInterval: 0 });
-    let count = 100;
-    const set = () => good.setValueFromSource(new Variant({ dataType: DataType.UInt32, value: ++count }), StatusCodes.Good, new Date());
-    set();
-    await server.start();
+    const bare = await bareServer(port, `s=${PRESS}/GoodCount`);
+    const server = bare.server;
+    let count = bare.set();
+    const set = () => (count = bare.set());
     const log = capture();
-    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${ns.index};s=${PRESS}/GoodCount` } } }]), log.logger);
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` } } }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
     await waitFor('health ok', () => src.health().status === 'ok', 15_000);
@@ -318,4 +355,45 @@ describe('opcua source against a node-opcua server', () => {
     expect(log.lines.some((l) => l.level === 40 && String(l.msg).startsWith('No data or keep-alive'))).toBe(true);
     await waitFor('health ok again', () => src.health().status === 'ok', 5000);
   }, 40_000);
+
+  it('browse paths resolve at connect; one that leads nowhere is named in the error and the others keep flowing', async () => {
+    const s = await sim();
+    const log = capture();
+    const nowhere = '/Objects/1:Machines/1:demo/1:line1/1:press1.1:NoSuchCounter';
+    const signals = Object.fromEntries(
+      (['GoodCount', 'ScrapCount', 'ReworkCount'] as const).map((n, k) => [['parts_good', 'parts_scrap', 'parts_rework'][k]!, { browsePath: simulatorBrowsePath(PRESS, n) }]),
+    );
+    const src = source(sourceConfig(s.endpointUrl, [{ machine: PRESS, signals: { ...signals, parts_total: { browsePath: nowhere } } }]), log.logger);
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health degraded', () => src.health().status === 'degraded', 15_000);
+    expect(src.health().reason).toContain(`browse path ${nowhere}`);
+    const errors = log.lines.filter((l) => l.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ machine: PRESS, signal: 'parts_total', browsePath: nowhere });
+    expect(String(errors[0]!.msg)).toMatch(/browse path .*NoSuchCounter.*BadNoMatch/);
+    s.tick();
+    const truth = s.truth()[PRESS]!;
+    await waitFor('browse-path values equal the counters', () => sink.last(PRESS, 'parts_good')?.value === truth.parts_good && sink.last(PRESS, 'parts_scrap')?.value === truth.parts_scrap && sink.last(PRESS, 'parts_rework')?.value === truth.parts_rework, 5000);
+  });
+
+  it('a restarted server that serves the browse path at a new NodeId: the path is resolved again and data flows from the new node', async () => {
+    const port = await freePort();
+    const first = await bareServer(port, 's=Press/GoodCount/v1', 100);
+    const log = capture();
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { browsePath: `/Objects/${first.ns}:Press.${first.ns}:GoodCount` } } }]), log.logger);
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    const v1 = first.set();
+    await waitFor('a value of the first server', () => sink.last(PRESS, 'parts_good')?.value === v1, 5000);
+    await first.stop();
+    await waitFor('health not ok', () => src.health().status !== 'ok', 10_000);
+
+    const second = await bareServer(port, 's=Press/GoodCount/v2', 5000);
+    let v2 = second.set();
+    await waitFor('a value of the new node', () => sink.last(PRESS, 'parts_good')?.value === v2 || ((v2 = second.set()), false), 30_000, 200);
+    await waitFor('health ok again', () => src.health().status === 'ok', 10_000);
+    expect(log.lines.some((l) => String(l.msg).startsWith('A browse path resolves to a different NodeId'))).toBe(true);
+  }, 60_000);
 });
