@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { Agent } from './agent.js';
 import { aggregateToJson } from './core/aggregate.js';
@@ -21,6 +22,8 @@ Commands:
   replay --config FILE --input FILE [--output FILE]
                                       run recorded MQTT messages (JSON lines) through the KPI pipeline
   check-config FILE                   validate a config file
+  opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
+                                      show an OPC UA server's certificate and trust it once confirmed
   print-schema                        print the JSON Schema of the config file
 `;
 
@@ -86,6 +89,20 @@ function onSignals(stop: () => Promise<void>): void {
   process.on('SIGTERM', () => handler('SIGTERM'));
 }
 
+/** The PKI folder `opcua trust` works on: `--pki`, or that of the config's OPC UA source for the endpoint (or `--source`). */
+function opcuaPkiDir(endpointUrl: string, values: { config?: string | undefined; source?: string | undefined; pki?: string | undefined }): string {
+  if (values.pki !== undefined) return resolve(values.pki);
+  if (values.config === undefined) usageError('opcua trust needs --config FILE (to find the source\'s pkiDir) or --pki DIR');
+  const { config, baseDir } = loadConfig(values.config);
+  const sources = config.sources.filter((s) => s.type === 'opcua');
+  const source = sources.find((s) => (values.source !== undefined ? s.id === values.source : s.endpointUrl === endpointUrl));
+  if (source === undefined) {
+    const known = sources.map((s) => `${s.id} (${s.endpointUrl})`).join(', ') || 'none';
+    usageError(`${values.config} has no OPC UA source ${values.source !== undefined ? `with id "${values.source}"` : `for ${endpointUrl}`}; its OPC UA sources: ${known}. Name one with --source ID, or give --pki DIR.`);
+  }
+  return isAbsolute(source.pkiDir) ? source.pkiDir : resolve(baseDir, source.pkiDir);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   let parsed;
@@ -98,6 +115,10 @@ async function main(argv: string[]): Promise<void> {
         input: { type: 'string', short: 'i' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
+        source: { type: 'string' },
+        pki: { type: 'string' },
+        fingerprint: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
       },
     });
   } catch (err) {
@@ -159,6 +180,23 @@ async function main(argv: string[]): Promise<void> {
       const { config, dataDir } = loadConfig(file);
       process.stdout.write(`${file} is valid: ${config.machines.length} machines, ${config.sources.length} sources, data folder ${dataDir}\n`);
       for (const w of configWarnings(config)) process.stdout.write(`warning: ${w}\n`);
+      return;
+    }
+    case 'opcua': {
+      if (positionals[0] !== 'trust' || positionals[1] === undefined) usageError('opcua needs: trust ENDPOINT');
+      const endpointUrl = positionals[1];
+      const pkiDir = opcuaPkiDir(endpointUrl, values);
+      // Loaded here: node-opcua is only paid for by the command that needs it.
+      const { runTrust } = await import('./sources/opcua/trust.js');
+      const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+      try {
+        process.exitCode = await runTrust(
+          { endpointUrl, pkiDir, fingerprint: values.fingerprint, yes: values.yes },
+          { out: (t) => process.stdout.write(t), ask: rl ? (q) => rl.question(q) : undefined },
+        );
+      } finally {
+        rl?.close();
+      }
       return;
     }
     case 'print-schema':

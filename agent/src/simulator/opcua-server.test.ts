@@ -20,7 +20,6 @@ import {
   type ClientSession,
   type DataValue,
 } from 'node-opcua';
-import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { simulatedMachineSchema, type SimulatedMachineConfig } from './config.js';
@@ -29,6 +28,7 @@ import { OPCUA_SIM_NAMESPACE, OPCUA_SIM_VARIABLES, simulatorBrowsePath, simulato
 import { deriveSeed, mulberry32 } from './random.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { trackHandles } from '../../../test/helpers/handles.js';
+import { captureLogs } from '../../../test/helpers/sources.js';
 
 /** 2024-01-01T00:00:00Z. */
 const T0 = Date.UTC(2024, 0, 1);
@@ -39,13 +39,6 @@ const MACHINES: SimulatedMachineConfig[] = [
   simulatedMachineSchema.parse({ path: 'demo/line1/press1', partsPerMinute: 600, scrapRate: 0.1, reworkRate: 0.05 }),
   simulatedMachineSchema.parse({ path: 'demo/hall/line2/lathe2', partsPerMinute: 3000, rollover: 65536, startAt: 65530 }),
 ];
-
-/** Polls `cond` every 10 ms until it holds; fails after `ms`. */
-function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { logger, lines };
-}
 
 /** The test clients' PKI, so that nothing lands in node-opcua's default folder under ~/.config. */
 let clientPki = '';
@@ -74,7 +67,7 @@ async function simulator(over: Partial<OpcuaSimulatorOptions> = {}): Promise<Opc
     machines: MACHINES,
     seed: SEED,
     updateInterval: 1000,
-    logger: capture().logger,
+    logger: captureLogs().logger,
     autoUpdate: false,
     ...over,
   });
@@ -291,7 +284,7 @@ describe('OPC UA simulator', () => {
     let endpointUrl = '';
     try {
       const clock = new VirtualClock(T0);
-      const sim = await startOpcuaSimulator({ port: 0, machines: MACHINES, seed: SEED, updateInterval: 100, logger: capture().logger, clock });
+      const sim = await startOpcuaSimulator({ port: 0, machines: MACHINES, seed: SEED, updateInterval: 100, logger: captureLogs().logger, clock });
       endpointUrl = sim.endpointUrl;
       expect(sim.pkiDir.startsWith(join(tmpdir(), 'yieldwatch-opcua-sim-'))).toBe(true);
       expect(existsSync(join(sim.pkiDir, 'own', 'certs', 'certificate.pem'))).toBe(true);

@@ -12,8 +12,9 @@ import { freePort } from '../../../../test/helpers/free-port.js';
 import { requireBinary } from '../../../../test/helpers/require-binary.js';
 import { VirtualClock, type Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
-import type { PluginContext, SampleSink } from '../../core/plugin.js';
+import type { PluginContext } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
+import { CollectingSink } from '../../../../test/helpers/sources.js';
 import { mqttSourceSchema, type MqttTopicConfig } from './config.js';
 import { mqttSource, redactUrl, topicFilter, type MqttSource } from './index.js';
 import { MqttMapper, REJECT_REASONS, type RejectReason } from './map.js';
@@ -229,18 +230,6 @@ function sourceConfig(url: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-class CollectingSink implements SampleSink {
-  readonly samples_: Sample[] = [];
-  readonly rejects: [string, string | undefined][] = [];
-  samples(batch: readonly Sample[]): void {
-    // The source reuses its array: copy what we keep.
-    for (const s of batch) this.samples_.push({ ...s });
-  }
-  reject(reason: string, machine?: string): void {
-    this.rejects.push([reason, machine]);
-  }
-}
-
 describe('mqtt source against an aedes broker', () => {
   let broker: AedesBroker;
   let pub: mqtt.MqttClient;
@@ -277,8 +266,8 @@ describe('mqtt source against an aedes broker', () => {
     expect(src.health().details).toMatchObject({ protocolVersion: 4 });
     const payload = JSON.stringify({ good: 7, state: 'running', ts: 1767225600000 });
     await pub.publishAsync('p1/l1/m1/counters', payload, { qos: 1 });
-    await waitFor('two samples', () => sink.samples_.length === 2);
-    expect(sink.samples_).toEqual([
+    await waitFor('two samples', () => sink.got.length === 2);
+    expect(sink.got).toEqual([
       { machine: 'p1/l1/m1', signal: 'parts_good', value: 7, ts: 1767225600000, seq: undefined, source: 'unit' },
       { machine: 'p1/l1/m1', signal: 'state', value: 'running', ts: 1767225600000, seq: undefined, source: 'unit' },
     ]);
@@ -312,7 +301,7 @@ describe('mqtt source against an aedes broker', () => {
       ['invalid_json', 'p1/l1/m1'],
       ['payload_too_large', 'p1/l1/m2'],
     ]);
-    expect(sink.samples_.map((s) => s.value)).toEqual([3]);
+    expect(sink.got.map((s) => s.value)).toEqual([3]);
     const warns = () => log.lines.filter((l) => l.level === 40);
     // One line per reason so far; the second invalid_json was only counted.
     expect(warns().map((l) => l.reason)).toEqual(['invalid_json', 'wrong_type', 'unknown_machine', 'payload_too_large']);
@@ -420,7 +409,7 @@ describe('mqtt source against an aedes broker', () => {
       const again = await mqtt.connectAsync(first.url, { clientId: 'unit-lost-session-pub' });
       await again.publishAsync('p1/l1/m2/counters', '{"good":5}', { qos: 1 });
       await again.endAsync();
-      await waitFor('the message after the broker restart', () => sink.samples_.length === 1);
+      await waitFor('the message after the broker restart', () => sink.got.length === 1);
       expect(log.lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['Lost the connection to the MQTT broker; reconnecting with back-off.']);
     } finally {
       await src.stop();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 // Types only: node-opcua itself is loaded by start() (it takes a second and prints warnings at import time,
 // which an agent without OPC UA sources, or `yieldwatch replay`, must not pay for).
 import type {
@@ -155,6 +155,8 @@ class OpcuaSourceImpl implements OpcuaSource {
   /** (machine, signal, nodeId, status) combinations already logged, so a refusal is logged once, not at every rebuild. */
   private readonly loggedNodeErrors = new Set<string>();
   private connectionLost = false;
+  /** The refusal of an untrusted server certificate is logged once, not at every retry. */
+  private untrustedLogged = false;
   /** True from a lost connection until data or a keep-alive flows again. */
   private restoring = false;
   /** The monitored item groups of the current subscription, with the index in `items` of each member. */
@@ -197,13 +199,17 @@ class OpcuaSourceImpl implements OpcuaSource {
     this.publishingInterval = Math.min(...this.items.map((i) => i.samplingInterval));
   }
 
+  private get pkiDir(): string {
+    return isAbsolute(this.config.pkiDir) ? this.config.pkiDir : resolve(this.ctx.baseDir, this.config.pkiDir);
+  }
+
   async start(sink: SampleSink): Promise<void> {
     if (this.client) return;
     this.sink = sink;
     this.stopped = false;
     const c = this.config;
     const insecure = c.securityMode === 'None';
-    const pkiDir = isAbsolute(c.pkiDir) ? c.pkiDir : resolve(this.ctx.baseDir, c.pkiDir);
+    const pkiDir = this.pkiDir;
     const ua = (this.ua ??= await import('node-opcua'));
     this.parseBrowsePaths(ua);
     const identity = await this.userIdentity();
@@ -250,8 +256,15 @@ class OpcuaSourceImpl implements OpcuaSource {
     } catch (err) {
       if (this.stopped || client !== this.client) return;
       const delay = this.failed();
-      this.status = { status: 'down', reason: `cannot connect: ${(err as Error).message}`, details: { endpoint: this.config.endpointUrl, failedAttempts: this.buildFailures, nextAttemptInMs: delay } };
-      if (this.buildFailures === 1) this.log.error({ err, endpoint: this.config.endpointUrl, retryInMs: delay }, 'Cannot connect to the OPC UA server; retrying with back-off.');
+      const untrusted = /BadCertificateUntrusted/.test((err as Error).message);
+      const reason = untrusted
+        ? `the server certificate is not trusted (it is in ${join(this.pkiDir, 'rejected')}); check its fingerprint, then run: yieldwatch opcua trust ${this.config.endpointUrl} --config <file>`
+        : `cannot connect: ${(err as Error).message}`;
+      this.status = { status: 'down', reason, details: { endpoint: this.config.endpointUrl, failedAttempts: this.buildFailures, nextAttemptInMs: delay } };
+      if (this.buildFailures === 1 || (untrusted && !this.untrustedLogged)) {
+        this.untrustedLogged ||= untrusted;
+        this.log.error({ err, endpoint: this.config.endpointUrl, retryInMs: delay }, untrusted ? `Refused the OPC UA server: ${reason}.` : 'Cannot connect to the OPC UA server; retrying with back-off.');
+      }
       else this.log.debug({ err, endpoint: this.config.endpointUrl, retryInMs: delay }, 'OPC UA connection attempt failed.');
       this.settle();
       this.retryTimer = setTimeout(() => void this.run(client, identity), delay);
@@ -320,10 +333,18 @@ class OpcuaSourceImpl implements OpcuaSource {
       const reason = `session or subscription failed: ${(err as Error).message}`;
       this.status = { status: 'down', reason, details: { endpoint: this.config.endpointUrl, failedAttempts: this.buildFailures, nextAttemptInMs: delay } };
       const fields = { err, endpoint: this.config.endpointUrl, user: this.userName(), retryInMs: delay };
-      if (this.buildFailures === 1) this.log.error(fields, `Cannot create the OPC UA session or subscription on ${this.config.endpointUrl}; retrying with back-off.`);
-      else this.log.debug(fields, 'OPC UA session attempt failed.');
-      // The watchdog retries the build once the back-off has passed and the connection is up.
+      const user = this.userName();
+      if (this.buildFailures === 1) {
+        this.log.error(fields, `Cannot create the OPC UA session or subscription on ${this.config.endpointUrl}${user === undefined ? '' : ` as user "${user}"`}; retrying with back-off.`);
+      } else this.log.debug(fields, 'OPC UA session attempt failed.');
       this.lastActivity = 0;
+      // Retried when the back-off has passed; while node-opcua is re-creating the channel the watchdog retries instead.
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.guard(() => {
+        const c = this.client as (OPCUAClient & { isReconnecting?: boolean }) | undefined;
+        if (c !== undefined && c.isReconnecting !== true) void this.build();
+      }), delay);
+      this.retryTimer.unref();
     } finally {
       this.building = false;
       this.settle();

@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/helpers/free-port.js';
 import { waitFor } from '../../../../test/helpers/wait.js';
 import { systemClock } from '../../core/clock.js';
-import type { PluginContext, SampleSink } from '../../core/plugin.js';
-import type { Sample } from '../../core/sample.js';
+import type { PluginContext } from '../../core/plugin.js';
+import { CollectingSink, captureLogs } from '../../../../test/helpers/sources.js';
 import { validateConfig } from '../../config/load.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
@@ -24,32 +24,8 @@ const LATHE = 'demo/line1/lathe2';
 /** Temp folder of the tests' PKI files; made in beforeAll so a run that skips every test here leaves nothing behind. */
 let BASE = '';
 
-function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { logger, lines };
-}
-
 function ctxFor(logger: Logger = pino({ level: 'silent' })): PluginContext {
   return { id: 'plc', logger, clock: systemClock, agentId: 'test', isMachine: () => true, baseDir: BASE };
-}
-
-class CollectingSink implements SampleSink {
-  readonly got: Sample[] = [];
-  readonly rejects: [string, string | undefined][] = [];
-  constructor(private readonly next?: SampleSink) {}
-  samples(batch: readonly Sample[]): void {
-    for (const s of batch) this.got.push({ ...s });
-    this.next?.samples(batch);
-  }
-  reject(reason: string, machine?: string): void {
-    this.rejects.push([reason, machine]);
-    this.next?.reject(reason, machine);
-  }
-  last(machine: string, signal: string): Sample | undefined {
-    for (let i = this.got.length - 1; i >= 0; i--) if (this.got[i]!.machine === machine && this.got[i]!.signal === signal) return this.got[i];
-    return undefined;
-  }
 }
 
 function sourceConfig(endpointUrl: string, machines: unknown): OpcuaSourceConfig {
@@ -253,7 +229,7 @@ describe('opcua source against a node-opcua server', () => {
 
   it('a NodeId that does not exist: one error names machine, signal and NodeId; the other signals keep flowing', async () => {
     const s = await sim();
-    const log = capture();
+    const log = captureLogs();
     const missing = 'ns=1;s=demo/line1/press1/NoSuchCounter';
     const src = source(
       sourceConfig(s.endpointUrl, [
@@ -296,7 +272,7 @@ describe('opcua source against a node-opcua server', () => {
 
   it('server replaced by a fresh one on the same port: data flows again within 30 s', async () => {
     const first = await sim();
-    const log = capture();
+    const log = captureLogs();
     const src = source(sourceConfig(first.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
@@ -316,7 +292,7 @@ describe('opcua source against a node-opcua server', () => {
 
   it('a server that is not there yet: start() resolves, health is down, and data flows once it appears; stop() never throws', async () => {
     const port = await freePort();
-    const log = capture();
+    const log = captureLogs();
     const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}/yieldwatch`, [{ machine: PRESS, signals: pressSignals(PRESS) }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
@@ -338,7 +314,7 @@ describe('opcua source against a node-opcua server', () => {
     const server = bare.server;
     let count = bare.set();
     const set = () => (count = bare.set());
-    const log = capture();
+    const log = captureLogs();
     const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` } } }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
@@ -358,7 +334,7 @@ describe('opcua source against a node-opcua server', () => {
 
   it('browse paths resolve at connect; one that leads nowhere is named in the error and the others keep flowing', async () => {
     const s = await sim();
-    const log = capture();
+    const log = captureLogs();
     const nowhere = '/Objects/1:Machines/1:demo/1:line1/1:press1.1:NoSuchCounter';
     const signals = Object.fromEntries(
       (['GoodCount', 'ScrapCount', 'ReworkCount'] as const).map((n, k) => [['parts_good', 'parts_scrap', 'parts_rework'][k]!, { browsePath: simulatorBrowsePath(PRESS, n) }]),
@@ -380,7 +356,7 @@ describe('opcua source against a node-opcua server', () => {
   it('a restarted server that serves the browse path at a new NodeId: the path is resolved again and data flows from the new node', async () => {
     const port = await freePort();
     const first = await bareServer(port, 's=Press/GoodCount/v1', 100);
-    const log = capture();
+    const log = captureLogs();
     const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { browsePath: `/Objects/${first.ns}:Press.${first.ns}:GoodCount` } } }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
