@@ -14,7 +14,7 @@ import { validateConfig } from '../../config/load.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
 import { simulatedMachineSchema } from '../../simulator/config.js';
-import { simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator } from '../../simulator/opcua-server.js';
+import { simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from '../../simulator/opcua-server.js';
 import { opcuaSourceSchema, type OpcuaSourceConfig } from './config.js';
 import { opcuaSource, toSampleValue, type OpcuaSource } from './index.js';
 
@@ -64,8 +64,9 @@ afterAll(() => {
   if (BASE !== '') rmSync(BASE, { recursive: true, force: true });
 });
 
-async function sim(port = 0, autoUpdate = false): Promise<OpcuaSimulator> {
+async function sim(port = 0, autoUpdate = false, models?: OpcuaSimulatorOptions['models']): Promise<OpcuaSimulator> {
   const s = await startOpcuaSimulator({
+    ...(models ? { models } : {}),
     port,
     machines: [simulatedMachineSchema.parse({ path: PRESS, partsPerMinute: 6000, scrapRate: 0.1, reworkRate: 0.05 }), simulatedMachineSchema.parse({ path: LATHE, partsPerMinute: 3000 })],
     seed: 3,
@@ -289,6 +290,58 @@ describe('opcua source against a node-opcua server', () => {
     expect(second.port).toBe(first.port);
     expect(src.counters().reconnects).toBeGreaterThan(0);
   }, 50_000);
+
+  it('a PLC restart that keeps its counters: data flows again, and the windows count every part exactly once', async () => {
+    const first = await sim();
+    const cfg = validateConfig({
+      agent: { id: 'opcua-restart' },
+      kpi: { windowSize: '60s', allowedLateness: '10s' },
+      machines: [{ path: PRESS, signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' }, parts_rework: { kind: 'counter' } } }],
+      api: { enabled: false },
+    });
+    const store = new Store({ path: ':memory:' });
+    cleanups.push(async () => store.close());
+    const pipeline = new Pipeline(cfg, store, systemClock);
+    const sink = new CollectingSink({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
+    const { parts_good, parts_scrap, parts_rework } = pressSignals(PRESS);
+    const src = source(sourceConfig(first.endpointUrl, [{ machine: PRESS, signals: { parts_good, parts_scrap, parts_rework } }]));
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('first values', () => ['parts_good', 'parts_scrap', 'parts_rework'].every((sig) => sink.last(PRESS, sig)), 10_000);
+    const start = { ...first.truth()[PRESS]! };
+    const caughtUp = (s: OpcuaSimulator) => {
+      const t = s.truth()[PRESS]!;
+      return sink.last(PRESS, 'parts_good')?.value === t.parts_good && sink.last(PRESS, 'parts_scrap')?.value === t.parts_scrap && sink.last(PRESS, 'parts_rework')?.value === t.parts_rework;
+    };
+    const produce = async (s: OpcuaSimulator) => {
+      const before = Date.now();
+      await waitFor('the clock to move', () => Date.now() - before >= 150, 1000, 20);
+      s.tick();
+      await waitFor('the new counts', () => caughtUp(s), 5000);
+    };
+    await produce(first);
+    await produce(first);
+
+    // The server goes away; the machine keeps its counters (and keeps producing) and comes back on the same port.
+    await first.stop();
+    await waitFor('health not ok', () => src.health().status !== 'ok', 10_000);
+    const second = await sim(first.port, false, first.models());
+    second.tick();
+    await waitFor('the counts after the restart', () => caughtUp(second), 30_000, 50);
+    await waitFor('health ok again', () => src.health().status === 'ok', 10_000);
+    await produce(second);
+
+    pipeline.flushAll();
+    const windows = store.queryAggregates().filter((a) => a.machine === PRESS);
+    const end = second.truth()[PRESS]!;
+    expect(end.parts_good).toBeGreaterThan(start.parts_good);
+    const sum = (k: 'parts_good' | 'parts_scrap' | 'parts_rework') => windows.reduce((n, a) => n + (a.components[k] ?? 0), 0);
+    expect({ good: sum('parts_good'), scrap: sum('parts_scrap'), rework: sum('parts_rework') }).toEqual({
+      good: end.parts_good - start.parts_good,
+      scrap: end.parts_scrap - start.parts_scrap,
+      rework: end.parts_rework - start.parts_rework,
+    });
+  }, 60_000);
 
   it('a server that is not there yet: start() resolves, health is down, and data flows once it appears; stop() never throws', async () => {
     const port = await freePort();
