@@ -10,11 +10,13 @@ import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { SampleSink, Source } from './core/plugin.js';
 import { parseMachinePath } from './core/sample.js';
-import type { Config, SourceConfig } from './config/schema.js';
+import type { Config, SinkConfig, SourceConfig } from './config/schema.js';
+import { Forwarder } from './forward.js';
 import { configWarnings } from './config/warnings.js';
 import { createMetrics } from './observe/metrics.js';
 import { ENGINE_REJECT_REASONS } from './kpi/engine.js';
-import { Pipeline } from './pipeline/pipeline.js';
+import { Pipeline, type OutboxWriter } from './pipeline/pipeline.js';
+import { SINK_TYPES } from './sinks/registry.js';
 import { SOURCE_TYPES } from './sources/registry.js';
 import { Store } from './store/store.js';
 
@@ -44,6 +46,7 @@ export class Agent {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly sources: Source[];
+  readonly forwarders: Forwarder[];
   readonly registry: Registry;
   readonly app: FastifyInstance | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -59,9 +62,11 @@ export class Agent {
     this.clock = opts.clock ?? systemClock;
     this.log = logger;
     this.store = new Store({ path: join(opts.dataDir, 'yieldwatch.db'), synchronous: config.store.synchronous });
+    this.forwarders = config.sinks.map((sc) => this.createForwarder(sc));
     this.pipeline = new Pipeline(config, this.store, this.clock, {
       onEmit: (aggs) => {
         logger.debug({ windows: aggs.length }, 'Windows emitted.');
+        for (const f of this.forwarders) f.wake();
         opts.onEmit?.(aggs);
       },
       onCommitError: (err, failuresInRow) => {
@@ -71,15 +76,16 @@ export class Agent {
         }
       },
       onCommitRecovered: (failures) => logger.warn({ failures }, 'The local store accepts writes again; the held windows are saved.'),
-    });
+    }, config.sinks.map((sc) => this.outboxWriter(sc)));
     this.sources = config.sources.map((sc) => this.createSource(sc));
-    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources });
+    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, forwarders: this.forwarders });
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
           registry: this.registry,
           machines: () => this.machines(),
           health: () => this.health(),
+          sinks: () => this.forwarders.map((f) => f.status()),
           logger,
         })
       : undefined;
@@ -97,7 +103,27 @@ export class Agent {
     });
   }
 
-  /** Starts the API (when enabled), the ticker and every source; returns the API's URL. */
+  private outboxWriter(sc: SinkConfig): OutboxWriter {
+    const def = SINK_TYPES[sc.type];
+    const agentId = this.opts.config.agent.id;
+    return { sink: sc.id, serialize: (a) => def.serializeWindow(sc as never, a, agentId), bound: { maxBytes: sc.backlog.maxSize, maxAgeMs: sc.backlog.maxAge } };
+  }
+
+  private createForwarder(sc: SinkConfig): Forwarder {
+    const def = SINK_TYPES[sc.type];
+    const logger = this.log.child({ sink: sc.id, type: sc.type });
+    const sink = def.create(sc as never, {
+      id: sc.id,
+      logger,
+      clock: this.clock,
+      agentId: this.opts.config.agent.id,
+      isMachine: (p) => this.pipeline.engine.hasMachine(p),
+      baseDir: this.opts.baseDir,
+    });
+    return new Forwarder({ sink, outbox: this.store.outbox, clock: this.clock, logger, batchSize: sc.batchSize, retryMin: sc.retryMin, retryMax: sc.retryMax });
+  }
+
+  /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
   async start(): Promise<string | undefined> {
     for (const w of configWarnings(this.opts.config)) this.log.warn(w);
     let url: string | undefined;
@@ -110,6 +136,7 @@ export class Agent {
       }
     }
     this.ticker = setInterval(() => this.tick(), TICK_MS);
+    for (const f of this.forwarders) f.start();
     const sink: SampleSink = {
       samples: (b) => this.pipeline.ingest(b),
       reject: (reason, machine) => this.pipeline.reject(reason, machine),
@@ -159,6 +186,8 @@ export class Agent {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     this.pipeline.tick();
     this.pipeline.checkpoint();
+    // What a sink has not accepted yet stays in the outbox for the next start.
+    await Promise.allSettled(this.forwarders.map((f) => f.stop()));
     if (this.app) await this.app.close();
     this.store.close();
     this.log.info('Agent stopped; checkpoint saved.');
@@ -191,6 +220,7 @@ export class Agent {
           : { status: 'ok' },
     };
     for (const s of this.sources) out[`source:${s.id}`] = s.health();
+    for (const f of this.forwarders) out[`sink:${f.sinkId}`] = f.status().health;
     return out;
   }
 }

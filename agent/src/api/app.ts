@@ -2,9 +2,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Health } from '../core/health.js';
+import type { ForwarderStatus } from '../forward.js';
 import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes, type MachineInfo } from './routes/kpis.js';
+import { statusRoutes } from './routes/status.js';
 
 /** What the HTTP API reads; it never writes the store. */
 export interface ApiDeps {
@@ -13,6 +15,8 @@ export interface ApiDeps {
   machines: () => readonly MachineInfo[];
   /** Health of every long-running part, by name. */
   health: () => Record<string, Health>;
+  /** Delivery state of every sink (none when the agent forwards nowhere). */
+  sinks?: () => readonly ForwarderStatus[];
   logger?: Logger;
 }
 
@@ -26,5 +30,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   app.register(healthRoutes, deps);
   app.register(kpiRoutes, { ...deps, prefix: '/api/v1' });
+  app.register(statusRoutes, { ...deps, prefix: '/api/v1' });
   return app;
 }

@@ -4,6 +4,7 @@ import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { opcuaSourceSchema } from '../sources/opcua/config.js';
+import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -155,6 +156,13 @@ export const sourceSchema = z
 /** A validated source entry of any plugin type. */
 export type SourceConfig = z.output<typeof sourceSchema>;
 
+/** One destination of the aggregates; `type` selects the plugin whose keys apply. */
+export const sinkSchema = z
+  .discriminatedUnion('type', [influxdbSinkSchema])
+  .meta({ description: 'Sink plugin; each `type` has its own keys, listed below.' });
+/** A validated sink entry of any plugin type. */
+export type SinkConfig = z.output<typeof sinkSchema>;
+
 /** "unknown product "x"; expected one of: a, b" — the message of a reference to a name that is not defined. */
 function unknownName(what: string, name: string, defined: Record<string, unknown>, key: string): string {
   const names = Object.keys(defined);
@@ -205,6 +213,10 @@ export const configSchema = z
     machines: z.array(machineSchema).default([]).meta({ description: 'The machines this agent watches.' }),
     // prefault, not default: z.toJSONSchema drops output-side defaults of schemas that transform (durations), and this default is the input.
     sources: z.array(sourceSchema).prefault([]).meta({ description: 'Where samples come from: one entry per broker or server.' }),
+    sinks: z
+      .array(sinkSchema)
+      .prefault([])
+      .meta({ description: 'Where aggregates are forwarded, each through its own durable outbox: one entry per destination.' }),
     store: storeSchema,
     api: apiSchema,
     demo: simulatorSchema.optional().meta({ description: 'Only for `yieldwatch demo`: the embedded broker and simulated machines.' }),
@@ -244,19 +256,21 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['products', name, 'material'], message: unknownName('material', p.material, cfg.materials, 'materials') });
       }
     }
-    const ids = new Map<string, number>();
-    cfg.sources.forEach((s, i) => {
-      const first = ids.get(s.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sources', i, 'id'],
-          message: `duplicate source id "${s.id}" (also sources[${first}].id); expected a unique \`id\` per source`,
-        });
-      } else {
-        ids.set(s.id, i);
-      }
-    });
+    for (const kind of ['sources', 'sinks'] as const) {
+      const ids = new Map<string, number>();
+      cfg[kind].forEach((s, i) => {
+        const first = ids.get(s.id);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [kind, i, 'id'],
+            message: `duplicate ${kind.slice(0, -1)} id "${s.id}" (also ${kind}[${first}].id); expected a unique \`id\` per ${kind.slice(0, -1)}`,
+          });
+        } else {
+          ids.set(s.id, i);
+        }
+      });
+    }
   })
   .meta({ description: 'Configuration of one yieldwatch agent.' });
 

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Source } from '../core/plugin.js';
+import { SINK_ERROR_KINDS, type Forwarder, type ForwarderStatus } from '../forward.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 
@@ -10,10 +11,11 @@ const COUNTER_EVENTS = { reset: 'resets', rollover: 'rollovers', baseline: 'base
  * Prometheus metrics of the agent. Every value is read from the parts' own counters at scrape
  * time, so the hot path never touches a metric object.
  */
-export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources: readonly Source[] }): Registry {
+export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources: readonly Source[]; forwarders?: readonly Forwarder[] }): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'yieldwatch_' });
   const { pipeline, store, sources } = deps;
+  const forwarders = deps.forwarders ?? [];
   const stats = pipeline.engine.stats;
 
   new Counter({
@@ -147,5 +149,60 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
       for (const s of sources) for (const [event, n] of Object.entries(s.counters())) this.inc({ source: s.id, event }, n);
     },
   });
+  sinkMetrics(registry, forwarders);
   return registry;
+}
+
+/** Per-sink gauges and counters, read from each forwarder's status (a few indexed reads of the outbox) at scrape time. */
+function sinkMetrics(registry: Registry, forwarders: readonly Forwarder[]): void {
+  if (forwarders.length === 0) return;
+  const each = (fn: (s: ForwarderStatus) => void) => {
+    for (const f of forwarders) fn(f.status());
+  };
+  const gauge = (name: string, help: string, value: (s: ForwarderStatus) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['sink', 'type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((s) => {
+          const v = value(s);
+          if (v !== undefined) this.set({ sink: s.sink, type: s.type }, v);
+        });
+      },
+    });
+  gauge('yieldwatch_sink_up', '1 when the sink accepts writes, 0.5 degraded (retrying, or records were dropped), 0 blocked.', (s) => (s.health.status === 'ok' ? 1 : s.health.status === 'degraded' ? 0.5 : 0));
+  gauge('yieldwatch_sink_backlog_records', 'Records in the outbox waiting for the sink.', (s) => s.pendingRecords);
+  gauge('yieldwatch_sink_backlog_bytes', 'Payload bytes in the outbox waiting for the sink.', (s) => s.pendingBytes);
+  gauge('yieldwatch_sink_oldest_record_age_seconds', 'Age of the oldest waiting record (0 when none waits).', (s) => (s.oldestCreatedAt === undefined ? 0 : Math.max(0, Date.now() - s.oldestCreatedAt) / 1000));
+  gauge('yieldwatch_sink_last_success_timestamp_seconds', 'When the sink last accepted a batch (epoch seconds).', (s) => (s.lastSuccessAt === undefined ? undefined : s.lastSuccessAt / 1000));
+  const counter = (name: string, help: string, value: (s: ForwarderStatus) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['sink'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((s) => this.inc({ sink: s.sink }, value(s)));
+      },
+    });
+  counter('yieldwatch_sink_delivered_records_total', 'Records the sink accepted.', (s) => s.delivered);
+  counter('yieldwatch_sink_dropped_records_total', 'Records dropped unsent by the outbox bound (oldest first).', (s) => s.dropped);
+  counter('yieldwatch_sink_dropped_bytes_total', 'Payload bytes dropped unsent by the outbox bound.', (s) => s.droppedBytes);
+  counter('yieldwatch_sink_dead_letters_total', 'Records the sink refused as malformed, moved to the dead-letter table.', (s) => s.deadLettered);
+  new Counter({
+    name: 'yieldwatch_sink_errors_total',
+    help: 'Failed writes by kind (retryable, malformed, blocked).',
+    labelNames: ['sink', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((s) => {
+        for (const kind of SINK_ERROR_KINDS) this.inc({ sink: s.sink, kind }, s.errors[kind]);
+      });
+    },
+  });
 }

@@ -4,6 +4,7 @@ import type { Sample } from '../core/sample.js';
 import type { Config } from '../config/schema.js';
 import { KpiEngine, type DueWindow } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
+import type { OutboxBound } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { toAggregate } from './emit.js';
 import { engineOptions, materialFactors } from './machines.js';
@@ -15,6 +16,13 @@ export interface PipelineEvents {
   onCommitError?: (err: unknown, failuresInRow: number) => void;
   /** Commits work again after `failures` failed attempts. */
   onCommitRecovered?: (failures: number) => void;
+}
+
+/** A sink's side of the commit: its serializer and its backlog bound. */
+export interface OutboxWriter {
+  sink: string;
+  serialize(aggregate: Aggregate): string | undefined;
+  bound: OutboxBound;
 }
 
 export interface PipelineStats {
@@ -32,8 +40,8 @@ const RETRY_MAX_MS = 60_000;
 
 /**
  * The agent's one write path: samples in (synchronous, no I/O), then at each tick the due
- * windows are turned into aggregates and committed in one transaction with the engine
- * checkpoint and the rejection counts (DESIGN.md, "Windows"; STYLE.md, "one write path").
+ * windows are turned into aggregates and committed in one transaction with their outbox
+ * records (one per sink), the engine checkpoint and the rejection counts (DESIGN.md, "Windows"; STYLE.md, "one write path").
  */
 export class Pipeline {
   readonly engine: KpiEngine;
@@ -52,6 +60,7 @@ export class Pipeline {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly events: PipelineEvents = {},
+    private readonly writers: readonly OutboxWriter[] = [],
   ) {
     this.engine = new KpiEngine(engineOptions(cfg));
     this.materials = materialFactors(cfg);
@@ -106,8 +115,14 @@ export class Pipeline {
           const agg = toAggregate(d, prev, now, this.materials);
           if (agg === undefined) continue;
           this.store.putAggregate(agg);
+          for (const w of this.writers) {
+            const payload = w.serialize(agg);
+            if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);
+          }
           out.push(agg);
         }
+        // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
+        if (out.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
         this.store.saveCheckpoint(now, this.engine.snapshot());
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;

@@ -33,4 +33,35 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hour, reason)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_by_sink ON outbox (sink, id);
+  CREATE TABLE sink_state (
+    sink TEXT PRIMARY KEY,
+    pending_records INTEGER NOT NULL DEFAULT 0,
+    pending_bytes INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    dropped_bytes INTEGER NOT NULL DEFAULT 0,
+    dead_lettered INTEGER NOT NULL DEFAULT 0,
+    last_success_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    sink TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    error TEXT NOT NULL
+  );
+  CREATE INDEX dead_letters_by_sink ON dead_letters (sink, id);
+  `,
 ];

@@ -5,6 +5,7 @@ import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
 import type { EngineSnapshot } from '../kpi/engine.js';
 import { MIGRATIONS } from './migrations.js';
+import { Outbox } from './outbox.js';
 
 export interface StoreOptions {
   /** File path, or `:memory:` for replay and tests. */
@@ -55,8 +56,8 @@ function fromRow(r: AggregateRow): Aggregate {
 }
 
 /**
- * The agent's local store (SQLite, WAL): aggregates with revisions, the engine checkpoint and
- * rejection counts. It is the only writer of the database; every write is synchronous, so a
+ * The agent's local store (SQLite, WAL): aggregates with revisions, the engine checkpoint,
+ * rejection counts and the outbox of every sink. It is the only writer of the database; every write is synchronous, so a
  * caller's "commit" is one transaction.
  */
 export class Store {
@@ -66,6 +67,8 @@ export class Store {
   private readonly putCheckpoint: Database.Statement;
   private readonly addRejection: Database.Statement;
   readonly path: string;
+  /** Records waiting for each sink; appended inside the same transactions as the aggregates. */
+  readonly outbox: Outbox;
 
   constructor(opts: StoreOptions) {
     this.path = opts.path;
@@ -80,6 +83,7 @@ export class Store {
       if (err instanceof YieldwatchError) throw err;
       throw new YieldwatchError('YW_ERR_STORE_OPEN', `Cannot open the local store at ${opts.path}: ${(err as Error).message}`, { cause: err });
     }
+    this.outbox = new Outbox(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.upsertAgg = this.db.prepare(`
       INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, quality, kpis, method, first_emitted_at, emitted_at)

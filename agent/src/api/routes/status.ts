@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ForwarderStatus } from '../../forward.js';
+import type { ApiDeps } from '../app.js';
+
+function iso(t: number | undefined): string | null {
+  return t === undefined ? null : new Date(t).toISOString();
+}
+
+/** One sink as `/api/v1/status` shows it: snake_case, times as ISO 8601, ages in seconds. */
+export function sinkStatusJson(s: ForwarderStatus, now: number): Record<string, unknown> {
+  return {
+    sink: s.sink,
+    type: s.type,
+    status: s.health.status,
+    reason: s.health.reason ?? null,
+    backlog_records: s.pendingRecords,
+    backlog_bytes: s.pendingBytes,
+    oldest_record_age_s: s.oldestCreatedAt === undefined ? null : Math.max(0, now - s.oldestCreatedAt) / 1000,
+    last_success_at: iso(s.lastSuccessAt),
+    delivered_records: s.delivered,
+    dropped_records: s.dropped,
+    dropped_bytes: s.droppedBytes,
+    dead_letters: s.deadLettered,
+    errors: s.errors,
+    failures_in_row: s.failuresInRow,
+    last_error: s.lastError ?? null,
+    last_error_at: iso(s.lastErrorAt),
+    next_attempt_at: iso(s.nextAttemptAt),
+  };
+}
+
+/** `/api/v1/status`: the health of every part and the delivery state of every sink. */
+export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  app.get('/status', async () => {
+    const now = Date.now();
+    return {
+      parts: deps.health(),
+      sinks: (deps.sinks?.() ?? []).map((s) => sinkStatusJson(s, now)),
+    };
+  });
+};

@@ -1,0 +1,63 @@
+import type { Aggregate } from './aggregate.js';
+import type { Health } from './health.js';
+import type { PluginContext } from './plugin.js';
+
+/**
+ * One emission serialized for one sink, as the outbox keeps it until the sink accepted it
+ * (DESIGN.md, "Delivery"). The payload is written once, at commit, so a retry sends the same bytes.
+ */
+export interface OutboxRecord {
+  /** Position in the outbox; increases with every append, across sinks. */
+  readonly id: number;
+  readonly sink: string;
+  /** Agent time of the commit that appended it (epoch ms). */
+  readonly createdAt: number;
+  /** What it is about, for logs and the dead-letter table: `window <machine> <start> r<revision>`. */
+  readonly key: string;
+  /** The serialized record (InfluxDB: one line of line protocol; MQTT: topic and JSON). */
+  readonly payload: string;
+}
+
+/** How a write failed, which decides what the forwarder does next. */
+export type SinkErrorKind =
+  /** Try the same batch again after a back-off (network, timeout, 5xx, 429). */
+  | 'retryable'
+  /** The receiver refused part of the batch as malformed: split it to find the bad records. */
+  | 'malformed'
+  /** Nothing will work until someone acts (credentials, missing database): keep everything, retry slowly. */
+  | 'blocked';
+
+/** What `Sink.write` throws; anything else it throws is treated as retryable. */
+export class SinkError extends Error {
+  constructor(
+    readonly kind: SinkErrorKind,
+    message: string,
+    readonly options: { retryAfterMs?: number | undefined; cause?: unknown; status?: number | undefined } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'SinkError';
+  }
+}
+
+/**
+ * A destination (DESIGN.md, "Contracts"). `create` does no I/O. `write` resolves once the
+ * destination accepted the whole batch, or throws (a `SinkError` says how to go on); it never
+ * buffers: the outbox does, and the forwarder retries.
+ */
+export interface Sink {
+  readonly id: string;
+  readonly type: string;
+  /** Optional one-time preparation (e.g. create the database); failures are retried like writes. */
+  prepare?(): Promise<void>;
+  write(batch: readonly OutboxRecord[]): Promise<void>;
+  close(): Promise<void>;
+  health(): Health;
+}
+
+/** A sink plugin: a pure serializer (run inside the commit transaction) and a factory. */
+export interface SinkDef<C> {
+  type: string;
+  /** The payload of one aggregate for this sink, or undefined when the sink does not take it. Pure and synchronous. */
+  serializeWindow(config: C, aggregate: Aggregate, agentId: string): string | undefined;
+  create(config: C, ctx: PluginContext): Sink;
+}

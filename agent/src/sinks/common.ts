@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { positiveDuration } from '../config/duration.js';
+import { byteSize } from '../config/size.js';
+
+/** Keys every sink has: how the forwarder drives it and how much backlog the outbox keeps for it. */
+export const sinkCommonShape = {
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).meta({ description: 'Name of this sink in logs, metrics, the status API and the outbox.' }),
+  batchSize: z.number().int().positive().max(100_000).default(5000).meta({ description: 'Records per write.' }),
+  retryMin: positiveDuration('First delay after a failed write; doubles per failure in a row (with jitter) up to `retryMax`. A Retry-After from the server wins.').prefault('1s'),
+  retryMax: positiveDuration('Longest delay between retries; also the retry interval while the sink is blocked (credentials, missing database).').prefault('5m'),
+  backlog: z
+    .strictObject({
+      maxSize: byteSize('Most payload bytes kept for this sink; beyond it the oldest records are dropped (counted, health warning).').prefault('256MiB'),
+      maxAge: positiveDuration('Records older than this are dropped unsent (counted, health warning).').prefault('7d'),
+    })
+    .prefault({})
+    .meta({ description: 'The outbox bound of this sink: sources never wait for a sink; when it is down longer than this allows, the oldest records go first.' }),
+};

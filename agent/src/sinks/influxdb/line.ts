@@ -1,0 +1,47 @@
+import { escape } from 'influx';
+import type { Aggregate } from '../../core/aggregate.js';
+import { QUALITY_COUNTS } from '../../kpi/quality.js';
+
+/** `60s`, `5m`, `1h`, `500ms`: the `window` tag of a window's length. */
+export function windowTag(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** ISA-95 levels of a machine path: `site/line/machine` or `site/area/line/machine`. */
+export function machineLevels(path: string): { site: string; area: string | undefined; line: string; machine: string } {
+  const p = path.split('/');
+  return p.length === 4 ? { site: p[0]!, area: p[1]!, line: p[2]!, machine: p[3]! } : { site: p[0]!, area: undefined, line: p[1]!, machine: p[2]! };
+}
+
+/**
+ * One window as one line of InfluxDB line protocol, timestamp = window start in ms
+ * (README.md, "Schema"). Tags and fields are sorted, so the same aggregate always gives the
+ * same bytes; a revision gives the same series and timestamp, so it overwrites the point.
+ */
+export function windowLine(measurement: string, a: Aggregate, agentId: string): string {
+  const { site, area, line, machine } = machineLevels(a.machine);
+  const tags: [string, string | undefined][] = [
+    ['agent', agentId],
+    ['area', area],
+    ['line', line],
+    ['machine', machine],
+    ['material', a.material],
+    ['product', a.product],
+    ['site', site],
+    ['window', windowTag(a.windowEnd - a.windowStart)],
+  ];
+  let out = escape.measurement(measurement);
+  for (const [k, v] of tags) if (v !== undefined && v !== '') out += `,${k}=${escape.tag(v)}`;
+  const fields: string[] = [];
+  for (const k of Object.keys(a.kpis).sort()) {
+    const v = a.kpis[k]!;
+    // Always floats: a field whose first value happened to be whole must not turn into an integer field.
+    if (Number.isFinite(v)) fields.push(`${escape.tag(k)}=${Number.isInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(v)}`);
+  }
+  for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
+  fields.push(`revision=${a.revision}i`);
+  return `${out} ${fields.join(',')} ${a.windowStart}`;
+}
