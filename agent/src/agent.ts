@@ -11,12 +11,12 @@ import type { Health } from './core/health.js';
 import type { SampleSink, Source } from './core/plugin.js';
 import { parseMachinePath } from './core/sample.js';
 import type { Config, SinkConfig, SourceConfig } from './config/schema.js';
-import { Forwarder } from './forward.js';
+import type { Forwarder } from './forward.js';
 import { configWarnings } from './config/warnings.js';
 import { createMetrics } from './observe/metrics.js';
 import { ENGINE_REJECT_REASONS } from './kpi/engine.js';
-import { Pipeline, type OutboxWriter } from './pipeline/pipeline.js';
-import { SINK_TYPES } from './sinks/registry.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { createForwarder, outboxWriter } from './sinks/registry.js';
 import { SOURCE_TYPES } from './sources/registry.js';
 import { Store } from './store/store.js';
 
@@ -76,7 +76,7 @@ export class Agent {
         }
       },
       onCommitRecovered: (failures) => logger.warn({ failures }, 'The local store accepts writes again; the held windows are saved.'),
-    }, config.sinks.map((sc) => this.outboxWriter(sc)));
+    }, config.sinks.map((sc) => outboxWriter(sc, config.agent.id)));
     this.sources = config.sources.map((sc) => this.createSource(sc));
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, forwarders: this.forwarders });
     this.app = config.api.enabled
@@ -103,24 +103,15 @@ export class Agent {
     });
   }
 
-  private outboxWriter(sc: SinkConfig): OutboxWriter {
-    const def = SINK_TYPES[sc.type];
-    const agentId = this.opts.config.agent.id;
-    return { sink: sc.id, serialize: (a) => def.serializeWindow(sc as never, a, agentId), bound: { maxBytes: sc.backlog.maxSize, maxAgeMs: sc.backlog.maxAge } };
-  }
-
   private createForwarder(sc: SinkConfig): Forwarder {
-    const def = SINK_TYPES[sc.type];
-    const logger = this.log.child({ sink: sc.id, type: sc.type });
-    const sink = def.create(sc as never, {
+    return createForwarder(sc, this.store.outbox, {
       id: sc.id,
-      logger,
+      logger: this.log.child({ sink: sc.id, type: sc.type }),
       clock: this.clock,
       agentId: this.opts.config.agent.id,
       isMachine: (p) => this.pipeline.engine.hasMachine(p),
       baseDir: this.opts.baseDir,
     });
-    return new Forwarder({ sink, outbox: this.store.outbox, clock: this.clock, logger, batchSize: sc.batchSize, retryMin: sc.retryMin, retryMax: sc.retryMax });
   }
 
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
