@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireInfluxd, startInfluxdb, type InfluxdbServer, type InfluxRow } from '../../../../test/helpers/influxdb.js';
+import { expectRowsEqualStore } from '../../../../test/helpers/influxdb-assert.js';
+import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../../../../test/helpers/influxdb.js';
 import { waitFor } from '../../../../test/helpers/wait.js';
 import type { Aggregate } from '../../core/aggregate.js';
 import { VirtualClock, systemClock } from '../../core/clock.js';
 import { validateConfig } from '../../config/load.js';
 import type { Forwarder } from '../../forward.js';
-import { QUALITY_COUNTS } from '../../kpi/quality.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
 import { createForwarder, outboxWriter } from '../registry.js';
@@ -233,22 +233,3 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     expectRowsEqualStore(rows, stored, 'influx-test');
   }, 60_000);
 });
-
-/** Every stored window is exactly one InfluxDB point with the same values; no other points. */
-export function expectRowsEqualStore(rows: InfluxRow[], stored: readonly Aggregate[], agent: string): void {
-  const byKey = new Map<string, InfluxRow>();
-  for (const r of rows) {
-    const key = `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.time}`;
-    expect(byKey.has(key), `two points for ${key}`).toBe(false);
-    byKey.set(key, r);
-  }
-  expect(byKey.size).toBe(stored.length);
-  for (const a of stored) {
-    const r = byKey.get(`${a.machine} ${a.windowStart}`);
-    expect(r, `window ${a.machine} ${a.windowStart}`).toBeDefined();
-    expect(r!.agent).toBe(agent);
-    expect(r!.revision).toBe(a.revision);
-    for (const [k, v] of Object.entries(a.kpis)) expect(r![k], `${a.machine} ${a.windowStart} ${k}`).toBe(v);
-    for (const k of QUALITY_COUNTS) expect(r![`dq_${k}`]).toBe(a.quality[k]);
-  }
-}
