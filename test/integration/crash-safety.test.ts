@@ -6,6 +6,9 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAedesBroker } from '../helpers/aedes-broker.js';
+import { expectRowsEqualStore } from '../helpers/influxdb-assert.js';
+import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
+import { Store } from '../../agent/src/store/store.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
@@ -14,16 +17,22 @@ const MACHINES = ['crash/l1/m1', 'crash/l1/m2', 'crash/l2/m3'];
 const KILLS = 12;
 const ROLLOVER = 65536;
 
+/** Without influxd (only outside CI) the run checks the counts in the store alone. */
+const hasInfluxd = requireInfluxd();
+
 describe('crash safety: the agent killed with SIGKILL at random moments', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yw-crash-'));
   const procs: AgentProcess[] = [];
-  afterAll(() => {
+  let influx: InfluxdbServer | undefined;
+  afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await influx?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`loses and doubles no count across ${KILLS} kills and restarts`, { timeout: 180_000 }, async () => {
+  it(`loses and doubles no count across ${KILLS} kills and restarts, in the store and in InfluxDB`, { timeout: 180_000 }, async () => {
     const broker = await startAedesBroker();
+    if (hasInfluxd) influx = await startInfluxdb();
     const dbFile = join(dir, 'data', 'yieldwatch.db');
     const configFile = join(dir, 'agent.yaml');
     writeFileSync(
@@ -42,6 +51,8 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
             topics: [{ topic: '{site}/{line}/{machine}/counters', fields: { parts_good: 'good', parts_scrap: 'scrap' }, timestamp: { field: 'ts', format: 'epoch_ms' } }],
           },
         ],
+        // Small batches, so the kills also land while a write to InfluxDB is in flight.
+        sinks: influx ? [{ type: 'influxdb', id: 'influx', url: influx.url, database: 'crash', createDatabase: true, batchSize: 3, retryMin: '100ms', retryMax: '500ms' }] : [],
         api: { enabled: false },
       }),
     );
@@ -113,7 +124,8 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
           const db = new Database(dbFile, { readonly: true, fileMustExist: true });
           try {
             const rows = db.prepare('SELECT machine, MAX(window_start) AS last FROM aggregates GROUP BY machine').all() as { machine: string; last: number }[];
-            return rows.length === MACHINES.length && rows.every((r) => r.last > lastChange + 1000);
+            const pending = db.prepare('SELECT COALESCE(SUM(pending_records), 0) AS n FROM sink_state').get() as { n: number };
+            return rows.length === MACHINES.length && rows.every((r) => r.last > lastChange + 1000) && pending.n === 0;
           } finally {
             db.close();
           }
@@ -143,6 +155,17 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
         }, { good: 0, scrap: 0 });
       expect({ machine: m, ...sums }).toEqual({ machine: m, ...produced.get(m) });
       expect(produced.get(m)!.good).toBeGreaterThan(1000);
+    }
+    if (influx) {
+      // Every window is one point with the values the store holds: none missing, none left at an older revision.
+      const store = new Store({ path: dbFile });
+      try {
+        expect(store.outbox.stats('influx')).toMatchObject({ pendingRecords: 0, dropped: 0, deadLettered: 0 });
+        const rowsInflux = await influx.query('crash', 'SELECT * FROM yieldwatch_window GROUP BY *', { epoch: 'ms' });
+        expectRowsEqualStore(rowsInflux, store.queryAggregates(), 'crash');
+      } finally {
+        store.close();
+      }
     }
   });
 });
