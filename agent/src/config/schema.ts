@@ -5,6 +5,7 @@ import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { opcuaSourceSchema } from '../sources/opcua/config.js';
 import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
+import { mqttSinkSchema } from '../sinks/mqtt/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -158,7 +159,7 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 
 /** One destination of the aggregates; `type` selects the plugin whose keys apply. */
 export const sinkSchema = z
-  .discriminatedUnion('type', [influxdbSinkSchema])
+  .discriminatedUnion('type', [influxdbSinkSchema, mqttSinkSchema])
   .meta({ description: 'Sink plugin; each `type` has its own keys, listed below.' });
 /** A validated sink entry of any plugin type. */
 export type SinkConfig = z.output<typeof sinkSchema>;

@@ -5,10 +5,12 @@ import type { OutboxWriter } from '../pipeline/pipeline.js';
 import { Forwarder } from '../forward.js';
 import type { Outbox } from '../store/outbox.js';
 import { influxdbSink } from './influxdb/index.js';
+import { mqttSink } from './mqtt/index.js';
 
 /** Every sink type, registered by one line each; the `type` is the folder name. */
 export const SINK_TYPES: { [T in SinkConfig['type']]: SinkDef<Extract<SinkConfig, { type: T }>> } = {
   influxdb: influxdbSink,
+  mqtt: mqttSink,
 };
 
 /** The commit's side of a sink: its serializer and backlog bound. */

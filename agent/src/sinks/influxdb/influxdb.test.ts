@@ -9,6 +9,7 @@ import { waitFor } from '../../../../test/helpers/wait.js';
 import type { Aggregate } from '../../core/aggregate.js';
 import { VirtualClock, systemClock } from '../../core/clock.js';
 import { validateConfig } from '../../config/load.js';
+import type { SinkConfig } from '../../config/schema.js';
 import type { Forwarder } from '../../forward.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
@@ -111,7 +112,7 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-function forwarderFor(cfg: InfluxdbSinkConfig, store: Store): Forwarder {
+function forwarderFor(cfg: SinkConfig, store: Store): Forwarder {
   const fwd = createForwarder(cfg, store.outbox, { id: cfg.id, logger: pino({ level: 'silent' }), clock: systemClock, agentId: 'test', isMachine: () => true, baseDir: '.' });
   cleanups.push(() => fwd.stop());
   return fwd;

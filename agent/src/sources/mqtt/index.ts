@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import { connect, ReasonCodes, type IClientOptions, type IConnackPacket, type IDisconnectPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { YieldwatchError } from '../../core/errors.js';
 import type { Health } from '../../core/health.js';
+import { readConfigFile } from '../../core/config-file.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
 import type { MqttSourceConfig } from './config.js';
@@ -92,17 +90,8 @@ function excerpt(payload: Buffer): string {
   return payload.length > PAYLOAD_EXCERPT ? `${text}…` : text;
 }
 
-async function readPem(ctx: PluginContext, id: string, what: string, file: string): Promise<Buffer> {
-  const path = isAbsolute(file) ? file : resolve(ctx.baseDir, file);
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new YieldwatchError(
-      'YW_ERR_CONFIG_READ',
-      `MQTT source "${id}" cannot read its TLS ${what} file ${path}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+function readPem(ctx: PluginContext, id: string, what: string, file: string): Promise<Buffer> {
+  return readConfigFile(ctx, `MQTT source "${id}"`, `TLS ${what}`, file);
 }
 
 

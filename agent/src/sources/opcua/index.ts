@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 // Types only: node-opcua itself is loaded by start() (it takes a second and prints warnings at import time,
 // which an agent without OPC UA sources, or `yieldwatch replay`, must not pay for).
@@ -16,6 +15,7 @@ import type {
   UserIdentityInfo,
 } from 'node-opcua';
 import type { Logger } from 'pino';
+import { readConfigFile } from '../../core/config-file.js';
 import { YieldwatchError } from '../../core/errors.js';
 import type { Health } from '../../core/health.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
@@ -707,13 +707,8 @@ class OpcuaSourceImpl implements OpcuaSource {
     };
   }
 
-  private async readFileFor(what: string, file: string): Promise<Buffer> {
-    const path = isAbsolute(file) ? file : resolve(this.ctx.baseDir, file);
-    try {
-      return await readFile(path);
-    } catch (err) {
-      throw new YieldwatchError('YW_ERR_CONFIG_READ', `OPC UA source "${this.id}" cannot read its ${what} file ${path}: ${(err as Error).message}`, { cause: err });
-    }
+  private readFileFor(what: string, file: string): Promise<Buffer> {
+    return readConfigFile(this.ctx, `OPC UA source "${this.id}"`, what, file);
   }
 
   /** Counts a failed attempt and returns the back-off before the next one. */

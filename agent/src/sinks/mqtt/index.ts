@@ -1,0 +1,116 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
+import { readConfigFile } from '../../core/config-file.js';
+import type { Health } from '../../core/health.js';
+import type { PluginContext } from '../../core/plugin.js';
+import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
+import type { MqttSinkConfig } from './config.js';
+
+/** The Unified-Namespace topic of a machine's windows: `<prefix><site>/<area>/<line>/<machine>/yieldwatch/kpi`. */
+export function kpiTopic(prefix: string, machinePath: string): string {
+  return `${prefix}${machinePath}/yieldwatch/kpi`;
+}
+
+/**
+ * The outbox payload of one window: the topic, a newline, then the JSON body (the fields of
+ * `/api/v1/kpis` plus the agent and window length). Topics never contain a newline.
+ */
+export function windowMessage(prefix: string, a: Aggregate, agentId: string): string {
+  const body = { ...aggregateToJson(a), window_ms: a.windowEnd - a.windowStart, agent: agentId };
+  return `${kpiTopic(prefix, a.machine)}\n${JSON.stringify(body)}`;
+}
+
+function split(payload: string): [string, string] {
+  const nl = payload.indexOf('\n');
+  return [payload.slice(0, nl), payload.slice(nl + 1)];
+}
+
+class MqttSink implements Sink {
+  readonly type = 'mqtt';
+  readonly id: string;
+  private client: MqttClient | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly config: MqttSinkConfig,
+    private readonly ctx: PluginContext,
+  ) {
+    this.id = config.id;
+  }
+
+  /** Connects in the background; mqtt.js reconnects on its own. Writes fail fast while not connected. */
+  async prepare(): Promise<void> {
+    if (this.client) return;
+    const c = this.config;
+    const options: IClientOptions = {
+      clientId: c.clientId ?? `yieldwatch-${this.ctx.agentId}-${c.id}`,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: c.timeout,
+      // The outbox owns durability: mqtt.js must not keep its own in-memory queue of our messages.
+      queueQoSZero: false,
+      ...(process.env.DEBUG?.includes('mqttjs') ? {} : { log: () => undefined }),
+    };
+    if (c.username !== undefined) options.username = c.username;
+    if (c.password !== undefined) options.password = c.password;
+    if (c.tls) {
+      const owner = `MQTT sink "${c.id}"`;
+      options.rejectUnauthorized = c.tls.rejectUnauthorized;
+      if (c.tls.ca !== undefined) options.ca = await readConfigFile(this.ctx, owner, 'TLS CA', c.tls.ca);
+      if (c.tls.cert !== undefined) options.cert = await readConfigFile(this.ctx, owner, 'TLS certificate', c.tls.cert);
+      if (c.tls.key !== undefined) options.key = await readConfigFile(this.ctx, owner, 'TLS key', c.tls.key);
+    }
+    const client = connect(c.url, options);
+    client.on('error', (err) => {
+      this.lastError = err.message;
+    });
+    client.on('connect', () => {
+      this.lastError = undefined;
+    });
+    this.client = client;
+  }
+
+  async write(batch: readonly OutboxRecord[]): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !client.connected) {
+      throw new SinkError('retryable', `not connected to the broker${this.lastError ? `: ${this.lastError}` : ''}`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SinkError('retryable', `no PUBACK within ${this.config.timeout} ms`)), this.config.timeout);
+    });
+    try {
+      // QoS 1: each promise resolves on the broker's PUBACK.
+      const acks = batch.map((r) => {
+        const [topic, body] = split(r.payload);
+        return client.publishAsync(topic, body, { qos: 1, retain: this.config.retain });
+      });
+      await Promise.race([Promise.all(acks), timeout]);
+    } catch (err) {
+      if (err instanceof SinkError) throw err;
+      throw new SinkError('retryable', `publish failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync(true).catch(() => undefined);
+  }
+
+  health(): Health {
+    if (this.client === undefined) return { status: 'down', reason: 'not started' };
+    return this.client.connected ? { status: 'ok' } : { status: 'down', reason: `not connected to the broker${this.lastError ? `: ${this.lastError}` : ''}` };
+  }
+}
+
+/** The `mqtt` sink: each window as retained JSON on its machine's Unified-Namespace topic, QoS 1. */
+export const mqttSink = {
+  type: 'mqtt',
+  serializeWindow: (config: MqttSinkConfig, a, agentId) => windowMessage(config.topicPrefix, a, agentId),
+  create(config: MqttSinkConfig, ctx: PluginContext): Sink {
+    return new MqttSink(config, ctx);
+  },
+} satisfies SinkDef<MqttSinkConfig>;
