@@ -117,6 +117,13 @@ export class Agent {
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
   async start(): Promise<string | undefined> {
     for (const w of configWarnings(this.opts.config)) this.log.warn(w);
+    const r = this.store.recovery;
+    if (r !== undefined) {
+      this.log.error(
+        { damagedFile: r.damagedFile, problem: r.problem, tables: r.tables, lostRecords: r.lostRecords },
+        'The local store file was damaged; a new one was made from its intact part and the damaged file kept beside it. Lost outbox records are counted per sink.',
+      );
+    }
     let url: string | undefined;
     if (this.app) {
       const { host, port } = this.opts.config.api;

@@ -123,6 +123,9 @@ export class Forwarder {
     if (this.failuresInRow > 0) {
       return { status: 'degraded', reason: `writes are failing (${this.failuresInRow} in a row, ${stats.pendingRecords} records waiting): ${this.lastError}`, details };
     }
+    if (stats.lost > 0) {
+      return { status: 'degraded', reason: `${stats.lost} records were lost unsent when the damaged store file was salvaged at start-up`, details: { ...details, lost: stats.lost } };
+    }
     if (stats.dropped > 0) {
       return { status: 'degraded', reason: `${stats.dropped} records were dropped unsent by the outbox bound (oldest first)`, details: { ...details, dropped: stats.dropped } };
     }

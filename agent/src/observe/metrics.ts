@@ -192,6 +192,7 @@ function sinkMetrics(registry: Registry, forwarders: readonly Forwarder[]): void
   counter('yieldwatch_sink_delivered_records_total', 'Records the sink accepted.', (s) => s.delivered);
   counter('yieldwatch_sink_dropped_records_total', 'Records dropped unsent by the outbox bound (oldest first).', (s) => s.dropped);
   counter('yieldwatch_sink_dropped_bytes_total', 'Payload bytes dropped unsent by the outbox bound.', (s) => s.droppedBytes);
+  counter('yieldwatch_sink_lost_records_total', 'Records lost unsent because the store file was damaged and salvaged.', (s) => s.lost);
   counter('yieldwatch_sink_dead_letters_total', 'Records the sink refused as malformed, moved to the dead-letter table.', (s) => s.deadLettered);
   new Counter({
     name: 'yieldwatch_sink_errors_total',

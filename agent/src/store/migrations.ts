@@ -64,4 +64,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dead_letters_by_sink ON dead_letters (sink, id);
   `,
+  `
+  ALTER TABLE sink_state ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE store_recoveries (
+    at INTEGER NOT NULL,
+    damaged_file TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    report TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,5 +103,54 @@ describe('outbox', () => {
     expect(batch[4999]!.payload).toBe('line 4999');
     expect(store.transaction(() => store.outbox.enforceBound('influx', 20_000, BIG))).toEqual({ records: 0, bytes: 0 });
     store.close();
+  });
+});
+
+describe('a damaged store file', () => {
+  it('does not stop start-up: the intact prefix of the outbox is kept, the loss is counted, and the damaged file is kept aside', () => {
+    const { store, path } = fileStore();
+    store.transaction(() => {
+      for (let i = 0; i < 5000; i++) store.outbox.append('influx', i, `w${i}`, `${'x'.repeat(200)}${i}`);
+    });
+    store.close();
+    // A failing card: the last 64 KiB of the file no longer read back as written.
+    const size = statSync(path).size;
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(64 * 1024, 0xab), 0, 64 * 1024, size - 64 * 1024);
+    closeSync(fd);
+
+    const again = new Store({ path });
+    const r = again.recovery!;
+    expect(r).toBeDefined();
+    expect(r.problem).toMatch(/page|malformed|corrupt/i);
+    expect(existsSync(r.damagedFile)).toBe(true);
+    const outbox = r.tables.find((t) => t.table === 'outbox')!;
+    expect(outbox.recovered).toBeGreaterThan(4000);
+    expect(outbox.recovered).toBeLessThan(5000);
+    // The prefix: records 0..n-1 in order, nothing after a gap.
+    const kept = again.outbox.next('influx', 10_000);
+    expect(kept.map((k) => k.key)).toEqual(Array.from({ length: outbox.recovered }, (_, i) => `w${i}`));
+    expect(again.outbox.stats('influx')).toMatchObject({ pendingRecords: outbox.recovered, lost: 5000 - outbox.recovered });
+    expect(r.lostRecords).toEqual({ influx: 5000 - outbox.recovered });
+    // The new file is sound and takes writes.
+    again.transaction(() => again.outbox.append('influx', 6000, 'after', 'line'));
+    again.close();
+    const third = new Store({ path });
+    expect(third.recovery).toBeUndefined();
+    expect(third.outbox.stats('influx').pendingRecords).toBe(outbox.recovered + 1);
+    third.close();
+  });
+
+  it('a file that is not a database at all: a fresh store, the old file kept', () => {
+    const { store, path } = fileStore();
+    store.close();
+    writeFileSync(path, Buffer.alloc(8192, 0x42));
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+    const again = new Store({ path });
+    expect(again.recovery?.problem).toMatch(/not a database/i);
+    expect(existsSync(again.recovery!.damagedFile)).toBe(true);
+    expect(again.queryAggregates()).toEqual([]);
+    again.close();
   });
 });

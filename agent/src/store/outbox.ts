@@ -15,6 +15,8 @@ export interface OutboxStats {
   droppedBytes: number;
   /** Records the sink refused as malformed, moved to `dead_letters`. */
   deadLettered: number;
+  /** Records lost unsent because the store file was damaged (see recover.ts). */
+  lost: number;
   lastSuccessAt: number | undefined;
 }
 
@@ -41,6 +43,7 @@ interface StateRow {
   dropped: number;
   dropped_bytes: number;
   dead_lettered: number;
+  lost: number;
   last_success_at: number | null;
 }
 
@@ -195,6 +198,7 @@ export class Outbox {
       dropped: s?.dropped ?? 0,
       droppedBytes: s?.dropped_bytes ?? 0,
       deadLettered: s?.dead_lettered ?? 0,
+      lost: s?.lost ?? 0,
       lastSuccessAt: s?.last_success_at ?? undefined,
     };
   }

@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
 import type { EngineSnapshot } from '../kpi/engine.js';
 import { MIGRATIONS } from './migrations.js';
 import { Outbox } from './outbox.js';
+import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
 
 export interface StoreOptions {
   /** File path, or `:memory:` for replay and tests. */
@@ -55,6 +56,44 @@ function fromRow(r: AggregateRow): Aggregate {
   };
 }
 
+/** Applies the migrations this version knows; refuses a store written by a newer one. */
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new YieldwatchError(
+      'YW_ERR_STORE_VERSION',
+      `The local store at ${path} has schema version ${version}, newer than this yieldwatch knows (${MIGRATIONS.length}); upgrade yieldwatch or use another data folder.`,
+    );
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/**
+ * What is wrong with the store file at `path`, or undefined when it is sound or does not exist
+ * yet. Opening runs SQLite's own WAL recovery first (a torn tail is dropped there), then a
+ * quick_check reads every page once.
+ */
+function damage(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    return integrityProblem(db);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    // Only damage is salvaged; a locked or unreadable file is an error for a person to look at.
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return (err as Error).message;
+    throw err;
+  } finally {
+    db?.close();
+  }
+}
+
 /**
  * The agent's local store (SQLite, WAL): aggregates with revisions, the engine checkpoint,
  * rejection counts and the outbox of every sink. It is the only writer of the database; every write is synchronous, so a
@@ -70,15 +109,22 @@ export class Store {
   /** Records waiting for each sink; appended inside the same transactions as the aggregates. */
   readonly outbox: Outbox;
 
+  /** Set when the file was damaged at open and a fresh one was made from its intact prefix. */
+  readonly recovery: RecoveryReport | undefined;
+
   constructor(opts: StoreOptions) {
     this.path = opts.path;
     try {
       if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+      const problem = opts.path === ':memory:' ? undefined : damage(opts.path);
+      if (problem !== undefined) {
+        this.recovery = salvage(opts.path, problem, (db) => migrate(db, opts.path));
+      }
       this.db = new Database(opts.path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       this.db.pragma('busy_timeout = 5000');
-      this.migrate();
+      migrate(this.db, opts.path);
     } catch (err) {
       if (err instanceof YieldwatchError) throw err;
       throw new YieldwatchError('YW_ERR_STORE_OPEN', `Cannot open the local store at ${opts.path}: ${(err as Error).message}`, { cause: err });
@@ -95,22 +141,6 @@ export class Store {
     this.addRejection = this.db.prepare(
       'INSERT INTO rejections (hour, reason, count) VALUES (?, ?, ?) ON CONFLICT (hour, reason) DO UPDATE SET count = count + excluded.count',
     );
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new YieldwatchError(
-        'YW_ERR_STORE_VERSION',
-        `The local store at ${this.path} has schema version ${version}, newer than this yieldwatch knows (${MIGRATIONS.length}); upgrade yieldwatch or use another data folder.`,
-      );
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
   }
 
   /** Runs `fn` in one transaction: all of its writes commit together or not at all. */
