@@ -6,7 +6,11 @@ import { createMetrics } from '../observe/metrics.js';
 import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { VirtualClock } from '../core/clock.js';
+import { VirtualClock, systemClock } from '../core/clock.js';
+import { pino } from 'pino';
+import { createForwarder } from '../sinks/registry.js';
+import { freePort } from '../../../test/helpers/free-port.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 import { buildApp } from './app.js';
 import { loadScenario, scenarioConfig, scenarioMessages, expectedWindows, diffWindows } from '../../../test/helpers/scenario.js';
 
@@ -85,5 +89,51 @@ describe('HTTP API', () => {
     expect(r.headers['content-type']).toMatch(/text\/plain/);
     expect(r.body).toMatch(/yieldwatch_rejected_total\{reason="invalid_json"\} 1/);
     expect(r.body).toMatch(/yieldwatch_store_size_bytes 0/);
+  });
+});
+
+describe('HTTP API: sink status', () => {
+  it('/api/v1/status and /metrics show a failing sink: backlog, oldest age, errors by kind, last error; /readyz stays ready while it only retries', async () => {
+    const port = await freePort();
+    const cfg = validateConfig({
+      machines: [{ path: 'p/l/m', partMassKg: 1 }],
+      sinks: [{ type: 'influxdb', id: 'influx', url: `http://127.0.0.1:${port}`, database: 'yw', retryMin: '20ms', retryMax: '100ms' }],
+    });
+    const store = new Store({ path: ':memory:' });
+    const clock = new VirtualClock(0);
+    const pipeline = new Pipeline(cfg, store, clock);
+    const fwd = createForwarder(cfg.sinks[0]!, store.outbox, { id: 'influx', logger: pino({ level: 'silent' }), clock: systemClock, agentId: 'a', isMachine: () => true, baseDir: '.' });
+    const createdAt = Date.now() - 90_000;
+    store.transaction(() => {
+      for (let i = 0; i < 3; i++) store.outbox.append('influx', createdAt, `w${i}`, `m f=${i} ${i}`);
+    });
+    fwd.start();
+    const app = buildApp({
+      store,
+      registry: createMetrics({ pipeline, store, sources: [], forwarders: [fwd] }),
+      machines: () => [],
+      health: () => ({ 'sink:influx': fwd.status().health }),
+      sinks: () => [fwd.status()],
+    });
+    try {
+      await waitFor('a failed write', () => fwd.status().errors.retryable >= 2, 5000);
+      const status = (await app.inject('/api/v1/status')).json() as { sinks: Record<string, unknown>[]; parts: Record<string, Health> };
+      expect(status.sinks).toHaveLength(1);
+      const s = status.sinks[0]!;
+      expect(s).toMatchObject({ sink: 'influx', type: 'influxdb', status: 'degraded', backlog_records: 3, backlog_bytes: 21, delivered_records: 0, dropped_records: 0, dead_letters: 0, lost_records: 0, last_success_at: null });
+      expect(s.oldest_record_age_s as number).toBeGreaterThanOrEqual(90);
+      expect((s.errors as Record<string, number>).retryable).toBeGreaterThanOrEqual(2);
+      expect(String(s.last_error)).toContain('ECONNREFUSED');
+      expect(status.parts['sink:influx']!.status).toBe('degraded');
+      expect((await app.inject('/readyz')).statusCode).toBe(200);
+      const metrics = (await app.inject('/metrics')).body;
+      expect(metrics).toContain('yieldwatch_sink_backlog_records{sink="influx",type="influxdb"} 3');
+      expect(metrics).toContain('yieldwatch_sink_up{sink="influx",type="influxdb"} 0.5');
+      expect(metrics).toMatch(/yieldwatch_sink_errors_total\{sink="influx",kind="retryable"\} [1-9]/);
+    } finally {
+      await fwd.stop();
+      await app.close();
+      store.close();
+    }
   });
 });
