@@ -4,6 +4,7 @@ import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { opcuaSourceSchema } from '../sources/opcua/config.js';
+import { alertsSchema, resolveRules } from '../alerts/config.js';
 import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 import { mqttSinkSchema } from '../sinks/mqtt/config.js';
 import { simulatorSchema } from '../simulator/config.js';
@@ -214,6 +215,7 @@ export const configSchema = z
     machines: z.array(machineSchema).default([]).meta({ description: 'The machines this agent watches.' }),
     // prefault, not default: z.toJSONSchema drops output-side defaults of schemas that transform (durations), and this default is the input.
     sources: z.array(sourceSchema).prefault([]).meta({ description: 'Where samples come from: one entry per broker or server.' }),
+    alerts: alertsSchema,
     sinks: z
       .array(sinkSchema)
       .prefault([])
@@ -256,6 +258,9 @@ export const configSchema = z
       if (cfg.materialLibrary === undefined && !Object.hasOwn(cfg.materials, p.material)) {
         ctx.addIssue({ code: 'custom', path: ['products', name, 'material'], message: unknownName('material', p.material, cfg.materials, 'materials') });
       }
+    }
+    for (const issue of resolveRules(cfg.alerts, cfg.machines.map((m) => m.path)).issues) {
+      ctx.addIssue({ code: 'custom', path: ['alerts', ...issue.path], message: issue.message });
     }
     for (const kind of ['sources', 'sinks'] as const) {
       const ids = new Map<string, number>();

@@ -69,6 +69,13 @@ interface MachineRuntime {
   windows: Map<number, WindowAcc>;
   /** The window the last sample landed in: most samples land in the same one. */
   last: WindowAcc | undefined;
+  /** Told every accepted increment (the fast alert rule); undefined for most machines. */
+  observer: IncrementObserver | undefined;
+}
+
+/** Receives one machine's accepted increments as they are applied (synchronous, no I/O). */
+export interface IncrementObserver {
+  add(signalIndex: number, delta: number, t: number): void;
 }
 
 /** Counters since start, for metrics and replay stats. Rejections are by reason. */
@@ -167,12 +174,18 @@ export class KpiEngine {
       const p = this.opts.product?.(m.product);
       if (p) ({ partMassKg, material } = p);
     }
-    return { path: m.path, signals, measured, product: m.product, material, partMassKg, windows: new Map(), last: undefined };
+    return { path: m.path, signals, measured, product: m.product, material, partMassKg, windows: new Map(), last: undefined, observer: undefined };
   }
 
   /** True when `path` is a configured machine. */
   hasMachine(path: string): boolean {
     return this.machines.has(path);
+  }
+
+  /** Tells `observer` every increment accepted for `path` from now on. */
+  observe(path: string, observer: IncrementObserver): void {
+    const m = this.machines.get(path);
+    if (m !== undefined) m.observer = observer;
   }
 
   /** Counts a rejected input (a payload that could not become samples) by reason, and in the machine's window when known. */
@@ -254,6 +267,7 @@ export class KpiEngine {
         this.stats.accepted++;
         w.accepted++;
         w.sums[idx]! += sig.counter.delta;
+        if (m.observer !== undefined && sig.counter.delta > 0) m.observer.add(idx, sig.counter.delta, t);
         if (step === STEP_RESET) this.stats.resets++;
         else if (step === STEP_ROLLOVER) this.stats.rollovers++;
         else if (step === STEP_REBASELINED) {
@@ -282,6 +296,7 @@ export class KpiEngine {
         return;
       }
       w.sums[idx]! += v;
+      if (m.observer !== undefined && v > 0) m.observer.add(idx, v, t);
     }
     this.stats.accepted++;
     w.accepted++;

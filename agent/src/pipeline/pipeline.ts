@@ -1,4 +1,7 @@
 import type { Aggregate } from '../core/aggregate.js';
+import type { Alert, AlertChange } from '../core/alert.js';
+import { resolveRules } from '../alerts/config.js';
+import { AlertManager } from '../alerts/manager.js';
 import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
 import type { Config } from '../config/schema.js';
@@ -16,12 +19,16 @@ export interface PipelineEvents {
   onCommitError?: (err: unknown, failuresInRow: number) => void;
   /** Commits work again after `failures` failed attempts. */
   onCommitRecovered?: (failures: number) => void;
+  /** Alert changes committed (fired, acknowledged, resolved, late breaches). */
+  onAlerts?: (changes: readonly AlertChange[]) => void;
 }
 
 /** A sink's side of the commit: its serializer and its backlog bound. */
 export interface OutboxWriter {
   sink: string;
   serialize(aggregate: Aggregate): string | undefined;
+  /** The payload of one alert change given the machine's open alerts after it; undefined: not for this sink. */
+  serializeAlert?(change: AlertChange, openOfMachine: readonly Alert[]): string | undefined;
   bound: OutboxBound;
 }
 
@@ -45,6 +52,7 @@ const RETRY_MAX_MS = 60_000;
  */
 export class Pipeline {
   readonly engine: KpiEngine;
+  readonly alerts: AlertManager;
   readonly stats: PipelineStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
   private readonly materials: Map<string, MaterialFactors>;
   private readonly checkpointEveryMs: number;
@@ -67,6 +75,13 @@ export class Pipeline {
     this.checkpointEveryMs = cfg.kpi.checkpointInterval;
     const cp = store.loadCheckpoint();
     if (cp) this.engine.restore(cp.snapshot);
+    const machines = cfg.machines.map((m) => m.path);
+    this.alerts = new AlertManager(resolveRules(cfg.alerts, machines).rules, () => clock.now());
+    this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(), (m, n) => store.recentAggregates(m, n));
+    for (const m of machines) {
+      const observer = this.alerts.observer(m);
+      if (observer !== undefined) this.engine.observe(m, observer);
+    }
   }
 
   /** Hot path: samples that arrived now. */
@@ -90,13 +105,26 @@ export class Pipeline {
     // A new baseline is saved at once: until it is, a crash would lose the counts between the
     // first value and the first value after the restart.
     const newBaselines = this.engine.stats.baselines !== this.baselinesAtCommit;
-    if (due.length === 0 && !newBaselines && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
+    if (due.length === 0 && !newBaselines && !this.alerts.hasPending() && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
     return this.commit(due, now);
   }
 
   /** Emits every open window, complete or not: the end of a replay. */
   flushAll(): readonly Aggregate[] {
     return this.commit(this.engine.takeAll(), this.clock.now());
+  }
+
+  /**
+   * An operator acknowledges an open alert: persisted and offered to the channels at once.
+   * Returns the alert, or undefined when no open, unacknowledged alert has that id.
+   */
+  acknowledge(id: string, by: string, comment: string | undefined): Alert | undefined {
+    const now = this.clock.now();
+    const change = this.alerts.acknowledge(id, by, comment, now);
+    if (change === undefined) return undefined;
+    this.store.transaction(() => this.recordAlerts([change], now));
+    this.events.onAlerts?.([change]);
+    return change.alert;
   }
 
   /** Saves counter state and open windows now (shutdown). */
@@ -107,6 +135,8 @@ export class Pipeline {
   private commit(due: DueWindow[], now: number): readonly Aggregate[] {
     const t0 = performance.now();
     let emitted: Aggregate[];
+    const pending = this.alerts.drainPending();
+    let changes: AlertChange[] = pending;
     try {
       emitted = this.store.transaction(() => {
         const out: Aggregate[] = [];
@@ -121,14 +151,18 @@ export class Pipeline {
           }
           out.push(agg);
         }
+        changes = [...this.alerts.onWindows(out, now), ...pending];
+        this.recordAlerts(changes, now);
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
-        if (out.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
+        if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
         this.store.saveCheckpoint(now, this.engine.snapshot());
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;
       });
     } catch (err) {
       this.engine.putBack(due);
+      // The rules already moved on; their changes are saved with the next commit that works.
+      this.alerts.requeue(changes);
       this.stats.commitErrors++;
       this.failuresInRow++;
       this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
@@ -148,7 +182,21 @@ export class Pipeline {
       else this.stats.windowsRevised++;
     }
     if (emitted.length > 0) this.events.onEmit?.(emitted);
+    if (changes.length > 0) this.events.onAlerts?.(changes);
     return emitted;
+  }
+
+  /** Persists alert changes with their audit events and their outbox records; inside a transaction. */
+  private recordAlerts(changes: readonly AlertChange[], now: number): void {
+    for (const c of changes) {
+      this.store.alerts.record(c);
+      if (!c.notify) continue;
+      const open = this.alerts.open(c.alert.machine);
+      for (const w of this.writers) {
+        const payload = w.serializeAlert?.(c, open);
+        if (payload !== undefined) this.store.outbox.append(w.sink, now, `alert ${c.alert.id} ${c.kind}`, payload);
+      }
+    }
   }
 
   private rejectionDelta(): Map<string, number> {

@@ -73,4 +73,31 @@ export const MIGRATIONS: readonly string[] = [
     report TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    machine TEXT NOT NULL,
+    line TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX alerts_one_open ON alerts (machine, rule) WHERE state != 'resolved';
+  CREATE INDEX alerts_by_start ON alerts (started_at);
+  CREATE TABLE alert_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    by TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
+  CREATE INDEX alert_events_by_machine ON alert_events (machine, at);
+  `,
 ];

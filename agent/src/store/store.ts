@@ -5,6 +5,7 @@ import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
 import type { EngineSnapshot } from '../kpi/engine.js';
 import { MIGRATIONS } from './migrations.js';
+import { AlertTable } from './alerts.js';
 import { Outbox } from './outbox.js';
 import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
 
@@ -108,6 +109,8 @@ export class Store {
   readonly path: string;
   /** Records waiting for each sink; appended inside the same transactions as the aggregates. */
   readonly outbox: Outbox;
+  /** Alerts and their audit trail; written inside the same transactions as the windows. */
+  readonly alerts: AlertTable;
 
   /** Set when the file was damaged at open and a fresh one was made from its intact prefix. */
   readonly recovery: RecoveryReport | undefined;
@@ -130,6 +133,7 @@ export class Store {
       throw new YieldwatchError('YW_ERR_STORE_OPEN', `Cannot open the local store at ${opts.path}: ${(err as Error).message}`, { cause: err });
     }
     this.outbox = new Outbox(this.db);
+    this.alerts = new AlertTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.upsertAgg = this.db.prepare(`
       INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, quality, kpis, method, first_emitted_at, emitted_at)
@@ -206,6 +210,12 @@ export class Store {
     const sql = `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine LIMIT ?`;
     args.push(q.limit ?? -1);
     return (this.db.prepare(sql).all(...args) as AggregateRow[]).map(fromRow);
+  }
+
+  /** The last `count` windows of one machine, oldest first. */
+  recentAggregates(machine: string, count: number): Aggregate[] {
+    const rows = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? ORDER BY window_start DESC LIMIT ?').all(machine, count) as AggregateRow[];
+    return rows.reverse().map(fromRow);
   }
 
   /** Per machine: number of stored windows and the latest window start. */

@@ -1,0 +1,251 @@
+import type { Aggregate } from '../core/aggregate.js';
+import type { Alert, AlertChange } from '../core/alert.js';
+import { SIGNAL_INDEX } from '../core/signals.js';
+import type { IncrementObserver } from '../kpi/engine.js';
+import type { AlertRule } from './config.js';
+import { lineOf } from './config.js';
+import { SlidingParts } from './fast.js';
+import { FRESH, step, type RuleState, type Transition } from './lifecycle.js';
+import { pChartObservation, sustainedObservation, thresholdObservation, type Baseline, type Observation } from './rules.js';
+
+/** One (machine, rule) pair. */
+interface Pair {
+  machine: string;
+  rule: AlertRule;
+  state: RuleState;
+  alert: Alert | undefined;
+  /** p-chart: trailing non-alerting windows, oldest first. */
+  baseline: { parts: number; scrap: number }[];
+  /** sustained: scrap rates of the recent judged windows, oldest first. */
+  recent: number[];
+  /** fast: the sliding count. */
+  sliding: SlidingParts | undefined;
+}
+
+const GOOD = SIGNAL_INDEX.parts_good;
+const SCRAP = SIGNAL_INDEX.parts_scrap;
+const REWORK = SIGNAL_INDEX.parts_rework;
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(x < 0.1 ? 2 : 1)} %`;
+}
+
+const RULE_WORDS: Record<AlertRule['type'], string> = {
+  threshold: 'threshold',
+  pChart: 'p-chart upper control limit',
+  sustained: 'sustained limit',
+  fast: 'limit over the last parts',
+};
+
+/**
+ * The alert rules of every machine and the lifecycle of their alerts (agent/src/alerts/README.md).
+ * Window rules run on each commit's new windows; the fast rule runs on every accepted increment
+ * and leaves its changes pending until the next commit, which persists them with the windows.
+ */
+export class AlertManager {
+  private readonly pairs = new Map<string, Pair>();
+  private readonly byMachine = new Map<string, Pair[]>();
+  private readonly observers = new Map<string, IncrementObserver>();
+  private pending: AlertChange[] = [];
+  /** Last time a pending change was added (agent time), for the caller's clock. */
+  private now: () => number;
+
+  constructor(rules: ReadonlyMap<string, readonly AlertRule[]>, now: () => number) {
+    this.now = now;
+    for (const [machine, list] of rules) {
+      const pairs: Pair[] = [];
+      for (const rule of list) {
+        const p: Pair = { machine, rule, state: FRESH, alert: undefined, baseline: [], recent: [], sliding: rule.type === 'fast' ? new SlidingParts(rule.parts) : undefined };
+        this.pairs.set(`${machine}|${rule.id}`, p);
+        pairs.push(p);
+      }
+      this.byMachine.set(machine, pairs);
+      const fast = pairs.filter((p) => p.sliding !== undefined);
+      if (fast.length > 0) this.observers.set(machine, { add: (idx, delta, t) => this.onIncrement(fast, idx, delta, t) });
+    }
+  }
+
+  /** The observer of a machine with a fast rule, for the KPI core; undefined when it has none. */
+  observer(machine: string): IncrementObserver | undefined {
+    return this.observers.get(machine);
+  }
+
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Changes of the fast rule since the last call; the commit persists them. */
+  drainPending(): AlertChange[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /** Puts back changes a failed commit could not save; the next commit saves them. */
+  requeue(changes: readonly AlertChange[]): void {
+    this.pending = [...changes, ...this.pending];
+  }
+
+  /** Open alerts (firing or acknowledged), optionally of one machine. */
+  open(machine?: string): Alert[] {
+    const out: Alert[] = [];
+    for (const p of machine === undefined ? this.pairs.values() : (this.byMachine.get(machine) ?? [])) if (p.alert) out.push(p.alert);
+    return out;
+  }
+
+  /**
+   * Restores what the store knows: open alerts, when each pair may fire again after its last
+   * resolve, and the recent windows the p-chart and sustained rules look back on.
+   */
+  restore(open: readonly Alert[], lastResolved: ReadonlyMap<string, number>, recentWindows: (machine: string, count: number) => readonly Aggregate[]): void {
+    for (const a of open) {
+      const p = this.pairs.get(`${a.machine}|${a.rule}`);
+      if (p === undefined) continue; // the rule was removed from the config: the alert stays as stored
+      p.alert = a;
+      p.state = { ...p.state, open: true };
+    }
+    for (const [key, resolvedAt] of lastResolved) {
+      const p = this.pairs.get(key);
+      if (p) p.state = { ...p.state, quietUntil: resolvedAt + p.rule.cooldown };
+    }
+    for (const [machine, pairs] of this.byMachine) {
+      const need = Math.max(0, ...pairs.map((p) => (p.rule.type === 'pChart' ? p.rule.baselineWindows : p.rule.type === 'sustained' ? p.rule.n : 0)));
+      if (need === 0) continue;
+      for (const a of recentWindows(machine, need)) {
+        for (const p of pairs) this.remember(p, a, this.observe(p, a), false);
+      }
+    }
+  }
+
+  /** Runs the window rules on newly committed windows; returns the changes to persist with them. */
+  onWindows(aggregates: readonly Aggregate[], now: number): AlertChange[] {
+    const out: AlertChange[] = [];
+    for (const a of aggregates) {
+      const pairs = this.byMachine.get(a.machine);
+      if (pairs === undefined) continue;
+      for (const p of pairs) {
+        if (p.rule.type === 'fast') continue;
+        const obs = this.observe(p, a);
+        if (a.revision > 0) {
+          // Late data: recorded when it would have fired, never raised live (the moment has passed).
+          if (obs.breach && p.alert === undefined) out.push({ kind: 'late_breach', alert: this.newAlert(p, obs, a.windowStart, a.windowEnd, a.windowStart, now), at: now, by: 'rule', notify: false });
+          continue;
+        }
+        const r = step(p.state, obs, a.windowStart, a.windowEnd, p.rule);
+        const change = this.apply(p, r.state, r.transition, obs, a.windowStart, a.windowEnd, a.windowStart, now);
+        if (change) out.push(change);
+        this.remember(p, a, obs, r.transition === 'fire' || p.alert !== undefined);
+      }
+    }
+    return out;
+  }
+
+  /** An operator acknowledges an open alert; undefined when there is no such open alert. */
+  acknowledge(id: string, by: string, comment: string | undefined, now: number): AlertChange | undefined {
+    for (const p of this.pairs.values()) {
+      const a = p.alert;
+      if (a === undefined || a.id !== id) continue;
+      if (a.state === 'acknowledged') return undefined;
+      p.alert = { ...a, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by, comment, updatedAt: now };
+      return { kind: 'acknowledged', alert: p.alert, at: now, by, notify: true };
+    }
+    return undefined;
+  }
+
+  private observe(p: Pair, a: Aggregate): Observation {
+    const r = p.rule;
+    if (r.type === 'threshold') return thresholdObservation(r, a);
+    if (r.type === 'pChart') {
+      const b: Baseline = { windows: p.baseline.length, parts: 0, scrap: 0 };
+      for (const w of p.baseline) {
+        b.parts += w.parts;
+        b.scrap += w.scrap;
+      }
+      return pChartObservation(r, a, b);
+    }
+    if (r.type === 'sustained') {
+      const parts = a.kpis.parts_total ?? 0;
+      const rate = parts > 0 ? (a.kpis.parts_scrap ?? 0) / parts : 0;
+      return sustainedObservation(r, a, parts >= r.minParts && parts > 0 ? [...p.recent, rate] : p.recent);
+    }
+    return { judged: false, value: 0, limit: 0, parts: 0, breach: false, clear: false };
+  }
+
+  /** Keeps the history the next windows are judged against. */
+  private remember(p: Pair, a: Aggregate, obs: Observation, alerting: boolean): void {
+    const parts = a.kpis.parts_total ?? 0;
+    const scrap = a.kpis.parts_scrap ?? 0;
+    if (p.rule.type === 'pChart') {
+      // The baseline grows before the rule can judge anything (it needs minBaselineWindows first).
+      if (alerting || obs.breach || parts < p.rule.minParts || parts === 0) return;
+      p.baseline.push({ parts, scrap });
+      if (p.baseline.length > p.rule.baselineWindows) p.baseline.shift();
+      return;
+    }
+    if (!obs.judged) return;
+    if (p.rule.type === 'sustained') {
+      p.recent.push(parts > 0 ? scrap / parts : 0);
+      if (p.recent.length > p.rule.n) p.recent.shift();
+    }
+  }
+
+  private onIncrement(pairs: readonly Pair[], idx: number, delta: number, t: number): void {
+    if (delta <= 0) return;
+    const good = idx === GOOD || idx === REWORK ? delta : 0;
+    const scrap = idx === SCRAP ? delta : 0;
+    if (good === 0 && scrap === 0) return;
+    for (const p of pairs) {
+      const s = p.sliding!;
+      if (!s.add(good, scrap)) continue;
+      const rule = p.rule as Extract<AlertRule, { type: 'fast' }>;
+      const rate = s.rate();
+      const breach = rate > rule.scrapRate;
+      const clear = rate < rule.scrapRate * (1 - rule.hysteresis);
+      // Most increments change nothing: decide that without allocating.
+      if (p.state.open ? !clear : !breach && p.state.breachSince === undefined) continue;
+      const obs: Observation = { judged: true, value: rate, limit: rule.scrapRate, parts: s.parts, breach, clear };
+      const r = step(p.state, obs, t, t, rule);
+      const change = this.apply(p, r.state, r.transition, obs, t, t, undefined, this.now());
+      if (change) this.pending.push(change);
+    }
+  }
+
+  private apply(p: Pair, state: RuleState, transition: Transition, obs: Observation, from: number, to: number, windowStart: number | undefined, now: number): AlertChange | undefined {
+    const since = p.state.breachSince ?? from;
+    p.state = state;
+    if (transition === 'fire') {
+      p.alert = this.newAlert(p, obs, since, to, windowStart, now);
+      return { kind: 'fired', alert: p.alert, at: now, by: 'rule', notify: true };
+    }
+    if (transition === 'resolve' && p.alert) {
+      const resolved: Alert = { ...p.alert, state: 'resolved', resolvedAt: to, updatedAt: now };
+      p.alert = undefined;
+      return { kind: 'resolved', alert: resolved, at: now, by: 'rule', notify: true };
+    }
+    return undefined;
+  }
+
+  private newAlert(p: Pair, obs: Observation, startedAt: number, at: number, windowStart: number | undefined, now: number): Alert {
+    const r = p.rule;
+    return {
+      id: `${p.machine}|${r.id}|${startedAt}`,
+      machine: p.machine,
+      line: lineOf(p.machine),
+      rule: r.id,
+      ruleType: r.type,
+      severity: r.severity,
+      state: 'firing',
+      value: obs.value,
+      threshold: obs.limit,
+      parts: obs.parts,
+      startedAt,
+      windowStart,
+      acknowledgedAt: undefined,
+      acknowledgedBy: undefined,
+      comment: undefined,
+      resolvedAt: undefined,
+      updatedAt: now,
+      message: `${pct(obs.value)} scrap on ${p.machine} over ${obs.parts} parts, above the ${RULE_WORDS[r.type]} of ${pct(obs.limit)} (rule ${r.id}, ${new Date(at).toISOString()})`,
+    };
+  }
+}

@@ -1,0 +1,50 @@
+/** Severity of an alert; channels filter on it. */
+export type Severity = 'info' | 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+
+export type AlertState = 'firing' | 'acknowledged' | 'resolved';
+
+/** One alert of one rule on one machine (DESIGN.md, "Contracts"). At most one per (machine, rule) is open. */
+export interface Alert {
+  /** `<machine>|<rule>|<startedAt>`: stable across restarts and channels. */
+  id: string;
+  machine: string;
+  /** `<site>/<line>` or `<site>/<area>/<line>`: channels filter on it. */
+  line: string;
+  rule: string;
+  ruleType: 'threshold' | 'pChart' | 'sustained' | 'fast';
+  severity: Severity;
+  state: AlertState;
+  /** Scrap rate that made it fire, and the latest one seen while open. */
+  value: number;
+  /** The limit the value was compared with when it fired (the p-chart's upper control limit, …). */
+  threshold: number;
+  /** Parts the value was measured over when it fired. */
+  parts: number;
+  /** Event time it started: the end of the first bad window, or the sample that tipped the fast rule. */
+  startedAt: number;
+  /** Window start of the window that fired it (undefined for the fast rule). */
+  windowStart: number | undefined;
+  acknowledgedAt: number | undefined;
+  acknowledgedBy: string | undefined;
+  comment: string | undefined;
+  resolvedAt: number | undefined;
+  /** Agent time of the last change. */
+  updatedAt: number;
+  message: string;
+}
+
+/** What happened to an alert; every change is persisted, audited and offered to the channels. */
+export type AlertEventKind = 'fired' | 'acknowledged' | 'resolved' | 'late_breach';
+
+export interface AlertChange {
+  kind: AlertEventKind;
+  /** The alert after the change (for `late_breach`: what would have fired, never opened). */
+  alert: Alert;
+  /** Agent time of the change. */
+  at: number;
+  /** Who acted (acknowledge), or `rule`. */
+  by: string;
+  /** Only `fired`, `acknowledged` and `resolved` are notified; `late_breach` is recorded only. */
+  notify: boolean;
+}

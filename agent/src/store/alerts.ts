@@ -1,0 +1,108 @@
+import type Database from 'better-sqlite3';
+import type { Alert, AlertChange, AlertEventKind, AlertState, Severity } from '../core/alert.js';
+
+export interface AlertQuery {
+  state?: AlertState | 'open' | undefined;
+  machine?: string | undefined;
+  line?: string | undefined;
+  severity?: Severity | undefined;
+  /** Alerts that started at or after (epoch ms). */
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface AlertEvent {
+  seq: number;
+  alertId: string;
+  kind: AlertEventKind;
+  at: number;
+  by: string;
+  machine: string;
+  alert: Alert;
+}
+
+/** Alerts and their audit trail in the store; writes run inside the caller's transaction. */
+export class AlertTable {
+  private readonly upsert: Database.Statement;
+  private readonly addEvent: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.upsert = db.prepare(`
+      INSERT INTO alerts (id, machine, line, rule, severity, state, started_at, resolved_at, updated_at, data)
+      VALUES (@id, @machine, @line, @rule, @severity, @state, @started_at, @resolved_at, @updated_at, @data)
+      ON CONFLICT (id) DO UPDATE SET state = excluded.state, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at, data = excluded.data`);
+    this.addEvent = db.prepare('INSERT INTO alert_events (alert_id, kind, at, by, machine, data) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  /** Records one change: the alert's new state (not for a late breach, which opens nothing) and an audit event. */
+  record(c: AlertChange): void {
+    const a = c.alert;
+    if (c.kind !== 'late_breach') {
+      this.upsert.run({
+        id: a.id,
+        machine: a.machine,
+        line: a.line,
+        rule: a.rule,
+        severity: a.severity,
+        state: a.state,
+        started_at: a.startedAt,
+        resolved_at: a.resolvedAt ?? null,
+        updated_at: a.updatedAt,
+        data: JSON.stringify(a),
+      });
+    }
+    this.addEvent.run(a.id, c.kind, c.at, c.by, a.machine, JSON.stringify(a));
+  }
+
+  get(id: string): Alert | undefined {
+    const r = this.db.prepare('SELECT data FROM alerts WHERE id = ?').get(id) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Alert) : undefined;
+  }
+
+  query(q: AlertQuery = {}): Alert[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.state === 'open') where.push("state != 'resolved'");
+    else if (q.state !== undefined) {
+      where.push('state = ?');
+      args.push(q.state);
+    }
+    for (const k of ['machine', 'line', 'severity'] as const) {
+      if (q[k] !== undefined) {
+        where.push(`${k} = ?`);
+        args.push(q[k]);
+      }
+    }
+    if (q.from !== undefined) {
+      where.push('started_at >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('started_at < ?');
+      args.push(q.to);
+    }
+    args.push(q.limit ?? -1);
+    const rows = this.db.prepare(`SELECT data FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`).all(...args) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as Alert);
+  }
+
+  /** The audit trail of one alert, or of one machine (every alert and late breach), oldest first. */
+  events(by: { alertId: string } | { machine: string; from?: number | undefined; to?: number | undefined; limit?: number | undefined }): AlertEvent[] {
+    let rows: { seq: number; alert_id: string; kind: string; at: number; by: string; machine: string; data: string }[];
+    if ('alertId' in by) {
+      rows = this.db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq').all(by.alertId) as typeof rows;
+    } else {
+      rows = this.db
+        .prepare('SELECT * FROM alert_events WHERE machine = ? AND at >= ? AND at < ? ORDER BY seq LIMIT ?')
+        .all(by.machine, by.from ?? -8.64e15, by.to ?? 8.64e15, by.limit ?? -1) as typeof rows;
+    }
+    return rows.map((r) => ({ seq: r.seq, alertId: r.alert_id, kind: r.kind as AlertEventKind, at: r.at, by: r.by, machine: r.machine, alert: JSON.parse(r.data) as Alert }));
+  }
+
+  /** When each (machine, rule) pair last resolved, keyed `machine|rule` (for the cooldown after a restart). */
+  lastResolved(): Map<string, number> {
+    const rows = this.db.prepare("SELECT machine, rule, MAX(resolved_at) AS at FROM alerts WHERE state = 'resolved' GROUP BY machine, rule").all() as { machine: string; rule: string; at: number }[];
+    return new Map(rows.map((r) => [`${r.machine}|${r.rule}`, r.at]));
+  }
+}
