@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { buildApp } from './api/app.js';
+import { EventHub } from './api/events.js';
 import type { MachineInfo } from './api/routes/kpis.js';
 import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -47,6 +48,8 @@ export class Agent {
   readonly pipeline: Pipeline;
   readonly sources: Source[];
   readonly forwarders: Forwarder[];
+  /** Committed windows and alert changes, for the live stream. */
+  readonly events = new EventHub();
   readonly registry: Registry;
   readonly app: FastifyInstance | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -67,7 +70,19 @@ export class Agent {
       onEmit: (aggs) => {
         logger.debug({ windows: aggs.length }, 'Windows emitted.');
         for (const f of this.forwarders) f.wake();
+        this.events.publish({ type: 'windows', aggregates: aggs });
         opts.onEmit?.(aggs);
+      },
+      onAlerts: (changes) => {
+        for (const c of changes) {
+          const a = c.alert;
+          const fields = { alert: a.id, machine: a.machine, rule: a.rule, severity: a.severity, value: a.value, threshold: a.threshold, by: c.by };
+          if (c.kind === 'fired') logger.warn(fields, `Alert: ${a.message}`);
+          else if (c.kind === 'late_breach') logger.info(fields, `Late data shows a breach that was not alerted live: ${a.message}`);
+          else logger.info(fields, `Alert ${c.kind}: ${a.machine} ${a.rule}.`);
+        }
+        for (const f of this.forwarders) f.wake();
+        this.events.publish({ type: 'alerts', changes });
       },
       onCommitError: (err, failuresInRow) => {
         // One line per outage (and again every 60 failed retries), not one per retry.
@@ -86,6 +101,9 @@ export class Agent {
           machines: () => this.machines(),
           health: () => this.health(),
           sinks: () => this.forwarders.map((f) => f.status()),
+          events: this.events,
+          acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
+          tokens: config.api.tokens,
           logger,
         })
       : undefined;

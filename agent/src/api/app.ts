@@ -2,7 +2,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Health } from '../core/health.js';
+import type { Alert } from '../core/alert.js';
 import type { ForwarderStatus } from '../forward.js';
+import { registerAuth, type ApiToken } from './auth.js';
+import type { EventHub } from './events.js';
+import { alertRoutes } from './routes/alerts.js';
+import { streamRoutes } from './routes/stream.js';
 import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes, type MachineInfo } from './routes/kpis.js';
@@ -17,6 +22,12 @@ export interface ApiDeps {
   health: () => Record<string, Health>;
   /** Delivery state of every sink (none when the agent forwards nowhere). */
   sinks?: () => readonly ForwarderStatus[];
+  /** Committed windows and alert changes, for `/api/v1/stream`. */
+  events?: EventHub;
+  /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
+  acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
+  /** API tokens; none: the API is open. */
+  tokens?: readonly ApiToken[];
   logger?: Logger;
 }
 
@@ -25,10 +36,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger?.child({ part: 'api' }) as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
+    // Live-stream clients hold their connections open: closing the API ends them too.
+    forceCloseConnections: true,
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
   });
+  registerAuth(app, deps.tokens ?? []);
   app.register(healthRoutes, deps);
+  app.register(alertRoutes, { ...deps, prefix: '/api/v1' });
+  app.register(streamRoutes, { ...deps, prefix: '/api/v1' });
   app.register(kpiRoutes, { ...deps, prefix: '/api/v1' });
   app.register(statusRoutes, { ...deps, prefix: '/api/v1' });
   return app;

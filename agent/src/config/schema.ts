@@ -7,6 +7,7 @@ import { opcuaSourceSchema } from '../sources/opcua/config.js';
 import { alertsSchema, resolveRules } from '../alerts/config.js';
 import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 import { mqttSinkSchema } from '../sinks/mqtt/config.js';
+import { webhookSinkSchema } from '../sinks/webhook/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -147,6 +148,19 @@ export const apiSchema = z
     enabled: z.boolean().default(true).meta({ description: 'Serve the HTTP API.' }),
     host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on; `0.0.0.0` for all interfaces.' }),
     port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
+    tokens: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1).meta({ description: 'Who holds the token; recorded as `acknowledged_by`.' }),
+          token: z.string().min(16, { message: 'expected at least 16 characters' }).meta({ description: 'The bearer token; prefer `${ENV}`. Never logged.' }),
+          role: z.enum(['viewer', 'operator']).meta({ description: '`viewer` reads; `operator` also acknowledges alerts.' }),
+        }),
+      )
+      .default([])
+      .meta({
+        description:
+          'API tokens (`Authorization: Bearer <token>`). With none, the API is open to whoever reaches it (keep `host` on 127.0.0.1) and an acknowledgement names its author in the request; with any, every `/api/v1` request needs one.',
+      }),
   })
   .prefault({})
   .meta({ description: 'The HTTP API the dashboard reads.' });
@@ -160,7 +174,7 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 
 /** One destination of the aggregates; `type` selects the plugin whose keys apply. */
 export const sinkSchema = z
-  .discriminatedUnion('type', [influxdbSinkSchema, mqttSinkSchema])
+  .discriminatedUnion('type', [influxdbSinkSchema, mqttSinkSchema, webhookSinkSchema])
   .meta({ description: 'Sink plugin; each `type` has its own keys, listed below.' });
 /** A validated sink entry of any plugin type. */
 export type SinkConfig = z.output<typeof sinkSchema>;

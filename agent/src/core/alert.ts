@@ -48,3 +48,32 @@ export interface AlertChange {
   /** Only `fired`, `acknowledged` and `resolved` are notified; `late_breach` is recorded only. */
   notify: boolean;
 }
+
+/** The JSON form of an alert in the API, the live stream and the MQTT and webhook channels: snake_case, times in epoch ms. */
+export function alertToJson(a: Alert): Record<string, unknown> {
+  return {
+    id: a.id,
+    machine: a.machine,
+    line: a.line,
+    rule: a.rule,
+    rule_type: a.ruleType,
+    severity: a.severity,
+    state: a.state,
+    value: a.value,
+    threshold: a.threshold,
+    parts: a.parts,
+    started_at: a.startedAt,
+    window_start: a.windowStart ?? null,
+    acknowledged_at: a.acknowledgedAt ?? null,
+    acknowledged_by: a.acknowledgedBy ?? null,
+    comment: a.comment ?? null,
+    resolved_at: a.resolvedAt ?? null,
+    updated_at: a.updatedAt,
+    message: a.message,
+  };
+}
+
+/** An alert change as the channels send it. */
+export function alertChangeToJson(c: AlertChange): Record<string, unknown> {
+  return { event: c.kind, at: c.at, by: c.by, alert: alertToJson(c.alert) };
+}

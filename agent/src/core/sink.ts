@@ -1,4 +1,5 @@
 import type { Aggregate } from './aggregate.js';
+import type { Alert, AlertChange } from './alert.js';
 import type { Health } from './health.js';
 import type { PluginContext } from './plugin.js';
 
@@ -59,5 +60,7 @@ export interface SinkDef<C> {
   type: string;
   /** The payload of one aggregate for this sink, or undefined when the sink does not take it. Pure and synchronous. */
   serializeWindow(config: C, aggregate: Aggregate, agentId: string): string | undefined;
+  /** The payload of one alert change (the machine's open alerts after it are given too); undefined: not for this sink. */
+  serializeAlert?(config: C, change: AlertChange, openOfMachine: readonly Alert[], agentId: string): string | undefined;
   create(config: C, ctx: PluginContext): Sink;
 }

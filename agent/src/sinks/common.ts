@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { positiveDuration } from '../config/duration.js';
 import { byteSize } from '../config/size.js';
+import { SEVERITIES } from '../core/alert.js';
+
+/** Which alert changes a sink takes. */
+export const alertFilterSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'Send alert changes (fired, acknowledged, resolved) to this sink.' }),
+    severities: z
+      .array(z.enum(SEVERITIES as ['info', 'warning', 'critical']))
+      .min(1)
+      .default(['info', 'warning', 'critical'])
+      .meta({ description: 'Only alerts of these severities.' }),
+    lines: z.array(z.string().min(1)).default([]).meta({ description: 'Only alerts of machines on these lines (`site/line` or `site/area/line`); empty: every line.' }),
+  })
+  .prefault({})
+  .meta({ description: 'Which alert changes this sink gets.' });
+export type AlertFilter = z.output<typeof alertFilterSchema>;
 
 /** Keys every sink has: how the forwarder drives it and how much backlog the outbox keeps for it. */
 export const sinkCommonShape = {
@@ -15,4 +31,5 @@ export const sinkCommonShape = {
     })
     .prefault({})
     .meta({ description: 'The outbox bound of this sink: sources never wait for a sink; when it is down longer than this allows, the oldest records go first.' }),
+  alerts: alertFilterSchema,
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
 import type { ApiDeps } from '../app.js';
+import { parseTime } from '../query.js';
 
 /** A configured machine as the API lists it. */
 export interface MachineInfo {
@@ -15,14 +16,6 @@ export interface MachineInfo {
 }
 
 const MAX_ITEMS = 10_000;
-
-/** Epoch ms, or an ISO 8601 date-time. */
-function parseTime(v: string | undefined, key: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const t = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) throw Object.assign(new Error(`query parameter "${key}" must be epoch milliseconds or an ISO 8601 date-time, got "${v}"`), { statusCode: 400 });
-  return t;
-}
 
 /** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
 export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {

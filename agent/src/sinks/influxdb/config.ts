@@ -28,6 +28,7 @@ export const influxdbSinkSchema = z.strictObject({
   database: z.string().min(1).meta({ description: 'Database (InfluxDB 1.x), or the database of a DBRP mapping (2.x), or the database (3 Core).' }),
   retentionPolicy: z.string().min(1).optional().meta({ description: 'Retention policy to write to; default: the database\'s default.' }),
   measurement: z.string().min(1).default('yieldwatch_window').meta({ description: 'Measurement of the window points.' }),
+  alertMeasurement: z.string().min(1).default('yieldwatch_alert').meta({ description: 'Measurement of the alert events (fired, acknowledged, resolved).' }),
   auth: authSchema.prefault({ type: 'none' }),
   tls: z
     .strictObject({

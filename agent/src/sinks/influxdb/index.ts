@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
+import { parseRetryAfter, post, type HttpAnswer } from '../http.js';
 import type { InfluxdbSinkConfig } from './config.js';
-import { windowLine } from './line.js';
+import { alertLine, windowLine } from './line.js';
 
 /** Longest server answer kept in an error message and the dead-letter table. */
 const MAX_ANSWER_CHARS = 1000;
-
-/** Milliseconds of a Retry-After header (seconds or an HTTP date), or undefined. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
-}
 
 /** The error text of an InfluxDB answer: its JSON `error`, else the raw body, shortened. */
 function answerText(body: string): string {
@@ -93,10 +83,10 @@ class InfluxdbSink implements Sink {
     return this.status;
   }
 
-  private request(path: 'write' | 'query', params: Record<string, string>, body: Buffer, contentType: string): Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> {
+  private request(path: 'write' | 'query', params: Record<string, string>, body: Buffer, contentType: string): Promise<HttpAnswer> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': body.length };
+    const headers: Record<string, string | number> = { 'content-type': contentType };
     if (path === 'write' && this.config.gzip) headers['content-encoding'] = 'gzip';
     const auth = this.config.auth;
     if (auth.type === 'password') headers.authorization = `Basic ${Buffer.from(`${auth.userName}:${auth.password}`).toString('base64')}`;
@@ -105,30 +95,8 @@ class InfluxdbSink implements Sink {
       // InfluxQL goes in the form body, so it never shows up in proxy logs.
       body = Buffer.from(url.searchParams.toString());
       url.search = '';
-      headers['content-length'] = body.length;
     }
-    const https = url.protocol === 'https:';
-    const opts: RequestOptions & { ca?: Buffer; rejectUnauthorized?: boolean } = { method: 'POST', headers, timeout: this.config.timeout };
-    if (https) {
-      if (this.ca !== undefined) opts.ca = this.ca;
-      opts.rejectUnauthorized = this.config.tls.rejectUnauthorized;
-    }
-    return new Promise((resolvePromise, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          // Only the start of an answer is kept: an error page must not fill memory.
-          if (size < 64 * 1024) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-        res.on('error', (err) => reject(new SinkError('retryable', `reading the answer of ${url.origin} failed: ${err.message}`, { cause: err })));
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.config.timeout} ms`)));
-      req.on('error', (err) => reject(new SinkError('retryable', `${url.origin}: ${err.message}`, { cause: err })));
-      req.end(body);
-    });
+    return post(url, body, { headers, timeoutMs: this.config.timeout, ca: this.ca, rejectUnauthorized: this.config.tls.rejectUnauthorized });
   }
 }
 
@@ -136,6 +104,7 @@ class InfluxdbSink implements Sink {
 export const influxdbSink = {
   type: 'influxdb',
   serializeWindow: (config: InfluxdbSinkConfig, a, agentId) => windowLine(config.measurement, a, agentId),
+  serializeAlert: (config: InfluxdbSinkConfig, c, _open, agentId) => alertLine(config.alertMeasurement, c, agentId),
   create(config: InfluxdbSinkConfig, ctx: PluginContext): Sink {
     return new InfluxdbSink(config, ctx);
   },

@@ -15,7 +15,8 @@ import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
 import { createForwarder, outboxWriter } from '../registry.js';
 import { influxdbSinkSchema, type InfluxdbSinkConfig } from './config.js';
-import { classify, parseRetryAfter } from './index.js';
+import { parseRetryAfter } from '../http.js';
+import { classify } from './index.js';
 import { machineLevels, windowLine, windowTag } from './line.js';
 
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);

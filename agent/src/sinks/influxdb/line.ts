@@ -1,5 +1,6 @@
 import { escape } from 'influx';
 import type { Aggregate } from '../../core/aggregate.js';
+import type { AlertChange } from '../../core/alert.js';
 import { QUALITY_COUNTS } from '../../kpi/quality.js';
 
 /** `60s`, `5m`, `1h`, `500ms`: the `window` tag of a window's length. */
@@ -44,4 +45,35 @@ export function windowLine(measurement: string, a: Aggregate, agentId: string): 
   for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
   fields.push(`revision=${a.revision}i`);
   return `${out} ${fields.join(',')} ${a.windowStart}`;
+}
+
+/**
+ * One alert change as a point at the time of the change: tags locate the machine and the rule,
+ * fields say what happened. Each change has its own timestamp (ms), so events never overwrite.
+ */
+export function alertLine(measurement: string, c: AlertChange, agentId: string): string {
+  const a = c.alert;
+  const { site, area, line, machine } = machineLevels(a.machine);
+  const tags: [string, string | undefined][] = [
+    ['agent', agentId],
+    ['area', area],
+    ['line', line],
+    ['machine', machine],
+    ['rule', a.rule],
+    ['severity', a.severity],
+    ['site', site],
+  ];
+  let out = escape.measurement(measurement);
+  for (const [k, v] of tags) if (v !== undefined && v !== '') out += `,${k}=${escape.tag(v)}`;
+  const fields = [
+    `alert_id=${escape.quoted(a.id)}`,
+    `by=${escape.quoted(c.by)}`,
+    `event=${escape.quoted(c.kind)}`,
+    `parts=${a.parts}i`,
+    `started_at=${a.startedAt}i`,
+    `state=${escape.quoted(a.state)}`,
+    `threshold=${a.threshold}`,
+    `value=${a.value}`,
+  ];
+  return `${out} ${fields.join(',')} ${c.at}`;
 }

@@ -1,5 +1,6 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
+import { alertChangeToJson, alertToJson, type Alert, type AlertChange } from '../../core/alert.js';
 import { readConfigFile } from '../../core/config-file.js';
 import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
@@ -18,6 +19,20 @@ export function kpiTopic(prefix: string, machinePath: string): string {
 export function windowMessage(prefix: string, a: Aggregate, agentId: string): string {
   const body = { ...aggregateToJson(a), window_ms: a.windowEnd - a.windowStart, agent: agentId };
   return `${kpiTopic(prefix, a.machine)}\n${JSON.stringify(body)}`;
+}
+
+/** The topic of a machine's alert state: `<prefix><site>/<area>/<line>/<machine>/yieldwatch/alerts`. */
+export function alertTopic(prefix: string, machinePath: string): string {
+  return `${prefix}${machinePath}/yieldwatch/alerts`;
+}
+
+/**
+ * The outbox payload of one alert change: retained on the machine's alerts topic, it is the
+ * machine's active-alert state (every open alert) with the change that led to it.
+ */
+export function alertMessage(prefix: string, c: AlertChange, open: readonly Alert[], agentId: string): string {
+  const body = { machine: c.alert.machine, active: open.map(alertToJson), change: alertChangeToJson(c), agent: agentId };
+  return `${alertTopic(prefix, c.alert.machine)}\n${JSON.stringify(body)}`;
 }
 
 function split(payload: string): [string, string] {
@@ -110,6 +125,7 @@ class MqttSink implements Sink {
 export const mqttSink = {
   type: 'mqtt',
   serializeWindow: (config: MqttSinkConfig, a, agentId) => windowMessage(config.topicPrefix, a, agentId),
+  serializeAlert: (config: MqttSinkConfig, c, open, agentId) => alertMessage(config.topicPrefix, c, open, agentId),
   create(config: MqttSinkConfig, ctx: PluginContext): Sink {
     return new MqttSink(config, ctx);
   },

@@ -1,0 +1,150 @@
+import { get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadScenario, scenarioConfig, scenarioMessages } from '../../../test/helpers/scenario.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { VirtualClock } from '../core/clock.js';
+import { validateConfig } from '../config/load.js';
+import { createMetrics } from '../observe/metrics.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { replay } from '../replay.js';
+import { Store } from '../store/store.js';
+import { buildApp } from './app.js';
+import { EventHub } from './events.js';
+
+const SPIKE = 'plant1/l2/m02';
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789ab';
+
+/**
+ * The basic scenario cut off in the middle of its spike (minute 5.5): the spiking machine has
+ * open alerts. A fresh pipeline on the same store restores them, as after an agent restart.
+ */
+describe('alerts API', () => {
+  const s = loadScenario('basic');
+  const cfg = validateConfig({
+    ...scenarioConfig(s),
+    alerts: { rules: [{ id: 'threshold', type: 'threshold', scrapRate: 0.15, minParts: 30, severity: 'critical' }, { id: 'sustained', type: 'sustained', scrapRate: 0.15, m: 2, n: 3 }] },
+  });
+  const store = new Store({ path: ':memory:' });
+  const events = new EventHub();
+  let app: FastifyInstance;
+  let pipeline: Pipeline;
+  let url = '';
+
+  beforeAll(async () => {
+    const cut = s.config.epoch_ms + 5.5 * 60_000;
+    replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
+    pipeline = new Pipeline(cfg, store, new VirtualClock(cut + 60_000), { onAlerts: (changes) => events.publish({ type: 'alerts', changes }) });
+    app = buildApp({
+      store,
+      registry: createMetrics({ pipeline, store, sources: [] }),
+      machines: () => [],
+      health: () => ({}),
+      events,
+      acknowledge: (id, by, comment) => pipeline.acknowledge(id, by, comment),
+      tokens: [
+        { name: 'Anna (shift lead)', token: OPERATOR, role: 'operator' },
+        { name: 'wallboard', token: VIEWER, role: 'viewer' },
+      ],
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await app.close();
+    store.close();
+  });
+
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('needs a token: 401 without, 403 with an unknown one; health stays open', async () => {
+    expect((await app.inject('/api/v1/alerts')).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/v1/alerts', headers: auth('nope-nope-nope-nope') })).statusCode).toBe(403);
+    expect((await app.inject('/livez')).statusCode).toBe(200);
+  });
+
+  it('lists open alerts with filters; the restarted pipeline knows them', async () => {
+    const r = await app.inject({ url: '/api/v1/alerts?state=open', headers: auth(VIEWER) });
+    expect(r.statusCode).toBe(200);
+    const items = r.json().items as Record<string, unknown>[];
+    expect(items.map((a) => [a.machine, a.rule, a.state]).sort()).toEqual([
+      [SPIKE, 'sustained', 'firing'],
+      [SPIKE, 'threshold', 'firing'],
+    ]);
+    expect(pipeline.alerts.open(SPIKE)).toHaveLength(2);
+    const critical = (await app.inject({ url: '/api/v1/alerts?severity=critical', headers: auth(VIEWER) })).json().items as Record<string, unknown>[];
+    expect(critical.map((a) => a.rule)).toEqual(['threshold']);
+    expect((await app.inject({ url: '/api/v1/alerts?line=plant1/l1', headers: auth(VIEWER) })).json().items).toEqual([]);
+    expect((await app.inject({ url: '/api/v1/alerts?state=maybe', headers: auth(VIEWER) })).statusCode).toBe(400);
+  });
+
+  it('acknowledging: viewers may not, operators may (named by their token), once; the audit trail and the live stream show it', async () => {
+    const open = (await app.inject({ url: '/api/v1/alerts?state=open&severity=critical', headers: auth(VIEWER) })).json().items as { id: string }[];
+    const id = open[0]!.id;
+    const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
+
+    // A live-stream client, over a real socket: first the open alerts, then changes as they commit.
+    const received: { event: string; data: Record<string, unknown> }[] = [];
+    const stream = get(`${url}/api/v1/stream?token=${VIEWER}`, (res) => {
+      expect(res.headers['content-type']).toContain('text/event-stream');
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (ev && data) received.push({ event: ev, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      });
+    });
+    try {
+      await waitFor('the initial open alerts', () => received.some((e) => e.event === 'alerts'), 5000);
+      expect((received[0]!.data.items as unknown[]).length).toBe(2);
+
+      expect((await app.inject({ method: 'POST', url: path, headers: auth(VIEWER), payload: {} })).statusCode).toBe(403);
+      const ok = await app.inject({ method: 'POST', url: path, headers: auth(OPERATOR), payload: { comment: 'die change, tool 4 worn' } });
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(ok.json()).toMatchObject({ id, state: 'acknowledged', acknowledged_by: 'Anna (shift lead)', comment: 'die change, tool 4 worn' });
+      expect((await app.inject({ method: 'POST', url: path, headers: auth(OPERATOR), payload: {} })).statusCode).toBe(409);
+
+      await waitFor('the acknowledgement on the stream', () => received.some((e) => e.event === 'alert'), 5000);
+      const ev = received.find((e) => e.event === 'alert')!;
+      expect(ev.data).toMatchObject({ event: 'acknowledged', by: 'Anna (shift lead)', alert: { id, state: 'acknowledged' } });
+    } finally {
+      stream.destroy();
+    }
+
+    const one = (await app.inject({ url: `/api/v1/alerts/${encodeURIComponent(id)}`, headers: auth(VIEWER) })).json();
+    expect(one.events.map((e: { event: string }) => e.event)).toEqual(['fired', 'acknowledged']);
+    const history = (await app.inject({ url: `/api/v1/alerts/history?machine=${SPIKE}`, headers: auth(VIEWER) })).json().items as { event: string; alert: { rule: string } }[];
+    expect(history.map((e) => `${e.event} ${e.alert.rule}`)).toEqual(['fired threshold', 'fired sustained', 'acknowledged threshold']);
+    expect((await app.inject({ url: '/api/v1/alerts/nope/ack', method: 'POST', headers: auth(OPERATOR), payload: {} })).statusCode).toBe(404);
+  });
+});
+
+describe('alerts API without tokens', () => {
+  it('an acknowledgement must name its author', async () => {
+    const s = loadScenario('basic');
+    const cfg = validateConfig({ ...scenarioConfig(s), alerts: { rules: [{ id: 't', type: 'threshold', scrapRate: 0.15, minParts: 30 }] } });
+    const store = new Store({ path: ':memory:' });
+    const cut = s.config.epoch_ms + 5.5 * 60_000;
+    replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
+    const pipeline = new Pipeline(cfg, store, new VirtualClock(cut));
+    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
+    try {
+      const id = (store.alerts.query({ state: 'open' })[0]!).id;
+      const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
+      expect((await app.inject({ method: 'POST', url: path, payload: {} })).statusCode).toBe(400);
+      const r = await app.inject({ method: 'POST', url: path, payload: { by: 'night shift' } });
+      expect(r.json()).toMatchObject({ state: 'acknowledged', acknowledged_by: 'night shift' });
+      expect((app.server.address() as AddressInfo | null)).toBeNull();
+    } finally {
+      await app.close();
+      store.close();
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
+import type { ApiDeps } from '../app.js';
+import { parseTime } from '../query.js';
+
+const MAX_ITEMS = 10_000;
+
+interface AlertsQuery {
+  state?: 'firing' | 'acknowledged' | 'resolved' | 'open';
+  machine?: string;
+  line?: string;
+  severity?: 'info' | 'warning' | 'critical';
+  from?: string;
+  to?: string;
+  limit?: string;
+}
+
+const listSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      state: { type: 'string', enum: ['firing', 'acknowledged', 'resolved', 'open'] },
+      machine: { type: 'string', minLength: 1 },
+      line: { type: 'string', minLength: 1 },
+      severity: { type: 'string', enum: SEVERITIES },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string', pattern: '^[0-9]+$' },
+    },
+  },
+} as const;
+
+/**
+ * `/api/v1/alerts` (list and filter), `/api/v1/alerts/:id` (one alert with its audit trail),
+ * `/api/v1/alerts/:id/ack` (operators), `/api/v1/alerts/history?machine=` (every event of a machine).
+ */
+export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  app.get<{ Querystring: AlertsQuery }>('/alerts', { schema: listSchema }, async (req) => {
+    const q = req.query;
+    const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
+    const items = deps.store.alerts.query({ state: q.state, machine: q.machine, line: q.line, severity: q.severity, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit });
+    return { items: items.map(alertToJson) };
+  });
+
+  app.get<{ Querystring: { machine: string; from?: string; to?: string; limit?: string } }>(
+    '/alerts/history',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['machine'],
+          properties: { machine: { type: 'string', minLength: 1 }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string', pattern: '^[0-9]+$' } },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
+      const events = deps.store.alerts.events({ machine: q.machine, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit });
+      return { items: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, alert: alertToJson(e.alert) })) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/alerts/:id', async (req, reply) => {
+    const alert = deps.store.alerts.get(req.params.id);
+    if (alert === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
+    const events = deps.store.alerts.events({ alertId: alert.id });
+    return { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+  });
+
+  app.post<{ Params: { id: string }; Body: { by?: string; comment?: string } }>(
+    '/alerts/:id/ack',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { by: { type: 'string', minLength: 1, maxLength: 200 }, comment: { type: 'string', maxLength: 2000 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const who = req.principal;
+      if (who !== undefined && who.role !== 'operator') return reply.code(403).send({ error: 'acknowledging alerts needs a token with the operator role' });
+      const by = who?.name ?? req.body?.by;
+      if (by === undefined) return reply.code(400).send({ error: 'say who acknowledges: {"by": "<name>"} (or use an operator token)' });
+      const stored = deps.store.alerts.get(req.params.id);
+      if (stored === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
+      if (stored.state !== 'firing') return reply.code(409).send({ error: `the alert is ${stored.state}; only a firing alert can be acknowledged`, alert: alertToJson(stored) });
+      const acked: Alert | undefined = deps.acknowledge?.(req.params.id, by, req.body?.comment);
+      if (acked === undefined) return reply.code(409).send({ error: 'the alert is no longer firing' });
+      return alertToJson(acked);
+    },
+  );
+};

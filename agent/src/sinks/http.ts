@@ -1,0 +1,60 @@
+import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { SinkError } from '../core/sink.js';
+
+/** Most of an answer body kept: an error page must not fill memory. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface PostOptions {
+  headers: Record<string, string | number>;
+  timeoutMs: number;
+  ca?: Buffer | undefined;
+  rejectUnauthorized?: boolean | undefined;
+}
+
+/**
+ * One POST with a bounded wait and a bounded answer. A connection or timeout failure is a
+ * retryable SinkError; any HTTP answer resolves (the sink decides what its status means).
+ */
+export function post(url: URL, body: Buffer, o: PostOptions): Promise<HttpAnswer> {
+  const https = url.protocol === 'https:';
+  const opts: RequestOptions & { ca?: Buffer; rejectUnauthorized?: boolean } = {
+    method: 'POST',
+    headers: { ...o.headers, 'content-length': body.length },
+    timeout: o.timeoutMs,
+  };
+  if (https) {
+    if (o.ca !== undefined) opts.ca = o.ca;
+    if (o.rejectUnauthorized !== undefined) opts.rejectUnauthorized = o.rejectUnauthorized;
+  }
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < MAX_ANSWER_BYTES) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', (err) => reject(new SinkError('retryable', `reading the answer of ${url.origin} failed: ${err.message}`, { cause: err })));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
+    req.on('error', (err) => reject(new SinkError('retryable', `${url.origin}: ${err.message}`, { cause: err })));
+    req.end(body);
+  });
+}
+
+/** Milliseconds of a Retry-After header (seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}

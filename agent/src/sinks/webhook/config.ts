@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { positiveDuration } from '../../config/duration.js';
+import { sinkCommonShape } from '../common.js';
+
+export const webhookSinkSchema = z.strictObject({
+  type: z.literal('webhook'),
+  ...sinkCommonShape,
+  id: sinkCommonShape.id.default('webhook'),
+  url: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, { message: 'expected an http:// or https:// URL' })
+    .meta({ description: 'Where each alert change is POSTed. It may carry a secret path (Teams, Slack): it is never logged.' }),
+  format: z
+    .enum(['json', 'teams', 'slack'])
+    .default('json')
+    .meta({ description: '`json`: the alert change as the API shows it; `teams`: an Adaptive Card for a Microsoft Teams Workflows webhook; `slack`: a Slack incoming-webhook message.' }),
+  secret: z
+    .string()
+    .min(16, { message: 'expected at least 16 characters' })
+    .optional()
+    .meta({ description: 'HMAC-SHA256 key: each request carries `X-Yieldwatch-Timestamp` and `X-Yieldwatch-Signature: v1=<hex of HMAC(secret, "<timestamp>.<body>")>`. Prefer `${ENV}`.' }),
+  headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
+  dashboardUrl: z.string().url().optional().meta({ description: 'Base URL of the dashboard, linked from Teams and Slack messages.' }),
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the receiver\'s certificate, relative to the config file.' }),
+      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Verify the receiver\'s certificate; `false` only for tests.' }),
+    })
+    .prefault({})
+    .meta({ description: 'TLS settings for `https://` URLs.' }),
+  timeout: positiveDuration('How long one request may take before it is abandoned and retried.').prefault('10s'),
+});
+export type WebhookSinkConfig = z.output<typeof webhookSinkSchema>;
