@@ -50,6 +50,11 @@ export const pChartRuleSchema = z.strictObject({
     .min(0)
     .default(2)
     .meta({ description: 'A window with fewer scrap parts never breaches: one scrap part on a machine that almost never scraps is significant, but not worth waking anyone.' }),
+  minExpectedScrap: z
+    .number()
+    .min(0)
+    .default(0.5)
+    .meta({ description: 'A window is judged only when n·p̄ (the scrap parts expected in it) is at least this: below it the normal approximation behind the limit does not hold and false alarms multiply. The `threshold` and `fast` rules cover such windows.' }),
 });
 
 export const sustainedRuleSchema = z.strictObject({

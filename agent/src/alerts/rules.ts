@@ -57,6 +57,7 @@ export function pChartObservation(rule: Extract<AlertRule, { type: 'pChart' }>, 
     if (baseline.windows < rule.minBaselineWindows || baseline.parts === 0) return NOT_JUDGED;
     pBar = baseline.scrap / baseline.parts;
   }
+  if (parts * pBar < rule.minExpectedScrap) return NOT_JUDGED;
   return judge(scrap / parts, pChartLimit(pBar, parts, rule.k), parts, rule.hysteresis, scrap >= rule.minScrapParts);
 }
 
