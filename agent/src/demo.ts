@@ -48,7 +48,10 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   const sources = config.sources.map((s) =>
     s.type === 'mqtt' ? { ...s, url: broker.url } : s.type === 'opcua' && opcua ? { ...s, endpointUrl: opcua.endpointUrl } : s,
   );
-  const agentConfig = { ...config, sources };
+  // MQTT sinks aimed at a loopback broker mean the embedded one: they publish wherever it ended up listening.
+  const loopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  const sinks = config.sinks.map((s) => (s.type === 'mqtt' && loopback(s.url) ? { ...s, url: broker.url } : s));
+  const agentConfig = { ...config, sources, sinks };
   let agent = new Agent({ ...loaded, config: agentConfig, logger });
   let apiUrl: string | undefined;
   try {

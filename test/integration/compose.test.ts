@@ -47,8 +47,8 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     expect(Object.keys(c.services).sort()).toEqual(['agent', 'influxdb']);
     const env = c.services.agent!.environment!;
     const { config } = loadConfig(join(ROOT, 'config', 'demo.yaml'), { ...env });
-    expect(config.sinks).toHaveLength(1);
-    const sink = config.sinks[0]!;
+    const sink = config.sinks.find((s) => s.type === 'influxdb')!;
+    expect(sink).toBeDefined();
     expect(sink.type).toBe('influxdb');
     const url = new URL(sink.url);
     expect(url.hostname).toBe('influxdb');
@@ -62,7 +62,7 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     influx = await startInfluxdb();
     const env: Record<string, string> = {
       ...c.services.agent!.environment!,
-      YIELDWATCH_SINKS__0__URL: influx.url,
+      YIELDWATCH_SINKS__1__URL: influx.url,
       YIELDWATCH_AGENT__DATA_DIR: dir,
       YIELDWATCH_API__HOST: '127.0.0.1',
       YIELDWATCH_API__PORT: '0',
