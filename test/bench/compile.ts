@@ -14,9 +14,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The bench's child processes, relative to the repository root. */
-export const CHILD_ENTRIES: readonly string[] = ['consumer-bare.ts', 'consumer-yieldwatch.ts', 'load.ts', 'microbench.ts', 'agent-config.ts'].map(
-  (f) => `test/bench/${f}`,
-);
+export const CHILD_ENTRIES: readonly string[] = [
+  'consumer-bare.ts',
+  'consumer-yieldwatch.ts',
+  'load.ts',
+  'microbench.ts',
+  'agent-config.ts',
+  'opcua-sim.ts',
+  'consumer-opcua.ts',
+].map((f) => `test/bench/${f}`);
 
 export interface CompiledTree {
   /** Root of the compiled tree: `<dir>/test/bench/*.js`, `<dir>/agent/src/**\/*.js`. */

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: measures yieldwatch against the project's bar — 80,000 messages/s from 50
  * machines at no more than 1.3× the CPU per message and 1.2× the peak memory of a bare mqtt.js
- * consumer that only parses and windows. Prints a table (or JSON with `--json`) with the machine
- * it ran on. A failed bar is a result, not an error: the exit code is 0 unless the bench could not run.
+ * consumer that only parses and windows — and then the OPC UA case (opcua-case.ts): values/s,
+ * CPU per 100,000 values and peak memory of the agent at 100 to 5,000 monitored items. Prints a
+ * table (or JSON with `--json`) with the machine it ran on. A failed bar is a result, not an
+ * error: the exit code is 0 unless the bench could not run.
  * README.md in this folder explains every number.
  *
  * Options (flags win over the environment):
@@ -24,6 +26,17 @@
  *   --compiled-dir D use an already compiled tree (as compile.ts makes it) instead of compiling,
  *                   e.g. to measure a change tried in a copy; the folder is left in place
  *   --json          print the results as JSON instead of the table
+ *
+ * The OPC UA case (runs after the MQTT bench unless --no-opcua; no Mosquitto needed):
+ *   --opcua              run only the OPC UA case (no microbench, no MQTT)
+ *   --no-opcua           skip it
+ *   --opcua-items L      numbers of monitored items (default 100,1000,5000)
+ *   --opcua-sampling L   sampling intervals, ms or s (default 100ms,1s)
+ *   --opcua-span S       measured span in seconds for every case (default 20 s, or 30 sampling
+ *                        intervals when longer: 30 s at 1 s)
+ *   --opcua-warmup S     least warm-up after subscribing, seconds (default 5); it also lasts until
+ *                        every item has delivered a value after its initial one
+ *   --opcua-runs N       runs of each case (default 1)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +47,7 @@ import { parseArgs } from 'node:util';
 import { startBroker, mosquittoBinary, mosquittoVersion, type BenchBroker } from './broker.js';
 import { DEFAULT_COUNT, DEFAULT_RATE, MACHINES, BENCH_QOS, median, totalsMatch, type ConsumerResult, type LoadResult, type MicroResult, type ReadyMessage } from './common.js';
 import { CHILD_ENTRIES, compileTree } from './compile.js';
+import { defaultSpanS, estimateS, nodeOpcuaVersion, opcuaSection, runOpcuaMatrix, type OpcuaOptions, type OpcuaRecord } from './opcua-case.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { account, snapshot } from './sysstat.js';
 
@@ -64,6 +78,13 @@ const { values: flags } = parseArgs({
     tsx: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
     'compiled-dir': { type: 'string' },
+    opcua: { type: 'boolean', default: false },
+    'no-opcua': { type: 'boolean', default: false },
+    'opcua-items': { type: 'string' },
+    'opcua-sampling': { type: 'string' },
+    'opcua-span': { type: 'string' },
+    'opcua-warmup': { type: 'string' },
+    'opcua-runs': { type: 'string' },
   },
 });
 
@@ -94,6 +115,40 @@ if (consumers.some((c) => c !== 'bare' && c !== 'yieldwatch')) {
   process.exit(1);
 }
 
+/** A comma-separated list of positive numbers; `unit` parses one entry or returns undefined. */
+function listOption(raw: string, what: string, unit: (s: string) => number | undefined): number[] {
+  const out = raw.split(',').map((s) => unit(s.trim().replace(/_/g, '')));
+  if (out.length === 0 || out.some((n) => n === undefined || !(n > 0))) {
+    console.error(`bench: ${what} takes a comma-separated list, got "${raw}".`);
+    process.exit(1);
+  }
+  return out as number[];
+}
+const wholeNumber = (s: string): number | undefined => (/^\d+$/.test(s) ? Number(s) : undefined);
+/** `100ms`, `1s`, `0.5s` or plain milliseconds. */
+const millis = (s: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(s);
+  return m === null ? undefined : Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+};
+const opcuaOnly = flags.opcua;
+if (opcuaOnly && flags['no-opcua']) {
+  console.error('bench: --opcua and --no-opcua exclude each other.');
+  process.exit(1);
+}
+const runOpcua = opcuaOnly || (!flags['no-opcua'] && !flags['micro-only']);
+const runMqtt = !opcuaOnly;
+const opcuaOpts: OpcuaOptions = {
+  items: listOption(flags['opcua-items'] ?? '100,1000,5000', '--opcua-items', wholeNumber),
+  samplingMs: listOption(flags['opcua-sampling'] ?? '100ms,1s', '--opcua-sampling', millis),
+  spanS: flags['opcua-span'] === undefined ? undefined : Number(flags['opcua-span']),
+  warmupS: flags['opcua-warmup'] === undefined ? 5 : Number(flags['opcua-warmup']),
+  runs: intOption(flags['opcua-runs'], undefined, 1, '--opcua-runs'),
+};
+if (!(opcuaOpts.warmupS >= 0) || (opcuaOpts.spanS !== undefined && !(opcuaOpts.spanS > 0))) {
+  console.error('bench: --opcua-span and --opcua-warmup take seconds.');
+  process.exit(1);
+}
+
 /** Progress goes to stderr, results to stdout. */
 const say = (s: string): void => void process.stderr.write(`${s}\n`);
 const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -108,11 +163,14 @@ const tempDirs = new Set<string>();
 /** Where the compiled children are (undefined: run the TypeScript sources under tsx). */
 let compiledDir: string | undefined;
 
+/** A child's stdout goes to our stderr: stdout carries only the results (node-opcua prints its warnings to stdout, which would break --json). */
+const CHILD_STDIO: ['ignore', number, 'inherit', 'ipc'] = ['ignore', 2, 'inherit', 'ipc'];
+
 function spawnChild(file: string, args: string[]): ChildProcess {
   const child =
     compiledDir === undefined
-      ? fork(join(HERE, file), args, { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : fork(join(compiledDir, 'test/bench', file.replace(/\.ts$/, '.js')), args, { cwd: ROOT, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      ? fork(join(HERE, file), args, { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: CHILD_STDIO })
+      : fork(join(compiledDir, 'test/bench', file.replace(/\.ts$/, '.js')), args, { cwd: ROOT, execArgv: [], stdio: CHILD_STDIO });
   live.add(child);
   child.once('exit', () => live.delete(child));
   // An IPC send racing the child's exit must not crash the runner.
@@ -193,6 +251,7 @@ interface MachineInfo {
   memoryGiB: number;
   node: string;
   mosquitto: string;
+  nodeOpcua: string;
   os: string;
   date: string;
 }
@@ -212,6 +271,7 @@ function machineInfo(mosquitto: string): MachineInfo {
     memoryGiB: os.totalmem() / 2 ** 30,
     node: process.version,
     mosquitto,
+    nodeOpcua: nodeOpcuaVersion(ROOT),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
   };
@@ -567,11 +627,19 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
   return lines;
 }
 
-function report(m: MachineInfo, micro: MicroResult[], records: RunRecord[], sums: ConsumerSummary[], bs: Bar[], profiles: Record<string, ProfileSummary>): string {
+function report(
+  m: MachineInfo,
+  micro: MicroResult[],
+  records: RunRecord[],
+  sums: ConsumerSummary[],
+  bs: Bar[],
+  profiles: Record<string, ProfileSummary>,
+  opcua: OpcuaRecord[],
+): string {
   const lines: string[] = [];
   lines.push(
     `yieldwatch bench, ${m.date}`,
-    `machine: ${m.cpuModel}, ${m.cores} cores${m.cgroupCpuMax && m.cgroupCpuMax !== 'max 100000' ? ` (cgroup cpu.max ${m.cgroupCpuMax})` : ''}, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, ${m.mosquitto}`,
+    `machine: ${m.cpuModel}, ${m.cores} cores${m.cgroupCpuMax && m.cgroupCpuMax !== 'max 100000' ? ` (cgroup cpu.max ${m.cgroupCpuMax})` : ''}, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, ${m.mosquitto}, node-opcua ${m.nodeOpcua}`,
     `children run as: ${runtimeLabel()}`,
   );
   if (micro.length > 0) {
@@ -599,6 +667,7 @@ function report(m: MachineInfo, micro: MicroResult[], records: RunRecord[], sums
       lines.push('', `*** FAIL: yieldwatch misses ${failed.map((b) => `${b.name} (${b.broker})`).join(', ')}; test/bench/README.md says how to profile ***`);
     }
   }
+  if (opcua.length > 0) lines.push(...opcuaSection(opcua, opcuaOpts));
   for (const [title, p] of Object.entries(profiles)) lines.push('', formatProfile(p, title));
   return lines.join('\n');
 }
@@ -611,7 +680,7 @@ function runtimeLabel(): string {
 
 const modes: BrokerMode[] = brokerFlag === 'both' ? ['mosquitto', 'direct'] : [brokerFlag];
 const bin = mosquittoBinary();
-if (bin === undefined && modes.includes('mosquitto') && !flags['micro-only']) {
+if (bin === undefined && runMqtt && modes.includes('mosquitto') && !flags['micro-only']) {
   console.error(
     'bench: Mosquitto is not installed (looked on PATH and in /usr/sbin, /usr/local/sbin, /sbin). Install it with `apt-get install mosquitto` ' +
       '(the bench starts its own broker; the service need not run), or run with --broker direct.',
@@ -619,7 +688,7 @@ if (bin === undefined && modes.includes('mosquitto') && !flags['micro-only']) {
   process.exit(1);
 }
 const machine = machineInfo(bin === undefined ? 'mosquitto not installed' : mosquittoVersion(bin));
-say(`bench: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.mosquitto}`);
+say(`bench: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.mosquitto}, node-opcua ${machine.nodeOpcua}`);
 
 try {
   if (flags['compiled-dir'] !== undefined) {
@@ -630,10 +699,10 @@ try {
     compiledDir = tree.dir;
     tempDirs.add(tree.dir);
   }
-  const micro = flags['no-micro'] ? [] : await microbench();
+  const micro = flags['no-micro'] || !runMqtt ? [] : await microbench();
   const records: RunRecord[] = [];
   const profiles: Record<string, ProfileSummary> = {};
-  if (!flags['micro-only']) {
+  if (runMqtt && !flags['micro-only']) {
     for (const mode of modes) {
       for (let run = 1; run <= runs; run++) {
         // Alternate the order, so neither consumer always runs on a warmer (or more tired) machine.
@@ -671,6 +740,11 @@ try {
       } else say(`profiles kept in ${dir} (open them in Chrome DevTools > Performance, or summarise with test/bench/profile.ts)`);
     }
   }
+  let opcua: OpcuaRecord[] = [];
+  if (runOpcua) {
+    say(`bench: OPC UA case, ${opcuaOpts.items.length * opcuaOpts.samplingMs.length} combinations × ${opcuaOpts.runs} run(s), about ${Math.ceil(estimateS(opcuaOpts) / 60)} min…`);
+    opcua = await runOpcuaMatrix({ spawnChild, expectMessage, waitExit, killChild, waitQuiet, say, tempDirs }, opcuaOpts);
+  }
   const sums: ConsumerSummary[] = [];
   const bs: Bar[] = [];
   for (const mode of modes) {
@@ -683,19 +757,27 @@ try {
       JSON.stringify(
         {
           machine,
-          params: { rate, count, runs, qos: BENCH_QOS, machines: MACHINES.length, brokers: modes, maxQueuedMessages: maxQueued, runtime: runtimeLabel() },
+          params: { rate, count, runs, qos: BENCH_QOS, machines: MACHINES.length, brokers: runMqtt ? modes : [], maxQueuedMessages: maxQueued, runtime: runtimeLabel() },
           micro,
           summary: sums,
           bars: bs,
           runs: records,
           profiles,
+          opcua: runOpcua
+            ? { params: { ...opcuaOpts, spanS: opcuaOpts.samplingMs.map((ms) => opcuaOpts.spanS ?? defaultSpanS(ms)) }, runs: opcua }
+            : undefined,
         },
         null,
         2,
       ),
     );
   } else {
-    console.log(report(machine, micro, records, sums, bs, profiles));
+    console.log(report(machine, micro, records, sums, bs, profiles, opcua));
+  }
+  if (opcua.some((r) => r.error !== undefined)) {
+    console.error('bench: some OPC UA cases could not run (see FAILED above).');
+    await cleanupAll();
+    process.exit(1);
   }
 } catch (err) {
   console.error(`bench: could not complete: ${(err as Error).message}`);
