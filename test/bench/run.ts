@@ -38,7 +38,7 @@
  *                        every item has delivered a value after its initial one
  *   --opcua-runs N       runs of each case (default 1)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +61,19 @@ const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 15_000;
 
 type ConsumerKind = 'bare' | 'yieldwatch';
+
+// The store-and-forward and alert-latency benchmarks are their own scripts (they need InfluxDB and
+// an agent process of their own, not the MQTT load generator): `npm run bench -- --store-forward
+// [--days 7 --machines 100]` and `npm run bench -- --alert-latency [--runs 20]` hand over to them.
+for (const [flag, script] of [
+  ['--store-forward', 'store-forward.ts'],
+  ['--alert-latency', 'alert-latency.ts'],
+] as const) {
+  if (!process.argv.includes(flag)) continue;
+  const args = process.argv.slice(2).filter((a) => a !== flag);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, script), ...args], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 const { values: flags } = parseArgs({
   options: {
