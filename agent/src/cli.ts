@@ -7,9 +7,8 @@ import { Agent } from './agent.js';
 import { aggregateToJson } from './core/aggregate.js';
 import { YieldwatchError } from './core/errors.js';
 import { packageRoot } from './core/package-root.js';
-import { loadConfig } from './config/load.js';
+import { loadConfigIsolated } from './config/load-isolated.js';
 import { configWarnings } from './config/warnings.js';
-import { renderJsonSchema } from './config/generate-docs.js';
 import { runDemo } from './demo.js';
 import { createLogger } from './observe/logger.js';
 import { parseRecordedLine, replay, type RecordedMessage } from './replay.js';
@@ -89,11 +88,19 @@ function onSignals(stop: () => Promise<void>): void {
   process.on('SIGTERM', () => handler('SIGTERM'));
 }
 
+/**
+ * The schema code (zod, yaml) is loaded only by the commands that validate in this process;
+ * `start` and `demo` validate in a worker (config/load-isolated.ts) so it never stays resident.
+ */
+async function loadConfig(file: string) {
+  return (await import('./config/load.js')).loadConfig(file);
+}
+
 /** The PKI folder `opcua trust` works on: `--pki`, or that of the config's OPC UA source for the endpoint (or `--source`). */
-function opcuaPkiDir(endpointUrl: string, values: { config?: string | undefined; source?: string | undefined; pki?: string | undefined }): string {
+async function opcuaPkiDir(endpointUrl: string, values: { config?: string | undefined; source?: string | undefined; pki?: string | undefined }): Promise<string> {
   if (values.pki !== undefined) return resolve(values.pki);
   if (values.config === undefined) usageError('opcua trust needs --config FILE (to find the source\'s pkiDir) or --pki DIR');
-  const { config, baseDir } = loadConfig(values.config);
+  const { config, baseDir } = await loadConfig(values.config);
   const sources = config.sources.filter((s) => s.type === 'opcua');
   const source = sources.find((s) => (values.source !== undefined ? s.id === values.source : s.endpointUrl === endpointUrl));
   if (source === undefined) {
@@ -132,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': {
       if (!values.config) usageError('start needs --config FILE');
-      const loaded = loadConfig(values.config);
+      const loaded = await loadConfigIsolated(values.config);
       const logger = createLogger({ level: loaded.config.agent.logLevel });
       const agent = new Agent({ ...loaded, logger });
       onSignals(() => agent.stop());
@@ -141,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      const loaded = loadConfig(values.config ?? join(packageRoot(), 'config', 'demo.yaml'));
+      const loaded = await loadConfigIsolated(values.config ?? join(packageRoot(), 'config', 'demo.yaml'));
       const logger = createLogger({ level: loaded.config.agent.logLevel });
       // Signals are handled from the start: Ctrl-C while the demo is still starting also stops it cleanly.
       let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
@@ -163,7 +170,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'replay': {
       if (!values.config || !values.input) usageError('replay needs --config FILE and --input FILE');
-      const { config } = loadConfig(values.config);
+      const { config } = await loadConfig(values.config);
       const res = replay(config, recorded(values.input));
       const out = res.aggregates.map((a) => JSON.stringify(aggregateToJson(a))).join('\n') + (res.aggregates.length ? '\n' : '');
       if (values.output) writeFileSync(values.output, out);
@@ -177,7 +184,7 @@ async function main(argv: string[]): Promise<void> {
     case 'check-config': {
       const file = positionals[0] ?? values.config;
       if (!file) usageError('check-config needs FILE');
-      const { config, dataDir } = loadConfig(file);
+      const { config, dataDir } = await loadConfig(file);
       process.stdout.write(`${file} is valid: ${config.machines.length} machines, ${config.sources.length} sources, data folder ${dataDir}\n`);
       for (const w of configWarnings(config)) process.stdout.write(`warning: ${w}\n`);
       return;
@@ -185,7 +192,7 @@ async function main(argv: string[]): Promise<void> {
     case 'opcua': {
       if (positionals[0] !== 'trust' || positionals[1] === undefined) usageError('opcua needs: trust ENDPOINT');
       const endpointUrl = positionals[1];
-      const pkiDir = opcuaPkiDir(endpointUrl, values);
+      const pkiDir = await opcuaPkiDir(endpointUrl, values);
       // Loaded here: node-opcua is only paid for by the command that needs it.
       const { runTrust } = await import('./sources/opcua/trust.js');
       const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
@@ -200,7 +207,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'print-schema':
-      process.stdout.write(renderJsonSchema());
+      process.stdout.write((await import('./config/generate-docs.js')).renderJsonSchema());
       return;
     default:
       usageError(`Unknown command "${command}".`);

@@ -1,4 +1,3 @@
-import { validateConfig } from '../../agent/src/config/load.js';
 import type { Config } from '../../agent/src/config/schema.js';
 import { BENCH_QOS, MACHINES, PART_MASS_KG, PRODUCT, TOPIC_TEMPLATE } from './common.js';
 
@@ -8,8 +7,14 @@ import { BENCH_QOS, MACHINES, PART_MASS_KG, PRODUCT, TOPIC_TEMPLATE } from './co
  * default KPI windows (60 s, 10 s lateness, checkpoint every 10 s) and the default store
  * (`synchronous: full`), exactly as a production agent would run.
  */
-export function benchAgentConfig(url: string, dataDir: string): Config {
-  return validateConfig(
+export async function benchAgentConfig(url: string, dataDir: string): Promise<Config> {
+  const { validateConfig } = await import('../../agent/src/config/load.js');
+  return validateConfig(benchAgentDoc(url, dataDir));
+}
+
+/** The config as written, before validation (the consumer validates it in a worker, as `yieldwatch start` does). */
+export function benchAgentDoc(url: string, dataDir: string): unknown {
+  return (
     {
       agent: { id: 'bench', dataDir, logLevel: 'warn' },
       materials: {
@@ -47,7 +52,6 @@ export function benchAgentConfig(url: string, dataDir: string): Config {
         },
       ],
       api: { enabled: false },
-    },
-    'the bench config',
+    }
   );
 }

@@ -22,7 +22,10 @@ export const CHILD_ENTRIES: readonly string[] = [
   'agent-config.ts',
   'opcua-sim.ts',
   'consumer-opcua.ts',
-].map((f) => `test/bench/${f}`);
+]
+  .map((f) => `test/bench/${f}`)
+  // Reached through `new URL()`, not an import: the config loader's worker.
+  .concat('agent/src/config/load-worker.ts');
 
 export interface CompiledTree {
   /** Root of the compiled tree: `<dir>/test/bench/*.js`, `<dir>/agent/src/**\/*.js`. */

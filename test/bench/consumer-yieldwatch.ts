@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../../agent/src/agent.js';
 import type { Sample } from '../../agent/src/core/sample.js';
 import { createLogger } from '../../agent/src/observe/logger.js';
-import { benchAgentConfig } from './agent-config.js';
+import { validateConfigIsolated } from '../../agent/src/config/load-isolated.js';
+import { benchAgentDoc } from './agent-config.js';
 import type { ConsumerResult, CounterTotals, DrainMessage } from './common.js';
 import { Meter } from './meter.js';
 
@@ -27,7 +28,7 @@ if (values.url === undefined || values.expected === undefined || dataDir === und
 }
 
 const meter = new Meter(Number(values.expected), values.profile);
-const config = benchAgentConfig(values.url, dataDir);
+const config = await validateConfigIsolated(benchAgentDoc(values.url, dataDir));
 const logger = createLogger({ level: config.agent.logLevel, destination: process.stderr, pretty: false });
 const agent = new Agent({ config, dataDir, baseDir: dataDir, logger });
 

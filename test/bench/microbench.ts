@@ -89,7 +89,7 @@ async function makePass(): Promise<Pass> {
     import('../../agent/src/core/clock.js'),
   ]);
   type Sample = Parameters<InstanceType<typeof Pipeline>['ingest']>[0][number];
-  const config = benchAgentConfig('mqtt://127.0.0.1:1883', '/nonexistent');
+  const config = await benchAgentConfig('mqtt://127.0.0.1:1883', '/nonexistent');
   const source = config.sources[0] as MqttSourceConfig;
   const mapOnly = variant === 'yieldwatch-map';
   return () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
+import { lineOf } from '../core/alert.js';
 
 const ruleId = z
   .string()
@@ -122,10 +123,6 @@ export const alertsSchema = z
   .meta({ description: 'Scrap-spike alert rules (agent/src/alerts/README.md).' });
 export type AlertsConfig = z.output<typeof alertsSchema>;
 
-/** `site/line` or `site/area/line` of a machine path. */
-export function lineOf(machinePath: string): string {
-  return machinePath.slice(0, machinePath.lastIndexOf('/'));
-}
 
 export interface RuleIssue {
   path: (string | number)[];

@@ -1,9 +1,8 @@
 import type { Aggregate } from '../core/aggregate.js';
-import type { Alert, AlertChange } from '../core/alert.js';
+import { lineOf, type Alert, type AlertChange } from '../core/alert.js';
 import { SIGNAL_INDEX } from '../core/signals.js';
 import type { IncrementObserver } from '../kpi/engine.js';
 import type { AlertRule } from './config.js';
-import { lineOf } from './config.js';
 import { SlidingParts } from './fast.js';
 import { FRESH, step, type RuleState, type Transition } from './lifecycle.js';
 import { pChartObservation, sustainedObservation, thresholdObservation, type Baseline, type Observation } from './rules.js';

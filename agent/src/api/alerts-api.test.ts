@@ -79,6 +79,28 @@ describe('alerts API', () => {
     expect((await app.inject({ url: '/api/v1/alerts?state=maybe', headers: auth(VIEWER) })).statusCode).toBe(400);
   });
 
+  it('the live stream filters by severity and line', async () => {
+    const first = (query: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const req = get(`${url}/api/v1/stream?token=${VIEWER}&${query}`, (res) => {
+          let buf = '';
+          res.on('data', (c: Buffer) => {
+            buf += c.toString();
+            const i = buf.indexOf('\n\n');
+            if (i < 0) return;
+            req.destroy();
+            resolve(JSON.parse(/^data: (.+)$/m.exec(buf.slice(0, i))![1]!) as Record<string, unknown>);
+          });
+        });
+        req.on('error', reject);
+      });
+    const critical = await first('severity=critical');
+    expect((critical.items as { rule: string }[]).map((a) => a.rule)).toEqual(['threshold']);
+    expect(((await first('line=plant1/l1')).items as unknown[]).length).toBe(0);
+    expect(((await first('line=plant1/l2&only=alerts')).items as unknown[]).length).toBe(2);
+    expect((await app.inject({ url: '/api/v1/stream?severity=loud', headers: auth(VIEWER) })).statusCode).toBe(400);
+  });
+
   it('acknowledging: viewers may not, operators may (named by their token), once; the audit trail and the live stream show it', async () => {
     const open = (await app.inject({ url: '/api/v1/alerts?state=open&severity=critical', headers: auth(VIEWER) })).json().items as { id: string }[];
     const id = open[0]!.id;

@@ -4,7 +4,7 @@ import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { mqttSourceSchema } from '../sources/mqtt/config.js';
 import { opcuaSourceSchema } from '../sources/opcua/config.js';
-import { alertsSchema, resolveRules } from '../alerts/config.js';
+import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 import { mqttSinkSchema } from '../sinks/mqtt/config.js';
 import { webhookSinkSchema } from '../sinks/webhook/config.js';
@@ -292,6 +292,9 @@ export const configSchema = z
       });
     }
   })
+  // Each machine's alert rules with the line and machine overrides applied, resolved once here so
+  // that the running agent needs no schema code (agent/src/config/load-isolated.ts).
+  .transform((cfg) => ({ ...cfg, alertRules: Object.fromEntries(resolveRules(cfg.alerts, cfg.machines.map((m) => m.path)).rules) as Record<string, AlertRule[]> }))
   .meta({ description: 'Configuration of one yieldwatch agent.' });
 
 /** The config as written in YAML, before defaults. */

@@ -1,3 +1,8 @@
+/** `site/line` or `site/area/line` of a machine path: what alerts and channels filter on. */
+export function lineOf(machinePath: string): string {
+  return machinePath.slice(0, machinePath.lastIndexOf('/'));
+}
+
 /** Severity of an alert; channels filter on it. */
 export type Severity = 'info' | 'warning' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];

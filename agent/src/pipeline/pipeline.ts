@@ -1,6 +1,5 @@
 import type { Aggregate } from '../core/aggregate.js';
 import type { Alert, AlertChange } from '../core/alert.js';
-import { resolveRules } from '../alerts/config.js';
 import { AlertManager } from '../alerts/manager.js';
 import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
@@ -76,7 +75,7 @@ export class Pipeline {
     const cp = store.loadCheckpoint();
     if (cp) this.engine.restore(cp.snapshot);
     const machines = cfg.machines.map((m) => m.path);
-    this.alerts = new AlertManager(resolveRules(cfg.alerts, machines).rules, () => clock.now());
+    this.alerts = new AlertManager(new Map(Object.entries(cfg.alertRules)), () => clock.now());
     this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(), (m, n) => store.recentAggregates(m, n));
     for (const m of machines) {
       const observer = this.alerts.observer(m);

@@ -1,42 +1,73 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
-import { alertChangeToJson, alertToJson } from '../../core/alert.js';
+import { alertChangeToJson, alertToJson, lineOf, type Alert } from '../../core/alert.js';
 import type { ApiDeps } from '../app.js';
 import type { LiveEvent } from '../events.js';
 
 const HEARTBEAT_MS = 15_000;
 
+interface StreamQuery {
+  /** Comma-separated severities; only alerts of these. */
+  severity?: string;
+  /** Comma-separated lines (`site/line`, `site/area/line`); only windows and alerts of their machines. */
+  line?: string;
+  /** `alerts` to leave out the windows. */
+  only?: 'alerts';
+  token?: string;
+}
+
+const list = (v: string | undefined): Set<string> | undefined => (v === undefined || v === '' ? undefined : new Set(v.split(',').map((x) => x.trim())));
+
 /**
  * `/api/v1/stream`: Server-Sent Events of committed windows (`event: window`) and alert changes
- * (`event: alert`), each as the API's JSON. A new client first gets the open alerts
- * (`event: alerts`), so a dashboard that reconnects knows what is active without a second call.
+ * (`event: alert`), each as the API's JSON, filtered by `severity`, `line` and `only=alerts`. A
+ * new client first gets the open alerts (`event: alerts`), so a dashboard that reconnects knows
+ * what is active without a second call.
  */
 export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.get('/stream', async (req, reply) => {
-    const hub = deps.events;
-    if (hub === undefined) return reply.code(404).send({ error: 'no live stream in this process' });
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Proxies such as nginx must not hold the events back.
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('alerts', { items: deps.store.alerts.query({ state: 'open' }).map(alertToJson) });
-    const unsubscribe = hub.subscribe((e: LiveEvent) => {
-      if (e.type === 'windows') for (const a of e.aggregates) send('window', aggregateToJson(a));
-      else for (const c of e.changes) if (c.notify) send('alert', alertChangeToJson(c));
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const close = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    req.raw.on('close', close);
-    res.on('error', close);
-  });
+  app.get<{ Querystring: StreamQuery }>(
+    '/stream',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { severity: { type: 'string', pattern: '^(info|warning|critical)(,(info|warning|critical))*$' }, line: { type: 'string' }, only: { type: 'string', enum: ['alerts'] }, token: { type: 'string' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const hub = deps.events;
+      if (hub === undefined) return reply.code(404).send({ error: 'no live stream in this process' });
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies such as nginx must not hold the events back.
+        'x-accel-buffering': 'no',
+      });
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const severities = list(req.query.severity);
+      const lines = list(req.query.line);
+      const alertsOnly = req.query.only === 'alerts';
+      const wanted = (a: Alert) => (severities === undefined || severities.has(a.severity)) && (lines === undefined || lines.has(a.line));
+      send('alerts', { items: deps.store.alerts.query({ state: 'open' }).filter(wanted).map(alertToJson) });
+      const unsubscribe = hub.subscribe((e: LiveEvent) => {
+        if (e.type === 'windows') {
+          if (alertsOnly) return;
+          for (const a of e.aggregates) if (lines === undefined || lines.has(lineOf(a.machine))) send('window', aggregateToJson(a));
+        } else for (const c of e.changes) if (c.notify && wanted(c.alert)) send('alert', alertChangeToJson(c));
+      });
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      heartbeat.unref();
+      const close = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      };
+      req.raw.on('close', close);
+      res.on('error', close);
+    },
+  );
 };

@@ -148,6 +148,9 @@ class OpcuaSourceImpl implements OpcuaSource {
   private generation = 0;
   private building = false;
   private lastActivity = 0;
+  /** Data changes received, and the count the watchdog saw last. */
+  private changes = 0;
+  private changesSeen = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private settleStart: (() => void) | undefined;
   /** Items the server refused at the last build, by index in `items`. */
@@ -489,7 +492,8 @@ class OpcuaSourceImpl implements OpcuaSource {
 
   /** Hot path: one data change of one item. */
   private onChange(index: number, dv: DataValue): void {
-    this.lastActivity = Date.now();
+    // Counted, not timed: the watchdog turns "changes since my last look" into an activity time.
+    this.changes++;
     if (this.restoring) this.markFlowing();
     const sink = this.sink;
     if (sink === undefined) return;
@@ -508,7 +512,6 @@ class OpcuaSourceImpl implements OpcuaSource {
         return;
       }
       const batch = this.batch;
-      batch.length = 0;
       batch.push({ machine: item.machine, signal: item.signal, value, ts: epochMs(dv.sourceTimestamp) ?? epochMs(dv.serverTimestamp), source: this.id });
       this.values++;
       sink.samples(batch);
@@ -629,6 +632,10 @@ class OpcuaSourceImpl implements OpcuaSource {
       this.nextItemRetryAt = Infinity;
       void this.build();
       return;
+    }
+    if (this.changes !== this.changesSeen) {
+      this.changesSeen = this.changes;
+      this.lastActivity = Date.now();
     }
     const silentFor = Date.now() - this.lastActivity;
     const limit = Math.max(WATCHDOG_MIN_MS, 3 * MAX_KEEPALIVE_COUNT * this.publishingInterval);
