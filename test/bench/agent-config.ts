@@ -16,25 +16,7 @@ export async function benchAgentConfig(url: string, dataDir: string): Promise<Co
 export function benchAgentDoc(url: string, dataDir: string): unknown {
   return (
     {
-      agent: { id: 'bench', dataDir, logLevel: 'warn' },
-      materials: {
-        AlMg3: {
-          pricePerKg: 4.2,
-          scrapValuePerKg: 1.6,
-          currency: 'EUR',
-          co2ePerKg: { value: 15.1, source: 'International Aluminium Institute (as config/demo.yaml)', year: 2022 },
-          crm: { Al: 0.96, Mg: 0.03 },
-        },
-      },
-      products: { [PRODUCT]: { partMassKg: PART_MASS_KG, material: 'AlMg3' } },
-      machineDefaults: {
-        signals: {
-          parts_good: { kind: 'counter' },
-          parts_scrap: { kind: 'counter' },
-          parts_rework: { kind: 'counter' },
-          material_in_kg: { kind: 'counter' },
-        },
-      },
+      ...benchPlant(dataDir),
       machines: MACHINES.map((path) => ({ path, product: PRODUCT })),
       sources: [
         {
@@ -54,4 +36,29 @@ export function benchAgentDoc(url: string, dataDir: string): unknown {
       api: { enabled: false },
     }
   );
+}
+
+/** The agent, material, product and counter kinds every bench agent shares (MQTT and OPC UA cases). */
+export function benchPlant(dataDir: string) {
+  return {
+    agent: { id: 'bench', dataDir, logLevel: 'warn' },
+    materials: {
+      AlMg3: {
+        pricePerKg: 4.2,
+        scrapValuePerKg: 1.6,
+        currency: 'EUR',
+        co2ePerKg: { value: 15.1, source: 'International Aluminium Institute (as config/demo.yaml)', year: 2022 },
+        crm: { Al: 0.96, Mg: 0.03 },
+      },
+    },
+    products: { [PRODUCT]: { partMassKg: PART_MASS_KG, material: 'AlMg3' } },
+    machineDefaults: {
+      signals: {
+        parts_good: { kind: 'counter' },
+        parts_scrap: { kind: 'counter' },
+        parts_rework: { kind: 'counter' },
+        material_in_kg: { kind: 'counter' },
+      },
+    },
+  };
 }

@@ -12,7 +12,6 @@
  * Options: --runs N (default 20), --window S (seconds, default 2), --json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { stringify } from 'yaml';
 import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { spawnAgent } from '../helpers/agent-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { openEventStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
 const { values: flags } = parseArgs({
@@ -65,26 +65,16 @@ async function main(): Promise<void> {
   /** Window start of the window that fired the window rule. */
   let firedWindow = 0;
   const resolved = new Set<string>();
-  let stream: ReturnType<typeof get> | undefined;
+  let stream: ReturnType<typeof openEventStream> | undefined;
   const pub = await mqtt.connectAsync(broker.url, { clientId: 'latency-pub' });
   try {
     await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${apiPort}/livez`).catch(() => undefined))?.ok, 30_000, 200);
-    stream = get(`http://127.0.0.1:${apiPort}/api/v1/stream`, (res) => {
-      let buf = '';
-      res.on('data', (c: Buffer) => {
-        buf += c.toString();
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (!block.startsWith('event: alert\n')) continue;
-          const now = Date.now();
-          const e = JSON.parse(/^data: (.+)$/m.exec(block)![1]!) as { event: string; alert: { rule: string; window_start: number | null } };
-          if (e.event === 'fired') fired.set(e.alert.rule, now);
-          if (e.event === 'fired' && e.alert.window_start !== null) firedWindow = e.alert.window_start;
-          if (e.event === 'resolved') resolved.add(e.alert.rule);
-        }
-      });
+    stream = openEventStream(`http://127.0.0.1:${apiPort}/api/v1/stream`, (e) => {
+      if (e.event !== 'alert') return;
+      const alert = e.data.alert as { rule: string; window_start: number | null };
+      if (e.data.event === 'fired') fired.set(alert.rule, e.at);
+      if (e.data.event === 'fired' && alert.window_start !== null) firedWindow = alert.window_start;
+      if (e.data.event === 'resolved') resolved.add(alert.rule);
     });
     // 100 parts/s in messages of 10 parts every 100 ms.
     let good = 0;
@@ -151,7 +141,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    stream?.destroy();
+    stream?.close();
     await pub.endAsync();
     agent.child.kill('SIGTERM');
     await agent.exited;

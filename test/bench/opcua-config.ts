@@ -10,6 +10,7 @@ import type { SimulatedMachineConfig } from '../../agent/src/simulator/config.js
 import { simulatedMachineSchema } from '../../agent/src/simulator/config.js';
 import { simulatorNodeId, type OpcuaSimVariable } from '../../agent/src/simulator/opcua-server.js';
 import { PART_MASS_KG, PROCESS_LOSS, PRODUCT } from './common.js';
+import { benchPlant } from './agent-config.js';
 
 /** The numeric variables of a simulated machine and the counter each one is mapped to, as config/demo.yaml maps line3. */
 export const OPCUA_ITEM_VARIABLES = [
@@ -85,25 +86,7 @@ export function benchOpcuaAgentConfig(endpointUrl: string, dataDir: string, item
   }
   return validateConfig(
     {
-      agent: { id: 'bench', dataDir, logLevel: 'warn' },
-      materials: {
-        AlMg3: {
-          pricePerKg: 4.2,
-          scrapValuePerKg: 1.6,
-          currency: 'EUR',
-          co2ePerKg: { value: 15.1, source: 'International Aluminium Institute (as config/demo.yaml)', year: 2022 },
-          crm: { Al: 0.96, Mg: 0.03 },
-        },
-      },
-      products: { [PRODUCT]: { partMassKg: PART_MASS_KG, material: 'AlMg3' } },
-      machineDefaults: {
-        signals: {
-          parts_good: { kind: 'counter' },
-          parts_scrap: { kind: 'counter' },
-          parts_rework: { kind: 'counter' },
-          material_in_kg: { kind: 'counter' },
-        },
-      },
+      ...benchPlant(dataDir),
       machines: [...byMachine.keys()].map((path) => ({ path, product: PRODUCT })),
       sources: [
         {

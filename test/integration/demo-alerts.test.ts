@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnAgent } from '../helpers/agent-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { openEventStream } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PRESS2 = 'demo/line1/press2';
@@ -29,27 +29,14 @@ describe('the demo raises a scrap alert', () => {
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__EVERY: '1m',
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__LENGTH: '30s',
     });
-    const sse: { event: string; data: Record<string, unknown> }[] = [];
     const retained = new Map<string, Record<string, unknown>>();
-    let stream: ReturnType<typeof get> | undefined;
+    let stream: ReturnType<typeof openEventStream> | undefined;
     let sub: mqtt.MqttClient | undefined;
     try {
       const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
       expect(url).toBe(`http://127.0.0.1:${apiPort}`);
-      stream = get(`${url}/api/v1/stream`, (res) => {
-        let buf = '';
-        res.on('data', (c: Buffer) => {
-          buf += c.toString();
-          let i;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const ev = /^event: (.+)$/m.exec(block)?.[1];
-            const data = /^data: (.+)$/m.exec(block)?.[1];
-            if (ev && data) sse.push({ event: ev, data: JSON.parse(data) as Record<string, unknown> });
-          }
-        });
-      });
+      stream = openEventStream(`${url}/api/v1/stream`);
+      const sse = stream.events;
       sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'demo-alerts-listener' });
       sub.on('message', (topic, payload) => retained.set(topic, JSON.parse(payload.toString()) as Record<string, unknown>));
       await sub.subscribeAsync('demo/+/+/yieldwatch/#', { qos: 1 });
@@ -85,7 +72,7 @@ describe('the demo raises a scrap alert', () => {
     } catch (err) {
       throw new Error(`${(err as Error).message}\ndemo output:\n${p.output().slice(-4000)}`);
     } finally {
-      stream?.destroy();
+      stream?.close();
       await sub?.endAsync();
       p.child.kill('SIGINT');
     }

@@ -1,8 +1,8 @@
-import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario, scenarioConfig, scenarioMessages } from '../../../test/helpers/scenario.js';
+import { openEventStream } from '../../../test/helpers/sse.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
@@ -80,20 +80,14 @@ describe('alerts API', () => {
   });
 
   it('the live stream filters by severity and line', async () => {
-    const first = (query: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const req = get(`${url}/api/v1/stream?token=${VIEWER}&${query}`, (res) => {
-          let buf = '';
-          res.on('data', (c: Buffer) => {
-            buf += c.toString();
-            const i = buf.indexOf('\n\n');
-            if (i < 0) return;
-            req.destroy();
-            resolve(JSON.parse(/^data: (.+)$/m.exec(buf.slice(0, i))![1]!) as Record<string, unknown>);
-          });
-        });
-        req.on('error', reject);
-      });
+    const first = async (query: string) => {
+      const stream = openEventStream(`${url}/api/v1/stream?token=${VIEWER}&${query}`);
+      try {
+        return (await waitFor('the first event', () => stream.events[0], 5000)).data;
+      } finally {
+        stream.close();
+      }
+    };
     const critical = await first('severity=critical');
     expect((critical.items as { rule: string }[]).map((a) => a.rule)).toEqual(['threshold']);
     expect(((await first('line=plant1/l1')).items as unknown[]).length).toBe(0);
@@ -107,22 +101,9 @@ describe('alerts API', () => {
     const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
 
     // A live-stream client, over a real socket: first the open alerts, then changes as they commit.
-    const received: { event: string; data: Record<string, unknown> }[] = [];
-    const stream = get(`${url}/api/v1/stream?token=${VIEWER}`, (res) => {
-      expect(res.headers['content-type']).toContain('text/event-stream');
-      let buf = '';
-      res.on('data', (c: Buffer) => {
-        buf += c.toString();
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (ev && data) received.push({ event: ev, data: JSON.parse(data) as Record<string, unknown> });
-        }
-      });
-    });
+    const stream = openEventStream(`${url}/api/v1/stream?token=${VIEWER}`);
+    const received = stream.events;
+    expect((await stream.headers)['content-type']).toContain('text/event-stream');
     try {
       await waitFor('the initial open alerts', () => received.some((e) => e.event === 'alerts'), 5000);
       expect((received[0]!.data.items as unknown[]).length).toBe(2);
@@ -137,7 +118,7 @@ describe('alerts API', () => {
       const ev = received.find((e) => e.event === 'alert')!;
       expect(ev.data).toMatchObject({ event: 'acknowledged', by: 'Anna (shift lead)', alert: { id, state: 'acknowledged' } });
     } finally {
-      stream.destroy();
+      stream.close();
     }
 
     const one = (await app.inject({ url: `/api/v1/alerts/${encodeURIComponent(id)}`, headers: auth(VIEWER) })).json();

@@ -18,6 +18,15 @@ export const alertFilterSchema = z
   .meta({ description: 'Which alert changes this sink gets.' });
 export type AlertFilter = z.output<typeof alertFilterSchema>;
 
+/** TLS settings of an HTTP sink (`https://` URLs). */
+export const httpTlsSchema = z
+  .strictObject({
+    caFile: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the receiver\'s certificate, relative to the config file.' }),
+    rejectUnauthorized: z.boolean().default(true).meta({ description: 'Verify the receiver\'s certificate; `false` only for tests.' }),
+  })
+  .prefault({})
+  .meta({ description: 'TLS settings for `https://` URLs.' });
+
 /** Keys every sink has: how the forwarder drives it and how much backlog the outbox keeps for it. */
 export const sinkCommonShape = {
   id: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).meta({ description: 'Name of this sink in logs, metrics, the status API and the outbox.' }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { positiveDuration } from '../../config/duration.js';
-import { sinkCommonShape } from '../common.js';
+import { httpTlsSchema, sinkCommonShape } from '../common.js';
 
 const authSchema = z
   .discriminatedUnion('type', [
@@ -30,13 +30,7 @@ export const influxdbSinkSchema = z.strictObject({
   measurement: z.string().min(1).default('yieldwatch_window').meta({ description: 'Measurement of the window points.' }),
   alertMeasurement: z.string().min(1).default('yieldwatch_alert').meta({ description: 'Measurement of the alert events (fired, acknowledged, resolved).' }),
   auth: authSchema.prefault({ type: 'none' }),
-  tls: z
-    .strictObject({
-      caFile: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the server certificate, relative to the config file.' }),
-      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Verify the server certificate; `false` only for tests.' }),
-    })
-    .prefault({})
-    .meta({ description: 'TLS settings for `https://` URLs.' }),
+  tls: httpTlsSchema,
   gzip: z.boolean().default(true).meta({ description: 'Compress write bodies with gzip.' }),
   timeout: positiveDuration('How long one HTTP request may take before it is abandoned and retried.').prefault('10s'),
   createDatabase: z.boolean().default(false).meta({ description: 'Run `CREATE DATABASE` once before the first write (InfluxDB 1.x; needs admin rights).' }),

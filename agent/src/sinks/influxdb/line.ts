@@ -27,26 +27,30 @@ export function machineLevels(path: string): { site: string; area: string | unde
   return p.length === 4 ? { site: p[0]!, area: p[1]!, line: p[2]!, machine: p[3]! } : { site: p[0]!, area: undefined, line: p[1]!, machine: p[2]! };
 }
 
+/** `measurement,tag=value,…` with the machine's ISA-95 levels and `extra` tags, sorted; empty values left out. */
+function seriesKey(measurement: string, machinePath: string, extra: readonly [string, string | undefined][]): string {
+  const escape = esc();
+  const { site, area, line, machine } = machineLevels(machinePath);
+  const tags: [string, string | undefined][] = [['area', area], ['line', line], ['machine', machine], ['site', site], ...extra];
+  tags.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  let out = escape.measurement(measurement);
+  for (const [k, v] of tags) if (v !== undefined && v !== '') out += `,${k}=${escape.tag(v)}`;
+  return out;
+}
+
 /**
  * One window as one line of InfluxDB line protocol, timestamp = window start in ms
  * (README.md, "Schema"). Tags and fields are sorted, so the same aggregate always gives the
  * same bytes; a revision gives the same series and timestamp, so it overwrites the point.
  */
 export function windowLine(measurement: string, a: Aggregate, agentId: string): string {
-  const { site, area, line, machine } = machineLevels(a.machine);
-  const tags: [string, string | undefined][] = [
+  const escape = esc();
+  const out = seriesKey(measurement, a.machine, [
     ['agent', agentId],
-    ['area', area],
-    ['line', line],
-    ['machine', machine],
     ['material', a.material],
     ['product', a.product],
-    ['site', site],
     ['window', windowTag(a.windowEnd - a.windowStart)],
-  ];
-  const escape = esc();
-  let out = escape.measurement(measurement);
-  for (const [k, v] of tags) if (v !== undefined && v !== '') out += `,${k}=${escape.tag(v)}`;
+  ]);
   const fields: string[] = [];
   for (const k of Object.keys(a.kpis).sort()) {
     const v = a.kpis[k]!;
@@ -65,18 +69,11 @@ export function windowLine(measurement: string, a: Aggregate, agentId: string): 
 export function alertLine(measurement: string, c: AlertChange, agentId: string): string {
   const a = c.alert;
   const escape = esc();
-  const { site, area, line, machine } = machineLevels(a.machine);
-  const tags: [string, string | undefined][] = [
+  const out = seriesKey(measurement, a.machine, [
     ['agent', agentId],
-    ['area', area],
-    ['line', line],
-    ['machine', machine],
     ['rule', a.rule],
     ['severity', a.severity],
-    ['site', site],
-  ];
-  let out = escape.measurement(measurement);
-  for (const [k, v] of tags) if (v !== undefined && v !== '') out += `,${k}=${escape.tag(v)}`;
+  ]);
   const fields = [
     `alert_id=${escape.quoted(a.id)}`,
     `by=${escape.quoted(c.by)}`,

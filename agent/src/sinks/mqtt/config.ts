@@ -1,27 +1,17 @@
 import { z } from 'zod';
 import { positiveDuration } from '../../config/duration.js';
+import { mqttTlsSchema, mqttUrlSchema } from '../../config/mqtt-connection.js';
 import { sinkCommonShape } from '../common.js';
 
 export const mqttSinkSchema = z.strictObject({
   type: z.literal('mqtt'),
   ...sinkCommonShape,
   id: sinkCommonShape.id.default('mqtt-publish'),
-  url: z
-    .string()
-    .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { message: 'expected a broker URL such as "mqtt://127.0.0.1:1883" or "mqtts://broker:8883"' })
-    .meta({ description: 'Broker URL: `mqtt://`, `mqtts://` (TLS), `ws://` or `wss://`.' }),
+  url: mqttUrlSchema,
   clientId: z.string().min(1).optional().meta({ description: 'MQTT client id. Default: `yieldwatch-<agent.id>-<sink id>`.' }),
   username: z.string().optional().meta({ description: 'Broker user name.' }),
   password: z.string().optional().meta({ description: 'Broker password; prefer `${ENV}`. Never logged.' }),
-  tls: z
-    .strictObject({
-      ca: z.string().optional().meta({ description: 'PEM file of the CA that signed the broker certificate, relative to the config file.' }),
-      cert: z.string().optional().meta({ description: 'PEM client certificate file (mutual TLS).' }),
-      key: z.string().optional().meta({ description: 'PEM client key file (mutual TLS).' }),
-      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Refuse brokers whose certificate does not verify.' }),
-    })
-    .optional()
-    .meta({ description: 'TLS settings for `mqtts://` and `wss://`.' }),
+  tls: mqttTlsSchema,
   topicPrefix: z
     .string()
     .regex(/^([^#+/\s]+\/)*$/, { message: 'expected topic levels ending in "/", such as "uns/", or an empty string' })

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { positiveDuration } from '../../config/duration.js';
-import { sinkCommonShape } from '../common.js';
+import { httpTlsSchema, sinkCommonShape } from '../common.js';
 
 export const webhookSinkSchema = z.strictObject({
   type: z.literal('webhook'),
@@ -21,13 +21,7 @@ export const webhookSinkSchema = z.strictObject({
     .meta({ description: 'HMAC-SHA256 key: each request carries `X-Yieldwatch-Timestamp` and `X-Yieldwatch-Signature: v1=<hex of HMAC(secret, "<timestamp>.<body>")>`. Prefer `${ENV}`.' }),
   headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
   dashboardUrl: z.string().url().optional().meta({ description: 'Base URL of the dashboard, linked from Teams and Slack messages.' }),
-  tls: z
-    .strictObject({
-      caFile: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the receiver\'s certificate, relative to the config file.' }),
-      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Verify the receiver\'s certificate; `false` only for tests.' }),
-    })
-    .prefault({})
-    .meta({ description: 'TLS settings for `https://` URLs.' }),
+  tls: httpTlsSchema,
   timeout: positiveDuration('How long one request may take before it is abandoned and retried.').prefault('10s'),
 });
 export type WebhookSinkConfig = z.output<typeof webhookSinkSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
 import { duration, positiveDuration } from '../../config/duration.js';
+import { mqttTlsSchema, mqttUrlSchema } from '../../config/mqtt-connection.js';
 
 const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
 
@@ -47,10 +48,7 @@ export type MqttTopicConfig = z.output<typeof mqttTopicSchema>;
 export const mqttSourceSchema = z.strictObject({
   type: z.literal('mqtt'),
   id: z.string().regex(/^[A-Za-z0-9._-]+$/).default('mqtt').meta({ description: 'Name of this source in logs, metrics and samples.' }),
-  url: z
-    .string()
-    .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { message: 'expected a broker URL such as "mqtt://127.0.0.1:1883" or "mqtts://broker:8883"' })
-    .meta({ description: 'Broker URL: `mqtt://`, `mqtts://` (TLS), `ws://` or `wss://`.' }),
+  url: mqttUrlSchema,
   clientId: z
     .string()
     .min(1)
@@ -58,15 +56,7 @@ export const mqttSourceSchema = z.strictObject({
     .meta({ description: 'Fixed MQTT client id, so the broker keeps the session across restarts. Default: `yieldwatch-<agent.id>-<source id>`.' }),
   username: z.string().optional().meta({ description: 'Broker user name.' }),
   password: z.string().optional().meta({ description: 'Broker password; prefer `${ENV}` or `YIELDWATCH_SOURCES__<n>__PASSWORD`. Never logged.' }),
-  tls: z
-    .strictObject({
-      ca: z.string().optional().meta({ description: 'PEM file of the CA that signed the broker certificate.' }),
-      cert: z.string().optional().meta({ description: 'PEM client certificate file (mutual TLS).' }),
-      key: z.string().optional().meta({ description: 'PEM client key file (mutual TLS).' }),
-      rejectUnauthorized: z.boolean().default(true).meta({ description: 'Refuse brokers whose certificate does not verify.' }),
-    })
-    .optional()
-    .meta({ description: 'TLS settings for `mqtts://` and `wss://`.' }),
+  tls: mqttTlsSchema,
   qos: z.union([z.literal(0), z.literal(1)]).default(1).meta({ description: 'Subscription QoS; 1 lets the broker queue messages while the agent is away.' }),
   sessionExpiry: duration('How long the broker keeps the session and its queued messages while the agent is disconnected (MQTT 5).').prefault('7d'),
   keepalive: positiveDuration('MQTT keep-alive interval.').prefault('30s'),
