@@ -62,6 +62,10 @@ describe('alerts API', () => {
     expect((await app.inject('/api/v1/alerts')).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/v1/alerts', headers: auth('nope-nope-nope-nope') })).statusCode).toBe(403);
     expect((await app.inject('/livez')).statusCode).toBe(200);
+    // However the path is spelt, a route of the API is behind the token.
+    for (const url of ['/%61pi/v1/alerts', '/api/%761/alerts', '/api/v1/alerts/x/ack']) {
+      expect((await app.inject({ url, method: url.endsWith('ack') ? 'POST' : 'GET', payload: url.endsWith('ack') ? { by: 'x' } : undefined })).statusCode, url).toBe(401);
+    }
   });
 
   it('lists open alerts with filters; the restarted pipeline knows them', async () => {

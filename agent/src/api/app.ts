@@ -41,11 +41,19 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
   });
-  registerAuth(app, deps.tokens ?? []);
+  app.decorateRequest('principal', undefined);
   app.register(healthRoutes, deps);
-  app.register(alertRoutes, { ...deps, prefix: '/api/v1' });
-  app.register(streamRoutes, { ...deps, prefix: '/api/v1' });
-  app.register(kpiRoutes, { ...deps, prefix: '/api/v1' });
-  app.register(statusRoutes, { ...deps, prefix: '/api/v1' });
+  // Every /api/v1 route lives in this one plugin, and the token check is a hook of that plugin:
+  // it runs for whatever URL fastify routed there (encoded paths, absolute-form request lines).
+  app.register(
+    async (api) => {
+      registerAuth(api, deps.tokens ?? []);
+      await api.register(alertRoutes, deps);
+      await api.register(streamRoutes, deps);
+      await api.register(kpiRoutes, deps);
+      await api.register(statusRoutes, deps);
+    },
+    { prefix: '/api/v1' },
+  );
   return app;
 }

@@ -29,14 +29,13 @@ function bearer(req: FastifyRequest): string | undefined {
 }
 
 /**
- * With tokens configured, every `/api/v1` request needs one (401 without, 403 for a wrong one);
- * health and metrics stay open for probes and scrapers. Without tokens nothing is checked.
+ * With tokens configured, every request to the routes of `app` (the `/api/v1` plugin) needs one
+ * (401 without, 403 for a wrong one); health and metrics stay open for probes and scrapers.
+ * Without tokens nothing is checked.
  */
 export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[]): void {
-  app.decorateRequest('principal', undefined);
   if (tokens.length === 0) return;
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/v1/')) return;
     const given = bearer(req);
     if (given === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'this API needs a token: Authorization: Bearer <token>' });
     const t = tokens.find((x) => same(x.token, given));
