@@ -104,9 +104,14 @@ describe('alert lifecycle', () => {
     expect(r.transition).toBe('fire');
   });
 
-  it('an unjudged window (too few parts) changes nothing', () => {
+  it('an unjudged window (too few parts) does not resolve an open alert, and ends a breach run', () => {
     const open = step(FRESH, breach, 0, MINUTE, rule).state;
     expect(step(open, { ...clear, judged: false }, MINUTE, 2 * MINUTE, rule)).toEqual({ state: open, transition: 'none' });
+    const slow = { minDuration: 2 * MINUTE, cooldown: 0 };
+    let r = step(FRESH, breach, 0, MINUTE, slow);
+    r = step(r.state, { ...breach, judged: false }, MINUTE, 2 * MINUTE, slow);
+    r = step(r.state, breach, 2 * MINUTE, 3 * MINUTE, slow);
+    expect(r.transition).toBe('none');
   });
 });
 
@@ -146,5 +151,48 @@ describe('alert config', () => {
     expect(r.issues[0]!.message).toContain('unknown line "p/l9"; expected one of: p/l1');
     const typed = resolveRules(alertsSchema.parse({ rules: [{ id: 't', type: 'threshold', scrapRate: 0.1 }], lines: { 'p/l1': { t: { scrapRate: 2 } } } }), ['p/l1/m1']);
     expect(typed.issues[0]!.path).toEqual(['lines', 'p/l1', 't', 'scrapRate']);
+  });
+});
+
+describe('alerts when the store fails for a while', () => {
+  it('a commit that rolls back leaves the alerts as if it never happened: the same alerts, in the same states, once the store works again', () => {
+    const rules = [
+      { id: 'threshold', type: 'threshold', scrapRate: 0.15, minParts: 30 },
+      { id: 'sustained', type: 'sustained', scrapRate: 0.15, m: 2, n: 3 },
+      { id: 'fast', type: 'fast', scrapRate: 0.15, parts: 40 },
+    ];
+    const cfg = validateConfig({ ...scenarioConfig(BASIC), alerts: { rules } });
+    /**
+     * Once the windows of minute 2 are stored, the next 8 commits fail after running (the rules have
+     * moved on when each rolls back): with the back-off they span minutes 3 to 7, the spike.
+     */
+    class FlakyStore extends Store {
+      failures = 0;
+      override transaction<T>(fn: () => T): T {
+        return super.transaction(() => {
+          const r = fn();
+          if (this.failures < 8 && this.queryAggregates({ from: E + 2 * MINUTE, limit: 1 }).length > 0) {
+            this.failures++;
+            throw new Error('SQLITE_FULL: database or disk is full');
+          }
+          return r;
+        });
+      }
+    }
+    const flaky = new FlakyStore({ path: ':memory:' });
+    replay(cfg, scenarioMessages(BASIC), flaky);
+    const clean = new Store({ path: ':memory:' });
+    replay(cfg, scenarioMessages(BASIC), clean);
+    const view = (s: Store) =>
+      s.alerts
+        .query()
+        .map((a) => `${a.machine} ${a.rule} ${a.state} ${a.windowStart ?? 'fast'} ${a.resolvedAt}`)
+        .sort();
+    expect(flaky.failures).toBe(8);
+    expect(view(flaky)).toEqual(view(clean));
+    const events = (s: Store) => s.alerts.events({ machine: SPIKE }).map((e) => `${e.kind} ${e.alert.rule}`);
+    expect(events(flaky).sort()).toEqual(events(clean).sort());
+    flaky.close();
+    clean.close();
   });
 });

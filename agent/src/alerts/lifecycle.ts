@@ -18,11 +18,12 @@ export type Transition = 'fire' | 'resolve' | 'update' | 'none';
 /**
  * One step of the alert lifecycle (pure). `from` is the event time the observation starts
  * (window start; the sample's time for the fast rule), `to` the time it ends (window end).
- * Fires when breaching for at least `minDuration` outside the cooldown; resolves on a clear
- * observation (below the limit with hysteresis); an unjudged observation changes nothing.
+ * Fires when breaching for at least `minDuration` (consecutive judged breaches) outside the
+ * cooldown; resolves on a clear observation (below the limit with hysteresis).
  */
 export function step(state: RuleState, obs: Observation, from: number, to: number, rule: Pick<AlertRule, 'minDuration' | 'cooldown'>): { state: RuleState; transition: Transition } {
-  if (!obs.judged) return { state, transition: 'none' };
+  // An unjudged window (idle, too few parts) neither resolves an open alert nor continues a breach run.
+  if (!obs.judged) return state.breachSince === undefined ? { state, transition: 'none' } : { state: { ...state, breachSince: undefined }, transition: 'none' };
   if (state.open) {
     if (obs.clear) return { state: { open: false, breachSince: undefined, quietUntil: to + rule.cooldown }, transition: 'resolve' };
     return { state, transition: 'update' };

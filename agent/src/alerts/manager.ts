@@ -7,6 +7,9 @@ import { SlidingParts } from './fast.js';
 import { FRESH, step, type RuleState, type Transition } from './lifecycle.js';
 import { pChartObservation, sustainedObservation, thresholdObservation, type Baseline, type Observation } from './rules.js';
 
+/** The part of every pair a failed commit must put back. */
+export type AlertSnapshot = Map<string, Pick<Pair, 'state' | 'alert' | 'baseline' | 'recent' | 'lastEnd'>>;
+
 /** One (machine, rule) pair. */
 interface Pair {
   machine: string;
@@ -19,6 +22,8 @@ interface Pair {
   recent: number[];
   /** fast: the sliding count. */
   sliding: SlidingParts | undefined;
+  /** End of the last window judged (window rules): a window that does not follow it starts a new breach run. */
+  lastEnd: number | undefined;
 }
 
 const GOOD = SIGNAL_INDEX.parts_good;
@@ -54,7 +59,7 @@ export class AlertManager {
     for (const [machine, list] of rules) {
       const pairs: Pair[] = [];
       for (const rule of list) {
-        const p: Pair = { machine, rule, state: FRESH, alert: undefined, baseline: [], recent: [], sliding: rule.type === 'fast' ? new SlidingParts(rule.parts) : undefined };
+        const p: Pair = { machine, rule, state: FRESH, alert: undefined, baseline: [], recent: [], sliding: rule.type === 'fast' ? new SlidingParts(rule.parts) : undefined, lastEnd: undefined };
         this.pairs.set(`${machine}|${rule.id}`, p);
         pairs.push(p);
       }
@@ -80,7 +85,29 @@ export class AlertManager {
     return out;
   }
 
-  /** Puts back changes a failed commit could not save; the next commit saves them. */
+  /**
+   * What the window rules and acknowledgements change, copied so that a commit that fails can
+   * put it back (the windows are judged again when the commit is retried).
+   */
+  snapshot(): AlertSnapshot {
+    const out: AlertSnapshot = new Map();
+    for (const [key, p] of this.pairs) out.set(key, { state: p.state, alert: p.alert, baseline: p.baseline.slice(), recent: p.recent.slice(), lastEnd: p.lastEnd });
+    return out;
+  }
+
+  rollback(snap: AlertSnapshot): void {
+    for (const [key, s] of snap) {
+      const p = this.pairs.get(key);
+      if (p === undefined) continue;
+      p.state = s.state;
+      p.alert = s.alert;
+      p.baseline = s.baseline;
+      p.recent = s.recent;
+      p.lastEnd = s.lastEnd;
+    }
+  }
+
+  /** Puts back changes a failed commit could not save; the next commit saves them first. */
   requeue(changes: readonly AlertChange[]): void {
     this.pending = [...changes, ...this.pending];
   }
@@ -119,7 +146,9 @@ export class AlertManager {
   /** Runs the window rules on newly committed windows; returns the changes to persist with them. */
   onWindows(aggregates: readonly Aggregate[], now: number): AlertChange[] {
     const out: AlertChange[] = [];
-    for (const a of aggregates) {
+    // In event-time order: windows held back by a failed commit come out together with newer ones.
+    const ordered = aggregates.length > 1 ? [...aggregates].sort((x, y) => x.windowStart - y.windowStart) : aggregates;
+    for (const a of ordered) {
       const pairs = this.byMachine.get(a.machine);
       if (pairs === undefined) continue;
       for (const p of pairs) {
@@ -130,6 +159,9 @@ export class AlertManager {
           if (obs.breach && p.alert === undefined) out.push({ kind: 'late_breach', alert: this.newAlert(p, obs, a.windowStart, a.windowEnd, a.windowStart, now), at: now, by: 'rule', notify: false });
           continue;
         }
+        // A gap (the machine sent nothing for a while) ends a breach run: two bad windows an hour apart are not an hour of scrap.
+        if (p.lastEnd !== undefined && a.windowStart !== p.lastEnd && p.state.breachSince !== undefined) p.state = { ...p.state, breachSince: undefined };
+        p.lastEnd = a.windowEnd;
         const r = step(p.state, obs, a.windowStart, a.windowEnd, p.rule);
         const change = this.apply(p, r.state, r.transition, obs, a.windowStart, a.windowEnd, a.windowStart, now);
         if (change) out.push(change);

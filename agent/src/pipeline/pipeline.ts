@@ -119,9 +119,16 @@ export class Pipeline {
    */
   acknowledge(id: string, by: string, comment: string | undefined): Alert | undefined {
     const now = this.clock.now();
+    const before = this.alerts.snapshot();
     const change = this.alerts.acknowledge(id, by, comment, now);
     if (change === undefined) return undefined;
-    this.store.transaction(() => this.recordAlerts([change], now));
+    try {
+      this.store.transaction(() => this.recordAlerts([change], now));
+    } catch (err) {
+      // Not saved: not acknowledged either, so the operator's retry finds it firing.
+      this.alerts.rollback(before);
+      throw err;
+    }
     this.events.onAlerts?.([change]);
     return change.alert;
   }
@@ -136,6 +143,7 @@ export class Pipeline {
     let emitted: Aggregate[];
     const pending = this.alerts.drainPending();
     let changes: AlertChange[] = pending;
+    const before = due.length > 0 ? this.alerts.snapshot() : undefined;
     try {
       emitted = this.store.transaction(() => {
         const out: Aggregate[] = [];
@@ -150,7 +158,8 @@ export class Pipeline {
           }
           out.push(agg);
         }
-        changes = [...this.alerts.onWindows(out, now), ...pending];
+        // Pending changes happened first (the fast rule, or a commit that failed): saved first.
+        changes = [...pending, ...this.alerts.onWindows(out, now)];
         this.recordAlerts(changes, now);
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
         if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
@@ -160,8 +169,9 @@ export class Pipeline {
       });
     } catch (err) {
       this.engine.putBack(due);
-      // The rules already moved on; their changes are saved with the next commit that works.
-      this.alerts.requeue(changes);
+      // The windows go back to the engine and are judged again at the retry, from the state before.
+      if (before !== undefined) this.alerts.rollback(before);
+      this.alerts.requeue(pending);
       this.stats.commitErrors++;
       this.failuresInRow++;
       this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
