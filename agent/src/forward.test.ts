@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import { captureLogs } from '../../test/helpers/sources.js';
-import { systemClock } from './core/clock.js';
+import { systemClock, VirtualClock } from './core/clock.js';
 import type { Health } from './core/health.js';
 import { SinkError, type OutboxRecord, type Sink } from './core/sink.js';
 import { Forwarder, retryDelay, type ForwarderOptions } from './forward.js';
@@ -154,6 +154,22 @@ describe('forwarder', () => {
     await waitFor('delivered', () => store.outbox.stats(sink.id).pendingRecords === 0, 5000);
     expect(sink.accepted).toEqual(['r7', 'r8', 'r9']);
     expect(fwd.status().health).toMatchObject({ status: 'degraded', reason: '7 records were dropped unsent by the outbox bound (oldest first)' });
+  });
+
+  it('the warning about dropped records ends an hour after the last drop', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 10, 27));
+    const { sink, fwd, append, store } = setup({ clock });
+    append(...range(10));
+    store.transaction(() => store.outbox.enforceBound(sink.id, clock.now(), { maxBytes: 6, maxAgeMs: 1e12 }));
+    expect(fwd.status().health.status).toBe('degraded');
+    clock.set(clock.now() + 59 * 60_000);
+    expect(fwd.status().health.status).toBe('degraded');
+    clock.set(clock.now() + 2 * 60_000);
+    expect(fwd.status().health.status).toBe('ok');
+    // A new drop starts the hour again.
+    append(...range(10, 'again'));
+    store.transaction(() => store.outbox.enforceBound(sink.id, clock.now(), { maxBytes: 6, maxAgeMs: 1e12 }));
+    expect(fwd.status().health.status).toBe('degraded');
   });
 });
 

@@ -31,6 +31,8 @@ export interface ForwarderOptions {
 /** Retry-After values beyond this are taken as this: a misconfigured proxy must not park a sink for days. */
 const RETRY_AFTER_CAP_MS = 3_600_000;
 const DEFAULT_IDLE_POLL_MS = 1000;
+/** How long a sink stays `degraded` after records were last dropped or lost. */
+export const LOSS_WARNING_MS = 3_600_000;
 
 export const SINK_ERROR_KINDS: readonly SinkErrorKind[] = ['retryable', 'malformed', 'blocked'];
 
@@ -69,6 +71,9 @@ export class Forwarder {
   private nextAttemptAt: number | undefined;
   private readonly errors: Record<SinkErrorKind, number> = { retryable: 0, malformed: 0, blocked: 0 };
   private readonly random: () => number;
+  /** dropped + lost at the last look (-1: not looked yet), and when it last grew. */
+  private lossSeen = -1;
+  private lossAt = -Infinity;
 
   constructor(private readonly o: ForwarderOptions) {
     this.random = o.random ?? Math.random;
@@ -123,11 +128,18 @@ export class Forwarder {
     if (this.failuresInRow > 0) {
       return { status: 'degraded', reason: `writes are failing (${this.failuresInRow} in a row, ${stats.pendingRecords} records waiting): ${this.lastError}`, details };
     }
-    if (stats.lost > 0) {
-      return { status: 'degraded', reason: `${stats.lost} records were lost unsent when the damaged store file was salvaged at start-up`, details: { ...details, lost: stats.lost } };
+    // Drops and losses are a warning for a while after they were last seen grow, not forever.
+    const now = this.o.clock.now();
+    if (stats.dropped + stats.lost !== this.lossSeen) {
+      if (this.lossSeen !== -1) this.lossAt = now;
+      else if (stats.dropped + stats.lost > 0) this.lossAt = now;
+      this.lossSeen = stats.dropped + stats.lost;
     }
-    if (stats.dropped > 0) {
-      return { status: 'degraded', reason: `${stats.dropped} records were dropped unsent by the outbox bound (oldest first)`, details: { ...details, dropped: stats.dropped } };
+    if (now - this.lossAt < LOSS_WARNING_MS) {
+      const what = [stats.dropped > 0 ? `${stats.dropped} records were dropped unsent by the outbox bound (oldest first)` : '', stats.lost > 0 ? `${stats.lost} records were lost unsent when the damaged store file was salvaged at start-up` : '']
+        .filter(Boolean)
+        .join('; ');
+      return { status: 'degraded', reason: what, details: { ...details, dropped: stats.dropped, lost: stats.lost } };
     }
     return { status: 'ok', details };
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario, scenarioConfig, scenarioMessages } from '../../../test/helpers/scenario.js';
+import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
+import { Pipeline } from '../pipeline/pipeline.js';
 import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
 import { alertsSchema, resolveRules } from './config.js';
@@ -194,5 +196,22 @@ describe('alerts when the store fails for a while', () => {
     expect(events(flaky).sort()).toEqual(events(clean).sort());
     flaky.close();
     clean.close();
+  });
+});
+
+describe('alerts after a config change', () => {
+  it('an open alert whose rule is gone is resolved by the config at the next commit, not left firing', () => {
+    const withRule = validateConfig({ ...scenarioConfig(BASIC), alerts: { rules: [{ id: 'threshold', type: 'threshold', scrapRate: 0.15, minParts: 30 }] } });
+    const store = new Store({ path: ':memory:' });
+    const cut = E + 5.5 * MINUTE;
+    replay(withRule, scenarioMessages(BASIC).filter((m) => m.arrival < cut), store);
+    expect(store.alerts.query({ state: 'open' })).toHaveLength(1);
+    const without = validateConfig(scenarioConfig(BASIC));
+    const pipeline = new Pipeline(without, store, new VirtualClock(cut));
+    pipeline.checkpoint();
+    expect(store.alerts.query({ state: 'open' })).toHaveLength(0);
+    const events = store.alerts.events({ machine: SPIKE });
+    expect(events.map((e) => `${e.kind} ${e.by}`)).toEqual(['fired rule', 'resolved config']);
+    store.close();
   });
 });

@@ -126,7 +126,12 @@ export class AlertManager {
   restore(open: readonly Alert[], lastResolved: ReadonlyMap<string, number>, recentWindows: (machine: string, count: number) => readonly Aggregate[]): void {
     for (const a of open) {
       const p = this.pairs.get(`${a.machine}|${a.rule}`);
-      if (p === undefined) continue; // the rule was removed from the config: the alert stays as stored
+      if (p === undefined) {
+        // The rule was removed or switched off for this machine: nothing will ever resolve it, so the config does.
+        const now = this.now();
+        this.pending.push({ kind: 'resolved', alert: { ...a, state: 'resolved', resolvedAt: now, updatedAt: now }, at: now, by: 'config', notify: true });
+        continue;
+      }
       p.alert = a;
       p.state = { ...p.state, open: true };
     }
@@ -138,7 +143,8 @@ export class AlertManager {
       const need = Math.max(0, ...pairs.map((p) => (p.rule.type === 'pChart' ? p.rule.baselineWindows : p.rule.type === 'sustained' ? p.rule.n : 0)));
       if (need === 0) continue;
       for (const a of recentWindows(machine, need)) {
-        for (const p of pairs) this.remember(p, a, this.observe(p, a), false);
+        // Windows since an open alert started were alerting; they stay out of the baseline, as they did live.
+        for (const p of pairs) this.remember(p, a, this.observe(p, a), p.alert !== undefined && a.windowEnd > p.alert.startedAt);
       }
     }
   }

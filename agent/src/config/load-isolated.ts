@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import type { LoadedConfig } from './load.js';
@@ -15,8 +17,10 @@ function run<T>(data: { file?: string; env?: NodeJS.ProcessEnv; doc?: unknown })
   // under tsx, whose loader a worker does not inherit, so the worker registers it first.
   const fromSources = import.meta.url.endsWith('.ts');
   const url = new URL(`./load-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+  // tsx is resolved from here, not from the working directory the agent was started in.
+  const tsx = fromSources ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href : '';
   const worker = fromSources
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
+    ? new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
     : new Worker(url, { workerData: data });
   return new Promise<T>((resolve, reject) => {
     worker.once('message', (m: { ok: true; value: T } | { ok: false; error: { message: string; stack?: string; code?: ErrorCode } }) => {

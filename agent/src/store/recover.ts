@@ -17,6 +17,8 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'sink_state', order: 'sink' },
   { name: 'outbox', order: 'id' },
   { name: 'dead_letters', order: 'id' },
+  { name: 'alerts', order: 'id' },
+  { name: 'alert_events', order: 'seq' },
 ];
 
 export interface TableSalvage {

@@ -5,6 +5,8 @@ import type { ApiDeps } from '../app.js';
 import type { LiveEvent } from '../events.js';
 
 const HEARTBEAT_MS = 15_000;
+/** A client that stops reading is dropped once this much waits for it, rather than growing memory without end. */
+const MAX_BUFFERED_BYTES = 1 << 20;
 
 interface StreamQuery {
   /** Comma-separated severities; only alerts of these. */
@@ -48,7 +50,13 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         // Proxies such as nginx must not hold the events back.
         'x-accel-buffering': 'no',
       });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const send = (event: string, data: unknown) => {
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          res.destroy();
+          return;
+        }
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
       const severities = list(req.query.severity);
       const lines = list(req.query.line);
       const alertsOnly = req.query.only === 'alerts';
@@ -68,6 +76,7 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       };
       req.raw.on('close', close);
       res.on('error', close);
+      res.on('close', close);
     },
   );
 };

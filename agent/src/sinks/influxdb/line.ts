@@ -63,21 +63,22 @@ export function windowLine(measurement: string, a: Aggregate, agentId: string): 
 }
 
 /**
- * One alert change as a point at the time of the change: tags locate the machine and the rule,
- * fields say what happened. Each change has its own timestamp (ms), so events never overwrite.
+ * One alert change as a point at the time of the change: tags locate the machine, the rule and
+ * the event (fired, acknowledged, resolved), fields carry the values.
  */
 export function alertLine(measurement: string, c: AlertChange, agentId: string): string {
   const a = c.alert;
   const escape = esc();
+  // The event is a tag: fired, acknowledged and resolved of one alert committed together share a timestamp and must not overwrite each other.
   const out = seriesKey(measurement, a.machine, [
     ['agent', agentId],
+    ['event', c.kind],
     ['rule', a.rule],
     ['severity', a.severity],
   ]);
   const fields = [
     `alert_id=${escape.quoted(a.id)}`,
     `by=${escape.quoted(c.by)}`,
-    `event=${escape.quoted(c.kind)}`,
     `parts=${a.parts}i`,
     `started_at=${a.startedAt}i`,
     `state=${escape.quoted(a.state)}`,

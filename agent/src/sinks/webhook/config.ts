@@ -6,6 +6,13 @@ export const webhookSinkSchema = z.strictObject({
   type: z.literal('webhook'),
   ...sinkCommonShape,
   id: sinkCommonShape.id.default('webhook'),
+  batchSize: z
+    .number()
+    .int()
+    .positive()
+    .max(100)
+    .default(1)
+    .meta({ description: 'Notifications per write. 1 (the default) acks each one as it is delivered, so a retry never sends an earlier one again.' }),
   url: z
     .string()
     .regex(/^https?:\/\/[^\s]+$/, { message: 'expected an http:// or https:// URL' })

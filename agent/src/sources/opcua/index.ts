@@ -5,6 +5,7 @@ import type {
   ClientMonitoredItemBase,
   ClientMonitoredItemGroup,
   ClientSession,
+  BrowsePathResult,
   ClientSubscription,
   DataValue,
   MessageSecurityMode,
@@ -79,6 +80,8 @@ const STOP_STEP_TIMEOUT_MS = 3000;
 /** Refused items (e.g. BadNodeIdUnknown while a restarted server builds its address space) are retried by a rebuild after this, doubling. */
 const ITEM_RETRY_MIN_MS = 30_000;
 const ITEM_RETRY_MAX_MS = 600_000;
+/** Browse paths per TranslateBrowsePathsToNodeIds request. */
+const TRANSLATE_CHUNK = 50;
 
 type NodeOpcua = typeof import('node-opcua');
 
@@ -413,9 +416,12 @@ class OpcuaSourceImpl implements OpcuaSource {
     const ua = this.ua!;
     const indexes = this.items.flatMap((it, i) => (it.relativePath === undefined ? [] : [i]));
     if (indexes.length === 0) return false;
-    const results = await session.translateBrowsePath(
-      indexes.map((i) => new ua.BrowsePath({ startingNode: ua.resolveNodeId('RootFolder'), relativePath: this.items[i]!.relativePath })),
-    );
+    // In chunks: servers cap the paths per request (MaxNodesPerTranslateBrowsePathsToNodeIds), often at 100 or more.
+    const results: BrowsePathResult[] = [];
+    for (let k = 0; k < indexes.length; k += TRANSLATE_CHUNK) {
+      const chunk = indexes.slice(k, k + TRANSLATE_CHUNK);
+      results.push(...(await session.translateBrowsePath(chunk.map((i) => new ua.BrowsePath({ startingNode: ua.resolveNodeId('RootFolder'), relativePath: this.items[i]!.relativePath })))));
+    }
     let changed = false;
     indexes.forEach((index, k) => {
       const r = results[k];
