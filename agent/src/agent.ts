@@ -9,7 +9,7 @@ import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
-import type { SampleSink, Source } from './core/plugin.js';
+import type { PluginContext, SampleSink, Source } from './core/plugin.js';
 import { parseMachinePath } from './core/sample.js';
 import type { Config, SinkConfig, SourceConfig } from './config/schema.js';
 import type { Forwarder } from './forward.js';
@@ -109,27 +109,24 @@ export class Agent {
       : undefined;
   }
 
-  private createSource(sc: SourceConfig): Source {
-    const def = SOURCE_TYPES[sc.type];
-    return def.create(sc as never, {
-      id: sc.id,
-      logger: this.log.child({ source: sc.id, type: sc.type }),
+  /** What a plugin instance gets from the agent: its id, a labelled child logger, the clock and the config's folder. */
+  private pluginContext(id: string, labels: Record<string, string>): PluginContext {
+    return {
+      id,
+      logger: this.log.child(labels),
       clock: this.clock,
       agentId: this.opts.config.agent.id,
       isMachine: (p) => this.pipeline.engine.hasMachine(p),
       baseDir: this.opts.baseDir,
-    });
+    };
+  }
+
+  private createSource(sc: SourceConfig): Source {
+    return SOURCE_TYPES[sc.type].create(sc as never, this.pluginContext(sc.id, { source: sc.id, type: sc.type }));
   }
 
   private createForwarder(sc: SinkConfig): Forwarder {
-    return createForwarder(sc, this.store.outbox, {
-      id: sc.id,
-      logger: this.log.child({ sink: sc.id, type: sc.type }),
-      clock: this.clock,
-      agentId: this.opts.config.agent.id,
-      isMachine: (p) => this.pipeline.engine.hasMachine(p),
-      baseDir: this.opts.baseDir,
-    });
+    return createForwarder(sc, this.store.outbox, this.pluginContext(sc.id, { sink: sc.id, type: sc.type }));
   }
 
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
