@@ -6,7 +6,7 @@ import { buildApp } from './api/app.js';
 import { EventHub } from './api/events.js';
 import type { MachineInfo } from './api/routes/kpis.js';
 import type { Aggregate } from './core/aggregate.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock, type Scheduler } from './core/clock.js';
 import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { PluginContext, SampleSink, Source } from './core/plugin.js';
@@ -28,7 +28,7 @@ export interface AgentOptions {
   /** Folder relative paths in plugin configs are resolved against. */
   baseDir: string;
   logger: Logger;
-  clock?: Clock;
+  clock?: Scheduler;
   /** Called with every committed emission (tests, live stream). */
   onEmit?: (aggregates: readonly Aggregate[]) => void;
 }
@@ -57,7 +57,7 @@ export class Agent {
   private lastRejectLog = -Infinity;
   private readonly loggedRejections = new Map<string, number>();
   private stopped = false;
-  private readonly clock: Clock;
+  private readonly clock: Scheduler;
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {

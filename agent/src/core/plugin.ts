@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
+import type { Scheduler } from './clock.js';
 import type { Health } from './health.js';
 import type { Sample } from './sample.js';
 
@@ -17,7 +17,8 @@ export interface PluginContext {
   id: string;
   /** Child logger labelled with the plugin type and id. */
   logger: Logger;
-  clock: Clock;
+  /** The agent's time, with timers on it (tests move it). */
+  clock: Scheduler;
   /** The agent's id (names MQTT clients and tags data). */
   agentId: string;
   /** True when `path` is a configured machine. */

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAedesBroker, type AedesBroker } from '../../../../test/helpers/aedes-broker.js';
 import { freePort } from '../../../../test/helpers/free-port.js';
 import { requireBinary } from '../../../../test/helpers/require-binary.js';
-import { VirtualClock, type Clock } from '../../core/clock.js';
+import { systemClock, VirtualClock, type Scheduler } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import type { PluginContext } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
@@ -207,11 +207,11 @@ function captureLogger(level = 'debug'): { logger: pino.Logger; lines: Record<st
 
 const MACHINES = new Set(['p1/l1/m1', 'p1/l1/m2']);
 
-function ctxFor(opts: { logger?: pino.Logger; clock?: Clock; baseDir?: string } = {}): PluginContext {
+function ctxFor(opts: { logger?: pino.Logger; clock?: Scheduler; baseDir?: string } = {}): PluginContext {
   return {
     id: 'unit',
     logger: opts.logger ?? pino({ level: 'silent' }),
-    clock: opts.clock ?? { now: () => Date.now() },
+    clock: opts.clock ?? systemClock,
     agentId: 'test',
     isMachine: (p) => MACHINES.has(p),
     baseDir: opts.baseDir ?? process.cwd(),
