@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Aggregate } from '../../agent/src/core/aggregate.js';
-import { QUALITY_COUNTS } from '../../agent/src/kpi/quality.js';
+import { QUALITY_COUNTS } from '../../agent/src/core/aggregate.js';
 import type { InfluxRow } from './influxdb.js';
 
 /**

@@ -1,5 +1,18 @@
-import type { Components, Kpis } from '../kpi/derive.js';
-import type { QualityCounts } from '../kpi/quality.js';
+import type { SummedSignal } from './signals.js';
+
+/** Summed window components by signal; a key is present only for signals the machine measures. */
+export type Components = Partial<Record<SummedSignal, number>>;
+
+/** KPI values of one window or rollup, by their snake_case names (the KPI method, agent/src/kpi/README.md). */
+export type Kpis = Record<string, number>;
+
+/**
+ * Data-quality counts every aggregate carries, so a number can always be questioned.
+ * Event-time counts (`skewed`, `too_late`) are per message; the others are per signal value.
+ */
+export const QUALITY_COUNTS = ['stale', 'implausible', 'rebaselined', 'too_late', 'skewed', 'dup', 'rejected'] as const;
+export type QualityCount = (typeof QUALITY_COUNTS)[number];
+export type QualityCounts = Record<QualityCount, number>;
 
 /** One machine and one window, as emitted and stored (DESIGN.md, "Contracts"). */
 export interface Aggregate {

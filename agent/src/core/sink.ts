@@ -19,6 +19,21 @@ export interface OutboxRecord {
   readonly payload: string;
 }
 
+/** The backlog bound of one sink: beyond either limit the oldest records are dropped (counted). */
+export interface OutboxBound {
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+/** A sink's side of the commit: its serializer and its backlog bound (the pipeline appends what it returns to the outbox). */
+export interface OutboxWriter {
+  sink: string;
+  serialize(aggregate: Aggregate): string | undefined;
+  /** The payload of one alert change given the machine's open alerts after it; undefined: not for this sink. */
+  serializeAlert?(change: AlertChange, openOfMachine: readonly Alert[]): string | undefined;
+  bound: OutboxBound;
+}
+
 /** How a write failed, which decides what the forwarder does next. */
 export type SinkErrorKind =
   /** Try the same batch again after a back-off (network, timeout, 5xx, 429). */

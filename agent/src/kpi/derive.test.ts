@@ -1,7 +1,8 @@
 /** KPI derivation (DESIGN.md "KPI method / KPIs"): table tests with values worked out by hand. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addComponents, deriveKpis, KPI_METHOD, type Components, type DeriveContext } from './derive.js';
+import type { Components } from '../core/aggregate.js';
+import { addComponents, deriveKpis, KPI_METHOD, type DeriveContext } from './derive.js';
 import type { MaterialFactors } from './materials.js';
 
 /** Factors chosen as exact binary fractions so products are exact. */

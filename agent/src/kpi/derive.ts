@@ -1,20 +1,15 @@
+import type { Components, Kpis } from '../core/aggregate.js';
 import type { SummedSignal } from '../core/signals.js';
 import type { MaterialFactors } from './materials.js';
 
 /** Version of the KPI method every aggregate and report names. */
 export const KPI_METHOD = 'yieldwatch-kpi/1';
 
-/** Summed window components by signal; a key is present only for signals the machine measures. */
-export type Components = Partial<Record<SummedSignal, number>>;
-
 /** Context the derivation needs besides the sums. */
 export interface DeriveContext {
   partMassKg?: number | undefined;
   material?: MaterialFactors | undefined;
 }
-
-/** KPI values of one window or rollup, by their snake_case names (DESIGN.md, "KPIs"). */
-export type Kpis = Record<string, number>;
 
 function ratio(num: number | undefined, den: number | undefined): number | undefined {
   // A ratio with a zero (or unknown) denominator is absent, never 0, NaN or Infinity.

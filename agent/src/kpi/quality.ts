@@ -1,12 +1,6 @@
-/**
- * Data-quality counts every aggregate carries, so a number can always be questioned
- * (DESIGN.md, "Windows"). Event-time counts (`skewed`, `too_late`) are per message;
- * the others are per signal value.
- */
-export const QUALITY_COUNTS = ['stale', 'implausible', 'rebaselined', 'too_late', 'skewed', 'dup', 'rejected'] as const;
-export type QualityCount = (typeof QUALITY_COUNTS)[number];
-export type QualityCounts = Record<QualityCount, number>;
+import { QUALITY_COUNTS, type QualityCounts } from '../core/aggregate.js';
 
+/** Index of each data-quality count (core/aggregate.ts, QUALITY_COUNTS) in a window's count vector. */
 export const Q_STALE = 0;
 export const Q_IMPLAUSIBLE = 1;
 export const Q_REBASELINED = 2;

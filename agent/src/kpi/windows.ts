@@ -1,6 +1,6 @@
 import { SUMMED_SIGNALS, type SummedSignal } from '../core/signals.js';
-import { QUALITY_COUNTS, qualityToRecord, type QualityCounts } from './quality.js';
-import type { Components } from './derive.js';
+import { QUALITY_COUNTS, type Components, type QualityCounts } from '../core/aggregate.js';
+import { qualityToRecord } from './quality.js';
 
 /** Start of the tumbling window (aligned to the UTC epoch) that holds event time `t`. */
 export function windowStart(t: number, sizeMs: number): number {

@@ -2,7 +2,7 @@ import type { Aggregate } from '../core/aggregate.js';
 import { addComponents, deriveKpis, KPI_METHOD } from '../kpi/derive.js';
 import type { DueWindow } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
-import { QUALITY_COUNTS, type QualityCounts } from '../kpi/quality.js';
+import { QUALITY_COUNTS, type QualityCounts } from '../core/aggregate.js';
 import { componentsOf, qualityOf } from '../kpi/windows.js';
 
 /**

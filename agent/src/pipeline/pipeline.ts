@@ -6,7 +6,7 @@ import type { Sample } from '../core/sample.js';
 import type { Config } from '../config/schema.js';
 import { KpiEngine, type DueWindow } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
-import type { OutboxBound } from '../store/outbox.js';
+import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import { toAggregate } from './emit.js';
 import { engineOptions, materialFactors } from './machines.js';
@@ -20,15 +20,6 @@ export interface PipelineEvents {
   onCommitRecovered?: (failures: number) => void;
   /** Alert changes committed (fired, acknowledged, resolved, late breaches). */
   onAlerts?: (changes: readonly AlertChange[]) => void;
-}
-
-/** A sink's side of the commit: its serializer and its backlog bound. */
-export interface OutboxWriter {
-  sink: string;
-  serialize(aggregate: Aggregate): string | undefined;
-  /** The payload of one alert change given the machine's open alerts after it; undefined: not for this sink. */
-  serializeAlert?(change: AlertChange, openOfMachine: readonly Alert[]): string | undefined;
-  bound: OutboxBound;
 }
 
 export interface PipelineStats {

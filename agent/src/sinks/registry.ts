@@ -1,8 +1,7 @@
 import type { AlertChange } from '../core/alert.js';
 import type { PluginContext } from '../core/plugin.js';
-import type { SinkDef } from '../core/sink.js';
+import type { OutboxWriter, SinkDef } from '../core/sink.js';
 import type { SinkConfig } from '../config/schema.js';
-import type { OutboxWriter } from '../pipeline/pipeline.js';
 import { Forwarder } from '../forward.js';
 import type { Outbox } from '../store/outbox.js';
 import { influxdbSink } from './influxdb/index.js';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { OutboxRecord } from '../core/sink.js';
+import type { OutboxBound, OutboxRecord } from '../core/sink.js';
 
 /** Per-sink bookkeeping, kept in `sink_state` in the same transactions as the records it counts. */
 export interface OutboxStats {
@@ -20,11 +20,6 @@ export interface OutboxStats {
   lastSuccessAt: number | undefined;
 }
 
-/** The backlog bound of one sink: beyond either limit the oldest records are dropped (counted). */
-export interface OutboxBound {
-  maxBytes: number;
-  maxAgeMs: number;
-}
 
 export interface DeadLetter {
   id: number;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Aggregate } from '../../core/aggregate.js';
 import type { AlertChange } from '../../core/alert.js';
-import { QUALITY_COUNTS } from '../../kpi/quality.js';
+import { QUALITY_COUNTS } from '../../core/aggregate.js';
 
 type Escapes = (typeof import('influx'))['escape'];
 let escapes: Escapes | undefined;
