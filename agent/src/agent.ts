@@ -17,7 +17,7 @@ import { configWarnings } from './config/warnings.js';
 import { createMetrics } from './observe/metrics.js';
 import { ENGINE_REJECT_REASONS } from './kpi/engine.js';
 import { Pipeline } from './pipeline/pipeline.js';
-import { createForwarder, outboxWriter } from './sinks/registry.js';
+import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { SOURCE_TYPES } from './sources/registry.js';
 import { Store } from './store/store.js';
 

@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { VirtualClock, systemClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import { Pipeline } from '../../agent/src/pipeline/pipeline.js';
-import { createForwarder, outboxWriter } from '../../agent/src/sinks/registry.js';
+import { createForwarder, outboxWriter } from '../../agent/src/wiring/sinks.js';
 import { Store } from '../../agent/src/store/store.js';
 import { startInfluxdb } from '../helpers/influxdb.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
+import { duration } from '../core/schema/duration.js';
 import { lineOf } from '../core/alert.js';
 
 const ruleId = z

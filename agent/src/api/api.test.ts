@@ -8,7 +8,7 @@ import { Store } from '../store/store.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { VirtualClock, systemClock } from '../core/clock.js';
 import { pino } from 'pino';
-import { createForwarder } from '../sinks/registry.js';
+import { createForwarder } from '../wiring/sinks.js';
 import { freePort } from '../../../test/helpers/free-port.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { buildApp } from './app.js';

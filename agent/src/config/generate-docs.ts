@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ERROR_CODES } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
-import { duration } from './duration.js';
+import { duration } from '../core/schema/duration.js';
 import { validateConfig } from './load.js';
 import { configSchema, materialLibrarySchema } from './schema.js';
 

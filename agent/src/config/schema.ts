@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import { duration, positiveDuration } from './duration.js';
+import { duration, positiveDuration } from '../core/schema/duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
-import { mqttSourceSchema } from '../sources/mqtt/config.js';
-import { opcuaSourceSchema } from '../sources/opcua/config.js';
+import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
+import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
-import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
-import { mqttSinkSchema } from '../sinks/mqtt/config.js';
-import { webhookSinkSchema } from '../sinks/webhook/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -165,19 +162,27 @@ export const apiSchema = z
   .prefault({})
   .meta({ description: 'The HTTP API the dashboard reads.' });
 
+/**
+ * The union of the config schemas of every registered plugin of one kind, in registry order.
+ * Each plugin owns its schema (its folder's config.ts); here they are only put side by side.
+ */
+async function pluginUnion<D extends { config: () => Promise<z.core.$ZodTypeDiscriminable> }>(defs: readonly D[]) {
+  type S = Awaited<ReturnType<D['config']>>;
+  const schemas = (await Promise.all(defs.map((d) => d.config()))) as S[];
+  return z.discriminatedUnion('type', schemas as [S, ...S[]]);
+}
+
 /** One source of samples; `type` selects the plugin whose keys apply. */
-export const sourceSchema = z
-  .discriminatedUnion('type', [mqttSourceSchema, opcuaSourceSchema])
-  .meta({ description: 'Source plugin; each `type` has its own keys, listed below.' });
-/** A validated source entry of any plugin type. */
-export type SourceConfig = z.output<typeof sourceSchema>;
+export const sourceSchema = (await pluginUnion(Object.values(SOURCE_TYPES))).meta({
+  description: 'Source plugin; each `type` has its own keys, listed below.',
+});
 
 /** One destination of the aggregates; `type` selects the plugin whose keys apply. */
-export const sinkSchema = z
-  .discriminatedUnion('type', [influxdbSinkSchema, mqttSinkSchema, webhookSinkSchema])
-  .meta({ description: 'Sink plugin; each `type` has its own keys, listed below.' });
-/** A validated sink entry of any plugin type. */
-export type SinkConfig = z.output<typeof sinkSchema>;
+export const sinkSchema = (await pluginUnion(Object.values(SINK_TYPES))).meta({
+  description: 'Sink plugin; each `type` has its own keys, listed below.',
+});
+
+export type { SinkConfig, SourceConfig };
 
 /** "unknown product "x"; expected one of: a, b" — the message of a reference to a name that is not defined. */
 function unknownName(what: string, name: string, defined: Record<string, unknown>, key: string): string {

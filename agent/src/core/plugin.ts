@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { output, ZodType } from 'zod';
 import type { Scheduler } from './clock.js';
 import type { Health } from './health.js';
 import type { Sample } from './sample.js';
@@ -42,7 +43,22 @@ export interface Source {
   counters(): Readonly<Record<string, number>>;
 }
 
-export interface SourceDef<C> {
-  type: string;
-  create(config: C, ctx: PluginContext): Source;
+/**
+ * Loads a plugin's config schema. It is a dynamic import on purpose: only config validation (a
+ * short-lived worker, `check-config`, the docs generator) loads schema code; the running agent
+ * never does (agent/src/config/load-isolated.ts says why).
+ */
+export type SchemaLoader<S extends ZodType> = () => Promise<S>;
+
+/** The config an instance of plugin definition `D` is created with. */
+export type ConfigOf<D> = D extends { config: SchemaLoader<infer S> } ? output<S> : never;
+
+/**
+ * A source plugin: its `type` (= its folder's name), the schema of one `sources[]` entry of that
+ * type, and a factory that does no I/O. Registered by one line in sources/registry.ts.
+ */
+export interface SourceDef<S extends ZodType = ZodType> {
+  readonly type: string;
+  readonly config: SchemaLoader<S>;
+  create(config: output<S>, ctx: PluginContext): Source;
 }

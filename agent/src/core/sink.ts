@@ -1,7 +1,8 @@
 import type { Aggregate } from './aggregate.js';
 import type { Alert, AlertChange } from './alert.js';
 import type { Health } from './health.js';
-import type { PluginContext } from './plugin.js';
+import type { output, ZodType } from 'zod';
+import type { PluginContext, SchemaLoader } from './plugin.js';
 
 /**
  * One emission serialized for one sink, as the outbox keeps it until the sink accepted it
@@ -70,12 +71,17 @@ export interface Sink {
   health(): Health;
 }
 
-/** A sink plugin: a pure serializer (run inside the commit transaction) and a factory. */
-export interface SinkDef<C> {
-  type: string;
+/**
+ * A sink plugin: its `type` (= its folder's name), the schema of one `sinks[]` entry of that type,
+ * pure serializers run inside the commit transaction, and a factory that does no I/O.
+ * Registered by one line in sinks/registry.ts.
+ */
+export interface SinkDef<S extends ZodType = ZodType> {
+  readonly type: string;
+  readonly config: SchemaLoader<S>;
   /** The payload of one aggregate for this sink, or undefined when the sink does not take it. Pure and synchronous. */
-  serializeWindow(config: C, aggregate: Aggregate, agentId: string): string | undefined;
+  serializeWindow(config: output<S>, aggregate: Aggregate, agentId: string): string | undefined;
   /** The payload of one alert change (the machine's open alerts after it are given too); undefined: not for this sink. */
-  serializeAlert?(config: C, change: AlertChange, openOfMachine: readonly Alert[], agentId: string): string | undefined;
-  create(config: C, ctx: PluginContext): Sink;
+  serializeAlert?(config: output<S>, change: AlertChange, openOfMachine: readonly Alert[], agentId: string): string | undefined;
+  create(config: output<S>, ctx: PluginContext): Sink;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveDuration } from '../config/duration.js';
+import { positiveDuration } from '../core/schema/duration.js';
 
 /** A duration option that must be above zero: a zero period would divide by zero or spin a timer. */
 export const simulatedMachineSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { positiveDuration } from '../config/duration.js';
-import { byteSize } from '../config/size.js';
+import { positiveDuration } from '../core/schema/duration.js';
+import { byteSize } from '../core/schema/size.js';
 import { SEVERITIES } from '../core/alert.js';
 
 /** Which alert changes a sink takes. */

@@ -5,7 +5,7 @@ import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
 import { parseRetryAfter, post, type HttpAnswer } from '../http.js';
-import type { InfluxdbSinkConfig } from './config.js';
+import type { InfluxdbSinkConfig, influxdbSinkSchema } from './config.js';
 import { alertLine, windowLine } from './line.js';
 
 /** Longest server answer kept in an error message and the dead-letter table. */
@@ -103,9 +103,10 @@ class InfluxdbSink implements Sink {
 /** The `influxdb` sink: windows as line protocol to the v1 `/write` API. */
 export const influxdbSink = {
   type: 'influxdb',
+  config: () => import('./config.js').then((m) => m.influxdbSinkSchema),
   serializeWindow: (config: InfluxdbSinkConfig, a, agentId) => windowLine(config.measurement, a, agentId),
   serializeAlert: (config: InfluxdbSinkConfig, c, _open, agentId) => alertLine(config.alertMeasurement, c, agentId),
   create(config: InfluxdbSinkConfig, ctx: PluginContext): Sink {
     return new InfluxdbSink(config, ctx);
   },
-} satisfies SinkDef<InfluxdbSinkConfig>;
+} satisfies SinkDef<typeof influxdbSinkSchema>;

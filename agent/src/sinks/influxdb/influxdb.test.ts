@@ -13,7 +13,7 @@ import type { SinkConfig } from '../../config/schema.js';
 import type { Forwarder } from '../../forward.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { Store } from '../../store/store.js';
-import { createForwarder, outboxWriter } from '../registry.js';
+import { createForwarder, outboxWriter } from '../../wiring/sinks.js';
 import { influxdbSinkSchema, type InfluxdbSinkConfig } from './config.js';
 import { parseRetryAfter } from '../http.js';
 import { classify } from './index.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveDuration } from '../../config/duration.js';
+import { positiveDuration } from '../../core/schema/duration.js';
 import { mqttTlsSchema, mqttUrlSchema } from '../../config/mqtt-connection.js';
 import { sinkCommonShape } from '../common.js';
 

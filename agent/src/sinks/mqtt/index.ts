@@ -5,7 +5,7 @@ import { readConfigFile } from '../../core/config-file.js';
 import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
-import type { MqttSinkConfig } from './config.js';
+import type { MqttSinkConfig, mqttSinkSchema } from './config.js';
 
 /** The Unified-Namespace topic of a machine's windows: `<prefix><site>/<area>/<line>/<machine>/yieldwatch/kpi`. */
 export function kpiTopic(prefix: string, machinePath: string): string {
@@ -124,9 +124,10 @@ class MqttSink implements Sink {
 /** The `mqtt` sink: each window as retained JSON on its machine's Unified-Namespace topic, QoS 1. */
 export const mqttSink = {
   type: 'mqtt',
+  config: () => import('./config.js').then((m) => m.mqttSinkSchema),
   serializeWindow: (config: MqttSinkConfig, a, agentId) => windowMessage(config.topicPrefix, a, agentId),
   serializeAlert: (config: MqttSinkConfig, c, open, agentId) => alertMessage(config.topicPrefix, c, open, agentId),
   create(config: MqttSinkConfig, ctx: PluginContext): Sink {
     return new MqttSink(config, ctx);
   },
-} satisfies SinkDef<MqttSinkConfig>;
+} satisfies SinkDef<typeof mqttSinkSchema>;

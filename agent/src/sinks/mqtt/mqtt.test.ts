@@ -9,7 +9,7 @@ import type { Aggregate } from '../../core/aggregate.js';
 import { systemClock } from '../../core/clock.js';
 import type { Forwarder } from '../../forward.js';
 import { Store } from '../../store/store.js';
-import { createForwarder } from '../registry.js';
+import { createForwarder } from '../../wiring/sinks.js';
 import { mqttSinkSchema } from './config.js';
 import { kpiTopic, windowMessage } from './index.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveDuration } from '../../config/duration.js';
+import { positiveDuration } from '../../core/schema/duration.js';
 import { httpTlsSchema, sinkCommonShape } from '../common.js';
 
 export const webhookSinkSchema = z.strictObject({

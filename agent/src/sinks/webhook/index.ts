@@ -4,7 +4,7 @@ import type { PluginContext } from '../../core/plugin.js';
 import { readConfigFile } from '../../core/config-file.js';
 import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
 import { parseRetryAfter, post } from '../http.js';
-import type { WebhookSinkConfig } from './config.js';
+import type { WebhookSinkConfig, webhookSinkSchema } from './config.js';
 import { jsonBody, slackBody, teamsBody } from './format.js';
 
 /** The signature a receiver checks: hex HMAC-SHA256 of `<timestamp>.<body>` with the shared secret. */
@@ -71,6 +71,7 @@ class WebhookSink implements Sink {
 /** The `webhook` sink: every alert change POSTed as JSON (plain, Teams or Slack), signed when a secret is set. Windows are not sent. */
 export const webhookSink = {
   type: 'webhook',
+  config: () => import('./config.js').then((m) => m.webhookSinkSchema),
   serializeWindow: () => undefined,
   serializeAlert: (config: WebhookSinkConfig, c, _open, agentId) => {
     if (c.kind === 'late_breach') return undefined;
@@ -80,4 +81,4 @@ export const webhookSink = {
   create(config: WebhookSinkConfig, ctx: PluginContext): Sink {
     return new WebhookSink(config, ctx);
   },
-} satisfies SinkDef<WebhookSinkConfig>;
+} satisfies SinkDef<typeof webhookSinkSchema>;

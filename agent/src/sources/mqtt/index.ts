@@ -4,7 +4,7 @@ import type { Health } from '../../core/health.js';
 import { readConfigFile } from '../../core/config-file.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
-import type { MqttSourceConfig } from './config.js';
+import type { MqttSourceConfig, mqttSourceSchema } from './config.js';
 import { MqttMapper, type RejectReason } from './map.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
 import { guarded } from '../../observe/guard.js';
@@ -389,7 +389,8 @@ class MqttSourceImpl implements MqttSource {
 /** The `mqtt` source: subscribes to topic templates on a broker with a persistent session and maps each message to samples. */
 export const mqttSource = {
   type: 'mqtt',
+  config: () => import('./config.js').then((m) => m.mqttSourceSchema),
   create(config: MqttSourceConfig, ctx: PluginContext): MqttSource {
     return new MqttSourceImpl(config, ctx);
   },
-} satisfies SourceDef<MqttSourceConfig>;
+} satisfies SourceDef<typeof mqttSourceSchema>;

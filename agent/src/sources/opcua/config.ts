@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
-import { positiveDuration } from '../../config/duration.js';
+import { positiveDuration } from '../../core/schema/duration.js';
 
 /** A NodeId in the OPC UA string form: `ns=1;s=Line1/Press1/GoodCount`, `i=2258`, `nsu=urn:x;s=...` (g= GUID, b= opaque). */
 const NODE_ID_RE = /^((ns=\d+|nsu=[^;]+);)?[isgb]=.+$/;

@@ -22,7 +22,7 @@ import type { Health } from '../../core/health.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
 import type { SignalName } from '../../core/signals.js';
-import type { OpcuaSourceConfig } from './config.js';
+import type { OpcuaSourceConfig, opcuaSourceSchema } from './config.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
 import { guarded } from '../../observe/guard.js';
 
@@ -752,7 +752,8 @@ class OpcuaSourceImpl implements OpcuaSource {
 /** The `opcua` source: one session and subscription per server, every configured NodeId monitored. */
 export const opcuaSource = {
   type: 'opcua',
+  config: () => import('./config.js').then((m) => m.opcuaSourceSchema),
   create(config: OpcuaSourceConfig, ctx: PluginContext): OpcuaSource {
     return new OpcuaSourceImpl(config, ctx);
   },
-} satisfies SourceDef<OpcuaSourceConfig>;
+} satisfies SourceDef<typeof opcuaSourceSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { parseDuration } from '../duration.js';
 
 /** Schema of a duration option: a string with a unit (`"250ms"`, `"30s"`, `"5m"`, `"24h"`, `"7d"`), parsed to milliseconds. */
 export function duration(description: string) {
