@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from './core/clock.js';
 import type { Health } from './core/health.js';
-import { SinkError, type OutboxRecord, type Sink, type SinkErrorKind } from './core/sink.js';
-import type { Outbox, OutboxStats } from './store/outbox.js';
+import { SinkError, type ForwarderStatus, type OutboxRecord, type OutboxStats, type Sink, type SinkErrorKind } from './core/sink.js';
+import type { Outbox } from './store/outbox.js';
 
 /**
  * One loop per sink (STYLE.md, "forward.ts"): next batch from the outbox, write, ack. A failed
@@ -33,22 +33,6 @@ const RETRY_AFTER_CAP_MS = 3_600_000;
 const DEFAULT_IDLE_POLL_MS = 1000;
 /** How long a sink stays `degraded` after records were last dropped or lost. */
 export const LOSS_WARNING_MS = 3_600_000;
-
-export const SINK_ERROR_KINDS: readonly SinkErrorKind[] = ['retryable', 'malformed', 'blocked'];
-
-export interface ForwarderStatus extends OutboxStats {
-  sink: string;
-  type: string;
-  health: Health;
-  /** Failed writes by kind, since start. */
-  errors: Record<SinkErrorKind, number>;
-  /** Failed attempts in a row (0 while writes succeed). */
-  failuresInRow: number;
-  lastError: string | undefined;
-  lastErrorAt: number | undefined;
-  /** Agent time of the next attempt while backing off. */
-  nextAttemptAt: number | undefined;
-}
 
 /** Delay before retry number `failures` (1-based): capped exponential with equal jitter, or the server's Retry-After. */
 export function retryDelay(failures: number, min: number, max: number, random: number, retryAfterMs?: number): number {

@@ -4,7 +4,7 @@ import { YieldwatchError } from './core/errors.js';
 import type { Sample } from './core/sample.js';
 import type { Config } from './config/schema.js';
 import type { EngineStats } from './kpi/engine.js';
-import { Pipeline } from './pipeline/pipeline.js';
+import { createPipeline } from './wiring/pipeline-options.js';
 import { MqttMapper } from './sources/mqtt/map.js';
 import { Store } from './store/store.js';
 
@@ -47,10 +47,10 @@ export function parseRecordedLine(line: string, lineNo: number): RecordedMessage
  */
 export function replay(cfg: Config, messages: Iterable<RecordedMessage>, store = new Store({ path: ':memory:' })): ReplayResult {
   const clock = new VirtualClock(0);
-  const pipeline = new Pipeline(cfg, store, clock);
+  const pipeline = createPipeline(cfg, store, clock);
   const mappers = cfg.sources
     .filter((s) => s.type === 'mqtt')
-    .map((s) => new MqttMapper(s.topics, s.id, (p) => pipeline.engine.hasMachine(p), s.maxPayloadBytes));
+    .map((s) => new MqttMapper(s.topics, s.id, (p) => pipeline.hasMachine(p), s.maxPayloadBytes));
   if (mappers.length === 0) {
     throw new YieldwatchError('YW_ERR_CONFIG_INVALID', 'Replay needs at least one source of type "mqtt" in the config: its topics map the recorded messages.');
   }
@@ -73,5 +73,5 @@ export function replay(cfg: Config, messages: Iterable<RecordedMessage>, store =
   }
   pipeline.flushAll();
   const aggregates = store.queryAggregates().sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : a.windowStart - b.windowStart));
-  return { aggregates, stats: pipeline.engine.stats, messages: n };
+  return { aggregates, stats: pipeline.stats().ingest, messages: n };
 }

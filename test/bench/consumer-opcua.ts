@@ -112,10 +112,10 @@ const mark = (): Mark => ({
   t: performance.now(),
   cpu: process.cpuUsage(),
   counters: source.counters(),
-  samples: pipeline.engine.stats.samples,
-  accepted: pipeline.engine.stats.accepted,
-  windows: pipeline.stats.windowsEmitted,
-  commits: pipeline.stats.checkpoints,
+  samples: pipeline.stats().ingest.samples,
+  accepted: pipeline.stats().ingest.accepted,
+  windows: pipeline.stats().commits.windowsEmitted,
+  commits: pipeline.stats().commits.checkpoints,
 });
 
 let begin: Mark | undefined;

@@ -64,8 +64,8 @@ const measured = await meter.result();
 
 // Outside the span: stop the source, emit every open window and add up what the store holds.
 await Promise.all(agent.sources.map((s) => s.stop()));
-const stats = { ...pipeline.stats };
-const engine = { ...pipeline.engine.stats, rejected: Object.fromEntries(pipeline.engine.stats.rejected) };
+const stats = { ...pipeline.stats().commits };
+const engine = { ...pipeline.stats().ingest, rejected: Object.fromEntries(pipeline.stats().ingest.rejected) };
 pipeline.flushAll();
 const totals: CounterTotals = { good: 0, scrap: 0, rework: 0, material_in_kg: 0 };
 const aggs = agent.store.queryAggregates();

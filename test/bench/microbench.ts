@@ -81,21 +81,21 @@ async function makePass(): Promise<Pass> {
     };
   }
   // The agent's modules are loaded only here, so the bare variants run without them.
-  const [{ benchAgentConfig }, { MqttMapper }, { Pipeline }, { Store }, { systemClock }] = await Promise.all([
+  const [{ benchAgentConfig }, { MqttMapper }, { createPipeline }, { Store }, { systemClock }] = await Promise.all([
     import('./agent-config.js'),
     import('../../agent/src/sources/mqtt/map.js'),
-    import('../../agent/src/pipeline/pipeline.js'),
+    import('../../agent/src/wiring/pipeline-options.js'),
     import('../../agent/src/store/store.js'),
     import('../../agent/src/core/clock.js'),
   ]);
-  type Sample = Parameters<InstanceType<typeof Pipeline>['ingest']>[0][number];
+  type Sample = Parameters<ReturnType<typeof createPipeline>['ingest']>[0][number];
   const config = await benchAgentConfig('mqtt://127.0.0.1:1883', '/nonexistent');
   const source = config.sources[0] as MqttSourceConfig;
   const mapOnly = variant === 'yieldwatch-map';
   return () => {
     const store = new Store({ path: ':memory:' });
-    const pipeline = new Pipeline(config, store, systemClock);
-    const mapper = new MqttMapper(source.topics, source.id, (p) => pipeline.engine.hasMachine(p), source.maxPayloadBytes);
+    const pipeline = createPipeline(config, store, systemClock);
+    const mapper = new MqttMapper(source.topics, source.id, (p) => pipeline.hasMachine(p), source.maxPayloadBytes);
     const batch: Sample[] = [];
     return () => {
       let n = 0;
@@ -108,7 +108,7 @@ async function makePass(): Promise<Pass> {
         else if (reason === undefined) pipeline.ingest(batch);
         else pipeline.reject(reason, mapper.lastMachine);
       }
-      n += pipeline.engine.stats.accepted;
+      n += pipeline.stats().ingest.accepted;
       store.close();
       return n;
     };

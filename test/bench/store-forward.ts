@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { VirtualClock, systemClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
-import { Pipeline } from '../../agent/src/pipeline/pipeline.js';
+import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from '../../agent/src/wiring/sinks.js';
 import { Store } from '../../agent/src/store/store.js';
 import { startInfluxdb } from '../helpers/influxdb.js';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     // 1. The outage, on a virtual clock: one reading per machine per window, one commit per window.
     const clock = new VirtualClock(T0);
     const store = new Store({ path: dbPath });
-    const pipeline = new Pipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
+    const pipeline = createPipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
     const counts = machines.map(() => ({ good: 0, scrap: 0, kg: 0 }));
     const windows = Math.round((DAYS * 86_400) / WINDOW_S);
     const wall0 = performance.now();
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     }
     const simulateS = (performance.now() - wall0) / 1000;
     const outbox = store.outbox.stats('influx');
-    const emitted = pipeline.stats.windowsEmitted;
+    const emitted = pipeline.stats().commits.windowsEmitted;
     store.close();
     const dbBytes = fileSize(dbPath);
 

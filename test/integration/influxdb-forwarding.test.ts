@@ -83,7 +83,7 @@ describe.skipIf(!hasInfluxd)('forwarding to InfluxDB through outages', () => {
     /** Stops the machines, waits until every window is emitted and delivered. */
     const settle = async () => {
       await stopPublishing();
-      await waitFor('every window emitted', () => agent.pipeline.engine.openWindows() === 0, 10_000);
+      await waitFor('every window emitted', () => agent.pipeline.stats().openWindows === 0, 10_000);
       await waitFor('the outbox drained', () => status().pendingRecords === 0, 30_000);
     };
     return { agent, status, settle };
@@ -107,7 +107,7 @@ describe.skipIf(!hasInfluxd)('forwarding to InfluxDB through outages', () => {
     expectRowsEqualStore(rows, stored, 'fwd-test');
     expect(status()).toMatchObject({ pendingRecords: 0, dropped: 0, deadLettered: 0 });
     // Delivered records = first emissions + revisions; each became or replaced exactly one point.
-    expect(status().delivered).toBe(agent.pipeline.stats.windowsEmitted + agent.pipeline.stats.windowsRevised);
+    expect(status().delivered).toBe(agent.pipeline.stats().commits.windowsEmitted + agent.pipeline.stats().commits.windowsRevised);
   }, 90_000);
 
   it('a tiny backlog bound: the agent keeps running, drops the oldest records (counted, health warns) and still delivers the newest', async () => {
@@ -115,7 +115,7 @@ describe.skipIf(!hasInfluxd)('forwarding to InfluxDB through outages', () => {
     const { agent, status, settle } = await run('yw_bound', { backlog: { maxSize: '4KiB', maxAge: '7d' } });
     await waitFor('records dropped', () => status().dropped >= 20, 30_000);
     expect(status().pendingBytes).toBeLessThanOrEqual(4096);
-    expect(agent.pipeline.stats.commitErrors).toBe(0);
+    expect(agent.pipeline.stats().commits.commitErrors).toBe(0);
     await influx.startProcess();
     await settle();
     expect(status().health).toMatchObject({ status: 'degraded' });
@@ -123,7 +123,7 @@ describe.skipIf(!hasInfluxd)('forwarding to InfluxDB through outages', () => {
     const stored = agent.store.queryAggregates();
     const rows = await influx.query('yw_bound', 'SELECT * FROM yieldwatch_window GROUP BY *', { epoch: 'ms' });
     // Everything emitted is accounted for: delivered or dropped, nothing else.
-    const emitted = agent.pipeline.stats.windowsEmitted + agent.pipeline.stats.windowsRevised;
+    const emitted = agent.pipeline.stats().commits.windowsEmitted + agent.pipeline.stats().commits.windowsRevised;
     expect(status().delivered + status().dropped).toBe(emitted);
     // The newest window of every machine made it, with the stored values.
     for (const m of MACHINES) {

@@ -6,7 +6,8 @@ import { systemClock } from '../../agent/src/core/clock.js';
 import type { PluginContext, SampleSink } from '../../agent/src/core/plugin.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import type { Config, ConfigInput } from '../../agent/src/config/schema.js';
-import { Pipeline } from '../../agent/src/pipeline/pipeline.js';
+import type { Pipeline } from '../../agent/src/pipeline/pipeline.js';
+import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { replay, type RecordedMessage } from '../../agent/src/replay.js';
 import { mqttSource, type MqttSource } from '../../agent/src/sources/mqtt/index.js';
 import { Store } from '../../agent/src/store/store.js';
@@ -126,7 +127,7 @@ function ctxFor(cfg: Config, pipeline: () => Pipeline): PluginContext {
     logger: pino({ level: 'silent' }),
     clock: systemClock,
     agentId: cfg.agent.id,
-    isMachine: (p) => pipeline().engine.hasMachine(p),
+    isMachine: (p) => pipeline().hasMachine(p),
     baseDir: process.cwd(),
   };
 }
@@ -223,7 +224,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
   it.skipIf(skip)('messages in, windows out: the stored windows equal a replay of the same messages', async () => {
     const cfg = configFor(broker!.url);
     const store = new Store({ path: ':memory:' });
-    const pipeline = new Pipeline(cfg, store, systemClock);
+    const pipeline = createPipeline(cfg, store, systemClock);
     const src = newSource(cfg, () => pipeline, `itest-windows-${tag}`);
     await src.start(pipelineSink(pipeline));
     expect(src.health()).toMatchObject({ status: 'ok', details: { protocolVersion } });
@@ -245,7 +246,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     expect(live.length).toBeGreaterThanOrEqual(12);
     expect(diffWindows(flat(live), byKey(flat(expected.aggregates))).slice(0, 20)).toEqual([]);
     expect(qualities(live)).toEqual(qualities(expected.aggregates));
-    const { rejected: _lr, ...liveStats } = pipeline.engine.stats;
+    const { rejected: _lr, ...liveStats } = pipeline.stats().ingest;
     const { rejected: _er, ...replayStats } = expected.stats;
     expect(liveStats).toEqual(replayStats);
   });
@@ -253,7 +254,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
   it.skipIf(skip)('persistent session: QoS 1 messages published while the agent is stopped arrive after its restart', async () => {
     const cfg = configFor(broker!.url);
     const store = new Store({ path: ':memory:' });
-    let pipeline = new Pipeline(cfg, store, systemClock);
+    let pipeline = createPipeline(cfg, store, systemClock);
     const clientId = `itest-session-${tag}`;
     const startTs = Date.now() - 10 * 60_000;
     const msgs = generateStream(11, startTs, 210, [M03]);
@@ -273,7 +274,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     await publish(pub!, during);
 
     // A restarted agent: a new pipeline restores the checkpoint, a new source has the same client id.
-    pipeline = new Pipeline(cfg, store, systemClock);
+    pipeline = createPipeline(cfg, store, systemClock);
     const second = newSource(cfg, () => pipeline, clientId);
     await second.start(pipelineSink(pipeline));
     await waitFor('the queued batch', () => second.counters().messages >= during.length);
@@ -288,7 +289,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     expect(sum('parts_good')).toBe(lastMsg.good! - firstMsg.good!);
     expect(sum('parts_scrap')).toBe(lastMsg.scrap! - firstMsg.scrap!);
     expect(sum('parts_rework')).toBe(lastMsg.rework! - firstMsg.rework!);
-    expect(pipeline.engine.stats.resets).toBe(0);
+    expect(pipeline.stats().ingest.resets).toBe(0);
     // QoS 1 is at least once: a redelivery may add a message, never a count (checked above).
     expect(second.counters().messages).toBeGreaterThanOrEqual(during.length);
   });
@@ -298,7 +299,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     it.skipIf(skip)('broker restart: the queued messages of a stopped agent survive on the broker disk', async () => {
       const cfg = configFor(broker!.url);
       const store = new Store({ path: ':memory:' });
-      const pipeline = new Pipeline(cfg, store, systemClock);
+      const pipeline = createPipeline(cfg, store, systemClock);
       const clientId = `itest-broker-restart-${tag}`;
       const msgs = generateStream(31, Date.now() - 5 * 60_000, 100, [M03]);
 
@@ -322,7 +323,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
   it.skipIf(skip)('bad input while running: a burst of malformed payloads and topics does not stop delivery', async () => {
     const cfg = configFor(broker!.url);
     const store = new Store({ path: ':memory:' });
-    const pipeline = new Pipeline(cfg, store, systemClock);
+    const pipeline = createPipeline(cfg, store, systemClock);
     const src = newSource(cfg, () => pipeline, `itest-bad-${tag}`);
     await src.start(pipelineSink(pipeline));
 
@@ -354,7 +355,7 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     expect(src.health().status).toBe('ok');
     expect(src.counters()).toMatchObject({ messages: interleaved.length, rejected: good.length, sink_errors: 0 });
     expect(src.rejectedByReason()).toEqual(expectedRejects);
-    expect(Object.fromEntries(pipeline.engine.stats.rejected)).toEqual(expectedRejects);
+    expect(Object.fromEntries(pipeline.stats().ingest.rejected)).toEqual(expectedRejects);
 
     pipeline.flushAll();
     const recorded = good.map((g) => ({ arrival: Date.now(), topic: g.topic, payload: g.payload }));

@@ -7,7 +7,7 @@ import { aggregateToJson, type Aggregate } from '../../agent/src/core/aggregate.
 import { systemClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import type { Config } from '../../agent/src/config/schema.js';
-import { Pipeline } from '../../agent/src/pipeline/pipeline.js';
+import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { replay } from '../../agent/src/replay.js';
 import { mqttSource, type MqttSource } from '../../agent/src/sources/mqtt/index.js';
 import type { RejectReason } from '../../agent/src/sources/mqtt/map.js';
@@ -195,7 +195,7 @@ describe.each(BROKERS)('fuzz: malformed MQTT input through $name', ({ name, skip
   it.skipIf(skip)(`${BAD_MESSAGES} bad messages among good ones: the source stays up, every rejection is counted, the KPIs are those of the good messages`, { timeout: 60_000 }, async () => {
     const cfg = configFor(broker!.url);
     const store = new Store({ path: ':memory:' });
-    const pipeline = new Pipeline(cfg, store, systemClock);
+    const pipeline = createPipeline(cfg, store, systemClock);
     const warnings: string[] = [];
     const logger = pino(
       { level: 'info' },
@@ -208,7 +208,7 @@ describe.each(BROKERS)('fuzz: malformed MQTT input through $name', ({ name, skip
     );
     src = mqttSource.create(
       { ...(cfg.sources[0] as MqttSourceConfig), clientId: `fuzz-${name.split(' ')[0]}` },
-      { id: 'fuzz', logger, clock: systemClock, agentId: 'fuzz', isMachine: (p) => pipeline.engine.hasMachine(p), baseDir: process.cwd() },
+      { id: 'fuzz', logger, clock: systemClock, agentId: 'fuzz', isMachine: (p) => pipeline.hasMachine(p), baseDir: process.cwd() },
     );
     await src.start({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
     expect(src.health().status).toBe('ok');
@@ -250,14 +250,14 @@ describe.each(BROKERS)('fuzz: malformed MQTT input through $name', ({ name, skip
     expect(src.health().status).toBe('ok');
     expect(src.counters()).toMatchObject({ messages: good.length + delivered, rejected: delivered, reconnects: 0, sink_errors: 0 });
     expect(src.rejectedByReason()).toEqual(expected);
-    expect(Object.fromEntries(pipeline.engine.stats.rejected)).toEqual(expected);
-    expect(pipeline.engine.stats.samples).toBe(good.length * 2);
+    expect(Object.fromEntries(pipeline.stats().ingest.rejected)).toEqual(expected);
+    expect(pipeline.stats().ingest.samples).toBe(good.length * 2);
     // Rate-limited logging: one warning per reason in this run (rejectLogInterval is 60 s), not one per message.
     const warnLines = warnings.map((l) => JSON.parse(l) as { level: number; reason?: string }).filter((l) => l.level === 40);
     expect(warnLines.map((l) => l.reason).sort()).toEqual(Object.keys(expected).sort());
 
     pipeline.flushAll();
-    expect(pipeline.stats.commitErrors).toBe(0);
+    expect(pipeline.stats().commits.commitErrors).toBe(0);
     const live = store.queryAggregates();
     const want = replay(cfg, good.map((m) => ({ arrival: now, topic: m.topic, payload: m.payload })));
     expect(want.stats.rollovers).toBeGreaterThan(0);

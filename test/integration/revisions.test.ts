@@ -12,7 +12,7 @@ import { VirtualClock } from '../../agent/src/core/clock.js';
 import type { Sample } from '../../agent/src/core/sample.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import type { Config } from '../../agent/src/config/schema.js';
-import { Pipeline } from '../../agent/src/pipeline/pipeline.js';
+import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { replay, type RecordedMessage } from '../../agent/src/replay.js';
 import { Store } from '../../agent/src/store/store.js';
 
@@ -208,7 +208,7 @@ describe('the store across a restart', () => {
     /** A process lifetime: reading k arrives 1 s after its time; the pipeline ticks before each. */
     const run = (cfg: Config, store: Store, from: number, to: number) => {
       const clock = new VirtualClock(0);
-      const p = new Pipeline(cfg, store, clock);
+      const p = createPipeline(cfg, store, clock);
       for (let k = from; k < to; k++) {
         clock.set(T0 + k * 10 * S + S);
         p.tick();
@@ -267,7 +267,7 @@ describe('the store across a restart', () => {
 describe('a store that refuses writes', () => {
   it('keeps the windows in memory, retries with back-off and saves them all once it works again', async () => {
     const { VirtualClock } = await import('../../agent/src/core/clock.js');
-    const { Pipeline } = await import('../../agent/src/pipeline/pipeline.js');
+    const { createPipeline } = await import('../../agent/src/wiring/pipeline-options.js');
     const { Store } = await import('../../agent/src/store/store.js');
     const { validateConfig } = await import('../../agent/src/config/load.js');
     const cfg = validateConfig({
@@ -285,7 +285,7 @@ describe('a store that refuses writes', () => {
     const store = new FlakyStore({ path: ':memory:' });
     const clock = new VirtualClock(Date.UTC(2026, 0, 1));
     const errors: number[] = [];
-    const p = new Pipeline(cfg, store, clock, { onCommitError: (_e, n) => errors.push(n) });
+    const p = createPipeline(cfg, store, clock, { onCommitError: (_e, n) => errors.push(n) });
     const t0 = clock.now();
     let v = 0;
     // Ten minutes of production, one reading every 5 s, ticking every 250 ms as the agent does.
@@ -297,12 +297,12 @@ describe('a store that refuses writes', () => {
     // Back-off: 1 s doubling to 60 s means about a dozen attempts in ten minutes, not 2,400.
     expect(store.attempts).toBeLessThan(20);
     expect(errors[0]).toBe(1);
-    expect(p.failuresInRow).toBe(errors.length);
+    expect(p.stats().failuresInRow).toBe(errors.length);
     expect(store.queryAggregates()).toEqual([]);
     store.failing = false;
     clock.set(t0 + 700_000);
     p.tick();
-    expect(p.failuresInRow).toBe(0);
+    expect(p.stats().failuresInRow).toBe(0);
     const rows = store.queryAggregates();
     expect(rows.length).toBe(10);
     expect(rows.reduce((s, r) => s + r.components.parts_good!, 0)).toBe(v - 1);

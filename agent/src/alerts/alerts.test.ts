@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario, scenarioConfig, scenarioMessages } from '../../../test/helpers/scenario.js';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { createPipeline } from '../wiring/pipeline-options.js';
 import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
 import { alertsSchema, resolveRules } from './config.js';
@@ -207,7 +207,7 @@ describe('alerts after a config change', () => {
     replay(withRule, scenarioMessages(BASIC).filter((m) => m.arrival < cut), store);
     expect(store.alerts.query({ state: 'open' })).toHaveLength(1);
     const without = validateConfig(scenarioConfig(BASIC));
-    const pipeline = new Pipeline(without, store, new VirtualClock(cut));
+    const pipeline = createPipeline(without, store, new VirtualClock(cut));
     pipeline.checkpoint();
     expect(store.alerts.query({ state: 'open' })).toHaveLength(0);
     const events = store.alerts.events({ machine: SPIKE });

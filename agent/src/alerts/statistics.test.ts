@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { createPipeline } from '../wiring/pipeline-options.js';
 import { mulberry32 } from '../simulator/random.js';
 import { Store } from '../store/store.js';
 import { pChartLimit } from './rules.js';
@@ -67,7 +67,7 @@ function simulate(machines: readonly SimMachine[], hours: number, rules: unknown
   });
   const clock = new VirtualClock(T0);
   const store = new Store({ path: ':memory:' });
-  const pipeline = new Pipeline(cfg, store, clock);
+  const pipeline = createPipeline(cfg, store, clock);
   const rand = mulberry32(seed);
   const counts = machines.map(() => ({ good: 0, scrap: 0 }));
   const windows = hours * 60;

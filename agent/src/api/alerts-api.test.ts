@@ -7,7 +7,8 @@ import { waitFor } from '../../../test/helpers/wait.js';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
 import { createMetrics } from '../observe/metrics.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { createPipeline } from '../wiring/pipeline-options.js';
 import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
 import { buildApp } from './app.js';
@@ -36,7 +37,7 @@ describe('alerts API', () => {
   beforeAll(async () => {
     const cut = s.config.epoch_ms + 5.5 * 60_000;
     replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
-    pipeline = new Pipeline(cfg, store, new VirtualClock(cut + 60_000), { onAlerts: (changes) => events.publish({ type: 'alerts', changes }) });
+    pipeline = createPipeline(cfg, store, new VirtualClock(cut + 60_000), { onAlerts: (changes) => events.publish({ type: 'alerts', changes }) });
     app = buildApp({
       store,
       registry: createMetrics({ pipeline, store, sources: [] }),
@@ -76,7 +77,7 @@ describe('alerts API', () => {
       [SPIKE, 'sustained', 'firing'],
       [SPIKE, 'threshold', 'firing'],
     ]);
-    expect(pipeline.alerts.open(SPIKE)).toHaveLength(2);
+    expect(pipeline.openAlerts(SPIKE)).toHaveLength(2);
     const critical = (await app.inject({ url: '/api/v1/alerts?severity=critical', headers: auth(VIEWER) })).json().items as Record<string, unknown>[];
     expect(critical.map((a) => a.rule)).toEqual(['threshold']);
     expect((await app.inject({ url: '/api/v1/alerts?line=plant1/l1', headers: auth(VIEWER) })).json().items).toEqual([]);
@@ -140,7 +141,7 @@ describe('alerts API without tokens', () => {
     const store = new Store({ path: ':memory:' });
     const cut = s.config.epoch_ms + 5.5 * 60_000;
     replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
-    const pipeline = new Pipeline(cfg, store, new VirtualClock(cut));
+    const pipeline = createPipeline(cfg, store, new VirtualClock(cut));
     const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
     try {
       const id = (store.alerts.query({ state: 'open' })[0]!).id;

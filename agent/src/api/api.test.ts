@@ -5,7 +5,7 @@ import type { Health } from '../core/health.js';
 import { createMetrics } from '../observe/metrics.js';
 import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { createPipeline } from '../wiring/pipeline-options.js';
 import { VirtualClock, systemClock } from '../core/clock.js';
 import { pino } from 'pino';
 import { createForwarder } from '../wiring/sinks.js';
@@ -23,7 +23,7 @@ describe('HTTP API', () => {
 
   beforeAll(async () => {
     replay(cfg, scenarioMessages(s), store);
-    const pipeline = new Pipeline(cfg, store, new VirtualClock(0));
+    const pipeline = createPipeline(cfg, store, new VirtualClock(0));
     pipeline.reject('invalid_json');
     app = buildApp({
       store,
@@ -101,7 +101,7 @@ describe('HTTP API: sink status', () => {
     });
     const store = new Store({ path: ':memory:' });
     const clock = new VirtualClock(0);
-    const pipeline = new Pipeline(cfg, store, clock);
+    const pipeline = createPipeline(cfg, store, clock);
     const fwd = createForwarder(cfg.sinks[0]!, store.outbox, { id: 'influx', logger: pino({ level: 'silent' }), clock: systemClock, agentId: 'a', isMachine: () => true, baseDir: '.' });
     const createdAt = Date.now() - 90_000;
     store.transaction(() => {
@@ -110,7 +110,7 @@ describe('HTTP API: sink status', () => {
     fwd.start();
     const app = buildApp({
       store,
-      registry: createMetrics({ pipeline, store, sources: [], forwarders: [fwd] }),
+      registry: createMetrics({ pipeline, store, sources: [], sinks: () => [fwd.status()] }),
       machines: () => [],
       health: () => ({ 'sink:influx': fwd.status().health }),
       sinks: () => [fwd.status()],

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Health } from '../core/health.js';
 import type { Alert } from '../core/alert.js';
-import type { ForwarderStatus } from '../forward.js';
+import type { ForwarderStatus } from '../core/sink.js';
 import { registerAuth, type ApiToken } from './auth.js';
 import type { EventHub } from './events.js';
 import { alertRoutes } from './routes/alerts.js';

@@ -6,24 +6,34 @@ export interface Clock {
 /** A pending call of a `Scheduler`; opaque to the caller. */
 export type TimerHandle = { readonly __timer: unique symbol } | NodeJS.Timeout;
 
+/** `keepAlive`: the timer keeps the process running (the agent's own ticker); by default it does not. */
+export interface TimerOptions {
+  keepAlive?: boolean;
+}
+
 /**
  * A clock that also runs timers on its own time: what long-running parts (sources, sinks) use,
- * so that a test moves their time, and their timers fire, without waiting. Timers never keep
- * the process alive (an agent that is told to stop is not held open by a retry).
+ * so that a test moves their time, and their timers fire, without waiting. By default a timer
+ * does not keep the process alive (an agent that is told to stop is not held open by a retry).
  */
 export interface Scheduler extends Clock {
   /** Calls `fn` once, `ms` after now on this clock. */
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  setTimeout(fn: () => void, ms: number, options?: TimerOptions): TimerHandle;
   /** Calls `fn` every `ms` on this clock, until cleared. */
-  setInterval(fn: () => void, ms: number): TimerHandle;
+  setInterval(fn: () => void, ms: number, options?: TimerOptions): TimerHandle;
   /** Cancels a timer of either kind; an undefined or already fired handle is ignored. */
   clearTimer(handle: TimerHandle | undefined): void;
 }
 
+function keepAlive(t: NodeJS.Timeout, options: TimerOptions | undefined): NodeJS.Timeout {
+  return options?.keepAlive === true ? t : t.unref();
+}
+
+/** Wall-clock time and Node's timers. */
 export const systemClock: Scheduler = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  setInterval: (fn, ms) => setInterval(fn, ms).unref(),
+  setTimeout: (fn, ms, options) => keepAlive(setTimeout(fn, ms), options),
+  setInterval: (fn, ms, options) => keepAlive(setInterval(fn, ms), options),
   clearTimer: (h) => {
     if (h !== undefined) clearTimeout(h as NodeJS.Timeout);
   },

@@ -85,3 +85,39 @@ export interface SinkDef<S extends ZodType = ZodType> {
   serializeAlert?(config: output<S>, change: AlertChange, openOfMachine: readonly Alert[], agentId: string): string | undefined;
   create(config: output<S>, ctx: PluginContext): Sink;
 }
+
+/** Per-sink bookkeeping, kept in `sink_state` in the same transactions as the records it counts. */
+export interface OutboxStats {
+  /** Records waiting for the sink, and their payload bytes. */
+  pendingRecords: number;
+  pendingBytes: number;
+  /** Agent time the oldest waiting record was committed (undefined: nothing waits). */
+  oldestCreatedAt: number | undefined;
+  /** Records the sink accepted, since the store was created. */
+  delivered: number;
+  /** Records dropped unsent by the backlog bound, and their bytes. */
+  dropped: number;
+  droppedBytes: number;
+  /** Records the sink refused as malformed, moved to `dead_letters`. */
+  deadLettered: number;
+  /** Records lost unsent because the store file was damaged (see recover.ts). */
+  lost: number;
+  lastSuccessAt: number | undefined;
+}
+
+export const SINK_ERROR_KINDS: readonly SinkErrorKind[] = ['retryable', 'malformed', 'blocked'];
+
+/** Delivery state of one sink: its outbox backlog and its forwarder's errors (status API, metrics, health). */
+export interface ForwarderStatus extends OutboxStats {
+  sink: string;
+  type: string;
+  health: Health;
+  /** Failed writes by kind, since start. */
+  errors: Record<SinkErrorKind, number>;
+  /** Failed attempts in a row (0 while writes succeed). */
+  failuresInRow: number;
+  lastError: string | undefined;
+  lastErrorAt: number | undefined;
+  /** Agent time of the next attempt while backing off. */
+  nextAttemptAt: number | undefined;
+}

@@ -1,4 +1,5 @@
 import type { Sample } from '../core/sample.js';
+import type { IngestStats } from '../core/stats.js';
 import { SIGNAL_INDEX, SUMMED_SIGNALS, isSummedSignal, type SignalKind, type SummedSignal } from '../core/signals.js';
 import {
   counterStep,
@@ -78,21 +79,8 @@ export interface IncrementObserver {
   add(signalIndex: number, delta: number, t: number): void;
 }
 
-/** Counters since start, for metrics and replay stats. Rejections are by reason. */
-export interface EngineStats {
-  samples: number;
-  accepted: number;
-  baselines: number;
-  resets: number;
-  rollovers: number;
-  stale: number;
-  implausible: number;
-  rebaselined: number;
-  dup: number;
-  skewed: number;
-  too_late: number;
-  rejected: Map<string, number>;
-}
+/** Counters since start, for metrics and replay stats (core/stats.ts). */
+export type EngineStats = IngestStats;
 
 /** Serializable engine state: saved with every emission, restored at start. */
 export interface EngineSnapshot {

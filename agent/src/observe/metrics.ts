@@ -1,8 +1,16 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Source } from '../core/plugin.js';
-import { SINK_ERROR_KINDS, type Forwarder, type ForwarderStatus } from '../forward.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
-import type { Store } from '../store/store.js';
+import { SINK_ERROR_KINDS, type ForwarderStatus } from '../core/sink.js';
+import type { PipelineStats } from '../core/stats.js';
+
+/** What the metrics are read from, each at scrape time. */
+export interface MetricSources {
+  pipeline: { stats(): PipelineStats };
+  store: { sizeBytes(): number };
+  sources: readonly Source[];
+  /** Delivery state of every sink (none when the agent forwards nowhere). */
+  sinks?: () => readonly ForwarderStatus[];
+}
 
 const QUALITY_KINDS = ['stale', 'implausible', 'rebaselined', 'dup', 'skewed', 'too_late'] as const;
 const COUNTER_EVENTS = { reset: 'resets', rollover: 'rollovers', baseline: 'baselines' } as const;
@@ -11,12 +19,12 @@ const COUNTER_EVENTS = { reset: 'resets', rollover: 'rollovers', baseline: 'base
  * Prometheus metrics of the agent. Every value is read from the parts' own counters at scrape
  * time, so the hot path never touches a metric object.
  */
-export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources: readonly Source[]; forwarders?: readonly Forwarder[] }): Registry {
+export function createMetrics(deps: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'yieldwatch_' });
   const { pipeline, store, sources } = deps;
-  const forwarders = deps.forwarders ?? [];
-  const stats = pipeline.engine.stats;
+  const sinks = deps.sinks ?? (() => []);
+  const ingest = () => pipeline.stats().ingest;
 
   new Counter({
     name: 'yieldwatch_samples_total',
@@ -24,7 +32,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(stats.samples);
+      this.inc(ingest().samples);
     },
   });
   new Counter({
@@ -33,7 +41,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(stats.accepted);
+      this.inc(ingest().accepted);
     },
   });
   new Counter({
@@ -43,7 +51,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, n] of stats.rejected) this.inc({ reason }, n);
+      for (const [reason, n] of ingest().rejected) this.inc({ reason }, n);
     },
   });
   new Counter({
@@ -53,7 +61,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      for (const kind of QUALITY_KINDS) this.inc({ kind }, stats[kind]);
+      for (const kind of QUALITY_KINDS) this.inc({ kind }, ingest()[kind]);
     },
   });
   new Counter({
@@ -63,7 +71,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      for (const [event, key] of Object.entries(COUNTER_EVENTS)) this.inc({ event }, stats[key]);
+      for (const [event, key] of Object.entries(COUNTER_EVENTS)) this.inc({ event }, ingest()[key]);
     },
   });
   new Counter({
@@ -72,7 +80,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(pipeline.stats.windowsEmitted);
+      this.inc(pipeline.stats().commits.windowsEmitted);
     },
   });
   new Counter({
@@ -81,7 +89,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(pipeline.stats.windowsRevised);
+      this.inc(pipeline.stats().commits.windowsRevised);
     },
   });
   new Counter({
@@ -90,7 +98,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(pipeline.stats.commitErrors);
+      this.inc(pipeline.stats().commits.commitErrors);
     },
   });
   new Gauge({
@@ -98,7 +106,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     help: 'Windows held in memory, not yet emitted.',
     registers: [registry],
     collect() {
-      this.set(pipeline.engine.openWindows());
+      this.set(pipeline.stats().openWindows);
     },
   });
   new Gauge({
@@ -106,7 +114,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     help: 'Duration of the last commit (emission and checkpoint in one transaction).',
     registers: [registry],
     collect() {
-      this.set(pipeline.stats.lastCheckpointMs / 1000);
+      this.set(pipeline.stats().commits.lastCheckpointMs / 1000);
     },
   });
   new Counter({
@@ -115,7 +123,7 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(pipeline.stats.checkpoints);
+      this.inc(pipeline.stats().commits.checkpoints);
     },
   });
   new Gauge({
@@ -149,15 +157,14 @@ export function createMetrics(deps: { pipeline: Pipeline; store: Store; sources:
       for (const s of sources) for (const [event, n] of Object.entries(s.counters())) this.inc({ source: s.id, event }, n);
     },
   });
-  sinkMetrics(registry, forwarders);
+  sinkMetrics(registry, sinks);
   return registry;
 }
 
 /** Per-sink gauges and counters, read from each forwarder's status (a few indexed reads of the outbox) at scrape time. */
-function sinkMetrics(registry: Registry, forwarders: readonly Forwarder[]): void {
-  if (forwarders.length === 0) return;
+function sinkMetrics(registry: Registry, sinks: () => readonly ForwarderStatus[]): void {
   const each = (fn: (s: ForwarderStatus) => void) => {
-    for (const f of forwarders) fn(f.status());
+    for (const s of sinks()) fn(s);
   };
   const gauge = (name: string, help: string, value: (s: ForwarderStatus) => number | undefined) =>
     new Gauge({

@@ -1,15 +1,15 @@
 import type { Aggregate } from '../core/aggregate.js';
 import type { Alert, AlertChange } from '../core/alert.js';
+import type { AlertRule } from '../alerts/config.js';
 import { AlertManager } from '../alerts/manager.js';
+import type { CommitStats, PipelineStats } from '../core/stats.js';
 import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
-import type { Config } from '../config/schema.js';
-import { KpiEngine, type DueWindow } from '../kpi/engine.js';
+import { KpiEngine, type DueWindow, type EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import { toAggregate } from './emit.js';
-import { engineOptions, materialFactors } from './machines.js';
 
 export interface PipelineEvents {
   /** Aggregates committed by one emission (first emissions and revisions). */
@@ -22,12 +22,12 @@ export interface PipelineEvents {
   onAlerts?: (changes: readonly AlertChange[]) => void;
 }
 
-export interface PipelineStats {
-  windowsEmitted: number;
-  windowsRevised: number;
-  checkpoints: number;
-  lastCheckpointMs: number;
-  commitErrors: number;
+/** What a pipeline is built from: the KPI core's machines and limits, the material library, the checkpoint interval and each machine's alert rules. */
+export interface PipelineOptions {
+  engine: EngineOptions;
+  materials: ReadonlyMap<string, MaterialFactors>;
+  checkpointEveryMs: number;
+  alertRules: ReadonlyMap<string, readonly AlertRule[]>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -41,37 +41,56 @@ const RETRY_MAX_MS = 60_000;
  * records (one per sink), the engine checkpoint and the rejection counts (DESIGN.md, "Windows"; STYLE.md, "one write path").
  */
 export class Pipeline {
-  readonly engine: KpiEngine;
-  readonly alerts: AlertManager;
-  readonly stats: PipelineStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
-  private readonly materials: Map<string, MaterialFactors>;
+  private readonly engine: KpiEngine;
+  private readonly alerts: AlertManager;
+  private readonly commits: CommitStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
+  private readonly materials: ReadonlyMap<string, MaterialFactors>;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private baselinesAtCommit = 0;
   private readonly committedRejections = new Map<string, number>();
-  /** Failed commit attempts in a row (the store is reported degraded while above 0). */
-  failuresInRow = 0;
+  private failuresInRow = 0;
   private retryAt = -Infinity;
 
   constructor(
-    cfg: Config,
+    opts: PipelineOptions,
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly events: PipelineEvents = {},
     private readonly writers: readonly OutboxWriter[] = [],
   ) {
-    this.engine = new KpiEngine(engineOptions(cfg));
-    this.materials = materialFactors(cfg);
-    this.checkpointEveryMs = cfg.kpi.checkpointInterval;
+    this.engine = new KpiEngine(opts.engine);
+    this.materials = opts.materials;
+    this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
     if (cp) this.engine.restore(cp.snapshot);
-    const machines = cfg.machines.map((m) => m.path);
-    this.alerts = new AlertManager(new Map(Object.entries(cfg.alertRules)), () => clock.now());
+    const machines = opts.engine.machines.map((m) => m.path);
+    this.alerts = new AlertManager(opts.alertRules, () => clock.now());
     this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(), (m, n) => store.recentAggregates(m, n));
     for (const m of machines) {
       const observer = this.alerts.observer(m);
       if (observer !== undefined) this.engine.observe(m, observer);
     }
+  }
+
+  /** Counts since start and the state of the commit path (metrics, API, logs). */
+  stats(): PipelineStats {
+    return { ingest: this.engine.stats, commits: this.commits, openWindows: this.engine.openWindows(), failuresInRow: this.failuresInRow };
+  }
+
+  /** True when `path` is a configured machine (what sources check a topic's machine against). */
+  hasMachine(path: string): boolean {
+    return this.engine.hasMachine(path);
+  }
+
+  /** Machines whose counters were re-baselined since the last call (one log line each, off the hot path). */
+  drainRebaselined(): string[] {
+    return this.engine.drainRebaselined();
+  }
+
+  /** Open alerts, newest state (for tests and the API). */
+  openAlerts(machine: string): readonly Alert[] {
+    return this.alerts.open(machine);
   }
 
   /** Hot path: samples that arrived now. */
@@ -163,7 +182,7 @@ export class Pipeline {
       // The windows go back to the engine and are judged again at the retry, from the state before.
       if (before !== undefined) this.alerts.rollback(before);
       this.alerts.requeue(pending);
-      this.stats.commitErrors++;
+      this.commits.commitErrors++;
       this.failuresInRow++;
       this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
       this.events.onCommitError?.(err, this.failuresInRow);
@@ -175,11 +194,11 @@ export class Pipeline {
     this.baselinesAtCommit = this.engine.stats.baselines;
     for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
     this.lastCheckpointAt = now;
-    this.stats.checkpoints++;
-    this.stats.lastCheckpointMs = performance.now() - t0;
+    this.commits.checkpoints++;
+    this.commits.lastCheckpointMs = performance.now() - t0;
     for (const a of emitted) {
-      if (a.revision === 0) this.stats.windowsEmitted++;
-      else this.stats.windowsRevised++;
+      if (a.revision === 0) this.commits.windowsEmitted++;
+      else this.commits.windowsRevised++;
     }
     if (emitted.length > 0) this.events.onEmit?.(emitted);
     if (changes.length > 0) this.events.onAlerts?.(changes);

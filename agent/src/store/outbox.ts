@@ -1,25 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { OutboxBound, OutboxRecord } from '../core/sink.js';
-
-/** Per-sink bookkeeping, kept in `sink_state` in the same transactions as the records it counts. */
-export interface OutboxStats {
-  /** Records waiting for the sink, and their payload bytes. */
-  pendingRecords: number;
-  pendingBytes: number;
-  /** Agent time the oldest waiting record was committed (undefined: nothing waits). */
-  oldestCreatedAt: number | undefined;
-  /** Records the sink accepted, since the store was created. */
-  delivered: number;
-  /** Records dropped unsent by the backlog bound, and their bytes. */
-  dropped: number;
-  droppedBytes: number;
-  /** Records the sink refused as malformed, moved to `dead_letters`. */
-  deadLettered: number;
-  /** Records lost unsent because the store file was damaged (see recover.ts). */
-  lost: number;
-  lastSuccessAt: number | undefined;
-}
-
+import type { OutboxBound, OutboxRecord, OutboxStats } from '../core/sink.js';
 
 export interface DeadLetter {
   id: number;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ForwarderStatus } from '../../forward.js';
+import type { ForwarderStatus } from '../../core/sink.js';
 import type { ApiDeps } from '../app.js';
 
 function iso(t: number | undefined): string | null {

@@ -11,7 +11,7 @@ import { VirtualClock, systemClock } from '../../core/clock.js';
 import { validateConfig } from '../../config/load.js';
 import type { SinkConfig } from '../../config/schema.js';
 import type { Forwarder } from '../../forward.js';
-import { Pipeline } from '../../pipeline/pipeline.js';
+import { createPipeline } from '../../wiring/pipeline-options.js';
 import { Store } from '../../store/store.js';
 import { createForwarder, outboxWriter } from '../../wiring/sinks.js';
 import { influxdbSinkSchema, type InfluxdbSinkConfig } from './config.js';
@@ -201,7 +201,7 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     const clock = new VirtualClock(T0);
     const store = new Store({ path: ':memory:' });
     cleanups.push(async () => store.close());
-    const pipeline = new Pipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
+    const pipeline = createPipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
     const machines = cfg.machines.map((m) => m.path);
     const counts = new Map(machines.map((m) => [m, { good: 1000, scrap: 50 }]));
     // Five minutes of counters every 10 s, with an uneven scrap pattern.

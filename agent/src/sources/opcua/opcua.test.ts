@@ -11,7 +11,7 @@ import { systemClock } from '../../core/clock.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { CollectingSink, captureLogs } from '../../../../test/helpers/sources.js';
 import { validateConfig } from '../../config/load.js';
-import { Pipeline } from '../../pipeline/pipeline.js';
+import { createPipeline } from '../../wiring/pipeline-options.js';
 import { Store } from '../../store/store.js';
 import { simulatedMachineSchema } from '../../simulator/config.js';
 import { simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from '../../simulator/opcua-server.js';
@@ -190,7 +190,7 @@ describe('opcua source against a node-opcua server', () => {
     });
     const store = new Store({ path: ':memory:' });
     cleanups.push(async () => store.close());
-    const pipeline = new Pipeline(cfg, store, systemClock);
+    const pipeline = createPipeline(cfg, store, systemClock);
     const sink = new CollectingSink({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
     const src = source(sourceConfig(s.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]));
     await src.start(sink);
@@ -301,7 +301,7 @@ describe('opcua source against a node-opcua server', () => {
     });
     const store = new Store({ path: ':memory:' });
     cleanups.push(async () => store.close());
-    const pipeline = new Pipeline(cfg, store, systemClock);
+    const pipeline = createPipeline(cfg, store, systemClock);
     const sink = new CollectingSink({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
     const { parts_good, parts_scrap, parts_rework } = pressSignals(PRESS);
     const src = source(sourceConfig(first.endpointUrl, [{ machine: PRESS, signals: { parts_good, parts_scrap, parts_rework } }]));

@@ -1,6 +1,25 @@
 import type { Config } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import type { OutboxWriter } from '../core/sink.js';
 import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
+import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
+import type { Store } from '../store/store.js';
+
+/** The pipeline's options from a validated config. */
+export function pipelineOptions(cfg: Config): PipelineOptions {
+  return {
+    engine: engineOptions(cfg),
+    materials: materialFactors(cfg),
+    checkpointEveryMs: cfg.kpi.checkpointInterval,
+    alertRules: new Map(Object.entries(cfg.alertRules)),
+  };
+}
+
+/** A pipeline for a validated config: what the agent, replay and the tests run. */
+export function createPipeline(cfg: Config, store: Store, clock: Clock, events: PipelineEvents = {}, writers: readonly OutboxWriter[] = []): Pipeline {
+  return new Pipeline(pipelineOptions(cfg), store, clock, events, writers);
+}
 
 /** Engine options from a validated config: machine signals merged over `machineDefaults`. */
 export function engineOptions(cfg: Config): EngineOptions {

@@ -1,0 +1,34 @@
+/** Counts of the KPI core since start: samples, counter events, data-quality flags and rejections by reason. */
+export interface IngestStats {
+  samples: number;
+  accepted: number;
+  baselines: number;
+  resets: number;
+  rollovers: number;
+  stale: number;
+  implausible: number;
+  rebaselined: number;
+  dup: number;
+  skewed: number;
+  too_late: number;
+  rejected: Map<string, number>;
+}
+
+/** Counts of the commit path since start. */
+export interface CommitStats {
+  windowsEmitted: number;
+  windowsRevised: number;
+  checkpoints: number;
+  lastCheckpointMs: number;
+  commitErrors: number;
+}
+
+/** What the pipeline tells metrics, the API and the agent's logs about itself; read off the hot path. */
+export interface PipelineStats {
+  ingest: Readonly<IngestStats>;
+  commits: Readonly<CommitStats>;
+  /** Windows open in memory, not yet emitted. */
+  openWindows: number;
+  /** Failed commit attempts in a row (the store is reported degraded while above 0). */
+  failuresInRow: number;
+}

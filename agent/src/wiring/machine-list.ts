@@ -1,0 +1,22 @@
+import type { MachineInfo } from '../api/routes/kpis.js';
+import type { Config } from '../config/schema.js';
+import { parseMachinePath } from '../core/sample.js';
+
+/** The configured machines as the API lists them: ISA-95 levels, product, material and each signal's kind. */
+export function machineList(cfg: Config): MachineInfo[] {
+  return cfg.machines.map((m) => {
+    const ref = parseMachinePath(m.path)!;
+    const product = m.product === undefined ? undefined : cfg.products[m.product];
+    const signals = { ...cfg.machineDefaults.signals, ...m.signals };
+    return {
+      machine: m.path,
+      site: ref.site,
+      area: ref.area,
+      line: ref.line,
+      name: ref.machine,
+      product: m.product,
+      material: product?.material ?? m.material,
+      signals: Object.fromEntries(Object.entries(signals).map(([k, v]) => [k, v!.kind])),
+    };
+  });
+}
