@@ -1,6 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import { parseMachinePath } from '../core/sample.js';
 import type { SimulatorConfig } from './config.js';
 import { SimulatedMachine, type MachineCounters, type MachineTruth } from './machine.js';
 import { deriveSeed, mulberry32 } from './random.js';
@@ -40,9 +41,9 @@ const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
 
 /** Fills `{site}`, `{area}`, `{line}` and `{machine}` of a topic template from a machine path; throws when the template needs an area the path lacks. */
 export function machineTopic(template: string, path: string): string {
-  const p = path.split('/');
-  const levels = p.length === 4 ? { site: p[0], area: p[1], line: p[2], machine: p[3] } : { site: p[0], area: undefined, line: p[1], machine: p[2] };
-  return template.replace(PLACEHOLDER_RE, (_m, level: keyof typeof levels) => {
+  const levels = parseMachinePath(path);
+  if (levels === undefined) throw new Error(`"${path}" is not a machine path; expected "site/line/machine" or "site/area/line/machine".`);
+  return template.replace(PLACEHOLDER_RE, (_m, level: 'site' | 'area' | 'line' | 'machine') => {
     const v = levels[level];
     if (v === undefined) throw new Error(`The topic template "${template}" uses {${level}}, but the machine path "${path}" has no ${level} level.`);
     return v;

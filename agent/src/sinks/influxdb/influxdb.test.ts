@@ -17,7 +17,8 @@ import { createForwarder, outboxWriter } from '../../wiring/sinks.js';
 import { influxdbSinkSchema, type InfluxdbSinkConfig } from './config.js';
 import { parseRetryAfter } from '../http.js';
 import { classify } from './index.js';
-import { machineLevels, windowLine, windowTag } from './line.js';
+import { parseMachinePath } from '../../core/sample.js';
+import { windowLine, windowTag } from './line.js';
 
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
 
@@ -61,8 +62,8 @@ describe('influxdb line protocol', () => {
 
   it('names window lengths and machine levels', () => {
     expect([500, 1000, 60_000, 900_000, 3_600_000, 86_400_000].map(windowTag)).toEqual(['500ms', '1s', '1m', '15m', '1h', '24h']);
-    expect(machineLevels('s/a/l/m')).toEqual({ site: 's', area: 'a', line: 'l', machine: 'm' });
-    expect(machineLevels('s/l/m')).toEqual({ site: 's', area: undefined, line: 'l', machine: 'm' });
+    expect(parseMachinePath('s/a/l/m')).toEqual({ site: 's', area: 'a', line: 'l', machine: 'm' });
+    expect(parseMachinePath('s/l/m')).toEqual({ site: 's', area: undefined, line: 'l', machine: 'm' });
   });
 });
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Aggregate } from '../../core/aggregate.js';
 import type { AlertChange } from '../../core/alert.js';
 import { QUALITY_COUNTS } from '../../core/aggregate.js';
+import { parseMachinePath } from '../../core/sample.js';
 
 type Escapes = (typeof import('influx'))['escape'];
 let escapes: Escapes | undefined;
@@ -21,16 +22,11 @@ export function windowTag(ms: number): string {
   return `${ms}ms`;
 }
 
-/** ISA-95 levels of a machine path: `site/line/machine` or `site/area/line/machine`. */
-export function machineLevels(path: string): { site: string; area: string | undefined; line: string; machine: string } {
-  const p = path.split('/');
-  return p.length === 4 ? { site: p[0]!, area: p[1]!, line: p[2]!, machine: p[3]! } : { site: p[0]!, area: undefined, line: p[1]!, machine: p[2]! };
-}
-
 /** `measurement,tag=value,…` with the machine's ISA-95 levels and `extra` tags, sorted; empty values left out. */
 function seriesKey(measurement: string, machinePath: string, extra: readonly [string, string | undefined][]): string {
   const escape = esc();
-  const { site, area, line, machine } = machineLevels(machinePath);
+  // Every path here was validated by the config schema; an unparsable one keeps only its measurement and extra tags.
+  const { site, area, line, machine } = parseMachinePath(machinePath) ?? { site: undefined, area: undefined, line: undefined, machine: undefined };
   const tags: [string, string | undefined][] = [['area', area], ['line', line], ['machine', machine], ['site', site], ...extra];
   tags.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   let out = escape.measurement(measurement);
