@@ -5,7 +5,7 @@ import { SinkError, type ForwarderStatus, type OutboxRecord, type OutboxStats, t
 import type { Outbox } from './store/outbox.js';
 
 /**
- * One loop per sink (STYLE.md, "forward.ts"): next batch from the outbox, write, ack. A failed
+ * One loop per sink (agent/ARCHITECTURE.md, "Delivery"): next batch from the outbox, write, ack. A failed
  * write is retried with capped, jittered exponential back-off (a server's Retry-After wins);
  * a batch refused as malformed is split until the bad records are found, and those go to the
  * dead-letter table with the server's answer; a blocked sink (credentials, missing database)

@@ -80,7 +80,7 @@ function incrementTables(seed: number): { good: Uint8Array; scrap: Uint8Array; r
 /**
  * Cumulative PLC counters of `machines` machines that never reset, advanced one message at a
  * time. Remembers each machine's first and last published values, so `totals()` is what a
- * correct consumer's window sums must add up to (DESIGN.md, "Conservation").
+ * correct consumer's window sums must add up to (agent/src/kpi/README.md, "Conservation").
  */
 export class CounterStream {
   private readonly good: Float64Array;

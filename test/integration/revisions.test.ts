@@ -1,5 +1,5 @@
 /**
- * Revisions and restarts through the real pipeline (DESIGN.md "Windows"): a broker backlog
+ * Revisions and restarts through the real pipeline (agent/src/kpi/README.md "Windows"): a broker backlog
  * that arrives after its windows were emitted revises them under the same key, and the local
  * store carries aggregates and the engine checkpoint across a restart.
  */
@@ -255,7 +255,7 @@ describe('the store across a restart', () => {
       const exp = expectedFinal();
       for (const w of [0, 1, 2, 5, 6, 7]) expect(byW.get(`${M1}@${T0 + w * W}`)!.components.parts_good).toBe(exp.get(`${M1}@${T0 + w * W}`)!.good);
       // Reading 23's +3 is only seen by reading 24 (ts 240 s): window 3 has 15 instead of 18,
-      // window 4 has 21 instead of 18. DESIGN.md's "the counts since the checkpoint land in the
+      // window 4 has 21 instead of 18. the design's "the counts since the checkpoint land in the
       // right windows" therefore needs the source to redeliver what the checkpoint did not cover.
       expect(byW.get(`${M1}@${T0 + 3 * W}`)!.components.parts_good).toBe(15);
       expect(byW.get(`${M1}@${T0 + 4 * W}`)!.components.parts_good).toBe(21);

@@ -8,7 +8,7 @@ import { duration } from '../core/schema/duration.js';
 import { validateConfig } from './load.js';
 import { configSchema, materialLibrarySchema } from './schema.js';
 
-// The config docs are rendered from the zod schema only (STYLE.md, "Comments"): option texts,
+// The config docs are rendered from the zod schema only (agent/ARCHITECTURE.md, "Config"): option texts,
 // types, defaults and allowed values all come from z.toJSONSchema; this file adds layout and
 // the few facts about the loader (env substitution, overrides) that are not options.
 

@@ -14,7 +14,7 @@ export const QUALITY_COUNTS = ['stale', 'implausible', 'rebaselined', 'too_late'
 export type QualityCount = (typeof QUALITY_COUNTS)[number];
 export type QualityCounts = Record<QualityCount, number>;
 
-/** One machine and one window, as emitted and stored (DESIGN.md, "Contracts"). */
+/** One machine and one window, as emitted and stored (agent/ARCHITECTURE.md, "Contracts"). */
 export interface Aggregate {
   machine: string;
   windowStart: number;

@@ -9,7 +9,7 @@ export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
 
-/** One alert of one rule on one machine (DESIGN.md, "Contracts"). At most one per (machine, rule) is open. */
+/** One alert of one rule on one machine (agent/ARCHITECTURE.md, "Contracts"). At most one per (machine, rule) is open. */
 export interface Alert {
   /** `<machine>|<rule>|<startedAt>`: stable across restarts and channels. */
   id: string;

@@ -29,7 +29,7 @@ export interface PluginContext {
 }
 
 /**
- * A source of samples (DESIGN.md, "Contracts"). `create` does no I/O; `start` connects and
+ * A source of samples (agent/ARCHITECTURE.md, "Contracts"). `create` does no I/O; `start` connects and
  * resolves once the source is running (it keeps retrying in the background on failure, it
  * never rejects for a lost connection); `stop` releases everything.
  */

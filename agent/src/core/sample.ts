@@ -1,7 +1,7 @@
 import type { SignalName } from './signals.js';
 
 /**
- * One value of one signal of one machine, as a source read it (DESIGN.md, "Contracts").
+ * One value of one signal of one machine, as a source read it (agent/ARCHITECTURE.md, "Contracts").
  * `ts` is the machine's own timestamp in epoch ms, or undefined when the message had none;
  * the KPI core turns it into event time against the agent's clock.
  */

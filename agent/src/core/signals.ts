@@ -1,4 +1,4 @@
-/** Canonical numeric signals that are summed into windows (DESIGN.md, KPI method). */
+/** Canonical numeric signals that are summed into windows (agent/src/kpi/README.md). */
 export const SUMMED_SIGNALS = [
   'parts_total',
   'parts_good',
@@ -25,5 +25,5 @@ export function isSummedSignal(s: string): s is SummedSignal {
   return Object.prototype.hasOwnProperty.call(SIGNAL_INDEX, s);
 }
 
-/** How a numeric signal's values become increments (DESIGN.md, "Signals"). */
+/** How a numeric signal's values become increments (agent/src/kpi/README.md, "Signals"). */
 export type SignalKind = 'counter' | 'delta' | 'gauge';

@@ -6,7 +6,7 @@ import type { PluginContext, SchemaLoader } from './plugin.js';
 
 /**
  * One emission serialized for one sink, as the outbox keeps it until the sink accepted it
- * (DESIGN.md, "Delivery"). The payload is written once, at commit, so a retry sends the same bytes.
+ * (agent/ARCHITECTURE.md, "Delivery"). The payload is written once, at commit, so a retry sends the same bytes.
  */
 export interface OutboxRecord {
   /** Position in the outbox; increases with every append, across sinks. */
@@ -57,7 +57,7 @@ export class SinkError extends Error {
 }
 
 /**
- * A destination (DESIGN.md, "Contracts"). `create` does no I/O. `write` resolves once the
+ * A destination (agent/ARCHITECTURE.md, "Contracts"). `create` does no I/O. `write` resolves once the
  * destination accepted the whole batch, or throws (a `SinkError` says how to go on); it never
  * buffers: the outbox does, and the forwarder retries.
  */

@@ -1,5 +1,5 @@
 /**
- * Counter to delta held to DESIGN.md "KPI method / Counter to delta". Every expected value is
+ * Counter to delta held to agent/src/kpi/README.md "Counter to delta". Every expected value is
  * computed here from the *true* counter the generator made up, never by calling the code twice.
  */
 import fc from 'fast-check';
@@ -124,7 +124,7 @@ describe('counterStep: resets', () => {
   it('after a reset to 0 the sum of deltas equals the true production (post-reset counts from 0)', () => {
     // A segment is a run of increments; before every segment but the first the counter is reset
     // to 0. The first sample after a reset must read below the last one before it (`frac` < 1),
-    // otherwise no rule can see the reset (DESIGN.md rule 4 needs `v < prev`).
+    // otherwise no rule can see the reset (counter rule 4 of agent/src/kpi/README.md needs `v < prev`).
     const segment = fc.record({
       frac: fc.double({ min: 0, max: 0.999, noNaN: true }),
       incs: fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 0, maxLength: 30 }),
@@ -395,7 +395,7 @@ describe('counterStep: glitches with maxRatePerSecond', () => {
     expect(counterStep(b, 21, T0 + 400, lim)).toBe(STEP_IMPLAUSIBLE);
   });
 
-  // DESIGN.md rule 5: implausible is a delta *above* rate x elapsed. 456 = 50 x 9.12 exactly,
+  // counter rule 5 of agent/src/kpi/README.md: implausible is a delta *above* rate x elapsed. 456 = 50 x 9.12 exactly,
   // but (9120 / 1000) * 50 is 455.99999999999994 in floating point, so the code calls it
   // implausible. Comparing in integer milliseconds (delta * 1000 > rate * max(ms, 1000)) is exact.
   it('a delta exactly at the limit is applied even when elapsed seconds are not exact in binary (50/s x 9.12 s = 456)', () => {

@@ -1,5 +1,5 @@
 /**
- * Counter to delta, exactly as DESIGN.md "Counter to delta" states it. One `CounterState`
+ * Counter to delta, exactly as agent/src/kpi/README.md "Counter to delta" states it. One `CounterState`
  * per (machine, signal); `counterStep` updates it in place and returns what happened, with
  * the increment in `state.delta`. No I/O, no allocation: this runs once per sample.
  */

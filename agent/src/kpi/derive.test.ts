@@ -1,4 +1,4 @@
-/** KPI derivation (DESIGN.md "KPI method / KPIs"): table tests with values worked out by hand. */
+/** KPI derivation (agent/src/kpi/README.md "KPIs"): table tests with values worked out by hand. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Components } from '../core/aggregate.js';
@@ -95,7 +95,7 @@ describe('deriveKpis: part counts', () => {
     expect(k2).toMatchObject({ parts_good: 190, yield: 0.95, good_kg: 95, scrap_kg: 5 });
   });
 
-  // DESIGN.md: "parts_good = parts_total - parts_scrap - parts_rework when only total and
+  // The KPI method: "parts_good = parts_total - parts_scrap - parts_rework when only total and
   // losses are measured". With total alone, no loss is measured: good is unknown, and so is
   // yield. Deriving good = total reports a perfect yield of 1 for a machine that only counts
   // strokes, and good_kg = total x part mass.

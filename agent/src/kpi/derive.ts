@@ -18,7 +18,7 @@ function ratio(num: number | undefined, den: number | undefined): number | undef
 }
 
 /**
- * Derives every KPI from summed components, exactly as DESIGN.md "KPIs" defines them.
+ * Derives every KPI from summed components, exactly as agent/src/kpi/README.md "KPIs" defines them.
  * Rollups call it with their summed components: ratios are never averaged.
  */
 export function deriveKpis(c: Components, ctx: DeriveContext): Kpis {

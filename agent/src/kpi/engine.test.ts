@@ -1,5 +1,5 @@
 /**
- * The KPI engine held to DESIGN.md "KPI method" (Event time, Counter to delta, Windows).
+ * The KPI engine held to agent/src/kpi/README.md (Event time, Counter to delta, Windows).
  * Expected values come from the generated true counters and a small model in this file.
  */
 import fc from 'fast-check';
@@ -71,7 +71,7 @@ interface Delivery {
 const msgArb: fc.Arbitrary<Msg> = fc.record({
   dt: fc.integer({ min: 1, max: 25_000 }),
   // At most 30 messages of at most 1000: whatever the engine skips as stale, two accepted
-  // samples are less than rollover/2 apart, so every wrap is recognisable (DESIGN.md rule 4).
+  // samples are less than rollover/2 apart, so every wrap is recognisable (counter rule 4 of agent/src/kpi/README.md).
   inc: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 1000 })),
   scrap: fc.integer({ min: 0, max: 9 }),
   // Mostly within the allowed lateness (reordering only); sometimes later (revisions).
@@ -490,7 +490,7 @@ describe('KpiEngine: snapshot and restore', () => {
     expect(b.stats.dup).toBe(2);
   });
 
-  // DESIGN.md "Signals": `material` / `product` are the machine's current context, and the
+  // agent/src/kpi/README.md "Signals": `material` / `product` are the machine's current context, and the
   // checkpoint is what a restart continues from. restore() brings back the product context but
   // drops a material set by a `material` signal when no product is set: after a restart the
   // windows carry the configured material again, and loss_cost / loss_co2e_kg use its factors.

@@ -108,7 +108,7 @@ export interface DueWindow {
 const KINDS: Record<SignalKind, 0 | 1 | 2> = { counter: KIND_COUNTER, delta: KIND_DELTA, gauge: KIND_GAUGE };
 
 /**
- * The synchronous KPI core: event time, counter to delta and windows (DESIGN.md, "KPI method").
+ * The synchronous KPI core: event time, counter to delta and windows (agent/src/kpi/README.md).
  * No I/O and no timers: the caller passes the agent's time and commits what `takeDue` hands out.
  */
 export class KpiEngine {

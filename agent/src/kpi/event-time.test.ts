@@ -1,4 +1,4 @@
-/** Event time (DESIGN.md "KPI method / Event time"): boundaries of skew and correction horizon. */
+/** Event time (agent/src/kpi/README.md "Event time"): boundaries of skew and correction horizon. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classifyEventTime, EVENT_TIME_MISSING, EVENT_TIME_OK, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
@@ -51,7 +51,7 @@ describe('classifyEventTime', () => {
     );
   });
 
-  // DESIGN.md: the payload's timestamp is used unless it is missing. NaN is no timestamp. A
+  // The KPI method: the payload's timestamp is used unless it is missing. NaN is no timestamp. A
   // source that hands one over (any but the MQTT mapper, which rejects non-finite ones) gets
   // event time NaN: the sample opens window NaN, which never becomes due (takeDue compares
   // NaN <= now), makes flushAll's commit fail (NOT NULL aggregates.window_start), and once

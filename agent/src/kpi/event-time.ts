@@ -1,4 +1,4 @@
-/** Limits that decide whether a machine's timestamp is trusted (DESIGN.md, "Event time"). */
+/** Limits that decide whether a machine's timestamp is trusted (agent/src/kpi/README.md, "Event time"). */
 export interface EventTimeLimits {
   maxFutureSkewMs: number;
   correctionHorizonMs: number;

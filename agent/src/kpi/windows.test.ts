@@ -1,4 +1,4 @@
-/** Tumbling windows aligned to the UTC epoch (DESIGN.md "KPI method / Windows"). */
+/** Tumbling windows aligned to the UTC epoch (agent/src/kpi/README.md "Windows"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SIGNAL_INDEX } from '../core/signals.js';

@@ -38,7 +38,7 @@ const RETRY_MAX_MS = 60_000;
 /**
  * The agent's one write path: samples in (synchronous, no I/O), then at each tick the due
  * windows are turned into aggregates and committed in one transaction with their outbox
- * records (one per sink), the engine checkpoint and the rejection counts (DESIGN.md, "Windows"; STYLE.md, "one write path").
+ * records (one per sink), the engine checkpoint and the rejection counts (agent/src/kpi/README.md, "Windows"; agent/ARCHITECTURE.md, "The commit").
  */
 export class Pipeline {
   private readonly engine: KpiEngine;

@@ -57,7 +57,7 @@ export function partRates(cfg: SimulatedMachineConfig, t: number): { scrap: numb
  * inside a step is honoured); each consumes `materialPerPartKg × (1 + processLoss)` with a
  * little noise. Advance it once per publication: a reset takes effect at the start of the first
  * step that crosses a `resetEvery` boundary, so the published value after a reset holds exactly
- * the parts made since the previous publication and an agent applying DESIGN.md's reset rule
+ * the parts made since the previous publication and an agent applying the reset rule of agent/src/kpi/README.md
  * (delta = new value) loses nothing — that keeps truth comparisons exact.
  */
 export class SimulatedMachine {

@@ -250,7 +250,7 @@ describe('config/demo.yaml', () => {
     expect(config.machines).toHaveLength(8);
     expect(demo.machines.some((m) => m.spike !== undefined)).toBe(true);
     expect(demo.machines.some((m) => m.resetEvery !== undefined)).toBe(true);
-    // A machine's reset and rollover would be ambiguous to the agent (DESIGN.md rule 4), so the demo keeps them apart.
+    // A machine's reset and rollover would be ambiguous to the agent (counter rule 4 of agent/src/kpi/README.md), so the demo keeps them apart.
     expect(demo.machines.every((m) => m.resetEvery === undefined || m.rollover === undefined)).toBe(true);
   });
 

@@ -26,7 +26,7 @@ interface StateRow {
 const DROP_STEP = 512;
 
 /**
- * The outbox (DESIGN.md, "Delivery"; STYLE.md, `Outbox`): records serialized once per sink,
+ * The outbox (agent/ARCHITECTURE.md, "Delivery"): records serialized once per sink,
  * appended in the commit's transaction, read oldest first, deleted only once the sink accepted
  * them. Every method is synchronous; `append` and `enforceBound` run inside the caller's
  * transaction, the others open their own.
