@@ -125,7 +125,7 @@ export const kpiSchema = z
     checkpointInterval: duration('How often counter state and open windows are saved between emissions.').prefault('10s'),
   })
   .prefault({})
-  .meta({ description: 'KPI windows and event-time rules (DESIGN.md, KPI method).' });
+  .meta({ description: 'KPI windows and event-time rules (the KPI method: agent/src/kpi/README.md).' });
 
 /** Settings of the local SQLite store. */
 export const storeSchema = z
