@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { positiveDuration } from '../../core/schema/duration.js';
-import { mqttTlsSchema, mqttUrlSchema } from '../../config/mqtt-connection.js';
+import { mqttTlsSchema, mqttUrlSchema } from '../../connections/mqtt/config.js';
 import { sinkCommonShape } from '../common.js';
 
 export const mqttSinkSchema = z.strictObject({

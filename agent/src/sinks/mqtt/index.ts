@@ -1,7 +1,7 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
+import { mqttClientOptions } from '../../connections/mqtt/connection.js';
 import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
 import { alertChangeToJson, alertToJson, type Alert, type AlertChange } from '../../core/alert.js';
-import { readConfigFile } from '../../core/config-file.js';
 import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
@@ -57,24 +57,13 @@ class MqttSink implements Sink {
   async prepare(): Promise<void> {
     if (this.client) return;
     const c = this.config;
-    const options: IClientOptions = {
-      clientId: c.clientId ?? `yieldwatch-${this.ctx.agentId}-${c.id}`,
+    const options = await mqttClientOptions(c, this.ctx, `MQTT sink "${c.id}"`, {
       clean: true,
       reconnectPeriod: 1000,
       connectTimeout: c.timeout,
       // The outbox owns durability: mqtt.js must not keep its own in-memory queue of our messages.
       queueQoSZero: false,
-      ...(process.env.DEBUG?.includes('mqttjs') ? {} : { log: () => undefined }),
-    };
-    if (c.username !== undefined) options.username = c.username;
-    if (c.password !== undefined) options.password = c.password;
-    if (c.tls) {
-      const owner = `MQTT sink "${c.id}"`;
-      options.rejectUnauthorized = c.tls.rejectUnauthorized;
-      if (c.tls.ca !== undefined) options.ca = await readConfigFile(this.ctx, owner, 'TLS CA', c.tls.ca);
-      if (c.tls.cert !== undefined) options.cert = await readConfigFile(this.ctx, owner, 'TLS certificate', c.tls.cert);
-      if (c.tls.key !== undefined) options.key = await readConfigFile(this.ctx, owner, 'TLS key', c.tls.key);
-    }
+    });
     const client = connect(c.url, options);
     client.on('error', (err) => {
       this.lastError = err.message;

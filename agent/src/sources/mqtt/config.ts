@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
 import { duration, positiveDuration } from '../../core/schema/duration.js';
-import { mqttTlsSchema, mqttUrlSchema } from '../../config/mqtt-connection.js';
+import { mqttTlsSchema, mqttUrlSchema } from '../../connections/mqtt/config.js';
 
 const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
 

@@ -1,7 +1,7 @@
-import { connect, ReasonCodes, type IClientOptions, type IConnackPacket, type IDisconnectPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
+import { connect, ReasonCodes, type IConnackPacket, type IDisconnectPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Health } from '../../core/health.js';
-import { readConfigFile } from '../../core/config-file.js';
+import { mqttClientOptions, redactUrl } from '../../connections/mqtt/connection.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
 import type { MqttSourceConfig, mqttSourceSchema } from './config.js';
@@ -50,20 +50,6 @@ export function topicFilter(template: string): string {
   return template.replace(PLACEHOLDER_RE, '+');
 }
 
-/** The broker URL without credentials, for logs and health. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '';
-      u.password = '';
-    }
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
-}
-
 function errorCode(err: unknown): string | number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' || typeof code === 'number' ? code : undefined;
@@ -89,11 +75,6 @@ function excerpt(payload: Buffer): string {
   const text = payload.subarray(0, PAYLOAD_EXCERPT).toString('utf8');
   return payload.length > PAYLOAD_EXCERPT ? `${text}…` : text;
 }
-
-function readPem(ctx: PluginContext, id: string, what: string, file: string): Promise<Buffer> {
-  return readConfigFile(ctx, `MQTT source "${id}"`, `TLS ${what}`, file);
-}
-
 
 class MqttSourceImpl implements MqttSource {
   readonly type = 'mqtt';
@@ -158,8 +139,7 @@ class MqttSourceImpl implements MqttSource {
     this.failuresInRow = 0;
     this.delayMs = this.config.reconnectMin;
     const c = this.config;
-    const options: IClientOptions = {
-      clientId: c.clientId ?? `yieldwatch-${this.ctx.agentId}-${c.id}`,
+    const options = await mqttClientOptions(c, this.ctx, `MQTT source "${c.id}"`, {
       // A persistent session: the broker keeps our subscriptions and queues QoS 1 messages while we are away.
       clean: false,
       protocolVersion: 5,
@@ -170,20 +150,9 @@ class MqttSourceImpl implements MqttSource {
       reconnectOnConnackError: true,
       // Subscriptions are ours to restore (see onConnect): mqtt.js would also do it, without telling us when it is done.
       resubscribe: false,
-      // mqtt.js calls its `debug` logger about six times per message even when disabled: 17% of our CPU per
-      // message in the benchmark (test/bench/README.md). DEBUG=mqttjs* still turns it on for troubleshooting.
-      ...(process.env.DEBUG?.includes('mqttjs') ? {} : { log: () => undefined }),
-    };
-    if (c.username !== undefined) options.username = c.username;
-    if (c.password !== undefined) options.password = c.password;
-    if (c.tls) {
-      options.rejectUnauthorized = c.tls.rejectUnauthorized;
-      if (c.tls.ca !== undefined) options.ca = await readPem(this.ctx, c.id, 'CA', c.tls.ca);
-      if (c.tls.cert !== undefined) options.cert = await readPem(this.ctx, c.id, 'certificate', c.tls.cert);
-      if (c.tls.key !== undefined) options.key = await readPem(this.ctx, c.id, 'key', c.tls.key);
-      // stop() may have come while the files were read.
-      if (this.stopped) return;
-    }
+    });
+    // stop() may have come while the TLS files were read.
+    if (this.stopped) return;
     this.status = { status: 'down', reason: 'connecting to the broker', details: { broker: redactUrl(c.url) } };
     const started = new Promise<void>((res) => (this.settleStart = res));
     const client = connect(c.url, options);

@@ -16,7 +16,8 @@ import type { PluginContext } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
 import { CollectingSink } from '../../../../test/helpers/sources.js';
 import { mqttSourceSchema, type MqttTopicConfig } from './config.js';
-import { mqttSource, redactUrl, topicFilter, type MqttSource } from './index.js';
+import { redactUrl } from '../../connections/mqtt/connection.js';
+import { mqttSource, topicFilter, type MqttSource } from './index.js';
 import { MqttMapper, REJECT_REASONS, type RejectReason } from './map.js';
 import { waitFor } from '../../../../test/helpers/wait.js';
 
