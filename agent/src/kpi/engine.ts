@@ -18,6 +18,7 @@ import {
 } from './counter-delta.js';
 import { classifyEventTime, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
 import { Q_DUP, Q_IMPLAUSIBLE, Q_REBASELINED, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
+import { SNAPSHOT_VERSION, type EngineSnapshot } from './snapshot.js';
 import { newWindow, windowStart, type WindowAcc } from './windows.js';
 
 /** What the engine needs to know of one machine. */
@@ -28,6 +29,8 @@ export interface EngineMachine {
   material?: string | undefined;
   partMassKg?: number | undefined;
 }
+
+export type { EngineSnapshot };
 
 export interface EngineOptions extends EventTimeLimits {
   windowMs: number;
@@ -81,23 +84,6 @@ export interface IncrementObserver {
 
 /** Counters since start, for metrics and replay stats (core/stats.ts). */
 export type EngineStats = IngestStats;
-
-/** Serializable engine state: saved with every emission, restored at start. */
-export interface EngineSnapshot {
-  version: 1;
-  machines: Record<
-    string,
-    {
-      product: string | undefined;
-      material: string | undefined;
-      partMassKg: number | undefined;
-      signals: Record<string, { kind: SignalKind; has: boolean; last: number; lastTs: number; streak: number; seq?: { max: number; ring: number[]; next: number; size: number } }>;
-    }
-  >;
-  /** Window size the snapshot was written with; windows of another size keep their own end. */
-  windowMs?: number;
-  windows: { machine: string; start: number; end?: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
-}
 
 /** A window handed out for emission, with what its machine measures. */
 export interface DueWindow {
@@ -379,7 +365,7 @@ export class KpiEngine {
   }
 
   snapshot(): EngineSnapshot {
-    const snap: EngineSnapshot = { version: 1, windowMs: this.windowMs, machines: {}, windows: [] };
+    const snap: EngineSnapshot = { version: SNAPSHOT_VERSION, windowMs: this.windowMs, machines: {}, windows: [] };
     for (const m of this.machines.values()) {
       const signals: EngineSnapshot['machines'][string]['signals'] = {};
       m.signals.forEach((sig, i) => {
@@ -414,7 +400,7 @@ export class KpiEngine {
 
   /** Restores a snapshot; state of machines or signals no longer configured (or of another kind) is dropped. */
   restore(snap: EngineSnapshot): void {
-    if (snap.version !== 1) return;
+    if (snap.version !== SNAPSHOT_VERSION) return;
     for (const [path, ms] of Object.entries(snap.machines)) {
       const m = this.machines.get(path);
       if (!m) continue;

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
 import { KpiEngine, type DueWindow, type EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
+import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import { toAggregate } from './emit.js';
@@ -63,7 +64,8 @@ export class Pipeline {
     this.materials = opts.materials;
     this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
-    if (cp) this.engine.restore(cp.snapshot);
+    const snapshot = cp === undefined ? undefined : decodeSnapshot(cp.state);
+    if (snapshot !== undefined) this.engine.restore(snapshot);
     const machines = opts.engine.machines.map((m) => m.path);
     this.alerts = new AlertManager(opts.alertRules, () => clock.now());
     this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(), (m, n) => store.recentAggregates(m, n));
@@ -173,7 +175,7 @@ export class Pipeline {
         this.recordAlerts(changes, now);
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
         if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
-        this.store.saveCheckpoint(now, this.engine.snapshot());
+        this.store.saveCheckpoint(now, encodeSnapshot(this.engine.snapshot()));
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;
       });

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
-import type { EngineSnapshot } from '../kpi/engine.js';
 import { MIGRATIONS } from './migrations.js';
 import { AlertTable } from './alerts.js';
 import { Outbox } from './outbox.js';
@@ -174,13 +173,15 @@ export class Store {
     });
   }
 
-  saveCheckpoint(now: number, snapshot: EngineSnapshot): void {
-    this.putCheckpoint.run(now, JSON.stringify(snapshot));
+  /** Saves the engine's checkpoint; its text is the KPI core's format (kpi/snapshot.ts), opaque here. Inside the commit's transaction. */
+  saveCheckpoint(now: number, state: string): void {
+    this.putCheckpoint.run(now, state);
   }
 
-  loadCheckpoint(): { savedAt: number; snapshot: EngineSnapshot } | undefined {
+  /** The last checkpoint saved, as saved, or undefined for a new store. */
+  loadCheckpoint(): { savedAt: number; state: string } | undefined {
     const r = this.db.prepare('SELECT saved_at, state FROM checkpoint WHERE id = 1').get() as { saved_at: number; state: string } | undefined;
-    return r ? { savedAt: r.saved_at, snapshot: JSON.parse(r.state) } : undefined;
+    return r ? { savedAt: r.saved_at, state: r.state } : undefined;
   }
 
   addRejections(hour: number, counts: ReadonlyMap<string, number>): void {

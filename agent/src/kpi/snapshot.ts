@@ -1,0 +1,40 @@
+import type { SignalKind } from '../core/signals.js';
+
+/**
+ * Version of the checkpoint format. A change of what a snapshot holds (a new field of a window,
+ * say) is a new version, with `decodeSnapshot` reading the older ones.
+ */
+export const SNAPSHOT_VERSION = 1;
+
+/** Serializable engine state: saved with every emission, restored at start. */
+export interface EngineSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  machines: Record<
+    string,
+    {
+      product: string | undefined;
+      material: string | undefined;
+      partMassKg: number | undefined;
+      signals: Record<string, { kind: SignalKind; has: boolean; last: number; lastTs: number; streak: number; seq?: { max: number; ring: number[]; next: number; size: number } }>;
+    }
+  >;
+  /** Window size the snapshot was written with; windows of another size keep their own end. */
+  windowMs?: number;
+  windows: { machine: string; start: number; end?: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
+}
+
+/** The snapshot as the store keeps it: opaque text to everything but this module. */
+export function encodeSnapshot(snapshot: EngineSnapshot): string {
+  return JSON.stringify(snapshot);
+}
+
+/**
+ * A stored checkpoint read back, or undefined when it was written in a format this version does
+ * not know (a newer agent's): the engine then starts from no state, as on a first start.
+ */
+export function decodeSnapshot(text: string): EngineSnapshot | undefined {
+  const data = JSON.parse(text) as { version?: unknown; machines?: unknown; windows?: unknown } | null;
+  if (data === null || typeof data !== 'object' || data.version !== SNAPSHOT_VERSION) return undefined;
+  if (typeof data.machines !== 'object' || data.machines === null || !Array.isArray(data.windows)) return undefined;
+  return data as EngineSnapshot;
+}
