@@ -1,38 +1,23 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Health } from '../core/health.js';
-import type { Alert } from '../core/alert.js';
-import type { ForwarderStatus } from '../core/sink.js';
-import { registerAuth, type ApiToken } from './auth.js';
-import type { EventHub } from './events.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { registerAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
 import { alertRoutes } from './routes/alerts.js';
 import { streamRoutes } from './routes/stream.js';
-import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
-import { kpiRoutes, type MachineInfo } from './routes/kpis.js';
+import { kpiRoutes } from './routes/kpis.js';
 import { statusRoutes } from './routes/status.js';
 
-/** What the HTTP API reads; it never writes the store. */
-export interface ApiDeps {
-  store: Store;
-  registry: Registry;
-  machines: () => readonly MachineInfo[];
-  /** Health of every long-running part, by name. */
-  health: () => Record<string, Health>;
-  /** Delivery state of every sink (none when the agent forwards nowhere). */
-  sinks?: () => readonly ForwarderStatus[];
-  /** Committed windows and alert changes, for `/api/v1/stream`. */
-  events?: EventHub;
-  /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
-  acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
-  /** API tokens; none: the API is open. */
-  tokens?: readonly ApiToken[];
-  logger?: Logger;
+/** A fastify plugin the composition root adds beside the API (the dashboard), with its options. */
+export interface AppPlugin {
+  plugin: FastifyPluginAsync<Record<string, unknown>>;
+  options?: Record<string, unknown>;
 }
 
-/** Builds the fastify app (no `listen`): the entry point listens, tests use `inject()`. */
-export function buildApp(deps: ApiDeps): FastifyInstance {
+/**
+ * Builds the fastify app (no `listen`): the entry point listens, tests use `inject()`. `plugins`
+ * are registered after the API, so a UI is added without the API knowing it.
+ */
+export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger?.child({ part: 'api' }) as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
@@ -55,5 +40,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     },
     { prefix: '/api/v1' },
   );
+  for (const p of plugins) app.register(p.plugin, p.options ?? {});
   return app;
 }

@@ -32,8 +32,22 @@ export interface Aggregate {
   emittedAt: number;
 }
 
+/** The flat JSON form of a window (replay output, the HTTP API, the MQTT sink): snake_case, KPI names at top level. */
+export interface WindowJson {
+  machine: string;
+  window_start: number;
+  window_end: number;
+  revision: number;
+  product?: string;
+  material?: string;
+  quality: QualityCounts;
+  method: string;
+  /** Every KPI the window has, by its snake_case name (`yield`, `scrap_rate`, …); a KPI that is not defined is absent. */
+  [kpi: string]: string | number | QualityCounts | undefined;
+}
+
 /** The flat JSON form used by replay output and the HTTP API: snake_case KPI names at top level. */
-export function aggregateToJson(a: Aggregate): Record<string, unknown> {
+export function aggregateToJson(a: Aggregate): WindowJson {
   return {
     machine: a.machine,
     window_start: a.windowStart,

@@ -55,7 +55,37 @@ export interface AlertChange {
 }
 
 /** The JSON form of an alert in the API, the live stream and the MQTT and webhook channels: snake_case, times in epoch ms. */
-export function alertToJson(a: Alert): Record<string, unknown> {
+export interface AlertJson {
+  id: string;
+  machine: string;
+  line: string;
+  rule: string;
+  rule_type: Alert['ruleType'];
+  severity: Severity;
+  state: AlertState;
+  value: number;
+  threshold: number;
+  parts: number;
+  started_at: number;
+  window_start: number | null;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  comment: string | null;
+  resolved_at: number | null;
+  updated_at: number;
+  message: string;
+}
+
+/** An alert change as the channels send it. */
+export interface AlertChangeJson {
+  event: AlertEventKind;
+  at: number;
+  by: string;
+  alert: AlertJson;
+}
+
+/** The JSON form of an alert (see `AlertJson`). */
+export function alertToJson(a: Alert): AlertJson {
   return {
     id: a.id,
     machine: a.machine,
@@ -79,6 +109,6 @@ export function alertToJson(a: Alert): Record<string, unknown> {
 }
 
 /** An alert change as the channels send it. */
-export function alertChangeToJson(c: AlertChange): Record<string, unknown> {
+export function alertChangeToJson(c: AlertChange): AlertChangeJson {
   return { event: c.kind, at: c.at, by: c.by, alert: alertToJson(c.alert) };
 }

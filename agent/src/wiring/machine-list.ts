@@ -1,4 +1,4 @@
-import type { MachineInfo } from '../api/routes/kpis.js';
+import type { MachineInfo } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
 import { parseMachinePath } from '../core/sample.js';
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
-import type { ApiDeps } from '../app.js';
+import type { AcknowledgeBody, AlertDetailJson } from '../contract.js';
+import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 
 const MAX_ITEMS = 10_000;
@@ -67,10 +68,11 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     const alert = deps.store.alerts.get(req.params.id);
     if (alert === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
     const events = deps.store.alerts.events({ alertId: alert.id });
-    return { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+    const detail: AlertDetailJson = { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+    return detail;
   });
 
-  app.post<{ Params: { id: string }; Body: { by?: string; comment?: string } }>(
+  app.post<{ Params: { id: string }; Body: AcknowledgeBody }>(
     '/alerts/:id/ack',
     {
       schema: {

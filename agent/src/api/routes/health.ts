@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
 /** `/livez` (the process answers), `/readyz` (every part is up) and `/metrics` (Prometheus). */
 export const healthRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {

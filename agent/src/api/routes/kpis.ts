@@ -1,25 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
-import type { ApiDeps } from '../app.js';
+import type { ListJson, MachineListItem, WindowJson } from '../contract.js';
+import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
-
-/** A configured machine as the API lists it. */
-export interface MachineInfo {
-  machine: string;
-  site: string;
-  area?: string | undefined;
-  line: string;
-  name: string;
-  product?: string | undefined;
-  material?: string | undefined;
-  signals: Record<string, string>;
-}
 
 const MAX_ITEMS = 10_000;
 
 /** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
 export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.get('/machines', async () => {
+  app.get('/machines', async (): Promise<ListJson<MachineListItem>> => {
     const stored = new Map(deps.store.machineSummary().map((m) => [m.machine, m]));
     return {
       items: deps.machines().map((m) => ({
@@ -46,7 +35,7 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         },
       },
     },
-    async (req) => {
+    async (req): Promise<ListJson<WindowJson>> => {
       const q = req.query;
       const from = parseTime(q.from, 'from');
       const to = parseTime(q.to, 'to');

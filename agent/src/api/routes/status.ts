@@ -1,13 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ForwarderStatus } from '../../core/sink.js';
-import type { ApiDeps } from '../app.js';
+import type { SinkStatusJson, StatusJson } from '../contract.js';
+import type { ApiDeps } from '../deps.js';
 
 function iso(t: number | undefined): string | null {
   return t === undefined ? null : new Date(t).toISOString();
 }
 
 /** One sink as `/api/v1/status` shows it: snake_case, times as ISO 8601, ages in seconds. */
-export function sinkStatusJson(s: ForwarderStatus, now: number): Record<string, unknown> {
+export function sinkStatusJson(s: ForwarderStatus, now: number): SinkStatusJson {
   return {
     sink: s.sink,
     type: s.type,
@@ -32,7 +33,7 @@ export function sinkStatusJson(s: ForwarderStatus, now: number): Record<string, 
 
 /** `/api/v1/status`: the health of every part and the delivery state of every sink. */
 export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.get('/status', async () => {
+  app.get('/status', async (): Promise<StatusJson> => {
     const now = Date.now();
     return {
       parts: deps.health(),

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
 import { alertChangeToJson, alertToJson, lineOf, type Alert } from '../../core/alert.js';
-import type { ApiDeps } from '../app.js';
+import type { StreamEvents } from '../contract.js';
+import type { ApiDeps } from '../deps.js';
 import type { LiveEvent } from '../events.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -50,7 +51,7 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         // Proxies such as nginx must not hold the events back.
         'x-accel-buffering': 'no',
       });
-      const send = (event: string, data: unknown) => {
+      const send = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => {
         if (res.writableLength > MAX_BUFFERED_BYTES) {
           res.destroy();
           return;

@@ -1,0 +1,98 @@
+/**
+ * The wire types of the HTTP API: what its routes send and take, in one module that the routes
+ * and the dashboard both import (type-only). Windows and alerts have the JSON forms the MQTT and
+ * webhook channels and replay share, defined beside their contracts in core/.
+ */
+import type { QualityCounts, WindowJson } from '../core/aggregate.js';
+import type { AlertChangeJson, AlertEventKind, AlertJson } from '../core/alert.js';
+import type { Health } from '../core/health.js';
+import type { SinkErrorKind } from '../core/sink.js';
+
+export type { AlertChangeJson, AlertJson, QualityCounts, WindowJson };
+
+/** A list answer: `{ items: [...] }`. */
+export interface ListJson<T> {
+  items: T[];
+}
+
+/** An error answer (4xx): a sentence for a person. */
+export interface ErrorJson {
+  error: string;
+}
+
+/** A configured machine as the API lists it. */
+export interface MachineInfo {
+  machine: string;
+  site: string;
+  area?: string | undefined;
+  line: string;
+  name: string;
+  product?: string | undefined;
+  material?: string | undefined;
+  /** Each measured signal's kind (`counter`, `delta`, `gauge`). */
+  signals: Record<string, string>;
+}
+
+/** One item of `GET /api/v1/machines`: the machine and what the store holds of it. */
+export interface MachineListItem extends MachineInfo {
+  windows: number;
+  last_window_start: number | null;
+}
+
+/** One audit event of `GET /api/v1/alerts/<id>`. */
+export interface AlertEventJson {
+  seq: number;
+  event: AlertEventKind;
+  at: number;
+  by: string;
+}
+
+/** `GET /api/v1/alerts/<id>`: the alert with its audit trail. */
+export type AlertDetailJson = AlertJson & { events: AlertEventJson[] };
+
+/** One item of `GET /api/v1/alerts/history`: an audit event with the alert as it was then. */
+export type AlertHistoryItemJson = AlertEventJson & { alert: AlertJson };
+
+/** The body of `POST /api/v1/alerts/<id>/ack`; `by` is taken from the operator token when there is one. */
+export interface AcknowledgeBody {
+  by?: string;
+  comment?: string;
+}
+
+/** One sink in `GET /api/v1/status`: snake_case, times as ISO 8601, ages in seconds. */
+export interface SinkStatusJson {
+  sink: string;
+  type: string;
+  status: Health['status'];
+  reason: string | null;
+  backlog_records: number;
+  backlog_bytes: number;
+  oldest_record_age_s: number | null;
+  last_success_at: string | null;
+  delivered_records: number;
+  dropped_records: number;
+  dropped_bytes: number;
+  dead_letters: number;
+  lost_records: number;
+  errors: Record<SinkErrorKind, number>;
+  failures_in_row: number;
+  last_error: string | null;
+  last_error_at: string | null;
+  next_attempt_at: string | null;
+}
+
+/** `GET /api/v1/status`: the health of every part and the delivery state of every sink. */
+export interface StatusJson {
+  parts: Record<string, Health>;
+  sinks: SinkStatusJson[];
+}
+
+/** The events of `GET /api/v1/stream` (server-sent events), by their `event:` name. */
+export interface StreamEvents {
+  /** First, on connect: the open alerts. */
+  alerts: ListJson<AlertJson>;
+  /** A committed window (first emission or revision). */
+  window: WindowJson;
+  /** A notified alert change. */
+  alert: AlertChangeJson;
+}

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Alert } from '../core/alert.js';
+import type { Health } from '../core/health.js';
+import type { ForwarderStatus } from '../core/sink.js';
+import type { Store } from '../store/store.js';
+import type { ApiToken } from './auth.js';
+import type { MachineInfo } from './contract.js';
+import type { EventHub } from './events.js';
+
+/** What the HTTP API reads; it never writes the store. */
+export interface ApiDeps {
+  store: Store;
+  registry: Registry;
+  machines: () => readonly MachineInfo[];
+  /** Health of every long-running part, by name. */
+  health: () => Record<string, Health>;
+  /** Delivery state of every sink (none when the agent forwards nowhere). */
+  sinks?: () => readonly ForwarderStatus[];
+  /** Committed windows and alert changes, for `/api/v1/stream`. */
+  events?: EventHub;
+  /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
+  acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
+  /** API tokens; none: the API is open. */
+  tokens?: readonly ApiToken[];
+  logger?: Logger;
+}
