@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { dashboardPlugin } from '../../dashboard/server/plugin.js';
 import { buildApp } from './api/app.js';
 import { EventHub } from './api/events.js';
 import type { Aggregate } from './core/aggregate.js';
@@ -106,7 +107,7 @@ export class Agent {
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           tokens: config.api.tokens,
           logger,
-        })
+        }, [{ plugin: dashboardPlugin }])
       : undefined;
   }
 
