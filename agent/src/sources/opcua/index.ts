@@ -18,6 +18,7 @@ import type {
 import type { Logger } from 'pino';
 import { readConfigFile } from '../../core/config-file.js';
 import { YieldwatchError } from '../../core/errors.js';
+import type { Scheduler, TimerHandle } from '../../core/clock.js';
 import type { Health } from '../../core/health.js';
 import type { PluginContext, SampleSink, Source, SourceDef } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
@@ -117,14 +118,14 @@ export function toSampleValue(v: unknown): number | string | undefined {
   return undefined;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
+function withTimeout<T>(clock: Scheduler, p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: TimerHandle | undefined;
   return Promise.race([
     p,
     new Promise<undefined>((res) => {
-      timer = setTimeout(() => res(undefined), ms);
+      timer = clock.setTimeout(() => res(undefined), ms);
     }),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => clock.clearTimer(timer));
 }
 
 function pemToDer(pem: string): Buffer {
@@ -154,7 +155,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   /** Data changes received, and the count the watchdog saw last. */
   private changes = 0;
   private changesSeen = 0;
-  private watchdog: NodeJS.Timeout | undefined;
+  private watchdog: TimerHandle | undefined;
   private settleStart: (() => void) | undefined;
   /** Items the server refused at the last build, by index in `items`. */
   private readonly failedItems = new Map<number, string>();
@@ -169,7 +170,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   /** Failed session builds (or initial connects) in a row, for back-off and for logging only the first. */
   private buildFailures = 0;
   private nextBuildAt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
   private itemRetryDelay = 0;
   private nextItemRetryAt = Infinity;
   private groups: { group: ClientMonitoredItemGroup; indexes: number[] }[] = [];
@@ -249,8 +250,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     );
     const started = new Promise<void>((res) => (this.settleStart = res));
     void this.run(client, identity);
-    this.watchdog = setInterval(() => this.guard(() => this.checkTraffic()), Math.max(1000, this.publishingInterval));
-    this.watchdog.unref();
+    this.watchdog = this.ctx.clock.setInterval(() => this.guard(() => this.checkTraffic()), Math.max(1000, this.publishingInterval));
     // Resolves at the first verdict (subscribed, or the first failed attempt): a server that is down must not hold up the agent.
     await started;
   }
@@ -273,8 +273,7 @@ class OpcuaSourceImpl implements OpcuaSource {
       }
       else this.log.debug({ err, endpoint: this.config.endpointUrl, retryInMs: delay }, 'OPC UA connection attempt failed.');
       this.settle();
-      this.retryTimer = setTimeout(() => void this.run(client, identity), delay);
-      this.retryTimer.unref();
+      this.retryTimer = this.ctx.clock.setTimeout(() => void this.run(client, identity), delay);
       return;
     }
     if (this.stopped || client !== this.client) return;
@@ -316,14 +315,14 @@ class OpcuaSourceImpl implements OpcuaSource {
       if (this.stopped || gen !== this.generation) return;
       this.subscription = subscription;
       subscription.on('keepalive', () => {
-        this.lastActivity = Date.now();
+        this.lastActivity = this.ctx.clock.now();
         if (this.restoring) this.guard(() => this.markFlowing());
       });
       subscription.on('terminated', () => this.guard(() => this.log.debug({ endpoint: this.config.endpointUrl }, 'OPC UA subscription terminated.')));
       subscription.on('internal_error', (err: Error) => this.guard(() => this.log.warn({ err }, 'OPC UA subscription internal error.')));
       await this.monitorAll(subscription);
       if (this.stopped || gen !== this.generation) return;
-      this.lastActivity = Date.now();
+      this.lastActivity = this.ctx.clock.now();
       this.connectionLost = false;
       this.restoring = false;
       this.buildFailures = 0;
@@ -345,12 +344,11 @@ class OpcuaSourceImpl implements OpcuaSource {
       } else this.log.debug(fields, 'OPC UA session attempt failed.');
       this.lastActivity = 0;
       // Retried when the back-off has passed; while node-opcua is re-creating the channel the watchdog retries instead.
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.guard(() => {
+      this.ctx.clock.clearTimer(this.retryTimer);
+      this.retryTimer = this.ctx.clock.setTimeout(() => this.guard(() => {
         const c = this.client as (OPCUAClient & { isReconnecting?: boolean }) | undefined;
         if (c !== undefined && c.isReconnecting !== true) void this.build();
       }), delay);
-      this.retryTimer.unref();
     } finally {
       this.building = false;
       this.settle();
@@ -476,7 +474,7 @@ class OpcuaSourceImpl implements OpcuaSource {
       return;
     }
     this.itemRetryDelay = this.itemRetryDelay === 0 ? Math.max(ITEM_RETRY_MIN_MS, this.config.reconnectMax) : Math.min(this.itemRetryDelay * 2, ITEM_RETRY_MAX_MS);
-    this.nextItemRetryAt = Date.now() + this.itemRetryDelay;
+    this.nextItemRetryAt = this.ctx.clock.now() + this.itemRetryDelay;
   }
 
   private updateHealth(): void {
@@ -585,7 +583,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   private markFlowing(): void {
     this.restoring = false;
     this.connectionLost = false;
-    this.lastActivity = Date.now();
+    this.lastActivity = this.ctx.clock.now();
     // After a server restart the re-created items may be refused (BadNodeIdUnknown while the server builds its address space).
     const stillFailing = new Map<number, string>();
     // Unresolved browse paths have no monitored item; they stay refused until a rebuild resolves them.
@@ -632,8 +630,8 @@ class OpcuaSourceImpl implements OpcuaSource {
     // While node-opcua re-creates the secure channel it is in charge; once the channel is up, silence means its repair did not work.
     if (this.stopped || !client || this.building || client.isReconnecting === true) return;
     if (this.generation === 0) return; // still connecting for the first time
-    if (Date.now() < this.nextBuildAt) return;
-    if (Date.now() >= this.nextItemRetryAt) {
+    if (this.ctx.clock.now() < this.nextBuildAt) return;
+    if (this.ctx.clock.now() >= this.nextItemRetryAt) {
       this.log.debug({ endpoint: this.config.endpointUrl, refused: this.failedItems.size }, 'Retrying the refused OPC UA items by re-creating the subscription.');
       this.nextItemRetryAt = Infinity;
       void this.build();
@@ -641,9 +639,9 @@ class OpcuaSourceImpl implements OpcuaSource {
     }
     if (this.changes !== this.changesSeen) {
       this.changesSeen = this.changes;
-      this.lastActivity = Date.now();
+      this.lastActivity = this.ctx.clock.now();
     }
-    const silentFor = Date.now() - this.lastActivity;
+    const silentFor = this.ctx.clock.now() - this.lastActivity;
     const limit = Math.max(WATCHDOG_MIN_MS, 3 * MAX_KEEPALIVE_COUNT * this.publishingInterval);
     if (silentFor < limit) return;
     this.log.warn({ endpoint: this.config.endpointUrl, silentForMs: this.lastActivity > 0 ? silentFor : undefined }, 'No data or keep-alive from the OPC UA subscription; re-creating the session and subscription.');
@@ -657,10 +655,10 @@ class OpcuaSourceImpl implements OpcuaSource {
     const session = this.session;
     this.subscription = undefined;
     this.session = undefined;
-    if (subscription) await withTimeout(subscription.terminate().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+    if (subscription) await withTimeout(this.ctx.clock, subscription.terminate().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
     if (session) {
       session.removeAllListeners();
-      await withTimeout(session.close(true).catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+      await withTimeout(this.ctx.clock, session.close(true).catch(() => undefined), STOP_STEP_TIMEOUT_MS);
     }
   }
 
@@ -668,8 +666,8 @@ class OpcuaSourceImpl implements OpcuaSource {
     this.stopped = true;
     this.generation++;
     this.settle();
-    if (this.watchdog) clearInterval(this.watchdog);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ctx.clock.clearTimer(this.watchdog);
+    this.ctx.clock.clearTimer(this.retryTimer);
     this.watchdog = undefined;
     const client = this.client;
     this.client = undefined;
@@ -680,7 +678,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     }
     if (client) {
       try {
-        await withTimeout(client.disconnect(), STOP_STEP_TIMEOUT_MS);
+        await withTimeout(this.ctx.clock, client.disconnect(), STOP_STEP_TIMEOUT_MS);
       } catch (err) {
         this.log.debug({ err }, 'The OPC UA client did not disconnect cleanly.');
       }
@@ -688,7 +686,7 @@ class OpcuaSourceImpl implements OpcuaSource {
     }
     const cm = this.certificateManager;
     this.certificateManager = undefined;
-    if (cm) await withTimeout(cm.dispose().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+    if (cm) await withTimeout(this.ctx.clock, cm.dispose().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
     this.sink = undefined;
     this.status = { status: 'down', reason: 'stopped' };
   }
@@ -728,7 +726,7 @@ class OpcuaSourceImpl implements OpcuaSource {
   private failed(): number {
     this.buildFailures++;
     const delay = Math.min(this.config.reconnectMin * 2 ** Math.min(this.buildFailures - 1, 20), this.config.reconnectMax);
-    this.nextBuildAt = Date.now() + delay;
+    this.nextBuildAt = this.ctx.clock.now() + delay;
     return delay;
   }
 
