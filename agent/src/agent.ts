@@ -10,6 +10,7 @@ import { systemClock, type Scheduler } from './core/clock.js';
 import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { PluginContext, SampleSink, Source } from './core/plugin.js';
+import type { ForwarderStatus } from './core/sink.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import type { Forwarder } from './forward.js';
@@ -53,6 +54,8 @@ export class Agent {
   readonly app: FastifyInstance | undefined;
   private readonly ticker: Ticker;
   private readonly log: AgentLog;
+  /** Delivery state of every sink, read at call time. */
+  private readonly sinks = (): ForwarderStatus[] => this.forwarders.map((f) => f.status());
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
@@ -94,15 +97,16 @@ export class Agent {
       rejectReasons: ENGINE_REJECT_REASONS,
       events: log,
     });
-    const sinks = () => this.forwarders.map((f) => f.status());
-    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks });
+    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks });
+    // The configured machines do not change while the agent runs.
+    const machines = machineList(config);
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
           registry: this.registry,
-          machines: () => machineList(config),
+          machines: () => machines,
           health: () => this.health(),
-          sinks,
+          sinks: this.sinks,
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           tokens: config.api.tokens,
@@ -152,6 +156,6 @@ export class Agent {
 
   /** Health of every long-running part, by name. */
   health(): Record<string, Health> {
-    return partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: () => this.forwarders.map((f) => f.status()) });
+    return partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: this.sinks });
   }
 }

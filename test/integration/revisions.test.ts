@@ -267,7 +267,6 @@ describe('the store across a restart', () => {
 describe('a store that refuses writes', () => {
   it('keeps the windows in memory, retries with back-off and saves them all once it works again', async () => {
     const { VirtualClock } = await import('../../agent/src/core/clock.js');
-    const { createPipeline } = await import('../../agent/src/wiring/pipeline-options.js');
     const { Store } = await import('../../agent/src/store/store.js');
     const { validateConfig } = await import('../../agent/src/config/load.js');
     const cfg = validateConfig({

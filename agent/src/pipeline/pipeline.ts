@@ -90,7 +90,7 @@ export class Pipeline {
     return this.engine.drainRebaselined();
   }
 
-  /** Open alerts, newest state (for tests and the API). */
+  /** The alerts the rules hold open for a machine in memory: what the next commit judges from. */
   openAlerts(machine: string): readonly Alert[] {
     return this.alerts.open(machine);
   }
