@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from './core/clock.js';
 import type { Health } from './core/health.js';
+import { exponentialDelay } from './core/backoff.js';
 import { SinkError, type ForwarderStatus, type OutboxRecord, type OutboxStats, type Sink, type SinkErrorKind } from './core/sink.js';
 import type { Outbox } from './store/outbox.js';
 
@@ -36,7 +37,7 @@ export const LOSS_WARNING_MS = 3_600_000;
 
 /** Delay before retry number `failures` (1-based): capped exponential with equal jitter, or the server's Retry-After. */
 export function retryDelay(failures: number, min: number, max: number, random: number, retryAfterMs?: number): number {
-  const base = Math.min(max, min * 2 ** Math.min(failures - 1, 30));
+  const base = exponentialDelay(failures, min, max);
   const jittered = base / 2 + (random * base) / 2;
   if (retryAfterMs !== undefined && retryAfterMs > 0) return Math.max(Math.min(retryAfterMs, RETRY_AFTER_CAP_MS), jittered);
   return jittered;
