@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/helpers/free-port.js';
 import { waitFor } from '../../../../test/helpers/wait.js';
-import { systemClock } from '../../core/clock.js';
+import { systemClock, VirtualClock, type Scheduler } from '../../core/clock.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { CollectingSink, captureLogs } from '../../../../test/helpers/sources.js';
 import { validateConfig } from '../../config/load.js';
@@ -24,8 +24,8 @@ const LATHE = 'demo/line1/lathe2';
 /** Temp folder of the tests' PKI files; made in beforeAll so a run that skips every test here leaves nothing behind. */
 let BASE = '';
 
-function ctxFor(logger: Logger = pino({ level: 'silent' })): PluginContext {
-  return { id: 'plc', logger, clock: systemClock, agentId: 'test', isMachine: () => true, baseDir: BASE };
+function ctxFor(logger: Logger = pino({ level: 'silent' }), clock: Scheduler = systemClock): PluginContext {
+  return { id: 'plc', logger, clock, agentId: 'test', isMachine: () => true, baseDir: BASE };
 }
 
 function sourceConfig(endpointUrl: string, machines: unknown): OpcuaSourceConfig {
@@ -82,9 +82,9 @@ async function sim(port = 0, autoUpdate = false, models?: OpcuaSimulatorOptions[
  * A bare node-opcua server with one UInt32 `GoodCount` under Objects/Press, for what the simulator
  * cannot do: reach into the server engine, or serve the same browse path at another NodeId.
  */
-async function bareServer(port: number, nodeId: string, start = 100): Promise<{ server: OPCUAServer; ns: number; set(): number; stop(): Promise<void> }> {
+async function bareServer(port: number, nodeId: string, start = 100, allowAnonymous = true): Promise<{ server: OPCUAServer; ns: number; set(): number; stop(): Promise<void> }> {
   const certificateManager = new OPCUACertificateManager({ rootFolder: join(BASE, `server-pki-${port}`), automaticallyAcceptUnknownCertificate: true });
-  const server = new OPCUAServer({ port, serverCertificateManager: certificateManager, allowAnonymous: true, serverInfo: { applicationUri: 'urn:yieldwatch:test' } });
+  const server = new OPCUAServer({ port, serverCertificateManager: certificateManager, allowAnonymous, serverInfo: { applicationUri: 'urn:yieldwatch:test' } });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -107,8 +107,8 @@ async function bareServer(port: number, nodeId: string, start = 100): Promise<{ 
   return { server, ns: ns.index, set, stop };
 }
 
-function source(cfg: OpcuaSourceConfig, logger?: Logger): OpcuaSource {
-  const src = opcuaSource.create(cfg, ctxFor(logger));
+function source(cfg: OpcuaSourceConfig, logger?: Logger, clock?: Scheduler): OpcuaSource {
+  const src = opcuaSource.create(cfg, ctxFor(logger, clock));
   cleanups.push(() => src.stop());
   return src;
 }
@@ -360,7 +360,7 @@ describe('opcua source against a node-opcua server', () => {
     expect(src.health()).toEqual({ status: 'down', reason: 'stopped' });
   }, 40_000);
 
-  it('a subscription that silently dies on the server: the watchdog re-creates it and data flows again', async () => {
+  it('a subscription that silently dies on the server: after three keep-alive periods of silence on the source clock, the watchdog re-creates it and data flows again', async () => {
     // A bare server: the simulator does not expose its engine, and we need to kill a subscription server-side.
     const port = await freePort();
     const bare = await bareServer(port, `s=${PRESS}/GoodCount`);
@@ -368,7 +368,8 @@ describe('opcua source against a node-opcua server', () => {
     let count = bare.set();
     const set = () => (count = bare.set());
     const log = captureLogs();
-    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` } } }]), log.logger);
+    const clock = new VirtualClock(Date.now());
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` } } }]), log.logger, clock);
     const sink = new CollectingSink();
     await src.start(sink);
     await waitFor('health ok', () => src.health().status === 'ok', 15_000);
@@ -379,11 +380,75 @@ describe('opcua source against a node-opcua server', () => {
     expect(sessions).toHaveLength(1);
     for (const sub of [...sessions[0]!.publishEngine.subscriptions]) sub.terminate();
     set();
+    // The watchdog looks once a second of source time; the limit is max(5 s, 3 keep-alive periods of 10 × 100 ms).
+    clock.advance(5000);
+    expect(src.counters().reconnects, 'no rebuild before the limit').toBe(0);
+    clock.advance(1000);
+    expect(src.counters().reconnects, 'a rebuild once the limit has passed').toBe(1);
+    const warning = log.lines.find((l) => l.level === 40 && String(l.msg).startsWith('No data or keep-alive'));
+    expect(warning?.silentForMs).toBe(5000);
     await waitFor('data flows again', () => sink.last(PRESS, 'parts_good')?.value === count || (set(), false), 20_000, 200);
-    expect(src.counters().reconnects).toBeGreaterThan(0);
-    expect(log.lines.some((l) => l.level === 40 && String(l.msg).startsWith('No data or keep-alive'))).toBe(true);
     await waitFor('health ok again', () => src.health().status === 'ok', 5000);
   }, 40_000);
+
+  it('a session the server refuses: retried after 100, 200, 400, 800 ms of source time, then every 1 s (reconnectMin to reconnectMax)', async () => {
+    const port = await freePort();
+    const bare = await bareServer(port, `s=${PRESS}/GoodCount`, 100, false);
+    const clock = new VirtualClock(Date.now());
+    const log = captureLogs();
+    const src = source(sourceConfig(`opc.tcp://127.0.0.1:${port}`, [{ machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` } } }]), log.logger, clock);
+    await src.start(new CollectingSink());
+    const attempts = () => (src.health().details?.failedAttempts as number | undefined) ?? 0;
+    await waitFor('a first refused session', () => attempts() === 1, 15_000);
+    const delays: number[] = [];
+    for (let n = 1; n <= 6; n++) {
+      const delay = src.health().details?.nextAttemptInMs as number;
+      delays.push(delay);
+      clock.advance(delay - 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(attempts(), `no attempt ${n + 1} before its back-off`).toBe(n);
+      clock.advance(1);
+      await waitFor(`attempt ${n + 1}`, () => attempts() === n + 1, 10_000);
+    }
+    expect(delays).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(src.health()).toMatchObject({ status: 'down', reason: expect.stringMatching(/^session or subscription failed/) });
+    expect(log.lines.filter((l) => l.level === 50 && /Cannot create the OPC UA session/.test(String(l.msg))), 'logged once, not per attempt').toHaveLength(1);
+  }, 40_000);
+
+  it('a refused NodeId is retried by a rebuild after 30 s of source time, then 60 s, while the other signal keeps flowing', async () => {
+    const port = await freePort();
+    const bare = await bareServer(port, `s=${PRESS}/GoodCount`);
+    const clock = new VirtualClock(Date.now());
+    const log = captureLogs();
+    const src = source(
+      sourceConfig(`opc.tcp://127.0.0.1:${port}`, [
+        { machine: PRESS, signals: { parts_good: { nodeId: `ns=${bare.ns};s=${PRESS}/GoodCount` }, parts_scrap: { nodeId: `ns=${bare.ns};s=${PRESS}/Missing` } } },
+      ]),
+      log.logger,
+      clock,
+    );
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await waitFor('health degraded', () => src.health().status === 'degraded', 15_000);
+    expect(src.counters().node_errors).toBe(1);
+    const retries = () => log.lines.filter((l) => String(l.msg).startsWith('Retrying the refused OPC UA items')).length;
+    // Source time moves in steps shorter than the silence limit, each after fresh data has arrived, so that only the item retry rebuilds.
+    const start = clock.now();
+    const retriesAt: number[] = [];
+    while (clock.now() - start < 95_000) {
+      let v = bare.set();
+      await waitFor('a fresh value', () => sink.last(PRESS, 'parts_good')?.value === v || ((v = bare.set()), false), 10_000, 200);
+      const before = retries();
+      clock.advance(2500);
+      if (retries() !== before) {
+        retriesAt.push(clock.now() - start);
+        await waitFor('the rebuild to refuse the item again', () => src.counters().node_errors === retriesAt.length + 1 && src.health().status === 'degraded', 10_000);
+      }
+    }
+    // The watchdog looks once a second, so a retry due at 30 s starts in the 2.5 s step that passes it.
+    expect(retriesAt).toEqual([30_000, 90_000]);
+    expect(src.counters().reconnects, 'no rebuild for silence').toBe(0);
+  }, 60_000);
 
   it('browse paths resolve at connect; one that leads nowhere is named in the error and the others keep flowing', async () => {
     const s = await sim();
