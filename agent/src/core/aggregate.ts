@@ -3,6 +3,15 @@ import type { SummedSignal } from './signals.js';
 /** Summed window components by signal; a key is present only for signals the machine measures. */
 export type Components = Partial<Record<SummedSignal, number>>;
 
+/** Sums of one key of a breakdown, by measure (`parts_scrap`, `scrap_kg`, `seconds`, …). */
+export type Measures = Record<string, number>;
+
+/**
+ * A window's sums broken down by a dimension (a scrap reason, a destination, a machine state):
+ * dimension → key → measures. A window has the dimensions something was recorded for, no others.
+ */
+export type Breakdowns = Record<string, Record<string, Measures>>;
+
 /** KPI values of one window or rollup, by their snake_case names (the KPI method, agent/src/kpi/README.md). */
 export type Kpis = Record<string, number>;
 
@@ -26,6 +35,8 @@ export interface Aggregate {
   /** Part mass the window's masses were derived with (kg), when not measured. */
   partMassKg: number | undefined;
   components: Components;
+  /** Absent when nothing was recorded by dimension in the window. */
+  breakdowns?: Breakdowns;
   quality: QualityCounts;
   kpis: Kpis;
   method: string;
@@ -40,10 +51,11 @@ export interface WindowJson {
   revision: number;
   product?: string;
   material?: string;
+  breakdowns?: Breakdowns;
   quality: QualityCounts;
   method: string;
   /** Every KPI the window has, by its snake_case name (`yield`, `scrap_rate`, …); a KPI that is not defined is absent. */
-  [kpi: string]: string | number | QualityCounts | undefined;
+  [kpi: string]: string | number | QualityCounts | Breakdowns | undefined;
 }
 
 /** The flat JSON form used by replay output and the HTTP API: snake_case KPI names at top level. */
@@ -56,6 +68,7 @@ export function aggregateToJson(a: Aggregate): WindowJson {
     ...(a.product !== undefined ? { product: a.product } : {}),
     ...(a.material !== undefined ? { material: a.material } : {}),
     ...a.kpis,
+    ...(a.breakdowns !== undefined ? { breakdowns: a.breakdowns } : {}),
     quality: a.quality,
     method: a.method,
   };

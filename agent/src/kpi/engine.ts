@@ -18,6 +18,7 @@ import {
 } from './counter-delta.js';
 import { classifyEventTime, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
 import { Q_DUP, Q_IMPLAUSIBLE, Q_REBASELINED, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
+import { addToBreakdowns, mergeBreakdowns } from './breakdowns.js';
 import { SNAPSHOT_VERSION, type EngineSnapshot } from './snapshot.js';
 import { newWindow, windowStart, type WindowAcc } from './windows.js';
 
@@ -80,6 +81,20 @@ interface MachineRuntime {
 /** Receives one machine's accepted increments as they are applied (synchronous, no I/O). */
 export interface IncrementObserver {
   add(signalIndex: number, delta: number, t: number): void;
+}
+
+/** An amount recorded by dimension beside a machine's signals (agent/src/kpi/README.md, "Dimensions"). */
+export interface BreakdownEntry {
+  machine: string;
+  /** Event time, epoch ms; undefined: the time of arrival. */
+  ts: number | undefined;
+  /** What the window is broken down by: `reason`, `destination`, … */
+  dimension: string;
+  /** The key within the dimension: a reason code, a destination, … */
+  key: string;
+  /** What is summed: `parts_scrap`, `scrap_kg`, `seconds`, … */
+  measure: string;
+  amount: number;
 }
 
 /** Counters since start, for metrics and replay stats (core/stats.ts). */
@@ -198,15 +213,7 @@ export class KpiEngine {
           this.reject('invalid_timestamp', m.path, now);
           continue;
         }
-        const verdict = classifyEventTime(s.ts, now, this.limits);
-        t = verdict === 0 ? (s.ts as number) : now;
-        if (verdict === EVENT_TIME_SKEWED) {
-          this.stats.skewed++;
-          this.windowFor(m, t).quality[Q_SKEWED]!++;
-        } else if (verdict === EVENT_TIME_TOO_LATE) {
-          this.stats.too_late++;
-          this.windowFor(m, t).quality[Q_TOO_LATE]!++;
-        }
+        t = this.eventTime(m, s.ts, now);
         ok = true;
       } else if (!ok) {
         // The rest of a rejected message: each of its samples is counted like the first.
@@ -215,6 +222,54 @@ export class KpiEngine {
       }
       this.apply(m!, s, t, now);
     }
+  }
+
+  /**
+   * The time a message counts at: its own, or its arrival time when it has none or is too far in
+   * the future or past (counted in the window it lands in, once per message).
+   */
+  private eventTime(m: MachineRuntime, ts: number | undefined, now: number): number {
+    const verdict = classifyEventTime(ts, now, this.limits);
+    const t = verdict === 0 ? (ts as number) : now;
+    if (verdict === EVENT_TIME_SKEWED) {
+      this.stats.skewed++;
+      this.windowFor(m, t).quality[Q_SKEWED]!++;
+    } else if (verdict === EVENT_TIME_TOO_LATE) {
+      this.stats.too_late++;
+      this.windowFor(m, t).quality[Q_TOO_LATE]!++;
+    }
+    return t;
+  }
+
+  /**
+   * Adds an amount by dimension to the window its event time falls in, under the event-time rules
+   * of samples, and counts it as an accepted input. A machine that is not configured, a time or an
+   * amount that is not a finite number, or a negative amount is a counted rejection (false).
+   */
+  recordBreakdown(e: BreakdownEntry, now: number): boolean {
+    this.stats.samples++;
+    const m = this.machines.get(e.machine);
+    if (m === undefined) {
+      this.reject('unknown_machine', undefined, now);
+      return false;
+    }
+    if (e.ts !== undefined && !Number.isFinite(e.ts)) {
+      this.reject('invalid_timestamp', m.path, now);
+      return false;
+    }
+    if (typeof e.amount !== 'number' || !Number.isFinite(e.amount)) {
+      this.reject('not_a_number', m.path, now);
+      return false;
+    }
+    if (e.amount < 0) {
+      this.reject('negative_delta', m.path, now);
+      return false;
+    }
+    const w = this.windowFor(m, this.eventTime(m, e.ts, now));
+    w.breakdowns = addToBreakdowns(w.breakdowns, e.dimension, e.key, e.measure, e.amount);
+    w.accepted++;
+    this.stats.accepted++;
+    return true;
   }
 
   private apply(m: MachineRuntime, s: Sample, t: number, now: number): void {
@@ -353,6 +408,7 @@ export class KpiEngine {
       }
       for (let i = 0; i < w.sums.length; i++) cur.sums[i]! += w.sums[i]!;
       for (let i = 0; i < w.quality.length; i++) cur.quality[i]! += w.quality[i]!;
+      cur.breakdowns = mergeBreakdowns(cur.breakdowns, w.breakdowns);
       cur.accepted += w.accepted;
     }
   }
@@ -387,6 +443,7 @@ export class KpiEngine {
           start: w.start,
           end: w.end,
           sums: Array.from(w.sums),
+          ...(w.breakdowns !== undefined ? { breakdowns: w.breakdowns } : {}),
           quality: Array.from(w.quality),
           accepted: w.accepted,
           product: w.product,
@@ -435,6 +492,7 @@ export class KpiEngine {
       const w = newWindow(sw.machine, sw.start, end, { product: sw.product, material: sw.material, partMassKg: sw.partMassKg });
       w.sums.set(sw.sums.slice(0, w.sums.length));
       w.quality.set(sw.quality.slice(0, w.quality.length));
+      w.breakdowns = mergeBreakdowns(undefined, sw.breakdowns);
       w.accepted = sw.accepted;
       m.windows.set(w.start, w);
       this.nextDue = Math.min(this.nextDue, w.end + this.latenessMs);

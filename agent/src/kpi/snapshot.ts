@@ -1,10 +1,12 @@
+import type { Breakdowns } from '../core/aggregate.js';
 import type { SignalKind } from '../core/signals.js';
 
 /**
  * Version of the checkpoint format. A change of what a snapshot holds (a new field of a window,
  * say) is a new version, with `decodeSnapshot` reading the older ones.
+ * 1: counters, sequence numbers and open windows. 2: a window may carry `breakdowns`.
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** Serializable engine state: saved with every emission, restored at start. */
 export interface EngineSnapshot {
@@ -20,7 +22,18 @@ export interface EngineSnapshot {
   >;
   /** Window size the snapshot was written with; windows of another size keep their own end. */
   windowMs?: number;
-  windows: { machine: string; start: number; end?: number; sums: number[]; quality: number[]; accepted: number; product?: string | undefined; material?: string | undefined; partMassKg?: number | undefined }[];
+  windows: {
+    machine: string;
+    start: number;
+    end?: number;
+    sums: number[];
+    breakdowns?: Breakdowns;
+    quality: number[];
+    accepted: number;
+    product?: string | undefined;
+    material?: string | undefined;
+    partMassKg?: number | undefined;
+  }[];
 }
 
 /** The snapshot as the store keeps it: opaque text to everything but this module. */
@@ -28,13 +41,18 @@ export function encodeSnapshot(snapshot: EngineSnapshot): string {
   return JSON.stringify(snapshot);
 }
 
+/** Versions `decodeSnapshot` reads: each older one is what the current one is without its later fields. */
+const READABLE_VERSIONS: readonly unknown[] = [1, SNAPSHOT_VERSION];
+
 /**
- * A stored checkpoint read back, or undefined when it was written in a format this version does
- * not know (a newer agent's): the engine then starts from no state, as on a first start.
+ * A stored checkpoint read back, in the current format, or undefined when it was written in a
+ * format this version does not know (a newer agent's): the engine then starts from no state, as
+ * on a first start.
  */
 export function decodeSnapshot(text: string): EngineSnapshot | undefined {
   const data = JSON.parse(text) as { version?: unknown; machines?: unknown; windows?: unknown } | null;
-  if (data === null || typeof data !== 'object' || data.version !== SNAPSHOT_VERSION) return undefined;
+  if (data === null || typeof data !== 'object' || !READABLE_VERSIONS.includes(data.version)) return undefined;
   if (typeof data.machines !== 'object' || data.machines === null || !Array.isArray(data.windows)) return undefined;
-  return data as EngineSnapshot;
+  // Version 1 is version 2 without breakdowns.
+  return { ...(data as EngineSnapshot), version: SNAPSHOT_VERSION };
 }

@@ -1,5 +1,5 @@
 import { SUMMED_SIGNALS, type SummedSignal } from '../core/signals.js';
-import { QUALITY_COUNTS, type Components, type QualityCounts } from '../core/aggregate.js';
+import { QUALITY_COUNTS, type Breakdowns, type Components, type QualityCounts } from '../core/aggregate.js';
 import { qualityToRecord } from './quality.js';
 
 /** Start of the tumbling window (aligned to the UTC epoch) that holds event time `t`. */
@@ -17,6 +17,8 @@ export interface WindowAcc {
   /** Exclusive end; a window restored from a checkpoint written with another window size keeps its own. */
   end: number;
   sums: Float64Array;
+  /** Sums by dimension (agent/src/kpi/README.md, "Dimensions"); undefined until something is recorded by one. */
+  breakdowns: Breakdowns | undefined;
   quality: Float64Array;
   /** Samples accepted into this window; a window with none is never emitted on its own. */
   accepted: number;
@@ -36,6 +38,7 @@ export function newWindow(
     start,
     end,
     sums: new Float64Array(SUMMED_SIGNALS.length),
+    breakdowns: undefined,
     quality: new Float64Array(QUALITY_COUNTS.length),
     accepted: 0,
     product: ctx.product,

@@ -4,6 +4,7 @@ import type { DueWindow } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { QUALITY_COUNTS, type QualityCounts } from '../core/aggregate.js';
 import { componentsOf, qualityOf } from '../kpi/windows.js';
+import { mergeBreakdowns, sortedBreakdowns } from '../kpi/breakdowns.js';
 
 /**
  * Turns a due window into the aggregate to store: the first emission of its window, or a
@@ -30,6 +31,7 @@ export function toAggregate(
       material: w.material,
       partMassKg: w.partMassKg,
       components,
+      ...(w.breakdowns !== undefined ? { breakdowns: sortedBreakdowns(w.breakdowns) } : {}),
       quality,
       kpis: deriveKpis(components, { partMassKg: w.partMassKg, material: w.material === undefined ? undefined : materials.get(w.material) }),
       method: KPI_METHOD,
@@ -39,11 +41,13 @@ export function toAggregate(
   const merged = addComponents(previous.components, components);
   const mergedQuality = { ...previous.quality } as QualityCounts;
   for (const k of QUALITY_COUNTS) mergedQuality[k] = (mergedQuality[k] ?? 0) + quality[k];
+  const breakdowns = mergeBreakdowns(previous.breakdowns, w.breakdowns);
   // The stored window keeps its product, material and part mass: a revision only adds late counts.
   return {
     ...previous,
     revision: previous.revision + 1,
     components: merged,
+    ...(breakdowns !== undefined ? { breakdowns: sortedBreakdowns(breakdowns) } : {}),
     quality: mergedQuality,
     kpis: deriveKpis(merged, { partMassKg: previous.partMassKg, material: previous.material === undefined ? undefined : materials.get(previous.material) }),
     method: KPI_METHOD,

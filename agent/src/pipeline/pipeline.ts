@@ -5,7 +5,7 @@ import { AlertManager } from '../alerts/manager.js';
 import type { CommitStats, PipelineStats } from '../core/stats.js';
 import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
-import { KpiEngine, type DueWindow, type EngineOptions } from '../kpi/engine.js';
+import { KpiEngine, type BreakdownEntry, type DueWindow, type EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
@@ -98,6 +98,11 @@ export class Pipeline {
   /** Hot path: samples that arrived now. */
   ingest(samples: readonly Sample[]): void {
     this.engine.ingest(samples, this.clock.now());
+  }
+
+  /** Adds an amount by dimension to its machine's window (agent/src/kpi/README.md, "Dimensions"); false when it was a counted rejection. */
+  record(entry: BreakdownEntry): boolean {
+    return this.engine.recordBreakdown(entry, this.clock.now());
   }
 
   /** Counts a message that could not become samples. */

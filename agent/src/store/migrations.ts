@@ -100,4 +100,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
   CREATE INDEX alert_events_by_machine ON alert_events (machine, at);
   `,
+  `
+  ALTER TABLE aggregates ADD COLUMN breakdowns TEXT;
+  `,
 ];

@@ -32,6 +32,8 @@ interface AggregateRow {
   material: string | null;
   part_mass_kg: number | null;
   components: string;
+  /** JSON of the window's breakdowns; NULL when it has none (and for every window stored before they existed). */
+  breakdowns: string | null;
   quality: string;
   kpis: string;
   method: string;
@@ -49,6 +51,7 @@ function fromRow(r: AggregateRow): Aggregate {
     material: r.material ?? undefined,
     partMassKg: r.part_mass_kg ?? undefined,
     components: JSON.parse(r.components),
+    ...(r.breakdowns !== null ? { breakdowns: JSON.parse(r.breakdowns) } : {}),
     quality: JSON.parse(r.quality),
     kpis: JSON.parse(r.kpis),
     method: r.method,
@@ -135,10 +138,10 @@ export class Store {
     this.alerts = new AlertTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.upsertAgg = this.db.prepare(`
-      INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, quality, kpis, method, first_emitted_at, emitted_at)
-      VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @quality, @kpis, @method, @emitted_at, @emitted_at)
+      INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, breakdowns, quality, kpis, method, first_emitted_at, emitted_at)
+      VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @breakdowns, @quality, @kpis, @method, @emitted_at, @emitted_at)
       ON CONFLICT (machine, window_start) DO UPDATE SET
-        revision = excluded.revision, components = excluded.components, quality = excluded.quality,
+        revision = excluded.revision, components = excluded.components, breakdowns = excluded.breakdowns, quality = excluded.quality,
         kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
     this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
     this.addRejection = this.db.prepare(
@@ -166,6 +169,7 @@ export class Store {
       material: a.material ?? null,
       part_mass_kg: a.partMassKg ?? null,
       components: JSON.stringify(a.components),
+      breakdowns: a.breakdowns === undefined ? null : JSON.stringify(a.breakdowns),
       quality: JSON.stringify(a.quality),
       kpis: JSON.stringify(a.kpis),
       method: a.method,

@@ -205,6 +205,12 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     const pipeline = createPipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
     const machines = cfg.machines.map((m) => m.path);
     const counts = new Map(machines.map((m) => [m, { good: 1000, scrap: 50 }]));
+    // Scrap by reason, recorded beside the counters: what the breakdown points must add up to.
+    const byReason = new Map<string, number>();
+    const record = (machine: string, ts: number, reason: string, parts: number) => {
+      expect(pipeline.record({ machine, ts, dimension: 'reason', key: reason, measure: 'parts_scrap', amount: parts })).toBe(true);
+      byReason.set(`${machine} ${reason}`, (byReason.get(`${machine} ${reason}`) ?? 0) + parts);
+    };
     // Five minutes of counters every 10 s, with an uneven scrap pattern.
     for (let t = T0; t <= T0 + 300_000; t += 10_000) {
       clock.set(t);
@@ -216,6 +222,7 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
           { machine: m, signal: 'parts_good', value: c.good, ts: t, source: 'test' },
           { machine: m, signal: 'parts_scrap', value: c.scrap, ts: t, source: 'test' },
         ]);
+        if ((t / 10_000 + i) % 3 === 0) record(m, t, (t / 10_000) % 2 === 0 ? 'burr' : 'crack', 2);
       });
       pipeline.tick();
     }
@@ -224,6 +231,7 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     // A late reading of press1 inside its second window: that window is revised.
     const press = counts.get(machines[0]!)!;
     pipeline.ingest([{ machine: machines[0]!, signal: 'parts_scrap', value: press.scrap + 9, ts: T0 + 305_000, source: 'test' }]);
+    record(machines[0]!, T0 + 305_000, 'burr', 9);
     clock.set(T0 + 420_000);
     pipeline.tick();
     const stored = store.queryAggregates();
@@ -234,5 +242,20 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     await waitFor('the outbox drained', () => store.outbox.stats('influx').pendingRecords === 0, 15_000);
     const rows = await influx.query('yw_values', 'SELECT * FROM yieldwatch_window GROUP BY *', { epoch: 'ms' });
     expectRowsEqualStore(rows, stored, 'influx-test');
+
+    // The breakdowns: one point per window and reason, revised with their window, adding up to what was recorded.
+    const revised = stored.find((a) => a.machine === machines[0] && a.windowStart === T0 + 300_000)!;
+    expect(revised.revision).toBe(1);
+    expect(revised.breakdowns?.reason?.burr?.parts_scrap).toBeGreaterThanOrEqual(9);
+    const reasonRows = await influx.query('yw_values', 'SELECT * FROM yieldwatch_window_by_reason GROUP BY *', { epoch: 'ms' });
+    const asStored = stored.flatMap((a) => Object.entries(a.breakdowns?.reason ?? {}).map(([reason, m]) => `${a.machine} ${a.windowStart} ${reason} ${m.parts_scrap} r${a.revision}`));
+    const inInflux = reasonRows.map((r) => `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.time} ${r.reason} ${r.parts_scrap} r${r.revision}`);
+    expect(inInflux.sort()).toEqual(asStored.sort());
+    const summed = new Map<string, number>();
+    for (const r of reasonRows) {
+      const key = `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.reason}`;
+      summed.set(key, (summed.get(key) ?? 0) + Number(r.parts_scrap));
+    }
+    expect(Object.fromEntries(summed)).toEqual(Object.fromEntries(byReason));
   }, 60_000);
 });

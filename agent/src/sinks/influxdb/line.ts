@@ -40,22 +40,41 @@ function seriesKey(measurement: string, machinePath: string, extra: readonly [st
  * same bytes; a revision gives the same series and timestamp, so it overwrites the point.
  */
 export function windowLine(measurement: string, a: Aggregate, agentId: string): string {
-  const escape = esc();
-  const out = seriesKey(measurement, a.machine, [
+  const tags: [string, string | undefined][] = [
     ['agent', agentId],
     ['material', a.material],
     ['product', a.product],
     ['window', windowTag(a.windowEnd - a.windowStart)],
-  ]);
+  ];
+  const fields = floatFields(a.kpis);
+  for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
+  fields.push(`revision=${a.revision}i`);
+  let out = `${seriesKey(measurement, a.machine, tags)} ${fields.join(',')} ${a.windowStart}`;
+  // One more point per key of each breakdown, in `<measurement>_by_<dimension>` with the key as a tag named after the dimension:
+  // series stay bounded by machines × keys, and a revision overwrites each point like the window's.
+  const b = a.breakdowns;
+  if (b !== undefined) {
+    for (const dimension of Object.keys(b).sort()) {
+      const keys = b[dimension]!;
+      for (const key of Object.keys(keys).sort()) {
+        const series = seriesKey(`${measurement}_by_${dimension}`, a.machine, [...tags, [dimension, key]]);
+        out += `\n${series} ${[...floatFields(keys[key]!), `revision=${a.revision}i`].join(',')} ${a.windowStart}`;
+      }
+    }
+  }
+  return out;
+}
+
+/** Finite values as float fields, sorted by name. */
+function floatFields(values: Readonly<Record<string, number>>): string[] {
+  const escape = esc();
   const fields: string[] = [];
-  for (const k of Object.keys(a.kpis).sort()) {
-    const v = a.kpis[k]!;
+  for (const k of Object.keys(values).sort()) {
+    const v = values[k]!;
     // Always floats: a field whose first value happened to be whole must not turn into an integer field.
     if (Number.isFinite(v)) fields.push(`${escape.tag(k)}=${Number.isInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(v)}`);
   }
-  for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
-  fields.push(`revision=${a.revision}i`);
-  return `${out} ${fields.join(',')} ${a.windowStart}`;
+  return fields;
 }
 
 /**
