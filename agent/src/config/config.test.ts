@@ -289,6 +289,27 @@ describe('a broken config is refused with the key path and what was expected', (
     expect(err.message).toMatch(expected);
   });
 
+  it('scrap reasons: per site, labelled, with an optional destination; "unassigned" and malformed codes are refused naming the key', () => {
+    const base = { machines: [{ path: 'p1/l1/m1', partMassKg: 1, scrapDestination: 'internal_reuse' }] };
+    const ok = validateConfig({ ...base, sites: { p1: { scrapReasons: { burr: { label: { en: 'Burr', nl: 'Braam' }, group: 'mechanical' }, '17': { label: { en: 'Contaminated' }, destination: 'incineration' } } } } });
+    expect(Object.keys(ok.sites.p1!.scrapReasons)).toEqual(['17', 'burr']);
+    expect(ok.machines[0]!.scrapDestination).toBe('internal_reuse');
+    for (const [sites, key] of [
+      [{ p1: { scrapReasons: { unassigned: { label: { en: 'x' } } } } }, 'sites.p1.scrapReasons.unassigned'],
+      [{ p1: { scrapReasons: { 'a b': { label: { en: 'x' } } } } }, 'sites.p1.scrapReasons'],
+      [{ p1: { scrapReasons: { burr: { label: {} } } } }, 'sites.p1.scrapReasons.burr.label.en'],
+      [{ p1: { scrapReasons: { burr: { label: { en: 'x' }, destination: 'sea' } } } }, 'sites.p1.scrapReasons.burr.destination'],
+    ] as const) {
+      let message = '';
+      try {
+        validateConfig({ ...base, sites });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, key).toContain(key);
+    }
+  });
+
   it('points at the line of the offending key', () => {
     const err = thrown(() => load('agent:\n  id: edge-01\nkpi:\n  windowSize: 1 minute\n'));
     expect(err.message).toContain('  - kpi.windowSize (line 4): expected a duration');

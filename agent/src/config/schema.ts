@@ -45,7 +45,8 @@ const signalsSchema = z
   .partialRecord(z.enum(SUMMED_SIGNALS), signalSchema)
   .meta({ description: 'Numeric signals by canonical name, each with its kind.' });
 
-const SCRAP_DESTINATIONS = [
+/** Where scrap goes, as the ESRS E5-5 waste categories (`internal_reuse`: in-house regrind or remelt). */
+export const SCRAP_DESTINATIONS = [
   'internal_reuse',
   'external_recycling',
   'other_recovery',
@@ -53,6 +54,42 @@ const SCRAP_DESTINATIONS = [
   'landfill',
   'other_disposal',
 ] as const;
+const scrapDestinationSchema = z.enum(SCRAP_DESTINATIONS);
+
+/** The key of scrap that no reason explains, in every window's scrap by reason; not a code a site may define. */
+export const UNASSIGNED_REASON = 'unassigned';
+
+const reasonCodeSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, { message: 'expected a reason code of letters, digits, ".", "_" or "-"' })
+  .refine((c) => c !== UNASSIGNED_REASON, { message: `expected a code other than "${UNASSIGNED_REASON}" (the key of scrap no reason explains)` });
+
+/** One scrap reason code of a site. */
+export const scrapReasonSchema = z.strictObject({
+  label: z
+    .strictObject({
+      en: z.string().min(1).meta({ description: 'Label in English.' }),
+      nl: z.string().min(1).optional().meta({ description: 'Label in Dutch; the English one when unset.' }),
+    })
+    .meta({ description: 'What the dashboard and the reports call the reason.' }),
+  group: z.string().min(1).optional().meta({ description: 'A group of reasons for the Pareto chart and the reports, e.g. `mechanical`.' }),
+  destination: scrapDestinationSchema
+    .optional()
+    .meta({ description: 'Where scrap of this reason goes; wins over the machine\'s and the material\'s (e.g. `contaminated` → `incineration`).' }),
+});
+/** A validated scrap reason. */
+export type ScrapReasonConfig = z.output<typeof scrapReasonSchema>;
+
+/** One site: what its machines share. */
+export const siteSchema = z.strictObject({
+  scrapReasons: z
+    .record(reasonCodeSchema, scrapReasonSchema)
+    .default({})
+    .meta({
+      description:
+        'Scrap reason codes of the site, by code (as the machines report it, e.g. `burr` or `17`). With any defined, scrap under another code counts as unassigned and the code as a rejection (`unknown_reason`); with none, every code is taken as it comes.',
+    }),
+});
 
 const factorSchema = z.strictObject({
   value: z.number().nonnegative().meta({ description: 'kg CO2e per kg of material.' }),
@@ -88,8 +125,7 @@ export const materialSchema = z.strictObject({
         'Mass fraction (0 to 1) per chemical element symbol, for elements on the EU critical raw materials list (Regulation (EU) 2024/1252), e.g. `{ Cu: 0.92 }`.',
     }),
   recycledContentShare: z.number().min(0).max(1).optional().meta({ description: 'Share of recycled material in the input, 0 to 1.' }),
-  scrapDestination: z
-    .enum(SCRAP_DESTINATIONS)
+  scrapDestination: scrapDestinationSchema
     .default('external_recycling')
     .meta({ description: 'Where this material\'s scrap goes, as ESRS E5 waste categories (`internal_reuse` is in-house regrind or remelt).' }),
 });
@@ -108,6 +144,9 @@ export const machineSchema = z.strictObject({
   product: z.string().optional().meta({ description: 'Product made by default (name in `products`); gives part mass and material.' }),
   partMassKg: z.number().positive().optional().meta({ description: 'Part mass in kg when no `product` is named.' }),
   material: z.string().optional().meta({ description: 'Material when no `product` is named.' }),
+  scrapDestination: scrapDestinationSchema
+    .optional()
+    .meta({ description: 'Where this machine\'s scrap goes, over its material\'s (e.g. `internal_reuse` for regrind at an injection-moulding machine); a reason\'s own destination wins.' }),
   signals: signalsSchema
     .optional()
     .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`.' }),
@@ -223,6 +262,10 @@ export const configSchema = z
         'Materials by name. A name that is also in the material library is merged key by key: keys given here replace the library\'s (a whole `co2ePerKg` or `crm` at once), the others are kept.',
     }),
     products: z.record(z.string(), productSchema).default({}).meta({ description: 'Products by name: part mass and material.' }),
+    sites: z
+      .record(z.string().regex(/^[^/\s]+$/, { message: 'expected the first level of machine paths (no "/" or spaces)' }), siteSchema)
+      .default({})
+      .meta({ description: 'Sites by name (the first level of the machine paths): their scrap reason codes.' }),
     machineDefaults: z
       .strictObject({
         signals: signalsSchema

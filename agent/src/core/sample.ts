@@ -12,6 +12,11 @@ export interface Sample {
   ts: number | undefined;
   /** Sequence number or message id of the message, for de-duplicating `delta` signals. */
   seq?: number | undefined;
+  /**
+   * The scrap reason a `parts_scrap` value belongs to, when the machine counts scrap per reason
+   * (one counter, or one event, per reason code); each reason is then its own counter.
+   */
+  reason?: string | undefined;
   source: string;
 }
 

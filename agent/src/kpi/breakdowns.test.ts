@@ -5,7 +5,7 @@ import { SIGNAL_INDEX } from '../core/signals.js';
 import { toAggregate } from '../pipeline/emit.js';
 import { mergeBreakdowns, sortedBreakdowns } from './breakdowns.js';
 import { KpiEngine, type BreakdownEntry, type EngineOptions } from './engine.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
@@ -94,12 +94,12 @@ describe('KPI dimensions (breakdowns)', () => {
     expect(first.breakdowns).toEqual({ reason: { burr: { parts_scrap: 2 } } });
   });
 
-  it('open windows keep their breakdowns across a checkpoint (snapshot version 2), and a version 1 checkpoint still restores', () => {
+  it('open windows keep their breakdowns across a checkpoint (snapshot version 2 and later), and a version 1 checkpoint still restores', () => {
     const a = new KpiEngine(opts);
     a.ingest([scrap(10, T0 + 1000)], T0 + 1000);
     a.recordBreakdown(reason('burr', 2, T0 + 2000), T0 + 2000);
     const text = encodeSnapshot(a.snapshot());
-    expect(JSON.parse(text).version).toBe(2);
+    expect(JSON.parse(text).version).toBe(SNAPSHOT_VERSION);
     const b = new KpiEngine(opts);
     b.restore(decodeSnapshot(text)!);
     b.recordBreakdown(reason('burr', 1, T0 + 3000), T0 + 3000);

@@ -19,7 +19,7 @@ import {
 import { classifyEventTime, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
 import { Q_DUP, Q_IMPLAUSIBLE, Q_REBASELINED, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
 import { addToBreakdowns, mergeBreakdowns } from './breakdowns.js';
-import { SNAPSHOT_VERSION, type EngineSnapshot } from './snapshot.js';
+import { SNAPSHOT_VERSION, type EngineSnapshot, type SignalSnapshot } from './snapshot.js';
 import { newWindow, windowStart, type WindowAcc } from './windows.js';
 
 /** What the engine needs to know of one machine. */
@@ -29,9 +29,14 @@ export interface EngineMachine {
   product?: string | undefined;
   material?: string | undefined;
   partMassKg?: number | undefined;
+  /** The scrap reason codes of the machine's site; undefined: any code is taken as it comes. */
+  scrapReasons?: ReadonlySet<string> | undefined;
 }
 
 export type { EngineSnapshot };
+
+/** The dimension scrap reasons are recorded under in a window's breakdowns. */
+export const REASON_DIMENSION = 'reason';
 
 export interface EngineOptions extends EventTimeLimits {
   windowMs: number;
@@ -50,7 +55,10 @@ export const ENGINE_REJECT_REASONS = [
   'negative_delta',
   'not_a_string',
   'unknown_product',
+  'unknown_reason',
 ] as const;
+
+const SCRAP = SIGNAL_INDEX.parts_scrap;
 
 const KIND_COUNTER = 0;
 const KIND_DELTA = 1;
@@ -76,6 +84,11 @@ interface MachineRuntime {
   last: WindowAcc | undefined;
   /** Told every accepted increment (the fast alert rule); undefined for most machines. */
   observer: IncrementObserver | undefined;
+  /** The reason in force: the last `scrap_reason` value; scrap that has no reason of its own is attributed to it. */
+  reason: string | undefined;
+  /** Counter state of each reason whose scrap comes as its own counter or events (samples with a `reason`). */
+  reasonCounters: Map<string, SignalRuntime> | undefined;
+  scrapReasons: ReadonlySet<string> | undefined;
 }
 
 /** Receives one machine's accepted increments as they are applied (synchronous, no I/O). */
@@ -163,7 +176,38 @@ export class KpiEngine {
       const p = this.opts.product?.(m.product);
       if (p) ({ partMassKg, material } = p);
     }
-    return { path: m.path, signals, measured, product: m.product, material, partMassKg, windows: new Map(), last: undefined, observer: undefined };
+    return {
+      path: m.path,
+      signals,
+      measured,
+      product: m.product,
+      material,
+      partMassKg,
+      windows: new Map(),
+      last: undefined,
+      observer: undefined,
+      reason: undefined,
+      reasonCounters: undefined,
+      scrapReasons: m.scrapReasons,
+    };
+  }
+
+  /** The counter of one scrap reason, made on its first sample with the kind and limits of the machine's `parts_scrap`. */
+  private reasonCounter(m: MachineRuntime, scrap: SignalRuntime, reason: string): SignalRuntime {
+    const counters = (m.reasonCounters ??= new Map());
+    let sig = counters.get(reason);
+    if (sig === undefined) {
+      sig = { kind: scrap.kind, limits: scrap.limits, counter: newCounterState(), seq: scrap.kind === KIND_DELTA ? newSeqState() : undefined };
+      counters.set(reason, sig);
+    }
+    return sig;
+  }
+
+  /** The reason scrap is attributed to, or undefined (unassigned) when there is none or the site does not know it (counted). */
+  private knownReason(m: MachineRuntime, reason: string | undefined): string | undefined {
+    if (reason === undefined || m.scrapReasons === undefined || m.scrapReasons.has(reason)) return reason;
+    this.stats.rejected.set('unknown_reason', (this.stats.rejected.get('unknown_reason') ?? 0) + 1);
+    return undefined;
   }
 
   /** True when `path` is a configured machine. */
@@ -278,7 +322,8 @@ export class KpiEngine {
       this.applyContext(m, name, s.value, now);
       return;
     }
-    const sig = m.signals[SIGNAL_INDEX[name]];
+    const idx = SIGNAL_INDEX[name];
+    let sig = m.signals[idx];
     if (sig === undefined) {
       this.reject('unmapped_signal', m.path, now);
       return;
@@ -288,15 +333,24 @@ export class KpiEngine {
       this.reject('not_a_number', m.path, now);
       return;
     }
-    const idx = SIGNAL_INDEX[name];
+    // Scrap goes to its own reason (each reason its own counter), else to the reason in force, else it is unassigned.
+    let reason: string | undefined;
+    if (idx === SCRAP) {
+      if (s.reason !== undefined) sig = this.reasonCounter(m, sig, s.reason);
+      reason = s.reason ?? m.reason;
+    }
     if (sig.kind === KIND_COUNTER) {
       const step = counterStep(sig.counter, v, t, sig.limits);
       const w = this.windowFor(m, t);
       if (isAccepted(step)) {
         this.stats.accepted++;
         w.accepted++;
-        w.sums[idx]! += sig.counter.delta;
-        if (m.observer !== undefined && sig.counter.delta > 0) m.observer.add(idx, sig.counter.delta, t);
+        const delta = sig.counter.delta;
+        w.sums[idx]! += delta;
+        if (delta > 0) {
+          if (m.observer !== undefined) m.observer.add(idx, delta, t);
+          if (reason !== undefined) this.attribute(m, w, reason, delta);
+        }
         if (step === STEP_RESET) this.stats.resets++;
         else if (step === STEP_ROLLOVER) this.stats.rollovers++;
         else if (step === STEP_REBASELINED) {
@@ -325,13 +379,32 @@ export class KpiEngine {
         return;
       }
       w.sums[idx]! += v;
-      if (m.observer !== undefined && v > 0) m.observer.add(idx, v, t);
+      if (v > 0) {
+        if (m.observer !== undefined) m.observer.add(idx, v, t);
+        if (reason !== undefined) this.attribute(m, w, reason, v);
+      }
     }
     this.stats.accepted++;
     w.accepted++;
   }
 
+  /** Records scrap parts under their reason; scrap of a reason the site does not know stays unassigned. */
+  private attribute(m: MachineRuntime, w: WindowAcc, reason: string, parts: number): void {
+    const known = this.knownReason(m, reason);
+    if (known !== undefined) w.breakdowns = addToBreakdowns(w.breakdowns, REASON_DIMENSION, known, 'parts_scrap', parts);
+  }
+
   private applyContext(m: MachineRuntime, name: string, value: number | string, now: number): void {
+    if (name === 'scrap_reason') {
+      // PLCs often write reason codes as numbers, and an empty reason (or none) when no reason is in force.
+      if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string') {
+        this.reject('not_a_string', m.path, now);
+        return;
+      }
+      m.reason = value === '' ? undefined : String(value);
+      this.stats.accepted++;
+      return;
+    }
     if (typeof value !== 'string' || value.length === 0) {
       this.reject('not_a_string', m.path, now);
       return;
@@ -423,20 +496,18 @@ export class KpiEngine {
   snapshot(): EngineSnapshot {
     const snap: EngineSnapshot = { version: SNAPSHOT_VERSION, windowMs: this.windowMs, machines: {}, windows: [] };
     for (const m of this.machines.values()) {
-      const signals: EngineSnapshot['machines'][string]['signals'] = {};
+      const signals: Record<string, SignalSnapshot> = {};
       m.signals.forEach((sig, i) => {
-        if (!sig) return;
-        const c = sig.counter;
-        signals[SUMMED_SIGNALS[i]!] = {
-          kind: (['counter', 'delta', 'gauge'] as const)[sig.kind],
-          has: c.has,
-          last: c.last,
-          lastTs: c.lastTs,
-          streak: c.streak,
-          ...(sig.seq ? { seq: { max: sig.seq.max, ring: Array.from(sig.seq.ring.subarray(0, sig.seq.size)), next: sig.seq.next, size: sig.seq.size } } : {}),
-        };
+        if (sig) signals[SUMMED_SIGNALS[i]!] = signalSnapshot(sig);
       });
-      snap.machines[m.path] = { product: m.product, material: m.material, partMassKg: m.partMassKg, signals };
+      snap.machines[m.path] = {
+        product: m.product,
+        material: m.material,
+        partMassKg: m.partMassKg,
+        signals,
+        ...(m.reason !== undefined ? { reason: m.reason } : {}),
+        ...(m.reasonCounters !== undefined ? { reasonCounters: Object.fromEntries([...m.reasonCounters].map(([code, sig]) => [code, signalSnapshot(sig)])) } : {}),
+      };
       for (const w of m.windows.values()) {
         snap.windows.push({
           machine: w.machine,
@@ -474,15 +545,12 @@ export class KpiEngine {
       for (const [name, st] of Object.entries(ms.signals)) {
         if (!isSummedSignal(name)) continue;
         const sig = m.signals[SIGNAL_INDEX[name]];
-        if (!sig || KINDS[st.kind] !== sig.kind) continue;
-        Object.assign(sig.counter, { has: st.has, last: st.last, lastTs: st.lastTs, streak: st.streak, delta: 0 });
-        if (sig.seq && st.seq) {
-          // -Infinity (nothing seen yet) is written as null by JSON.
-          sig.seq.max = st.seq.max ?? -Infinity;
-          sig.seq.ring.set(st.seq.ring);
-          sig.seq.next = st.seq.next;
-          sig.seq.size = st.seq.size;
-        }
+        if (sig) restoreSignal(sig, st);
+      }
+      m.reason = ms.reason ?? undefined;
+      const scrap = m.signals[SCRAP];
+      if (scrap !== undefined && ms.reasonCounters !== undefined) {
+        for (const [code, st] of Object.entries(ms.reasonCounters)) restoreSignal(this.reasonCounter(m, scrap, code), st);
       }
     }
     for (const sw of snap.windows) {
@@ -504,5 +572,30 @@ export class KpiEngine {
     let n = 0;
     for (const m of this.machines.values()) n += m.windows.size;
     return n;
+  }
+}
+
+function signalSnapshot(sig: SignalRuntime): SignalSnapshot {
+  const c = sig.counter;
+  return {
+    kind: (['counter', 'delta', 'gauge'] as const)[sig.kind],
+    has: c.has,
+    last: c.last,
+    lastTs: c.lastTs,
+    streak: c.streak,
+    ...(sig.seq ? { seq: { max: sig.seq.max, ring: Array.from(sig.seq.ring.subarray(0, sig.seq.size)), next: sig.seq.next, size: sig.seq.size } } : {}),
+  };
+}
+
+/** Takes a saved signal state, unless the signal changed kind since (then it starts afresh). */
+function restoreSignal(sig: SignalRuntime, st: SignalSnapshot): void {
+  if (KINDS[st.kind] !== sig.kind) return;
+  Object.assign(sig.counter, { has: st.has, last: st.last, lastTs: st.lastTs, streak: st.streak, delta: 0 });
+  if (sig.seq && st.seq) {
+    // -Infinity (nothing seen yet) is written as null by JSON.
+    sig.seq.max = st.seq.max ?? -Infinity;
+    sig.seq.ring.set(st.seq.ring);
+    sig.seq.next = st.seq.next;
+    sig.seq.size = st.seq.size;
   }
 }

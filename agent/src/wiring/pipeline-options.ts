@@ -23,12 +23,14 @@ export function createPipeline(cfg: Config, store: Store, clock: Clock, events: 
 
 /** Engine options from a validated config: machine signals merged over `machineDefaults`. */
 export function engineOptions(cfg: Config): EngineOptions {
+  const reasonsBySite = new Map(Object.entries(cfg.sites).flatMap(([site, s]) => (Object.keys(s.scrapReasons).length > 0 ? [[site, new Set(Object.keys(s.scrapReasons))]] : [])));
   const machines: EngineMachine[] = cfg.machines.map((m) => ({
     path: m.path,
     signals: { ...cfg.machineDefaults.signals, ...m.signals },
     product: m.product,
     material: m.material,
     partMassKg: m.partMassKg,
+    scrapReasons: reasonsBySite.get(m.path.split('/')[0]!),
   }));
   return {
     windowMs: cfg.kpi.windowSize,

@@ -32,7 +32,8 @@ interface CompiledTopic {
   /** Per topic level: a literal to match, or the hierarchy level it captures. */
   levels: ({ literal: string } | { capture: Level })[];
   fixed: Partial<Record<Level, string>>;
-  fields: { signal: SignalName; path: string[]; numeric: boolean }[];
+  /** `kind`: a number, a string, or either (a scrap reason code, which PLCs often write as a number). */
+  fields: { signal: SignalName; path: string[]; kind: 'number' | 'string' | 'code' }[];
   ts: { path: string[]; format: 'epoch_ms' | 'epoch_s' | 'iso8601' } | undefined;
   seq: string[] | undefined;
 }
@@ -51,11 +52,14 @@ function compile(t: MqttTopicConfig): CompiledTopic {
     const m = /^\{(site|area|line|machine)\}$/.exec(seg);
     return m ? { capture: m[1] as Level } : { literal: seg };
   });
-  const fields = Object.entries(t.fields).map(([signal, field]) => ({
-    signal: signal as SignalName,
-    path: field!.split('.'),
-    numeric: !CONTEXT.has(signal),
-  }));
+  const fields = Object.entries(t.fields)
+    .map(([signal, field]) => ({
+      signal: signal as SignalName,
+      path: field!.split('.'),
+      kind: signal === 'scrap_reason' ? ('code' as const) : CONTEXT.has(signal) ? ('string' as const) : ('number' as const),
+    }))
+    // The scrap reason of a message is in force for the scrap it counts, whatever the order of the mapping.
+    .sort((a, b) => Number(b.signal === 'scrap_reason') - Number(a.signal === 'scrap_reason'));
   return {
     levels,
     fixed: { site: t.site, area: t.area, line: t.line },
@@ -186,7 +190,8 @@ export class MqttMapper {
       const f = t.fields[i]!;
       const v = pick(obj, f.path);
       if (v === undefined || v === null) continue;
-      if (f.numeric ? typeof v !== 'number' || !Number.isFinite(v) : typeof v !== 'string') {
+      const isNumber = typeof v === 'number' && Number.isFinite(v);
+      if (f.kind === 'number' ? !isNumber : f.kind === 'string' ? typeof v !== 'string' : !isNumber && typeof v !== 'string') {
         out.length = start;
         return 'wrong_type';
       }

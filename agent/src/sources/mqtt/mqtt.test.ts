@@ -115,6 +115,13 @@ describe('MqttMapper edge cases', () => {
     expect(mapOne(m, 'p1/l1/m1', { good: 1, seq: 7 }).samples[0]?.seq).toBe(7);
   });
 
+  it('a scrap reason code may be a string or a number, and comes first in its message whatever the mapping order', () => {
+    const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_scrap: 'scrap', scrap_reason: 'reason' } })], 'src', isMachine, 1024);
+    expect(mapOne(m, 'p1/l1/m1', { scrap: 4, reason: 17 }).samples.map((x) => [x.signal, x.value])).toEqual([['scrap_reason', 17], ['parts_scrap', 4]]);
+    expect(mapOne(m, 'p1/l1/m1', { scrap: 4, reason: 'burr' }).samples[0]?.value).toBe('burr');
+    expect(mapOne(m, 'p1/l1/m1', { scrap: 4, reason: true }).reason).toBe('wrong_type');
+  });
+
   it('rejects payloads that are not JSON objects', () => {
     const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' } })], 'src', isMachine, 1024);
     expect(mapOne(m, 'p1/l1/m1', '{"good":').reason).toBe('invalid_json');
