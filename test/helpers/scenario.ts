@@ -119,6 +119,18 @@ export function closeTo(a: number, b: number, rel = 1e-9): boolean {
   return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
 }
 
+/** Equal values: numbers within `closeTo`, objects (scrap by reason, …) key by key, anything else strictly. */
+function sameValue(a: unknown, e: unknown): boolean {
+  if (typeof e === 'number') return typeof a === 'number' && closeTo(a, e);
+  if (e !== null && typeof e === 'object') {
+    if (a === null || typeof a !== 'object') return false;
+    const ak = Object.keys(a).sort();
+    const ek = Object.keys(e).sort();
+    return ak.length === ek.length && ak.every((k, i) => k === ek[i] && sameValue((a as Record<string, unknown>)[k], (e as Record<string, unknown>)[k]));
+  }
+  return a === e;
+}
+
 /** Compares actual windows (flat JSON, absolute times) with the expected ones; returns the differences found. */
 export function diffWindows(actual: Record<string, unknown>[], expected: Map<string, Record<string, number | string>>): string[] {
   const problems: string[] = [];
@@ -133,8 +145,8 @@ export function diffWindows(actual: Record<string, unknown>[], expected: Map<str
     }
     for (const [k, ev] of Object.entries(e)) {
       const av = a[k];
-      if (typeof ev === 'number' ? typeof av !== 'number' || !closeTo(av, ev) : av !== ev) {
-        problems.push(`${key} ${k}: expected ${String(ev)}, got ${String(av)}`);
+      if (!sameValue(av, ev)) {
+        problems.push(`${key} ${k}: expected ${JSON.stringify(ev)}, got ${JSON.stringify(av)}`);
       }
     }
     // KPI keys we emit but the method says are absent (e.g. a ratio with a zero denominator).

@@ -98,7 +98,7 @@ describe('the demo (npm start)', () => {
       const produced = items.filter((i) => (i.parts_total as number) > 0);
       expect(produced.length).toBeGreaterThan(0);
       for (const w of produced) {
-        expect(w.method).toBe('yieldwatch-kpi/1');
+        expect(w.method).toBe('yieldwatch-kpi/2');
         expect(w.parts_total).toBe((w.parts_good as number) + (w.parts_scrap as number) + (w.parts_rework as number));
         expect(w.yield).toBeCloseTo((w.parts_good as number) / (w.parts_total as number), 12);
         // Every simulated process loses material (trim, chips, sprue): efficiency is below 1.

@@ -310,6 +310,25 @@ describe('a broken config is refused with the key path and what was expected', (
     }
   });
 
+  it('an MQTT topic maps scrap either as one counter or per reason, never both', () => {
+    const source = (t: Record<string, unknown>) => ({ machines: [{ path: 'p1/l1/m1', partMassKg: 1 }], sources: [{ type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ topic: '{site}/{line}/{machine}', ...t }] }] });
+    expect(validateConfig(source({ scrapByReason: { object: 'scrap' } })).sources[0]).toBeDefined();
+    for (const [t, key] of [
+      [{ fields: { parts_scrap: 's' }, scrapByReason: { object: 'scrap' } }, 'sources[0].topics[0].scrapByReason'],
+      [{ scrapByReason: { object: 'scrap', fields: { burr: 'b' } } }, 'sources[0].topics[0].scrapByReason'],
+      [{ scrapByReason: { fields: { unassigned: 'b' } } }, 'sources[0].topics[0].scrapByReason.fields.unassigned'],
+      [{}, 'sources[0].topics[0].fields'],
+    ] as const) {
+      let message = '';
+      try {
+        validateConfig(source(t));
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, JSON.stringify(t)).toContain(key);
+    }
+  });
+
   it('points at the line of the offending key', () => {
     const err = thrown(() => load('agent:\n  id: edge-01\nkpi:\n  windowSize: 1 minute\n'));
     expect(err.message).toContain('  - kpi.windowSize (line 4): expected a duration');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, positiveDuration } from '../core/schema/duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
+import { reasonCodeSchema } from '../core/schema/reason-code.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
@@ -56,13 +57,6 @@ export const SCRAP_DESTINATIONS = [
 ] as const;
 const scrapDestinationSchema = z.enum(SCRAP_DESTINATIONS);
 
-/** The key of scrap that no reason explains, in every window's scrap by reason; not a code a site may define. */
-export const UNASSIGNED_REASON = 'unassigned';
-
-const reasonCodeSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]+$/, { message: 'expected a reason code of letters, digits, ".", "_" or "-"' })
-  .refine((c) => c !== UNASSIGNED_REASON, { message: `expected a code other than "${UNASSIGNED_REASON}" (the key of scrap no reason explains)` });
 
 /** One scrap reason code of a site. */
 export const scrapReasonSchema = z.strictObject({

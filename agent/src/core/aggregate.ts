@@ -35,8 +35,14 @@ export interface Aggregate {
   /** Part mass the window's masses were derived with (kg), when not measured. */
   partMassKg: number | undefined;
   components: Components;
-  /** Absent when nothing was recorded by dimension in the window. */
+  /** Sums recorded by dimension (scrap parts by reason, …); absent when none were. What revisions and rollups add up. */
   breakdowns?: Breakdowns;
+  /**
+   * Derived from the sums, like the KPIs: `reason` → code → `parts_scrap`, `scrap_kg` (with
+   * `unassigned`), `destination` → `scrap_kg` (agent/src/kpi/README.md). Absent when the window
+   * measures no scrap.
+   */
+  split?: Breakdowns;
   quality: QualityCounts;
   kpis: Kpis;
   method: string;
@@ -51,11 +57,14 @@ export interface WindowJson {
   revision: number;
   product?: string;
   material?: string;
-  breakdowns?: Breakdowns;
+  /** Scrap parts and kg by reason code, `unassigned` included: they add up to `parts_scrap` and `scrap_kg`. */
+  scrap_by_reason?: Record<string, Measures>;
+  /** Scrap kg by destination (ESRS E5-5 categories, `unknown` when nothing says): they add up to `scrap_kg`. */
+  scrap_kg_by_destination?: Record<string, number>;
   quality: QualityCounts;
   method: string;
   /** Every KPI the window has, by its snake_case name (`yield`, `scrap_rate`, …); a KPI that is not defined is absent. */
-  [kpi: string]: string | number | QualityCounts | Breakdowns | undefined;
+  [kpi: string]: string | number | QualityCounts | Record<string, Measures> | Record<string, number> | undefined;
 }
 
 /** The flat JSON form used by replay output and the HTTP API: snake_case KPI names at top level. */
@@ -68,7 +77,8 @@ export function aggregateToJson(a: Aggregate): WindowJson {
     ...(a.product !== undefined ? { product: a.product } : {}),
     ...(a.material !== undefined ? { material: a.material } : {}),
     ...a.kpis,
-    ...(a.breakdowns !== undefined ? { breakdowns: a.breakdowns } : {}),
+    ...(a.split?.reason !== undefined ? { scrap_by_reason: a.split.reason } : {}),
+    ...(a.split?.destination !== undefined ? { scrap_kg_by_destination: Object.fromEntries(Object.entries(a.split.destination).map(([d, m]) => [d, m.scrap_kg ?? 0])) } : {}),
     quality: a.quality,
     method: a.method,
   };

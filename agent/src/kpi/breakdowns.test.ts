@@ -19,7 +19,7 @@ const opts: EngineOptions = {
 };
 const NO_MATERIALS = new Map();
 const scrap = (value: number, ts: number): Sample => ({ machine: M, signal: 'parts_scrap', value, ts, source: 't' });
-const reason = (key: string, amount: number, ts: number | undefined, over: Partial<BreakdownEntry> = {}): BreakdownEntry => ({ machine: M, ts, dimension: 'reason', key, measure: 'parts_scrap', amount, ...over });
+const reason = (key: string, amount: number, ts: number | undefined, over: Partial<BreakdownEntry> = {}): BreakdownEntry => ({ machine: M, ts, dimension: 'cause', key, measure: 'parts_scrap', amount, ...over });
 
 describe('KPI dimensions (breakdowns)', () => {
   it('an amount lands in the window of its event time and is emitted with it, sorted, beside the components', () => {
@@ -32,10 +32,11 @@ describe('KPI dimensions (breakdowns)', () => {
     const due = e.takeDue(T0 + 2 * W + 10_000);
     expect(due.map((d) => d.window.start)).toEqual([T0, T0 + W]);
     const [first, second] = due.map((d) => toAggregate(d, undefined, T0 + 2 * W + 10_000, NO_MATERIALS)!);
-    expect(JSON.stringify(first!.breakdowns)).toBe(JSON.stringify({ destination: { recycling: { scrap_kg: 2.5 } }, reason: { burr: { parts_scrap: 3 }, crack: { parts_scrap: 2 } } }));
-    expect(second!.breakdowns).toEqual({ reason: { burr: { parts_scrap: 1 } } });
-    // The flat JSON of the API, the MQTT sink and replay carries them as they are.
-    expect(aggregateToJson(second!).breakdowns).toEqual({ reason: { burr: { parts_scrap: 1 } } });
+    expect(JSON.stringify(first!.breakdowns)).toBe(JSON.stringify({ cause: { burr: { parts_scrap: 3 }, crack: { parts_scrap: 2 } }, destination: { recycling: { scrap_kg: 2.5 } } }));
+    expect(second!.breakdowns).toEqual({ cause: { burr: { parts_scrap: 1 } } });
+    // Recorded sums are the store's; the JSON of the API, the MQTT sink and replay shows what is derived from them.
+    expect(aggregateToJson(second!).breakdowns).toBeUndefined();
+    expect(() => e.recordBreakdown({ ...reason('burr', 1, T0), dimension: 'reason' }, T0)).toThrow(/recorded from scrap samples only/);
     // A window with only a breakdown is still a window: it was accepted input.
     expect(second!.components).toEqual({ parts_good: 0, parts_scrap: 0 });
   });
@@ -72,7 +73,7 @@ describe('KPI dimensions (breakdowns)', () => {
     expect(e.stats.skewed).toBe(1);
     const [d] = e.takeAll();
     expect(d!.window.start).toBe(now);
-    expect(d!.window.breakdowns).toEqual({ reason: { burr: { parts_scrap: 4 }, crack: { parts_scrap: 1 }, dent: { parts_scrap: 1 } } });
+    expect(d!.window.breakdowns).toEqual({ cause: { burr: { parts_scrap: 4 }, crack: { parts_scrap: 1 }, dent: { parts_scrap: 1 } } });
   });
 
   it('a revision adds the late amounts to the stored ones; a failed commit puts them back merged with what arrived meanwhile', () => {
@@ -90,8 +91,8 @@ describe('KPI dimensions (breakdowns)', () => {
     expect(retry).toHaveLength(1);
     const revised = toAggregate(retry[0]!, first, T0 + W + 50_000, NO_MATERIALS)!;
     expect(revised.revision).toBe(1);
-    expect(revised.breakdowns).toEqual({ reason: { burr: { parts_scrap: 3 }, crack: { parts_scrap: 6 } } });
-    expect(first.breakdowns).toEqual({ reason: { burr: { parts_scrap: 2 } } });
+    expect(revised.breakdowns).toEqual({ cause: { burr: { parts_scrap: 3 }, crack: { parts_scrap: 6 } } });
+    expect(first.breakdowns).toEqual({ cause: { burr: { parts_scrap: 2 } } });
   });
 
   it('open windows keep their breakdowns across a checkpoint (snapshot version 2 and later), and a version 1 checkpoint still restores', () => {
@@ -103,7 +104,7 @@ describe('KPI dimensions (breakdowns)', () => {
     const b = new KpiEngine(opts);
     b.restore(decodeSnapshot(text)!);
     b.recordBreakdown(reason('burr', 1, T0 + 3000), T0 + 3000);
-    expect(b.takeAll()[0]!.window.breakdowns).toEqual({ reason: { burr: { parts_scrap: 3 } } });
+    expect(b.takeAll()[0]!.window.breakdowns).toEqual({ cause: { burr: { parts_scrap: 3 } } });
 
     const v1 = JSON.parse(text) as { version: number; windows: { breakdowns?: unknown }[] };
     v1.version = 1;

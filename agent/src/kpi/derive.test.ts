@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Components } from '../core/aggregate.js';
-import { addComponents, deriveKpis, KPI_METHOD, type DeriveContext } from './derive.js';
+import { addComponents, deriveKpis, deriveScrapSplit, KPI_METHOD, type DeriveContext } from './derive.js';
 import type { MaterialFactors } from './materials.js';
 
 /** Factors chosen as exact binary fractions so products are exact. */
@@ -181,8 +181,8 @@ describe('deriveKpis: value and impact', () => {
     expect(deriveKpis({ scrap_kg: 2 }, { material: m }).loss_cost).toBe(-1);
   });
 
-  it('method version is yieldwatch-kpi/1', () => {
-    expect(KPI_METHOD).toBe('yieldwatch-kpi/1');
+  it('method version is yieldwatch-kpi/2', () => {
+    expect(KPI_METHOD).toBe('yieldwatch-kpi/2');
   });
 });
 
@@ -228,5 +228,51 @@ describe('rollups: sum components first, then derive', () => {
     expect(b).toEqual({ parts_scrap: 3, scrap_kg: 1.5 });
     expect(addComponents({}, {})).toEqual({});
     expect(addComponents({ parts_total: 0 }, {})).toEqual({ parts_total: 0 });
+  });
+});
+
+describe('deriveScrapSplit: scrap by reason and by destination', () => {
+  const dest = (byReason: Record<string, string>, fallback?: string) => (reason: string | undefined) => (reason === undefined ? fallback : (byReason[reason] ?? fallback));
+  const split = (c: Components, reasons: Record<string, number> | undefined, partMassKg: number | undefined, destinationOf = dest({}, 'external_recycling')) =>
+    deriveScrapSplit(c, deriveKpis(c, { partMassKg }), reasons === undefined ? undefined : { reason: Object.fromEntries(Object.entries(reasons).map(([k, p]) => [k, { parts_scrap: p }])) }, partMassKg, destinationOf);
+
+  it('counted scrap with a part mass: parts and kg per reason, the rest unassigned, kg by the reason\'s destination or the default', () => {
+    expect(split({ parts_good: 90, parts_scrap: 10 }, { burr: 4, contaminated: 2 }, 0.25, dest({ contaminated: 'incineration' }, 'external_recycling'))).toEqual({
+      reason: { burr: { parts_scrap: 4, scrap_kg: 1 }, contaminated: { parts_scrap: 2, scrap_kg: 0.5 }, unassigned: { parts_scrap: 4, scrap_kg: 1 } },
+      destination: { external_recycling: { scrap_kg: 2 }, incineration: { scrap_kg: 0.5 } },
+    });
+  });
+
+  it('weighed scrap is shared out by parts; scrap that was only weighed is all unassigned', () => {
+    expect(split({ parts_good: 90, parts_scrap: 8, scrap_kg: 2 }, { burr: 6, crack: 2 }, 0.3)?.reason).toEqual({ burr: { parts_scrap: 6, scrap_kg: 1.5 }, crack: { parts_scrap: 2, scrap_kg: 0.5 } });
+    expect(split({ good_kg: 40, scrap_kg: 3 }, undefined, undefined)).toEqual({ reason: { unassigned: { parts_scrap: 0, scrap_kg: 3 } }, destination: { external_recycling: { scrap_kg: 3 } } });
+  });
+
+  it('no part mass: parts only, no destinations; a destination nothing names is "unknown"; no scrap measured: no split', () => {
+    expect(split({ parts_good: 5, parts_scrap: 3 }, { burr: 3 }, undefined)).toEqual({ reason: { burr: { parts_scrap: 3 } } });
+    expect(split({ parts_good: 5, parts_scrap: 2 }, {}, 0.5, dest({}))?.destination).toEqual({ unknown: { scrap_kg: 1 } });
+    expect(split({ parts_good: 5 }, undefined, 0.5)).toBeUndefined();
+    expect(split({ parts_good: 5, parts_scrap: 0 }, undefined, 0.5)).toEqual({ reason: {}, destination: {} });
+  });
+
+  it('for any counts, the parts add up to parts_scrap and the kg to scrap_kg', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.array(fc.integer({ min: 0, max: 500 }), { maxLength: 6 }), fc.option(fc.double({ min: 0.001, max: 50, noNaN: true })), (extra, reasonParts, mass) => {
+        const reasons = Object.fromEntries(reasonParts.map((p, i) => [`r${i}`, p]));
+        const scrap = reasonParts.reduce((a, b) => a + b, 0) + extra;
+        const c: Components = { parts_good: 100, parts_scrap: scrap };
+        const s = split(c, reasons, mass ?? undefined, dest({ r1: 'landfill' }, 'external_recycling'))!;
+        const parts = Object.values(s.reason!).reduce((a, m) => a + m.parts_scrap!, 0);
+        expect(parts).toBe(scrap);
+        if (mass !== null) {
+          const kg = deriveKpis(c, { partMassKg: mass }).scrap_kg!;
+          const byReason = Object.values(s.reason!).reduce((a, m) => a + m.scrap_kg!, 0);
+          const byDest = Object.values(s.destination!).reduce((a, m) => a + m.scrap_kg!, 0);
+          expect(byReason).toBeCloseTo(kg, 6);
+          expect(byDest).toBeCloseTo(kg, 6);
+        }
+      }),
+      { seed: 5 },
+    );
   });
 });

@@ -1,9 +1,10 @@
-import type { Components, Kpis } from '../core/aggregate.js';
+import type { Breakdowns, Components, Kpis, Measures } from '../core/aggregate.js';
+import { UNASSIGNED_REASON } from '../core/reasons.js';
 import type { SummedSignal } from '../core/signals.js';
 import type { MaterialFactors } from './materials.js';
 
 /** Version of the KPI method every aggregate and report names. */
-export const KPI_METHOD = 'yieldwatch-kpi/1';
+export const KPI_METHOD = 'yieldwatch-kpi/2';
 
 /** Context the derivation needs besides the sums. */
 export interface DeriveContext {
@@ -73,4 +74,48 @@ export function addComponents(a: Components, b: Components): Components {
     out[key] = (out[key] ?? 0) + b[key]!;
   }
   return out;
+}
+
+/** The key of kg whose destination is not known. */
+export const UNKNOWN_DESTINATION = 'unknown';
+
+/** Where scrap of a reason goes (undefined reason: unassigned scrap); undefined when nothing says. */
+export type DestinationOf = (reason: string | undefined) => string | undefined;
+
+/**
+ * Splits a window's scrap by reason and its scrap kg by destination (agent/src/kpi/README.md,
+ * "Scrap by reason and destination"): `reason` → code → `parts_scrap` and `scrap_kg`, with what no
+ * reason explains under `unassigned`, and `destination` → `scrap_kg`. The parts add up to
+ * `parts_scrap` and the kg to `scrap_kg`. Undefined when the window measures neither. Pure; rollups
+ * call it with their sums.
+ */
+export function deriveScrapSplit(c: Components, kpis: Kpis, recorded: Breakdowns | undefined, partMassKg: number | undefined, destinationOf: DestinationOf): Breakdowns | undefined {
+  const parts = kpis.parts_scrap;
+  const kg = kpis.scrap_kg;
+  if (parts === undefined && kg === undefined) return undefined;
+  const total = parts ?? 0;
+  const byReason: Record<string, Measures> = {};
+  const byDestination: Record<string, Measures> = {};
+  let assignedParts = 0;
+  let assignedKg = 0;
+  const add = (key: string, reason: string | undefined, p: number, k: number | undefined): void => {
+    byReason[key] = k === undefined ? { parts_scrap: p } : { parts_scrap: p, scrap_kg: k };
+    if (k === undefined) return;
+    const dest = destinationOf(reason) ?? UNKNOWN_DESTINATION;
+    byDestination[dest] = { scrap_kg: (byDestination[dest]?.scrap_kg ?? 0) + k };
+  };
+  const recordedReasons = recorded?.reason ?? {};
+  for (const code of Object.keys(recordedReasons).sort()) {
+    const p = recordedReasons[code]!.parts_scrap ?? 0;
+    if (p <= 0) continue;
+    // Measured kg are shared out by parts; derived kg are the reason's parts times the part mass.
+    const k = kg === undefined ? undefined : c.scrap_kg === undefined && partMassKg !== undefined ? p * partMassKg : total > 0 ? (kg * p) / total : 0;
+    add(code, code, p, k);
+    assignedParts += p;
+    assignedKg += k ?? 0;
+  }
+  const restParts = total - assignedParts;
+  const restKg = kg === undefined ? undefined : kg - assignedKg;
+  if (restParts > 0 || (restKg !== undefined && restKg > 0)) add(UNASSIGNED_REASON, undefined, restParts, restKg);
+  return kg === undefined ? { reason: byReason } : { destination: byDestination, reason: byReason };
 }

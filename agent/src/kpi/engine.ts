@@ -56,9 +56,12 @@ export const ENGINE_REJECT_REASONS = [
   'not_a_string',
   'unknown_product',
   'unknown_reason',
+  'too_many_reasons',
 ] as const;
 
 const SCRAP = SIGNAL_INDEX.parts_scrap;
+/** Reason counters one machine may have: codes that come and go must not grow memory without bound. */
+const MAX_REASON_COUNTERS = 256;
 
 const KIND_COUNTER = 0;
 const KIND_DELTA = 1;
@@ -192,11 +195,15 @@ export class KpiEngine {
     };
   }
 
-  /** The counter of one scrap reason, made on its first sample with the kind and limits of the machine's `parts_scrap`. */
-  private reasonCounter(m: MachineRuntime, scrap: SignalRuntime, reason: string): SignalRuntime {
+  /**
+   * The counter of one scrap reason, made on its first sample with the kind and limits of the
+   * machine's `parts_scrap`; undefined when the machine already has as many as it may.
+   */
+  private reasonCounter(m: MachineRuntime, scrap: SignalRuntime, reason: string): SignalRuntime | undefined {
     const counters = (m.reasonCounters ??= new Map());
     let sig = counters.get(reason);
     if (sig === undefined) {
+      if (counters.size >= MAX_REASON_COUNTERS) return undefined;
       sig = { kind: scrap.kind, limits: scrap.limits, counter: newCounterState(), seq: scrap.kind === KIND_DELTA ? newSeqState() : undefined };
       counters.set(reason, sig);
     }
@@ -291,6 +298,8 @@ export class KpiEngine {
    * amount that is not a finite number, or a negative amount is a counted rejection (false).
    */
   recordBreakdown(e: BreakdownEntry, now: number): boolean {
+    // Scrap by reason is the engine's own, kept equal to the scrap it counts; recorded amounts go under another dimension.
+    if (e.dimension === REASON_DIMENSION) throw new Error(`the "${REASON_DIMENSION}" dimension is recorded from scrap samples only`);
     this.stats.samples++;
     const m = this.machines.get(e.machine);
     if (m === undefined) {
@@ -336,7 +345,14 @@ export class KpiEngine {
     // Scrap goes to its own reason (each reason its own counter), else to the reason in force, else it is unassigned.
     let reason: string | undefined;
     if (idx === SCRAP) {
-      if (s.reason !== undefined) sig = this.reasonCounter(m, sig, s.reason);
+      if (s.reason !== undefined) {
+        const own = this.reasonCounter(m, sig, s.reason);
+        if (own === undefined) {
+          this.reject('too_many_reasons', m.path, now);
+          return;
+        }
+        sig = own;
+      }
       reason = s.reason ?? m.reason;
     }
     if (sig.kind === KIND_COUNTER) {
@@ -550,7 +566,10 @@ export class KpiEngine {
       m.reason = ms.reason ?? undefined;
       const scrap = m.signals[SCRAP];
       if (scrap !== undefined && ms.reasonCounters !== undefined) {
-        for (const [code, st] of Object.entries(ms.reasonCounters)) restoreSignal(this.reasonCounter(m, scrap, code), st);
+        for (const [code, st] of Object.entries(ms.reasonCounters)) {
+          const sig = this.reasonCounter(m, scrap, code);
+          if (sig !== undefined) restoreSignal(sig, st);
+        }
       }
     }
     for (const sw of snap.windows) {

@@ -10,7 +10,7 @@ import type { MaterialFactors } from '../kpi/materials.js';
 import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
-import { toAggregate } from './emit.js';
+import { toAggregate, type ScrapDestinationOf } from './emit.js';
 
 export interface PipelineEvents {
   /** Aggregates committed by one emission (first emissions and revisions). */
@@ -27,6 +27,8 @@ export interface PipelineEvents {
 export interface PipelineOptions {
   engine: EngineOptions;
   materials: ReadonlyMap<string, MaterialFactors>;
+  /** Where scrap goes, by machine, material and reason (agent/src/kpi/README.md); none known when absent. */
+  scrapDestination?: ScrapDestinationOf;
   checkpointEveryMs: number;
   alertRules: ReadonlyMap<string, readonly AlertRule[]>;
 }
@@ -46,6 +48,7 @@ export class Pipeline {
   private readonly alerts: AlertManager;
   private readonly commits: CommitStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
   private readonly materials: ReadonlyMap<string, MaterialFactors>;
+  private readonly scrapDestination: ScrapDestinationOf | undefined;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private baselinesAtCommit = 0;
@@ -62,6 +65,7 @@ export class Pipeline {
   ) {
     this.engine = new KpiEngine(opts.engine);
     this.materials = opts.materials;
+    this.scrapDestination = opts.scrapDestination;
     this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
     const snapshot = cp === undefined ? undefined : decodeSnapshot(cp.state);
@@ -166,7 +170,7 @@ export class Pipeline {
         const out: Aggregate[] = [];
         for (const d of due) {
           const prev = this.store.getAggregate(d.window.machine, d.window.start);
-          const agg = toAggregate(d, prev, now, this.materials);
+          const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination);
           if (agg === undefined) continue;
           this.store.putAggregate(agg);
           for (const w of this.writers) {

@@ -103,4 +103,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE aggregates ADD COLUMN breakdowns TEXT;
   `,
+  `
+  ALTER TABLE aggregates ADD COLUMN split TEXT;
+  `,
 ];

@@ -71,15 +71,15 @@ describe('Store', () => {
     const file = tempDb();
     // A store as the previous version left it: every migration but the breakdowns column, and one window.
     const old = new Database(file.replace('/sub/', '/'));
-    old.exec(MIGRATIONS.slice(0, -1).join('\n'));
-    old.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    old.exec(MIGRATIONS.slice(0, 4).join('\n'));
+    old.pragma('user_version = 4');
     const a0 = agg('s/l/old', 0, 5);
     old.prepare(`INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, quality, kpis, method, first_emitted_at, emitted_at)
       VALUES (?, 0, 60000, 0, 'p', 'm', 0.5, ?, ?, ?, 'yieldwatch-kpi/1', 70000, 70000)`).run(a0.machine, JSON.stringify(a0.components), JSON.stringify(a0.quality), JSON.stringify(a0.kpis));
     old.close();
     const s = new Store({ path: file.replace('/sub/', '/') });
     expect(s.getAggregate('s/l/old', 0)).toEqual(a0);
-    const withReasons = { ...agg('s/l/m', 60_000, 9), breakdowns: { reason: { burr: { parts_scrap: 2 } } } };
+    const withReasons = { ...agg('s/l/m', 60_000, 9), breakdowns: { reason: { burr: { parts_scrap: 2 } } }, split: { reason: { burr: { parts_scrap: 2 } } } };
     s.putAggregate(withReasons);
     expect(s.getAggregate('s/l/m', 60_000)).toEqual(withReasons);
     const revised = { ...withReasons, revision: 1, breakdowns: { reason: { burr: { parts_scrap: 2 }, crack: { parts_scrap: 1 } } } };
@@ -87,6 +87,7 @@ describe('Store', () => {
     expect(s.queryAggregates({ machine: 's/l/m' })).toEqual([revised]);
     s.putAggregate(agg('s/l/m', 120_000, 3));
     expect('breakdowns' in s.getAggregate('s/l/m', 120_000)!).toBe(false);
+    expect('split' in s.getAggregate('s/l/m', 120_000)!).toBe(false);
     s.close();
   });
 

@@ -34,6 +34,8 @@ interface AggregateRow {
   components: string;
   /** JSON of the window's breakdowns; NULL when it has none (and for every window stored before they existed). */
   breakdowns: string | null;
+  /** JSON of the scrap split derived at emission; NULL when the window measures no scrap (and for windows stored before it existed). */
+  split: string | null;
   quality: string;
   kpis: string;
   method: string;
@@ -52,6 +54,7 @@ function fromRow(r: AggregateRow): Aggregate {
     partMassKg: r.part_mass_kg ?? undefined,
     components: JSON.parse(r.components),
     ...(r.breakdowns !== null ? { breakdowns: JSON.parse(r.breakdowns) } : {}),
+    ...(r.split !== null ? { split: JSON.parse(r.split) } : {}),
     quality: JSON.parse(r.quality),
     kpis: JSON.parse(r.kpis),
     method: r.method,
@@ -138,10 +141,10 @@ export class Store {
     this.alerts = new AlertTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.upsertAgg = this.db.prepare(`
-      INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, breakdowns, quality, kpis, method, first_emitted_at, emitted_at)
-      VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @breakdowns, @quality, @kpis, @method, @emitted_at, @emitted_at)
+      INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, breakdowns, split, quality, kpis, method, first_emitted_at, emitted_at)
+      VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @breakdowns, @split, @quality, @kpis, @method, @emitted_at, @emitted_at)
       ON CONFLICT (machine, window_start) DO UPDATE SET
-        revision = excluded.revision, components = excluded.components, breakdowns = excluded.breakdowns, quality = excluded.quality,
+        revision = excluded.revision, components = excluded.components, breakdowns = excluded.breakdowns, split = excluded.split, quality = excluded.quality,
         kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
     this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
     this.addRejection = this.db.prepare(
@@ -170,6 +173,7 @@ export class Store {
       part_mass_kg: a.partMassKg ?? null,
       components: JSON.stringify(a.components),
       breakdowns: a.breakdowns === undefined ? null : JSON.stringify(a.breakdowns),
+      split: a.split === undefined ? null : JSON.stringify(a.split),
       quality: JSON.stringify(a.quality),
       kpis: JSON.stringify(a.kpis),
       method: a.method,

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
+import type { ScrapDestinationOf } from '../pipeline/emit.js';
 import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 
@@ -11,6 +12,7 @@ export function pipelineOptions(cfg: Config): PipelineOptions {
   return {
     engine: engineOptions(cfg),
     materials: materialFactors(cfg),
+    scrapDestination: scrapDestinations(cfg),
     checkpointEveryMs: cfg.kpi.checkpointInterval,
     alertRules: new Map(Object.entries(cfg.alertRules)),
   };
@@ -39,6 +41,16 @@ export function engineOptions(cfg: Config): EngineOptions {
     correctionHorizonMs: cfg.kpi.correctionHorizon,
     machines,
     product: (name) => cfg.products[name],
+  };
+}
+
+/** Where scrap goes: the reason's destination, else the machine's, else its material's (agent/src/kpi/README.md). */
+export function scrapDestinations(cfg: Config): ScrapDestinationOf {
+  const machines = new Map(cfg.machines.map((m) => [m.path, m]));
+  return (machine, material, reason) => {
+    const site = machine.split('/')[0]!;
+    const byReason = reason === undefined ? undefined : cfg.sites[site]?.scrapReasons[reason]?.destination;
+    return byReason ?? machines.get(machine)?.scrapDestination ?? (material === undefined ? undefined : cfg.materials[material]?.scrapDestination);
   };
 }
 

@@ -205,24 +205,24 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     const pipeline = createPipeline(cfg, store, clock, {}, cfg.sinks.map((s) => outboxWriter(s, cfg.agent.id)));
     const machines = cfg.machines.map((m) => m.path);
     const counts = new Map(machines.map((m) => [m, { good: 1000, scrap: 50 }]));
-    // Scrap by reason, recorded beside the counters: what the breakdown points must add up to.
+    // Scrap by reason from a reason field beside the scrap counter: what the reason points must add up to.
     const byReason = new Map<string, number>();
-    const record = (machine: string, ts: number, reason: string, parts: number) => {
-      expect(pipeline.record({ machine, ts, dimension: 'reason', key: reason, measure: 'parts_scrap', amount: parts })).toBe(true);
-      byReason.set(`${machine} ${reason}`, (byReason.get(`${machine} ${reason}`) ?? 0) + parts);
-    };
+    const reasonOf = (t: number) => ((t / 10_000) % 2 === 0 ? 'burr' : 'crack');
     // Five minutes of counters every 10 s, with an uneven scrap pattern.
     for (let t = T0; t <= T0 + 300_000; t += 10_000) {
       clock.set(t);
       machines.forEach((m, i) => {
         const c = counts.get(m)!;
         c.good += 7 + ((t / 10_000 + i) % 5);
-        c.scrap += (t / 10_000 + i) % 3 === 0 ? 2 : 0;
+        const inc = (t / 10_000 + i) % 3 === 0 ? 2 : 0;
+        c.scrap += inc;
         pipeline.ingest([
           { machine: m, signal: 'parts_good', value: c.good, ts: t, source: 'test' },
+          { machine: m, signal: 'scrap_reason', value: reasonOf(t), ts: t, source: 'test' },
           { machine: m, signal: 'parts_scrap', value: c.scrap, ts: t, source: 'test' },
         ]);
-        if ((t / 10_000 + i) % 3 === 0) record(m, t, (t / 10_000) % 2 === 0 ? 'burr' : 'crack', 2);
+        // The first reading of a counter is its baseline.
+        if (t > T0 && inc > 0) byReason.set(`${m} ${reasonOf(t)}`, (byReason.get(`${m} ${reasonOf(t)}`) ?? 0) + inc);
       });
       pipeline.tick();
     }
@@ -230,8 +230,11 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     pipeline.tick();
     // A late reading of press1 inside its second window: that window is revised.
     const press = counts.get(machines[0]!)!;
-    pipeline.ingest([{ machine: machines[0]!, signal: 'parts_scrap', value: press.scrap + 9, ts: T0 + 305_000, source: 'test' }]);
-    record(machines[0]!, T0 + 305_000, 'burr', 9);
+    pipeline.ingest([
+      { machine: machines[0]!, signal: 'scrap_reason', value: 'burr', ts: T0 + 305_000, source: 'test' },
+      { machine: machines[0]!, signal: 'parts_scrap', value: press.scrap + 9, ts: T0 + 305_000, source: 'test' },
+    ]);
+    byReason.set(`${machines[0]} burr`, byReason.get(`${machines[0]} burr`)! + 9);
     clock.set(T0 + 420_000);
     pipeline.tick();
     const stored = store.queryAggregates();
@@ -243,13 +246,13 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
     const rows = await influx.query('yw_values', 'SELECT * FROM yieldwatch_window GROUP BY *', { epoch: 'ms' });
     expectRowsEqualStore(rows, stored, 'influx-test');
 
-    // The breakdowns: one point per window and reason, revised with their window, adding up to what was recorded.
+    // Scrap by reason: one point per window and reason, revised with its window, adding up to the window's scrap and to what the machines counted.
     const revised = stored.find((a) => a.machine === machines[0] && a.windowStart === T0 + 300_000)!;
     expect(revised.revision).toBe(1);
-    expect(revised.breakdowns?.reason?.burr?.parts_scrap).toBeGreaterThanOrEqual(9);
+    expect(revised.split?.reason?.burr?.parts_scrap).toBeGreaterThanOrEqual(9);
     const reasonRows = await influx.query('yw_values', 'SELECT * FROM yieldwatch_window_by_reason GROUP BY *', { epoch: 'ms' });
-    const asStored = stored.flatMap((a) => Object.entries(a.breakdowns?.reason ?? {}).map(([reason, m]) => `${a.machine} ${a.windowStart} ${reason} ${m.parts_scrap} r${a.revision}`));
-    const inInflux = reasonRows.map((r) => `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.time} ${r.reason} ${r.parts_scrap} r${r.revision}`);
+    const asStored = stored.flatMap((a) => Object.entries(a.split?.reason ?? {}).map(([reason, m]) => `${a.machine} ${a.windowStart} ${reason} ${m.parts_scrap} ${m.scrap_kg} r${a.revision}`));
+    const inInflux = reasonRows.map((r) => `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.time} ${r.reason} ${r.parts_scrap} ${r.scrap_kg} r${r.revision}`);
     expect(inInflux.sort()).toEqual(asStored.sort());
     const summed = new Map<string, number>();
     for (const r of reasonRows) {
@@ -257,5 +260,20 @@ describe.skipIf(!hasInfluxd)('influxdb sink against a real InfluxDB', () => {
       summed.set(key, (summed.get(key) ?? 0) + Number(r.parts_scrap));
     }
     expect(Object.fromEntries(summed)).toEqual(Object.fromEntries(byReason));
+    for (const a of stored) {
+      const parts = Object.values(a.split?.reason ?? {}).reduce((n, m) => n + m.parts_scrap!, 0);
+      expect(parts, `${a.machine} ${a.windowStart}`).toBe(a.kpis.parts_scrap);
+    }
+    // By destination: the kg of each window add up to its scrap_kg (steel-less machines: destination unknown).
+    const destRows = await influx.query('yw_values', 'SELECT * FROM yieldwatch_window_by_destination GROUP BY *', { epoch: 'ms' });
+    const kgByWindow = new Map<string, number>();
+    for (const r of destRows) {
+      const key = `${r.site}/${r.area ? `${r.area}/` : ''}${r.line}/${r.machine} ${r.time}`;
+      expect(r.destination).toBe('unknown');
+      kgByWindow.set(key, (kgByWindow.get(key) ?? 0) + Number(r.scrap_kg));
+    }
+    for (const a of stored) {
+      if ((a.kpis.scrap_kg ?? 0) > 0) expect(kgByWindow.get(`${a.machine} ${a.windowStart}`), `${a.machine} ${a.windowStart}`).toBeCloseTo(a.kpis.scrap_kg!, 9);
+    }
   }, 60_000);
 });

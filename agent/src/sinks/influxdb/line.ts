@@ -50,9 +50,9 @@ export function windowLine(measurement: string, a: Aggregate, agentId: string): 
   for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
   fields.push(`revision=${a.revision}i`);
   let out = `${seriesKey(measurement, a.machine, tags)} ${fields.join(',')} ${a.windowStart}`;
-  // One more point per key of each breakdown, in `<measurement>_by_<dimension>` with the key as a tag named after the dimension:
-  // series stay bounded by machines × keys, and a revision overwrites each point like the window's.
-  const b = a.breakdowns;
+  // One more point per key of the scrap split (by reason, by destination), in `<measurement>_by_<dimension>` with the key as a
+  // tag named after the dimension: series stay bounded by machines × keys, and a revision overwrites each point like the window's.
+  const b = a.split;
   if (b !== undefined) {
     for (const dimension of Object.keys(b).sort()) {
       const keys = b[dimension]!;

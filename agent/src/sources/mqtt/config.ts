@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
 import { duration, positiveDuration } from '../../core/schema/duration.js';
 import { mqttTlsSchema, mqttUrlSchema } from '../../connections/mqtt/config.js';
+import { reasonCodeSchema } from '../../core/schema/reason-code.js';
 
 const PLACEHOLDER_RE = /\{(site|area|line|machine)\}/g;
 
@@ -21,7 +22,7 @@ export const mqttTopicSchema = z
     line: z.string().optional().meta({ description: 'Line of the machines when the template does not capture `{line}`.' }),
     fields: z
       .partialRecord(z.enum([...SUMMED_SIGNALS, ...CONTEXT_SIGNALS]), z.string().min(1))
-      .refine((f) => Object.keys(f).length > 0, { message: 'expected at least one signal mapped to a payload field' })
+      .default({})
       .meta({ description: 'Canonical signal → JSON payload field (dots reach into nested objects: `counters.good`).' }),
     timestamp: z
       .strictObject({
@@ -34,8 +35,32 @@ export const mqttTopicSchema = z
       .optional()
       .meta({ description: 'Where the event time is; without it the arrival time is used.' }),
     seqField: z.string().optional().meta({ description: 'Payload field with a message sequence number, for de-duplicating `delta` signals.' }),
+    scrapByReason: z
+      .strictObject({
+        fields: z
+          .record(reasonCodeSchema, z.string().min(1))
+          .optional()
+          .meta({ description: 'Reason code → payload field holding that reason\'s scrap counter (or its count of events), e.g. `{ burr: counters.scrap_burr }`.' }),
+        object: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: 'Payload field holding an object of scrap counters keyed by reason code, e.g. `scrap` for `{"scrap": {"burr": 12, "crack": 3}}`.' }),
+      })
+      .refine((r) => (r.fields === undefined) !== (r.object === undefined), { message: 'expected exactly one of `fields` and `object`' })
+      .optional()
+      .meta({
+        description:
+          'Scrap counted per reason, each reason its own counter of the kind of `parts_scrap` (agent/src/kpi/README.md, "Scrap by reason and destination"); `parts_scrap` is then their sum, so the topic maps no `parts_scrap` field.',
+      }),
   })
   .superRefine((t, ctx) => {
+    if (Object.keys(t.fields).length === 0 && t.scrapByReason === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['fields'], message: 'expected at least one signal mapped to a payload field' });
+    }
+    if (t.scrapByReason !== undefined && t.fields.parts_scrap !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['scrapByReason'], message: 'expected either `fields.parts_scrap` or `scrapByReason`, not both: the reason counters add up to the scrap count' });
+    }
     const captured = new Set([...t.topic.matchAll(PLACEHOLDER_RE)].map((m) => m[1]));
     for (const level of ['site', 'line'] as const) {
       if (!captured.has(level) && t[level] === undefined) {

@@ -1,4 +1,5 @@
 import type { Sample } from '../../core/sample.js';
+import { isReasonCode } from '../../core/reasons.js';
 import type { SignalName } from '../../core/signals.js';
 import type { MqttTopicConfig } from './config.js';
 
@@ -12,7 +13,8 @@ export type RejectReason =
   | 'no_mapped_fields'
   | 'wrong_type'
   | 'invalid_timestamp'
-  | 'invalid_seq';
+  | 'invalid_seq'
+  | 'invalid_reason_code';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'unmatched_topic',
@@ -24,6 +26,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'wrong_type',
   'invalid_timestamp',
   'invalid_seq',
+  'invalid_reason_code',
 ];
 
 type Level = 'site' | 'area' | 'line' | 'machine';
@@ -36,6 +39,9 @@ interface CompiledTopic {
   fields: { signal: SignalName; path: string[]; kind: 'number' | 'string' | 'code' }[];
   ts: { path: string[]; format: 'epoch_ms' | 'epoch_s' | 'iso8601' } | undefined;
   seq: string[] | undefined;
+  /** Scrap counters per reason: one field per code, or one object keyed by code. */
+  reasonFields: { code: string; path: string[] }[];
+  reasonObject: string[] | undefined;
 }
 
 interface Route {
@@ -66,6 +72,8 @@ function compile(t: MqttTopicConfig): CompiledTopic {
     fields,
     ts: t.timestamp ? { path: t.timestamp.field.split('.'), format: t.timestamp.format } : undefined,
     seq: t.seqField?.split('.'),
+    reasonFields: Object.entries(t.scrapByReason?.fields ?? {}).map(([code, field]) => ({ code, path: field.split('.') })),
+    reasonObject: t.scrapByReason?.object?.split('.'),
   };
 }
 
@@ -196,6 +204,38 @@ export class MqttMapper {
         return 'wrong_type';
       }
       out.push({ machine: r.machine, signal: f.signal, value: v as number | string, ts, seq, source: this.source });
+    }
+    for (let i = 0; i < t.reasonFields.length; i++) {
+      const f = t.reasonFields[i]!;
+      const v = pick(obj, f.path);
+      if (v === undefined || v === null) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        out.length = start;
+        return 'wrong_type';
+      }
+      out.push({ machine: r.machine, signal: 'parts_scrap', value: v, ts, seq, source: this.source, reason: f.code });
+    }
+    if (t.reasonObject !== undefined) {
+      const byCode = pick(obj, t.reasonObject);
+      if (byCode !== undefined && byCode !== null) {
+        if (typeof byCode !== 'object' || Array.isArray(byCode)) {
+          out.length = start;
+          return 'wrong_type';
+        }
+        for (const code of Object.keys(byCode)) {
+          const v = (byCode as Record<string, unknown>)[code];
+          if (v === undefined || v === null) continue;
+          if (!isReasonCode(code)) {
+            out.length = start;
+            return 'invalid_reason_code';
+          }
+          if (typeof v !== 'number' || !Number.isFinite(v)) {
+            out.length = start;
+            return 'wrong_type';
+          }
+          out.push({ machine: r.machine, signal: 'parts_scrap', value: v, ts, seq, source: this.source, reason: code });
+        }
+      }
     }
     if (out.length === start) return 'no_mapped_fields';
     return undefined;

@@ -122,6 +122,19 @@ describe('MqttMapper edge cases', () => {
     expect(mapOne(m, 'p1/l1/m1', { scrap: 4, reason: true }).reason).toBe('wrong_type');
   });
 
+  it('scrap per reason: one field per code, or one object keyed by code, each a parts_scrap sample of its reason', () => {
+    const byField = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' }, scrapByReason: { fields: { burr: 'scrap.b', '17': 'scrap.c' } } })], 'src', isMachine, 1024);
+    expect(mapOne(byField, 'p1/l1/m1', { good: 9, scrap: { b: 3, c: 1 } }).samples.map((x) => [x.signal, x.value, x.reason])).toEqual([['parts_good', 9, undefined], ['parts_scrap', 1, '17'], ['parts_scrap', 3, 'burr']]);
+    expect(mapOne(byField, 'p1/l1/m1', { good: 9, scrap: { b: '3' } }).reason).toBe('wrong_type');
+    const byObject = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: {}, scrapByReason: { object: 'scrap' } })], 'src', isMachine, 1024);
+    expect(mapOne(byObject, 'p1/l1/m1', { scrap: { burr: 12, crack: 3, dent: null } }).samples.map((x) => [x.value, x.reason])).toEqual([[12, 'burr'], [3, 'crack']]);
+    for (const [payload, reason] of [[{ scrap: { 'two words': 1 } }, 'invalid_reason_code'], [{ scrap: { unassigned: 1 } }, 'invalid_reason_code'], [{ scrap: { burr: 'x' } }, 'wrong_type'], [{ scrap: [1] }, 'wrong_type'], [{ scrap: {} }, 'no_mapped_fields']] as const) {
+      const got = mapOne(byObject, 'p1/l1/m1', payload);
+      expect(got.reason, JSON.stringify(payload)).toBe(reason);
+      expect(got.samples).toEqual([]);
+    }
+  });
+
   it('rejects payloads that are not JSON objects', () => {
     const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' } })], 'src', isMachine, 1024);
     expect(mapOne(m, 'p1/l1/m1', '{"good":').reason).toBe('invalid_json');
