@@ -69,6 +69,25 @@ describe('the demo raises a scrap alert', () => {
         await waitFor('the acknowledgement on the stream', () => sse.some((e) => e.event === 'alert' && e.data.event === 'acknowledged'), 10_000);
         await waitFor('the acknowledgement on MQTT', () => ((retained.get(topic)?.change as { event?: string } | undefined)?.event ?? '') !== 'fired', 10_000);
       }
+
+      // Scrap by reason and destination on /api/v1/kpis: press1 and molder1 send the reason in force over MQTT, press3 counts per reason over OPC UA.
+      type Window = { machine: string; parts_scrap?: number; scrap_kg?: number; scrap_by_reason?: Record<string, { parts_scrap: number; scrap_kg?: number }>; scrap_kg_by_destination?: Record<string, number> };
+      const withReason = await waitFor(
+        'a demo window with scrap of a known reason',
+        async () => {
+          for (const machine of ['demo/line1/press1', 'demo/line2/molder1', 'demo/line3/press3']) {
+            const res = (await (await fetch(`${url}/api/v1/kpis?machine=${encodeURIComponent(machine)}&limit=1000`)).json()) as { items: Window[] };
+            const w = res.items.find((x) => Object.keys(x.scrap_by_reason ?? {}).some((code) => code !== 'unassigned'));
+            if (w !== undefined) return w;
+          }
+          return undefined;
+        },
+        90_000,
+        1000,
+      );
+      const reasons = withReason.scrap_by_reason!;
+      expect(Object.values(reasons).reduce((n, r) => n + r.parts_scrap, 0)).toBe(withReason.parts_scrap);
+      expect(Object.values(withReason.scrap_kg_by_destination!).reduce((n, kg) => n + kg, 0)).toBeCloseTo(withReason.scrap_kg!, 9);
     } catch (err) {
       throw new Error(`${(err as Error).message}\ndemo output:\n${p.output().slice(-4000)}`);
     } finally {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { positiveDuration } from '../core/schema/duration.js';
+import { reasonCodeSchema } from '../core/schema/reason-code.js';
 
 /** A duration option that must be above zero: a zero period would divide by zero or spin a timer. */
 export const simulatedMachineSchema = z.strictObject({
@@ -24,6 +25,13 @@ export const simulatedMachineSchema = z.strictObject({
   resetEvery: positiveDuration('Reset all counters to 0 this often, as a PLC restart does; resets fall on multiples of it since the UTC epoch.').optional(),
   rollover: z.number().int().positive().optional().meta({ description: 'Counter modulus, e.g. 65536 for 16-bit PLC counters.' }),
   startAt: z.number().int().nonnegative().default(0).meta({ description: 'Initial value of the part counters (to show a rollover soon after start).' }),
+  scrapReasons: z
+    .record(reasonCodeSchema, z.number().positive())
+    .optional()
+    .meta({
+      description:
+        'Reason code → relative weight: each scrap part gets a reason drawn by these weights. The machine then also shows a counter per reason and the reason of its latest scrap part.',
+    }),
 }).refine((m) => m.scrapRate + m.reworkRate <= 1, { message: 'expected scrapRate + reworkRate to be at most 1', path: ['reworkRate'] });
 export type SimulatedMachineConfig = z.output<typeof simulatedMachineSchema>;
 

@@ -14,6 +14,10 @@ export interface MachineCounters {
   rework: number;
   /** Cumulative material input in kg since the last reset; never wraps. */
   material_in_kg: number;
+  /** Scrap counter per reason code (wrapped and reset like the others); only with `scrapReasons`. */
+  scrapByReason?: Record<string, number>;
+  /** The reason of the latest scrap part since the last reset; only with `scrapReasons`. */
+  reason?: string | undefined;
 }
 
 /** What was really produced since the simulation started, untouched by resets and rollovers: the yardstick for the agent. */
@@ -24,6 +28,8 @@ export interface MachineTruth {
   material_in_kg: number;
   /** Counter resets applied so far. */
   resets: number;
+  /** Scrap parts per reason code; only with `scrapReasons`. */
+  scrap_by_reason?: Record<string, number>;
 }
 
 /**
@@ -74,6 +80,10 @@ export class SimulatedMachine {
   private rework = 0;
   private kg = 0;
   private readonly total: MachineTruth = { parts_good: 0, parts_scrap: 0, parts_rework: 0, material_in_kg: 0, resets: 0 };
+  /** Reason codes and their cumulative weights, for drawing the reason of a scrap part. */
+  private readonly reasons: { code: string; upTo: number }[] = [];
+  private readonly byReason = new Map<string, number>();
+  private lastReason: string | undefined;
 
   constructor(
     private readonly cfg: SimulatedMachineConfig,
@@ -86,6 +96,16 @@ export class SimulatedMachine {
     this.kgPerPart = cfg.materialPerPartKg * (1 + cfg.processLoss);
     this.offset = cfg.startAt;
     this.nextPartAt = start + rng.exponential(this.ratePerMs);
+    if (cfg.scrapReasons !== undefined) {
+      const sum = Object.values(cfg.scrapReasons).reduce((a, b) => a + b, 0);
+      let upTo = 0;
+      for (const [code, w] of Object.entries(cfg.scrapReasons)) {
+        upTo += w / sum;
+        this.reasons.push({ code, upTo });
+        this.byReason.set(code, 0);
+      }
+      this.total.scrap_by_reason = Object.fromEntries([...this.byReason.keys()].map((c) => [c, 0]));
+    }
   }
 
   /** Simulated time (epoch ms) the machine has been advanced to. */
@@ -101,6 +121,8 @@ export class SimulatedMachine {
       this.offset = 0;
       this.good = this.scrap = this.rework = 0;
       this.kg = 0;
+      for (const code of this.byReason.keys()) this.byReason.set(code, 0);
+      this.lastReason = undefined;
       this.total.resets++;
     }
     if (to - this.t > MAX_CATCH_UP_MS) {
@@ -120,6 +142,7 @@ export class SimulatedMachine {
     if (u < scrap) {
       this.scrap++;
       this.total.parts_scrap++;
+      if (this.reasons.length > 0) this.scrapReason();
     } else if (u < scrap + rework) {
       this.rework++;
       this.total.parts_rework++;
@@ -134,14 +157,28 @@ export class SimulatedMachine {
     this.total.material_in_kg += kg;
   }
 
+  /** Draws the reason of a scrap part by the configured weights. */
+  private scrapReason(): void {
+    const u = this.rng.next();
+    const r = this.reasons.find((x) => u < x.upTo) ?? this.reasons[this.reasons.length - 1]!;
+    this.byReason.set(r.code, this.byReason.get(r.code)! + 1);
+    this.total.scrap_by_reason![r.code]!++;
+    this.lastReason = r.code;
+  }
+
   /** The counter values the PLC shows now. */
   counters(): MachineCounters {
-    return {
+    const c: MachineCounters = {
       good: this.wrap(this.offset + this.good),
       scrap: this.wrap(this.offset + this.scrap),
       rework: this.wrap(this.offset + this.rework),
       material_in_kg: this.kg,
     };
+    if (this.reasons.length > 0) {
+      c.scrapByReason = Object.fromEntries([...this.byReason].map(([code, n]) => [code, this.wrap(n)]));
+      c.reason = this.lastReason;
+    }
+    return c;
   }
 
   private wrap(v: number): number {
@@ -151,6 +188,6 @@ export class SimulatedMachine {
 
   /** A copy of the true totals since the simulation started. */
   truth(): MachineTruth {
-    return { ...this.total };
+    return { ...this.total, ...(this.total.scrap_by_reason ? { scrap_by_reason: { ...this.total.scrap_by_reason } } : {}) };
   }
 }

@@ -42,6 +42,11 @@ export function simulatorNodeId(machinePath: string, name: OpcuaSimVariable): st
   return `ns=${NS};s=${machinePath}/${name}`;
 }
 
+/** The NodeId string of a machine's scrap counter of one reason (machines with `scrapReasons`): `ns=1;s=<machinePath>/Scrap_<code>`. */
+export function simulatorReasonNodeId(machinePath: string, code: string): string {
+  return `ns=${NS};s=${machinePath}/Scrap_${code}`;
+}
+
 /** A browse name in a RelativePath text: the reserved characters escaped with `&`. */
 function escapeBrowseName(name: string): string {
   return name.replace(/[/.<>:#!&]/g, (c) => `&${c}`);
@@ -120,6 +125,8 @@ interface SimMachine {
   vars: Record<OpcuaSimVariable, UAVariable>;
   /** Variables held at a bad status by `setBadStatus`. */
   bad: Map<OpcuaSimVariable, StatusCode>;
+  /** Scrap counter per reason code (`Scrap_<code>`), for machines with `scrapReasons`. */
+  reasonVars: Map<string, UAVariable>;
 }
 
 const DATA_TYPES: Record<OpcuaSimVariable, DataType> = {
@@ -225,7 +232,13 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
         v.setValueFromSource(new Variant({ dataType: DATA_TYPES[name], value: initial[name] }), StatusCodes.Good, at);
         vars[name] = v;
       }
-      machines.push({ machine, vars, bad: new Map() });
+      const reasonVars = new Map<string, UAVariable>();
+      for (const [code, n] of Object.entries(machine.counters().scrapByReason ?? {})) {
+        const v = ns.addVariable({ componentOf: obj, browseName: `Scrap_${code}`, nodeId: `s=${cfg.path}/Scrap_${code}`, dataType: DataType.UInt32, minimumSamplingInterval: 0 });
+        v.setValueFromSource(new Variant({ dataType: DataType.UInt32, value: n }), StatusCodes.Good, at);
+        reasonVars.set(code, v);
+      }
+      machines.push({ machine, vars, bad: new Map(), reasonVars });
     }
     await server.start();
   } catch (err) {
@@ -251,8 +264,10 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions): Promise<
     const at = new Date(now);
     for (const m of machines) {
       m.machine.advance(now);
-      const v = values(m.machine.counters());
+      const c = m.machine.counters();
+      const v = values(c);
       for (const name of OPCUA_SIM_VARIABLES) publish(m, name, v[name], at);
+      for (const [code, variable] of m.reasonVars) variable.setValueFromSource(new Variant({ dataType: DataType.UInt32, value: c.scrapByReason![code]! }), StatusCodes.Good, at);
     }
   }
 

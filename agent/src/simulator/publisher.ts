@@ -57,6 +57,7 @@ export function counterPayload(c: MachineCounters, ts: number): string {
     scrap: c.scrap,
     rework: c.rework,
     material_in_kg: Math.round(c.material_in_kg * 10_000) / 10_000,
+    ...(c.scrapByReason !== undefined ? { scrap_by_reason: c.scrapByReason, reason: c.reason ?? '' } : {}),
     ts,
     state: 'running',
   });

@@ -265,17 +265,31 @@ describe('config/demo.yaml', () => {
     }
   });
 
-  it('publishes payloads the demo MQTT source maps onto the four counters of the right machine', () => {
+  it('publishes payloads the demo MQTT source maps onto the four counters of the right machine, and the reason of the latest scrap of those that have reasons', () => {
     const source = config.sources[0] as MqttSourceConfig;
     const mapper = new MqttMapper(source.topics, source.id, (p) => config.machines.some((m) => m.path === p), source.maxPayloadBytes);
     for (const sim of demo.machines) {
       const m = run(sim, demo.seed, 60 * SECOND, SECOND);
       const out: Sample[] = [];
       expect(mapper.map(machineTopic(demo.topic, sim.path), counterPayload(m.counters(), m.time), out)).toBeUndefined();
-      expect(out.map((s) => [s.machine, s.signal, s.ts])).toEqual(
-        ['parts_good', 'parts_scrap', 'parts_rework', 'material_in_kg'].map((sig) => [sim.path, sig, m.time]),
-      );
+      const signals = [...(sim.scrapReasons !== undefined ? ['scrap_reason'] : []), 'parts_good', 'parts_scrap', 'parts_rework', 'material_in_kg'];
+      expect(out.map((s) => [s.machine, s.signal, s.ts])).toEqual(signals.map((sig) => [sim.path, sig, m.time]));
+      // '' until the first scrap part since the last reset: no reason in force.
+      if (sim.scrapReasons !== undefined) expect(['', ...Object.keys(sim.scrapReasons)]).toContain(out[0]!.value);
     }
+  });
+
+  it('draws each scrap part\'s reason by its weight: the reasons add up to the scrap, in about the configured shares', () => {
+    const sim = simulatedMachineSchema.parse({ path: 'p/l/m', partsPerMinute: 600, scrapRate: 0.3, scrapReasons: { burr: 6, crack: 3, dent: 1 }, resetEvery: '7m' });
+    const m = run(sim, 7, 3_600 * SECOND, SECOND);
+    const t = m.truth();
+    const byReason = t.scrap_by_reason!;
+    expect(byReason.burr! + byReason.crack! + byReason.dent!).toBe(t.parts_scrap);
+    expect(byReason.burr! / t.parts_scrap).toBeCloseTo(0.6, 1);
+    expect(byReason.dent! / t.parts_scrap).toBeCloseTo(0.1, 1);
+    // The counters on the PLC are reset with the others.
+    const c = m.counters();
+    expect(Object.values(c.scrapByReason!).reduce((a, b) => a + b, 0)).toBe(c.scrap);
   });
 });
 

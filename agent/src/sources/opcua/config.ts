@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SUMMED_SIGNALS, CONTEXT_SIGNALS } from '../../core/signals.js';
 import { positiveDuration } from '../../core/schema/duration.js';
+import { reasonCodeSchema } from '../../core/schema/reason-code.js';
 
 /** A NodeId in the OPC UA string form: `ns=1;s=Line1/Press1/GoodCount`, `i=2258`, `nsu=urn:x;s=...` (g= GUID, b= opaque). */
 const NODE_ID_RE = /^((ns=\d+|nsu=[^;]+);)?[isgb]=.+$/;
@@ -43,8 +44,22 @@ export const opcuaMachineSchema = z.strictObject({
     .meta({ description: 'ISA-95 machine path (`site/line/machine` or `site/area/line/machine`); must be listed under `machines:`.' }),
   signals: z
     .partialRecord(z.enum(OPCUA_SIGNALS), opcuaSignalSchema)
-    .refine((s) => Object.keys(s).length > 0, { message: 'expected at least one signal mapped to a NodeId' })
+    .default({})
     .meta({ description: 'Canonical signal → the OPC UA variable that holds it.' }),
+  scrapByReason: z
+    .record(reasonCodeSchema, opcuaSignalSchema)
+    .optional()
+    .meta({
+      description:
+        'Reason code → the OPC UA variable that counts the scrap of that reason (agent/src/kpi/README.md, "Scrap by reason and destination"). Each reason is its own counter of the kind of the machine\'s `parts_scrap`, and `parts_scrap` is their sum: map it here or under `signals`, not both.',
+    }),
+}).superRefine((m, ctx) => {
+  if (Object.keys(m.signals).length === 0 && m.scrapByReason === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['signals'], message: 'expected at least one signal mapped to a NodeId' });
+  }
+  if (m.scrapByReason !== undefined && m.signals.parts_scrap !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['scrapByReason'], message: 'expected either `signals.parts_scrap` or `scrapByReason`, not both: the reason counters add up to the scrap count' });
+  }
 });
 export type OpcuaMachineConfig = z.output<typeof opcuaMachineSchema>;
 

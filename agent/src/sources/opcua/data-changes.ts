@@ -56,7 +56,7 @@ export class DataChanges {
         return;
       }
       const batch = this.batch;
-      batch.push({ machine: item.machine, signal: item.signal, value, ts: epochMs(dv.sourceTimestamp) ?? epochMs(dv.serverTimestamp), source: this.sourceId });
+      batch.push({ machine: item.machine, signal: item.signal, value, ts: epochMs(dv.sourceTimestamp) ?? epochMs(dv.serverTimestamp), source: this.sourceId, reason: item.reason });
       this.values++;
       sink.samples(batch);
     } catch (err) {

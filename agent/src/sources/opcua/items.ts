@@ -1,7 +1,7 @@
 import type { RelativePath } from 'node-opcua';
 import { YieldwatchError } from '../../core/errors.js';
 import type { SignalName } from '../../core/signals.js';
-import type { OpcuaSourceConfig } from './config.js';
+import type { OpcuaSignalConfig, OpcuaSourceConfig } from './config.js';
 
 type NodeOpcua = typeof import('node-opcua');
 
@@ -9,6 +9,10 @@ type NodeOpcua = typeof import('node-opcua');
 export interface Item {
   machine: string;
   signal: SignalName;
+  /** The scrap reason this item counts (`scrapByReason`); undefined for the other signals. */
+  reason: string | undefined;
+  /** Where the item is configured, from the machine entry: `signals.parts_good`, `scrapByReason.burr`. */
+  key: string;
   /** The configured NodeId, or the one `browsePath` resolved to at the last build (undefined: not resolved). */
   nodeId: string | undefined;
   browsePath: string | undefined;
@@ -22,20 +26,27 @@ export interface Item {
 export function itemsOf(config: OpcuaSourceConfig): Item[] {
   const items: Item[] = [];
   for (const m of config.machines) {
-    for (const [signal, s] of Object.entries(m.signals)) {
-      if (s === undefined) continue;
+    const add = (signal: SignalName, reason: string | undefined, key: string, s: OpcuaSignalConfig) =>
       items.push({
         machine: m.machine,
-        signal: signal as SignalName,
+        signal,
+        reason,
+        key,
         nodeId: s.nodeId,
         browsePath: s.browsePath,
         relativePath: undefined,
         samplingInterval: s.samplingInterval ?? config.samplingInterval,
         queueSize: s.queueSize ?? config.queueSize,
       });
-    }
+    for (const [signal, s] of Object.entries(m.signals)) if (s !== undefined) add(signal as SignalName, undefined, `signals.${signal}`, s);
+    for (const [code, s] of Object.entries(m.scrapByReason ?? {})) add('parts_scrap', code, `scrapByReason.${code}`, s);
   }
   return items;
+}
+
+/** How an item's signal is named in logs and health: `parts_good`, or `parts_scrap (reason burr)`. */
+export function signalOf(item: Item): string {
+  return item.reason === undefined ? item.signal : `${item.signal} (reason ${item.reason})`;
 }
 
 /** How an item is named in logs and health: its NodeId, or its browse path and what it resolved to. */
@@ -54,7 +65,7 @@ export function parseBrowsePaths(ua: NodeOpcua, config: OpcuaSourceConfig, items
       } catch (err) {
         throw new YieldwatchError(
           'YW_ERR_CONFIG_INVALID',
-          `OPC UA source "${config.id}": machines[${j}].signals.${item.signal}.browsePath: "${item.browsePath}" is not an OPC UA browse path (${(err as Error).message}); expected e.g. "/Objects/1:Machines/1:press1/1:GoodCount"`,
+          `OPC UA source "${config.id}": machines[${j}].${item.key}.browsePath: "${item.browsePath}" is not an OPC UA browse path (${(err as Error).message}); expected e.g. "/Objects/1:Machines/1:press1/1:GoodCount"`,
           { cause: err },
         );
       }

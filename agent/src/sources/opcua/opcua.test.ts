@@ -14,7 +14,7 @@ import { validateConfig } from '../../config/load.js';
 import { createPipeline } from '../../wiring/pipeline-options.js';
 import { Store } from '../../store/store.js';
 import { simulatedMachineSchema } from '../../simulator/config.js';
-import { simulatorBrowsePath, simulatorNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from '../../simulator/opcua-server.js';
+import { simulatorBrowsePath, simulatorNodeId, simulatorReasonNodeId, startOpcuaSimulator, type OpcuaSimulator, type OpcuaSimulatorOptions } from '../../simulator/opcua-server.js';
 import { opcuaSourceSchema, type OpcuaSourceConfig } from './config.js';
 import { opcuaSource, toSampleValue, type OpcuaSource } from './index.js';
 
@@ -149,6 +149,15 @@ describe('opcua config', () => {
     expect(syntax.error!.issues[0]!.message).toContain('expected a browse path');
   });
 
+  it('maps scrap per reason (one node per code) or as one counter, never both', () => {
+    const machine = (m: Record<string, unknown>) => opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, ...m }] });
+    expect(machine({ scrapByReason: { burr: { nodeId: 'ns=1;s=b' }, '17': { browsePath: '/Objects/1:x' } } }).success).toBe(true);
+    const both = machine({ signals: { parts_scrap: { nodeId: 'ns=1;s=s' } }, scrapByReason: { burr: { nodeId: 'ns=1;s=b' } } });
+    expect(both.error!.issues[0]!.path).toEqual(['machines', 0, 'scrapByReason']);
+    expect(machine({ scrapByReason: { unassigned: { nodeId: 'ns=1;s=b' } } }).error!.issues[0]!.path).toEqual(['machines', 0, 'scrapByReason', 'unassigned']);
+    expect(machine({}).error!.issues[0]!.path).toEqual(['machines', 0, 'signals']);
+  });
+
   it('refuses a malformed NodeId and an unknown signal', () => {
     expect(opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, signals: { parts_good: { nodeId: 'GoodCount' } } }] }).success).toBe(false);
     expect(opcuaSourceSchema.safeParse({ ...base, machines: [{ machine: PRESS, signals: { parts_bad: { nodeId: 'ns=1;s=x' } } }] }).success).toBe(false);
@@ -226,6 +235,55 @@ describe('opcua source against a node-opcua server', () => {
     expect(windows.length).toBeGreaterThan(0);
     const sum = windows.reduce((n, a) => n + (a.components.parts_good ?? 0), 0);
     expect(sum).toBe(truth.parts_good - firstGood);
+  });
+
+  it('one node per scrap reason: each reason is its own counter, and the windows hold each reason\'s increase and their sum as parts_scrap', async () => {
+    const reasons = { burr: 5, crack: 2, dent: 1 };
+    const s = await startOpcuaSimulator({
+      port: 0,
+      machines: [simulatedMachineSchema.parse({ path: PRESS, partsPerMinute: 6000, scrapRate: 0.2, scrapReasons: reasons })],
+      seed: 4,
+      updateInterval: 100,
+      logger: pino({ level: 'silent' }),
+      autoUpdate: false,
+    });
+    cleanups.push(() => s.stop());
+    const cfg = validateConfig({
+      kpi: { windowSize: '60s', allowedLateness: '10s' },
+      sites: { demo: { scrapReasons: { burr: { label: { en: 'Burr' } }, crack: { label: { en: 'Crack' } }, dent: { label: { en: 'Dent' } } } } },
+      machines: [{ path: PRESS, partMassKg: 0.5, signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } }],
+      api: { enabled: false },
+    });
+    const store = new Store({ path: ':memory:' });
+    cleanups.push(async () => store.close());
+    const pipeline = createPipeline(cfg, store, systemClock);
+    const sink = new CollectingSink({ samples: (b) => pipeline.ingest(b), reject: (r, m) => pipeline.reject(r, m) });
+    const byReason = Object.fromEntries(Object.keys(reasons).map((code) => [code, { nodeId: simulatorReasonNodeId(PRESS, code) }]));
+    const src = source(sourceConfig(s.endpointUrl, [{ machine: PRESS, signals: { parts_good: { nodeId: simulatorNodeId(PRESS, 'GoodCount') } }, scrapByReason: byReason }]));
+    await src.start(sink);
+    await waitFor('health ok', () => src.health().status === 'ok', 15_000);
+    await waitFor('a first value of every reason', () => Object.keys(reasons).every((code) => sink.got.some((x) => x.reason === code)), 10_000);
+    const first = { ...s.truth()[PRESS]!.scrap_by_reason! };
+    for (let i = 0; i < 5; i++) {
+      const before = Date.now();
+      await waitFor('the clock to move', () => Date.now() - before >= 150, 1000, 20);
+      s.tick();
+      const truth = s.truth()[PRESS]!.scrap_by_reason!;
+      await waitFor('the reason counters', () => Object.entries(truth).every(([code, n]) => [...sink.got].reverse().find((x) => x.reason === code)?.value === n), 5000);
+    }
+    pipeline.flushAll();
+    const truth = s.truth()[PRESS]!.scrap_by_reason!;
+    const windows = store.queryAggregates().filter((a) => a.machine === PRESS);
+    const got: Record<string, number> = {};
+    let scrap = 0;
+    for (const w of windows) {
+      scrap += w.components.parts_scrap ?? 0;
+      for (const [code, m] of Object.entries(w.split?.reason ?? {})) got[code] = (got[code] ?? 0) + m.parts_scrap!;
+    }
+    const expected = Object.fromEntries(Object.entries(truth).map(([code, n]) => [code, n - first[code]!]).filter(([, n]) => (n as number) > 0));
+    expect(Object.values(expected).reduce((a, b) => (a as number) + (b as number), 0)).toBeGreaterThan(0);
+    expect(got).toEqual(expected);
+    expect(scrap).toBe(Object.values(got).reduce((a, b) => a + b, 0));
   });
 
   it('a NodeId that does not exist: one error names machine, signal and NodeId; the other signals keep flowing', async () => {

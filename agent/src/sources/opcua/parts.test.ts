@@ -8,7 +8,7 @@ import { nextState, type SessionEvent, type SessionState } from './session-state
 import { TrafficWatch } from './traffic-watch.js';
 
 function item(machine: string, nodeId: string | undefined, browsePath?: string): Item {
-  return { machine, signal: 'parts_good', nodeId, browsePath, relativePath: undefined, samplingInterval: 100, queueSize: 10 };
+  return { machine, signal: 'parts_good', reason: undefined, key: 'signals.parts_good', nodeId, browsePath, relativePath: undefined, samplingInterval: 100, queueSize: 10 };
 }
 
 /** Delays between the retries RefusedItems plans while an item stays refused. */

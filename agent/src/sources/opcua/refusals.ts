@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Backoff } from '../../core/backoff.js';
 import type { Clock } from '../../core/clock.js';
 import type { Health } from '../../core/health.js';
-import { describeItem, type Item } from './items.js';
+import { describeItem, signalOf, type Item } from './items.js';
 
 /** Refused items (e.g. BadNodeIdUnknown while a restarted server builds its address space) are retried by a rebuild after this, doubling. */
 const RETRY_MIN_MS = 30_000;
@@ -51,8 +51,8 @@ export class RefusedItems {
     if (this.logged.has(key)) return;
     this.logged.add(key);
     this.log.error(
-      { machine: item.machine, signal: item.signal, nodeId: item.nodeId, browsePath: item.browsePath, status, endpoint: this.endpoint },
-      `OPC UA server refused ${describeItem(item)} (machine ${item.machine}, signal ${item.signal}): ${status}; the other signals keep working.`,
+      { machine: item.machine, signal: item.signal, reason: item.reason, nodeId: item.nodeId, browsePath: item.browsePath, status, endpoint: this.endpoint },
+      `OPC UA server refused ${describeItem(item)} (machine ${item.machine}, signal ${signalOf(item)}): ${status}; the other signals keep working.`,
     );
   }
 
@@ -105,7 +105,7 @@ export class RefusedItems {
     if (this.refused.size === 0) return { status: 'ok', details };
     const refused = [...this.refused].map(([i, status]) => {
       const it = this.items[i]!;
-      return `${it.machine} ${it.signal} ${describeItem(it)}: ${status}`;
+      return `${it.machine} ${signalOf(it)} ${describeItem(it)}: ${status}`;
     });
     return {
       status: this.refused.size === this.items.length ? 'down' : 'degraded',
