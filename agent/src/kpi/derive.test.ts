@@ -276,3 +276,12 @@ describe('deriveScrapSplit: scrap by reason and by destination', () => {
     );
   });
 });
+
+describe('first-pass yield', () => {
+  it('is good first time over produced where rework is counted, and absent where it is not or nothing was produced', () => {
+    expect(deriveKpis({ parts_good: 85, parts_scrap: 5, parts_rework: 10 }, {}).first_pass_yield).toBe(0.85);
+    expect(deriveKpis({ parts_total: 200, parts_scrap: 10, parts_rework: 30 }, {}).first_pass_yield).toBe(0.8);
+    expect('first_pass_yield' in deriveKpis({ parts_good: 95, parts_scrap: 5 }, {})).toBe(false);
+    expect('first_pass_yield' in deriveKpis({ parts_good: 0, parts_scrap: 0, parts_rework: 0 }, {})).toBe(false);
+  });
+});

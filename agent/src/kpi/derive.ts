@@ -41,6 +41,8 @@ export function deriveKpis(c: Components, ctx: DeriveContext): Kpis {
   set(out, 'yield', ratio(good, total));
   set(out, 'scrap_rate', ratio(scrap, total));
   set(out, 'rework_ratio', ratio(rework, total));
+  // Only where rework is counted is parts_good known to hold first-time-right parts alone.
+  if (rework !== undefined) set(out, 'first_pass_yield', ratio(good, total));
 
   const mass = ctx.partMassKg;
   const goodKg = c.good_kg ?? (good !== undefined && mass !== undefined ? good * mass : undefined);
