@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
 import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
+import { siteCalendars } from '../wiring/calendars.js';
 import { configWarnings } from './warnings.js';
 import type { MqttSourceConfig } from '../sources/mqtt/config.js';
 
@@ -326,6 +327,41 @@ describe('a broken config is refused with the key path and what was expected', (
         message = (err as Error).message;
       }
       expect(message, JSON.stringify(t)).toContain(key);
+    }
+  });
+
+  it('a site\'s time zone and shift calendar: versions by date, shifts across midnight, exceptions; mistakes are refused naming the key', () => {
+    const version = {
+      validFrom: '2026-01-01',
+      shifts: { early: { start: '06:00', end: '14:00' }, late: { start: '14:00', end: '22:00' }, night: { start: '22:00', end: '06:00' } },
+      week: { mon: ['early', 'late', 'night'], sat: ['early'] },
+      exceptions: [{ from: '2026-12-25', to: '2026-12-26', note: 'Christmas' }, { from: '2026-12-19', shifts: ['early', 'late'] }],
+    };
+    const base = { machines: [{ path: 'p1/l1/m1', partMassKg: 1 }] };
+    const ok = validateConfig({ ...base, sites: { p1: { timeZone: 'Europe/Amsterdam', shiftCalendar: [version, { ...version, validFrom: '2026-06-01' }] } } });
+    const cal = siteCalendars(ok).get('p1')!;
+    expect(cal.timeZone).toBe('Europe/Amsterdam');
+    expect(cal.versions[0]!.shifts.night).toEqual({ start: 1320, end: 360 });
+    expect(cal.versions[0]!.week.sun).toEqual([]);
+    expect(cal.versions[0]!.exceptions[1]).toEqual({ from: '2026-12-19', to: '2026-12-19', shifts: ['early', 'late'] });
+    expect(validateConfig(base).sites).toEqual({});
+    for (const [site, key] of [
+      [{ timeZone: 'Europe/Atlantis' }, 'sites.p1.timeZone'],
+      [{ shiftCalendar: [{ ...version, week: { mon: ['evening'] } }] }, 'sites.p1.shiftCalendar[0].week.mon[0]'],
+      [{ shiftCalendar: [{ ...version, shifts: { ...version.shifts, late: { start: '13:00', end: '22:00' } } }] }, 'sites.p1.shiftCalendar[0].shifts.late'],
+      [{ shiftCalendar: [{ ...version, shifts: { ...version.shifts, night: { start: '21:30', end: '06:00' } } }] }, 'sites.p1.shiftCalendar[0].shifts'],
+      [{ shiftCalendar: [{ ...version, shifts: { early: { start: '06:00', end: '25:00' } }, week: {} }] }, 'sites.p1.shiftCalendar[0].shifts.early.end'],
+      [{ shiftCalendar: [{ ...version, validFrom: '2026-02-30' }] }, 'sites.p1.shiftCalendar[0].validFrom'],
+      [{ shiftCalendar: [version, version] }, 'sites.p1.shiftCalendar'],
+      [{ shiftCalendar: [{ ...version, exceptions: [{ from: '2026-12-26', to: '2026-12-25' }] }] }, 'sites.p1.shiftCalendar[0].exceptions[0].to'],
+    ] as const) {
+      let message = '';
+      try {
+        validateConfig({ ...base, sites: { p1: site } });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, key).toContain(key);
     }
   });
 

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { duration, positiveDuration } from '../core/schema/duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { reasonCodeSchema } from '../core/schema/reason-code.js';
+import { WEEKDAYS } from '../kpi/shifts.js';
+import { isTimeZone, parseDate } from '../kpi/site-time.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
@@ -74,8 +76,96 @@ export const scrapReasonSchema = z.strictObject({
 /** A validated scrap reason. */
 export type ScrapReasonConfig = z.output<typeof scrapReasonSchema>;
 
+const timeOfDaySchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'expected a time of day "HH:MM" (00:00 to 23:59)' });
+const siteDateSchema = z.string().refine((s) => parseDate(s) !== undefined, { message: 'expected a date "YYYY-MM-DD"' });
+const shiftNameSchema = z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected a shift name of letters, digits, ".", "_" or "-"' });
+const weekdayShifts = (day: string) => z.array(shiftNameSchema).default([]).meta({ description: `Shifts that start on a ${day}.` });
+
+/** One version of a site's shift pattern. */
+export const shiftCalendarVersionSchema = z
+  .strictObject({
+    validFrom: siteDateSchema.meta({ description: 'First date (site time) this pattern applies to; it applies until the next version\'s `validFrom`, so a changed pattern does not rewrite the past.' }),
+    shifts: z
+      .record(
+        shiftNameSchema,
+        z.strictObject({
+          start: timeOfDaySchema.meta({ description: 'Wall-clock start in the site\'s time zone.' }),
+          end: timeOfDaySchema.meta({ description: 'Wall-clock end; at or before `start` means the next day (a night shift). On the days the clocks change, a shift is an hour shorter or longer.' }),
+        }),
+      )
+      .refine((s) => Object.keys(s).length > 0, { message: 'expected at least one shift' })
+      .meta({ description: 'Shifts by name, e.g. `early: { start: "06:00", end: "14:00" }`.' }),
+    week: z
+      .strictObject({
+        mon: weekdayShifts('Monday'),
+        tue: weekdayShifts('Tuesday'),
+        wed: weekdayShifts('Wednesday'),
+        thu: weekdayShifts('Thursday'),
+        fri: weekdayShifts('Friday'),
+        sat: weekdayShifts('Saturday'),
+        sun: weekdayShifts('Sunday'),
+      })
+      .meta({ description: 'The shifts that start on each weekday; a night shift belongs to the day it starts.' }),
+    exceptions: z
+      .array(
+        z
+          .strictObject({
+            from: siteDateSchema.meta({ description: 'First date of the exception.' }),
+            to: siteDateSchema.optional().meta({ description: 'Last date (inclusive); default `from`.' }),
+            shifts: z.array(shiftNameSchema).default([]).meta({ description: 'The shifts that start on these dates instead of the week\'s: none for a holiday or a shutdown, `[early]` for an extra Saturday shift.' }),
+            note: z.string().optional().meta({ description: 'What the exception is, e.g. "Christmas".' }),
+          })
+          .refine((e) => e.to === undefined || e.to >= e.from, { message: 'expected `to` on or after `from`', path: ['to'] }),
+      )
+      .default([])
+      .meta({ description: 'Dates that differ from the week; a later entry wins over an earlier one for the same date.' }),
+  })
+  .superRefine((v, ctx) => {
+    const names = Object.keys(v.shifts);
+    const check = (list: readonly string[], path: (string | number)[]) =>
+      list.forEach((n, i) => {
+        if (!names.includes(n)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown shift "${n}"; expected one of: ${names.join(', ')}` });
+      });
+    for (const day of WEEKDAYS) check(v.week[day], ['week', day]);
+    v.exceptions.forEach((e, i) => check(e.shifts, ['exceptions', i, 'shifts']));
+    for (const [name, s] of Object.entries(v.shifts)) {
+      if (s.start === s.end) ctx.addIssue({ code: 'custom', path: ['shifts', name, 'end'], message: 'expected an end other than the start (a shift of 24 hours is two shifts)' });
+    }
+    // Shifts of one day must not overlap, or a window would count in two of them.
+    const spans = Object.entries(v.shifts).map(([name, s]) => {
+      const start = minutes(s.start);
+      const end = minutes(s.end) <= start ? minutes(s.end) + 1440 : minutes(s.end);
+      return { name, start, end };
+    });
+    for (const a of spans) {
+      for (const b of spans) {
+        if (a.name >= b.name) continue;
+        const overlap = (x: typeof a, y: typeof a, shift: number) => x.start < y.end + shift && y.start + shift < x.end;
+        if (overlap(a, b, 0) || overlap(a, b, 1440) || overlap(a, b, -1440)) {
+          ctx.addIssue({ code: 'custom', path: ['shifts', b.name], message: `expected shifts that do not overlap; "${a.name}" and "${b.name}" do` });
+        }
+      }
+    }
+  });
+/** A validated shift calendar version. */
+export type ShiftCalendarVersionConfig = z.output<typeof shiftCalendarVersionSchema>;
+
+function minutes(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
 /** One site: what its machines share. */
 export const siteSchema = z.strictObject({
+  timeZone: z
+    .string()
+    .refine((tz) => isTimeZone(tz), { message: 'expected an IANA time zone such as "Europe/Amsterdam"' })
+    .default('UTC')
+    .meta({ description: 'IANA time zone of the site: shifts, days, weeks and months of its rollups are counted in it.' }),
+  shiftCalendar: z
+    .array(shiftCalendarVersionSchema)
+    .default([])
+    .refine((vs) => vs.every((v, i) => i === 0 || v.validFrom > vs[i - 1]!.validFrom), { message: 'expected versions in order of `validFrom`, each on a later date' })
+    .meta({ description: 'The site\'s shift pattern, in versions by date; none: no shift rollups.' }),
   scrapReasons: z
     .record(reasonCodeSchema, scrapReasonSchema)
     .default({})
@@ -259,7 +349,7 @@ export const configSchema = z
     sites: z
       .record(z.string().regex(/^[^/\s]+$/, { message: 'expected the first level of machine paths (no "/" or spaces)' }), siteSchema)
       .default({})
-      .meta({ description: 'Sites by name (the first level of the machine paths): their scrap reason codes.' }),
+      .meta({ description: 'Sites by name (the first level of the machine paths): their time zone, shift calendar and scrap reason codes.' }),
     machineDefaults: z
       .strictObject({
         signals: signalsSchema

@@ -1,0 +1,23 @@
+import type { Config } from '../config/schema.js';
+import type { ShiftCalendar } from '../kpi/shifts.js';
+
+function minutes(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
+/** Each configured site's time zone and shift calendar, as the KPI core reads them. */
+export function siteCalendars(cfg: Config): Map<string, ShiftCalendar> {
+  const out = new Map<string, ShiftCalendar>();
+  for (const [site, s] of Object.entries(cfg.sites)) {
+    out.set(site, {
+      timeZone: s.timeZone,
+      versions: s.shiftCalendar.map((v) => ({
+        validFrom: v.validFrom,
+        shifts: Object.fromEntries(Object.entries(v.shifts).map(([name, d]) => [name, { start: minutes(d.start), end: minutes(d.end) }])),
+        week: v.week,
+        exceptions: v.exceptions.map((e) => ({ from: e.from, to: e.to ?? e.from, shifts: e.shifts })),
+      })),
+    });
+  }
+  return out;
+}
