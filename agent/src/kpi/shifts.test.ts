@@ -80,6 +80,9 @@ describe('shift calendar', () => {
     expect(shiftsOn(cal, date('2026-05-29')).find((s) => s.name === 'early')!.start).toBe(utc('2026-05-29T04:00:00Z'));
     expect(shiftsOn(cal, date('2026-06-01')).find((s) => s.name === 'early')!.start).toBe(utc('2026-06-01T03:00:00Z'));
     expect(shiftsOn(cal, date('2025-12-31'))).toEqual([]);
+    // The old pattern's night shift would run until 06:00 on the first day of the new one, whose early shift starts at 05:00: it ends then.
+    expect(shiftAt(cal, utc('2026-06-01T02:30:00Z'))).toMatchObject({ name: 'night', date: '2026-05-31', end: utc('2026-06-01T03:00:00Z') });
+    expect(shiftAt(cal, utc('2026-06-01T03:30:00Z'))).toMatchObject({ name: 'early', date: '2026-06-01' });
   });
 
   it('over a month every worked hour is in exactly one shift', () => {

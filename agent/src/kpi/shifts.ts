@@ -64,16 +64,20 @@ export function shiftsOn(cal: ShiftCalendar, d: SiteDate): ShiftInstance[] {
   return out.sort((a, b) => a.start - b.start);
 }
 
-/** Every shift that overlaps [from, to), in time order. */
+/**
+ * Every shift that overlaps [from, to), in time order. Where a shift would run past the start of
+ * the next one (a new calendar version whose first shift starts earlier than the old pattern's
+ * last one ends), it ends when the next one starts: no instant is in two shifts.
+ */
 export function shiftsBetween(cal: ShiftCalendar, from: number, to: number): ShiftInstance[] {
-  const out: ShiftInstance[] = [];
-  if (!(to > from)) return out;
-  // A shift that overlaps `from` may have started the day before (a night shift).
-  const last = formatDate(siteDateOf(cal.timeZone, to));
-  for (let d = addDays(siteDateOf(cal.timeZone, from), -1); formatDate(d) <= last; d = addDays(d, 1)) {
-    for (const s of shiftsOn(cal, d)) if (s.start < to && s.end > from) out.push(s);
-  }
-  return out;
+  if (!(to > from)) return [];
+  // A shift that overlaps `from` may have started the day before (a night shift), and the day after `to` may cut the last one short.
+  const all: ShiftInstance[] = [];
+  const last = formatDate(addDays(siteDateOf(cal.timeZone, to), 1));
+  for (let d = addDays(siteDateOf(cal.timeZone, from), -1); formatDate(d) <= last; d = addDays(d, 1)) all.push(...shiftsOn(cal, d));
+  all.sort((a, b) => a.start - b.start);
+  for (let i = 0; i + 1 < all.length; i++) if (all[i]!.end > all[i + 1]!.start) all[i]!.end = all[i + 1]!.start;
+  return all.filter((s) => s.start < to && s.end > from);
 }
 
 /** The shift `t` falls in, or undefined between shifts (a window is counted in the shift its start falls in). */
