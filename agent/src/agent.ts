@@ -25,6 +25,7 @@ import { machineList } from './wiring/machine-list.js';
 import { createPipeline } from './wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
+import { rollupReader } from './wiring/rollups.js';
 
 export interface AgentOptions {
   config: Config;
@@ -109,6 +110,7 @@ export class Agent {
           sinks: this.sinks,
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
+          rollup: rollupReader(this.store, config),
           tokens: config.api.tokens,
           logger,
         }, [{ plugin: dashboardPlugin }])

@@ -96,3 +96,34 @@ export interface StreamEvents {
   /** A notified alert change. */
   alert: AlertChangeJson;
 }
+
+/** Periods of `GET /api/v1/kpis/rollup`, in the site's time. */
+export const ROLLUP_PERIODS = ['hour', 'shift', 'day', 'week', 'month', 'quarter', 'year'] as const;
+/** What `GET /api/v1/kpis/rollup` groups by. */
+export const ROLLUP_BY = ['machine', 'line', 'area', 'site', 'material', 'product', 'reason', 'destination'] as const;
+
+/** The query of `GET /api/v1/kpis/rollup`. */
+export interface RollupQuery {
+  period: (typeof ROLLUP_PERIODS)[number];
+  by: (typeof ROLLUP_BY)[number];
+  from: number;
+  to: number;
+  machine?: string | undefined;
+}
+
+/** One row of `GET /api/v1/kpis/rollup`: a period and a group with its sums, ratios, data quality and coverage. */
+export interface RollupRowJson {
+  period: string;
+  period_start: number;
+  period_end: number;
+  /** Windows summed into the row; absent for reason and destination rows. */
+  windows?: number;
+  /** Share of the period the windows cover (per machine of the group); absent for reason and destination rows. */
+  coverage?: number;
+  quality?: QualityCounts;
+  scrap_by_reason?: Record<string, Record<string, number>>;
+  scrap_kg_by_destination?: Record<string, number>;
+  method: string;
+  /** The group under its own name (`machine`, `line`, `reason`, …) and every sum and ratio by its snake_case name. */
+  [key: string]: string | number | QualityCounts | Record<string, Record<string, number>> | Record<string, number> | undefined;
+}

@@ -5,7 +5,7 @@ import type { Health } from '../core/health.js';
 import type { ForwarderStatus } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import type { ApiToken } from './auth.js';
-import type { MachineInfo } from './contract.js';
+import type { MachineInfo, RollupQuery, RollupRowJson } from './contract.js';
 import type { EventHub } from './events.js';
 
 /** What the HTTP API reads; it never writes the store. */
@@ -21,6 +21,8 @@ export interface ApiDeps {
   events?: EventHub;
   /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
+  /** Sums stored windows into periods of the site's time (`/api/v1/kpis/rollup`); absent: that route answers 404. */
+  rollup?: (q: RollupQuery) => RollupRowJson[];
   /** API tokens; none: the API is open. */
   tokens?: readonly ApiToken[];
   logger?: Logger;

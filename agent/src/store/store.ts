@@ -221,6 +221,26 @@ export class Store {
     return (this.db.prepare(sql).all(...args) as AggregateRow[]).map(fromRow);
   }
 
+  /** The windows of a query one at a time, in the order of `queryAggregates`, without holding them all in memory. */
+  *iterateAggregates(q: Omit<AggregateQuery, 'limit'> = {}): Generator<Aggregate> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.machine !== undefined) {
+      where.push('machine = ?');
+      args.push(q.machine);
+    }
+    if (q.from !== undefined) {
+      where.push('window_start >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('window_start < ?');
+      args.push(q.to);
+    }
+    const sql = `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine`;
+    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<AggregateRow>) yield fromRow(r);
+  }
+
   /** The last `count` windows of one machine, oldest first. */
   recentAggregates(machine: string, count: number): Aggregate[] {
     const rows = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? ORDER BY window_start DESC LIMIT ?').all(machine, count) as AggregateRow[];

@@ -1,10 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
-import type { ListJson, MachineListItem, WindowJson } from '../contract.js';
+import { ROLLUP_BY, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 
 const MAX_ITEMS = 10_000;
+/** Longest span of one rollup query: the store keeps 400 days by default. */
+const MAX_ROLLUP_SPAN_MS = 400 * 86_400_000;
+
+function badRequest(message: string): Error {
+  return Object.assign(new Error(message), { statusCode: 400 });
+}
 
 /** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
 export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
@@ -42,6 +48,36 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
       const items = deps.store.queryAggregates({ machine: q.machine, from, to, limit }).map(aggregateToJson);
       return { items };
+    },
+  );
+
+  if (deps.rollup === undefined) return;
+  const rollup = deps.rollup;
+  app.get<{ Querystring: { period: RollupQuery['period']; by?: RollupQuery['by']; from: string; to: string; machine?: string } }>(
+    '/kpis/rollup',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['period', 'from', 'to'],
+          properties: {
+            period: { type: 'string', enum: [...ROLLUP_PERIODS] },
+            by: { type: 'string', enum: [...ROLLUP_BY] },
+            from: { type: 'string' },
+            to: { type: 'string' },
+            machine: { type: 'string', minLength: 1 },
+          },
+        },
+      },
+    },
+    async (req): Promise<ListJson<RollupRowJson>> => {
+      const q = req.query;
+      const from = parseTime(q.from, 'from')!;
+      const to = parseTime(q.to, 'to')!;
+      if (!(to > from)) throw badRequest('query parameter "to" must be after "from"');
+      if (to - from > MAX_ROLLUP_SPAN_MS) throw badRequest('query parameter "to" must be at most 400 days after "from"');
+      return { items: rollup({ period: q.period, by: q.by ?? 'machine', from, to, machine: q.machine }) };
     },
   );
 };

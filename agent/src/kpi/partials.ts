@@ -1,0 +1,95 @@
+import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
+import { addToBreakdowns, mergeBreakdowns } from './breakdowns.js';
+
+/** KPIs that add up across windows; every other KPI is a ratio, derived from these sums. */
+const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg']);
+export const isAdditive = (k: string): boolean => ADDITIVE.has(k) || k.startsWith('crm_loss_kg_');
+
+/** Ratios: name → numerator and denominator, each summed over the windows that define the ratio. */
+export const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
+  yield: ['parts_good', 'parts_total'],
+  scrap_rate: ['parts_scrap', 'parts_total'],
+  rework_ratio: ['parts_rework', 'parts_total'],
+  first_pass_yield: ['parts_good', 'parts_total'],
+  material_efficiency: ['good_kg', 'material_in_kg'],
+};
+
+/**
+ * What windows of one machine add up to, for rollups: one window, or every window of one hour
+ * (the store keeps those, so a month is read from hours, not minutes). Sums only: ratios are
+ * kept as numerator and denominator over the windows that define them.
+ */
+export interface PartialSums {
+  machine: string;
+  /** Bounds of what the sums cover (a window, or an hour), epoch ms, end exclusive. */
+  start: number;
+  end: number;
+  material: string | undefined;
+  product: string | undefined;
+  windows: number;
+  /** Milliseconds the windows cover. */
+  covered: number;
+  sums: Record<string, number>;
+  ratios: Record<string, [number, number]>;
+  quality: QualityCounts;
+  split: Breakdowns | undefined;
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** The sums of one window. */
+export function partialOf(a: Aggregate): PartialSums {
+  const sums: Record<string, number> = {};
+  for (const k of Object.keys(a.kpis)) if (isAdditive(k)) sums[k] = a.kpis[k]!;
+  const ratios: Record<string, [number, number]> = {};
+  for (const [name, [num, den]] of Object.entries(RATIOS)) if (name in a.kpis) ratios[name] = [a.kpis[num]!, a.kpis[den]!];
+  const quality = Object.fromEntries(QUALITY_COUNTS.map((k) => [k, a.quality[k] ?? 0])) as QualityCounts;
+  return { machine: a.machine, start: a.windowStart, end: a.windowEnd, material: a.material, product: a.product, windows: 1, covered: a.windowEnd - a.windowStart, sums, ratios, quality, split: a.split };
+}
+
+/** `into` plus `sign` × `p`, in place (sign −1 takes back a window's earlier emission when its revision comes). */
+export function addPartial(into: PartialSums, p: PartialSums, sign: 1 | -1): void {
+  into.windows += sign * p.windows;
+  into.covered += sign * p.covered;
+  for (const [k, v] of Object.entries(p.sums)) into.sums[k] = (into.sums[k] ?? 0) + sign * v;
+  for (const [k, [n, d]] of Object.entries(p.ratios)) {
+    const cur = into.ratios[k] ?? [0, 0];
+    into.ratios[k] = [cur[0] + sign * n, cur[1] + sign * d];
+  }
+  for (const k of QUALITY_COUNTS) into.quality[k] += sign * p.quality[k];
+  if (p.split !== undefined) {
+    if (sign === 1) into.split = mergeBreakdowns(into.split, p.split);
+    else {
+      let out = into.split;
+      for (const [dim, keys] of Object.entries(p.split)) for (const [key, ms] of Object.entries(keys)) for (const [m, v] of Object.entries(ms)) out = addToBreakdowns(out, dim, key, m, -v);
+      into.split = out;
+    }
+  }
+}
+
+/** An empty hour of one machine, material and product, to add windows to. */
+export function emptyHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined): PartialSums {
+  return {
+    machine,
+    start: hourStart,
+    end: hourStart + HOUR_MS,
+    material,
+    product,
+    windows: 0,
+    covered: 0,
+    sums: {},
+    ratios: {},
+    quality: Object.fromEntries(QUALITY_COUNTS.map((k) => [k, 0])) as QualityCounts,
+    split: undefined,
+  };
+}
+
+/** The stored form of an hour's sums: opaque text to the store, this module's format. */
+export function encodeHour(h: PartialSums): string {
+  return JSON.stringify({ v: 1, windows: h.windows, covered: h.covered, sums: h.sums, ratios: h.ratios, quality: h.quality, ...(h.split !== undefined ? { split: h.split } : {}) });
+}
+
+export function decodeHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined, text: string): PartialSums {
+  const d = JSON.parse(text) as Pick<PartialSums, 'windows' | 'covered' | 'sums' | 'ratios' | 'quality' | 'split'>;
+  return { machine, start: hourStart, end: hourStart + HOUR_MS, material, product, windows: d.windows, covered: d.covered, sums: d.sums, ratios: d.ratios, quality: d.quality, split: d.split };
+}

@@ -1,0 +1,125 @@
+/** `GET /api/v1/kpis/rollup`: stored windows summed in the site's time through the HTTP API. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../agent/src/api/app.js';
+import { validateConfig } from '../agent/src/config/load.js';
+import { VirtualClock } from '../agent/src/core/clock.js';
+import { createMetrics } from '../agent/src/observe/metrics.js';
+import { Store } from '../agent/src/store/store.js';
+import { createPipeline } from '../agent/src/wiring/pipeline-options.js';
+import { rollupReader } from '../agent/src/wiring/rollups.js';
+
+const cfg = validateConfig({
+  kpi: { windowSize: '15m', allowedLateness: '10s' },
+  sites: {
+    plant: {
+      timeZone: 'Europe/Amsterdam',
+      shiftCalendar: [{ validFrom: '2026-01-01', shifts: { day: { start: '06:00', end: '18:00' }, night: { start: '18:00', end: '06:00' } }, week: { sat: ['day', 'night'], sun: ['day', 'night'], mon: ['day', 'night'] } }],
+      scrapReasons: { burr: { label: { en: 'Burr' } } },
+    },
+  },
+  machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } },
+  machines: [{ path: 'plant/l1/press', partMassKg: 0.5 }, { path: 'plant/l2/lathe', partMassKg: 1 }],
+  api: { enabled: false },
+});
+// Saturday 24 October 2026 12:00 CEST to Monday 26 October 12:00 CET: the clocks go back on the Sunday.
+const FROM = Date.parse('2026-10-24T10:00:00Z');
+const TO = Date.parse('2026-10-26T11:00:00Z');
+const Q = 15 * 60_000;
+
+describe('GET /api/v1/kpis/rollup', () => {
+  const store = new Store({ path: ':memory:' });
+  let app: FastifyInstance;
+  const perMachineGood = new Map<string, number>();
+
+  beforeAll(async () => {
+    const clock = new VirtualClock(FROM);
+    const pipeline = createPipeline(cfg, store, clock);
+    const counts = new Map(cfg.machines.map((m) => [m.path, { good: 0, scrap: 0 }]));
+    for (let t = FROM; t <= TO; t += Q / 3) {
+      clock.set(t);
+      for (const [i, m] of cfg.machines.entries()) {
+        const c = counts.get(m.path)!;
+        const first = t === FROM;
+        const good = 10 + (i + t / Q) % 7;
+        const scrap = (t / Q + i) % 4 === 0 ? 2 : 0;
+        c.good += good;
+        c.scrap += scrap;
+        pipeline.ingest([
+          { machine: m.path, signal: 'parts_good', value: c.good, ts: t, source: 't' },
+          { machine: m.path, signal: 'scrap_reason', value: 'burr', ts: t, source: 't' },
+          { machine: m.path, signal: 'parts_scrap', value: c.scrap, ts: t, source: 't' },
+        ]);
+        if (!first) perMachineGood.set(m.path, (perMachineGood.get(m.path) ?? 0) + good);
+      }
+      pipeline.tick();
+    }
+    pipeline.flushAll();
+    app = buildApp({
+      store,
+      registry: createMetrics({ pipeline, store, sources: [] }),
+      machines: () => [],
+      health: () => ({}),
+      rollup: rollupReader(store, cfg),
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    store.close();
+  });
+
+  const get = async (q: string) => app.inject(`/api/v1/kpis/rollup?${q}`);
+
+  it('by day and machine: the day the clocks go back is 25 hours long, and the rows add up to every stored window', async () => {
+    const r = await get(`period=day&by=machine&from=${FROM}&to=${TO + Q}`);
+    expect(r.statusCode).toBe(200);
+    const items = r.json().items as Record<string, number | string>[];
+    expect(items.map((x) => `${x.period} ${x.machine}`)).toEqual([
+      '2026-10-24 plant/l1/press', '2026-10-24 plant/l2/lathe', '2026-10-25 plant/l1/press', '2026-10-25 plant/l2/lathe', '2026-10-26 plant/l1/press', '2026-10-26 plant/l2/lathe',
+    ]);
+    const sunday = items.find((x) => x.period === '2026-10-25' && x.machine === 'plant/l1/press')!;
+    expect((sunday.period_end as number) - (sunday.period_start as number)).toBe(25 * 3_600_000);
+    expect(sunday.windows).toBe(100);
+    expect(sunday.coverage).toBe(1);
+    for (const m of cfg.machines) {
+      const rows = items.filter((x) => x.machine === m.path);
+      expect(rows.reduce((n, x) => n + (x.parts_good as number), 0)).toBe(perMachineGood.get(m.path));
+      const stored = store.queryAggregates({ machine: m.path });
+      expect(rows.reduce((n, x) => n + (x.windows as number), 0)).toBe(stored.length);
+    }
+    for (const x of items) expect(x.yield).toBeCloseTo((x.parts_good as number) / (x.parts_total as number), 12);
+  });
+
+  it('by shift and site: the night shift across the change of clocks holds 13 hours of windows', async () => {
+    const items = (await get(`period=shift&by=site&from=${FROM}&to=${TO}`)).json().items as Record<string, number | string>[];
+    const night = items.find((x) => x.period === '2026-10-24 night')!;
+    expect(night.site).toBe('plant');
+    expect((night.period_end as number) - (night.period_start as number)).toBe(13 * 3_600_000);
+    expect(night.windows).toBe(2 * 52);
+  });
+
+  it('by reason: the scrap of each reason per day, with its share', async () => {
+    const items = (await get(`period=day&by=reason&from=${FROM}&to=${TO}`)).json().items as Record<string, number | string>[];
+    const sunday = items.filter((x) => x.period === '2026-10-25');
+    expect(sunday.map((x) => x.reason)).toEqual(['burr']);
+    expect(sunday[0]!.share_of_scrap).toBe(1);
+    const byDay = (await get(`period=day&by=site&from=${FROM}&to=${TO}`)).json().items as Record<string, number | string>[];
+    expect(sunday[0]!.parts_scrap).toBe(byDay.find((x) => x.period === '2026-10-25')!.parts_scrap);
+  });
+
+  it('bad queries are a 400 naming the parameter', async () => {
+    for (const [q, name] of [
+      [`period=fortnight&from=${FROM}&to=${TO}`, 'period'],
+      [`period=day&by=colour&from=${FROM}&to=${TO}`, 'by'],
+      [`period=day&to=${TO}`, 'from'],
+      [`period=day&from=yesterday&to=${TO}`, 'from'],
+      [`period=day&from=${TO}&to=${FROM}`, 'to'],
+      [`period=day&from=0&to=${TO}`, 'to'],
+    ] as const) {
+      const r = await get(q);
+      expect(r.statusCode, q).toBe(400);
+      expect(r.json().message, q).toContain(name);
+    }
+  });
+});
