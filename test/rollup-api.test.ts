@@ -8,6 +8,9 @@ import { createMetrics } from '../agent/src/observe/metrics.js';
 import { Store } from '../agent/src/store/store.js';
 import { createPipeline } from '../agent/src/wiring/pipeline-options.js';
 import { rollupReader } from '../agent/src/wiring/rollups.js';
+import { siteCalendars } from '../agent/src/wiring/calendars.js';
+import { rollup, windowSums } from '../agent/src/kpi/rollup.js';
+import type { RollupQuery, RollupRowJson } from '../agent/src/api/contract.js';
 
 const cfg = validateConfig({
   kpi: { windowSize: '15m', allowedLateness: '10s' },
@@ -18,7 +21,7 @@ const cfg = validateConfig({
       scrapReasons: { burr: { label: { en: 'Burr' } } },
     },
   },
-  machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } },
+  machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' }, parts_rework: { kind: 'delta' } } },
   machines: [{ path: 'plant/l1/press', partMassKg: 0.5 }, { path: 'plant/l2/lathe', partMassKg: 1 }],
   api: { enabled: false },
 });
@@ -54,7 +57,16 @@ describe('GET /api/v1/kpis/rollup', () => {
       }
       pipeline.tick();
     }
+    // Late rework for windows emitted hours ago: each is revised, and its hour with it.
+    for (const [i, m] of cfg.machines.entries()) {
+      pipeline.ingest([{ machine: m.path, signal: 'parts_rework', value: 3 + i, ts: FROM + 40 * 3_600_000 + 60_000, source: 't', seq: 1 }]);
+      pipeline.ingest([{ machine: m.path, signal: 'parts_rework', value: 2, ts: FROM + 30 * 3_600_000 + 60_000, source: 't', seq: 2 }]);
+    }
+    pipeline.tick();
+    clock.set(TO + 3_600_000);
+    pipeline.tick();
     pipeline.flushAll();
+    expect(store.queryAggregates().filter((a) => a.revision > 0)).toHaveLength(4);
     app = buildApp({
       store,
       registry: createMetrics({ pipeline, store, sources: [] }),
@@ -106,6 +118,33 @@ describe('GET /api/v1/kpis/rollup', () => {
     expect(sunday[0]!.share_of_scrap).toBe(1);
     const byDay = (await get(`period=day&by=site&from=${FROM}&to=${TO}`)).json().items as Record<string, number | string>[];
     expect(sunday[0]!.parts_scrap).toBe(byDay.find((x) => x.period === '2026-10-25')!.parts_scrap);
+  });
+
+  it('whole hours are read from the stored hours: the same rows as from the windows, revisions included', async () => {
+    const calendars = siteCalendars(cfg);
+    const fromWindows = (period: RollupQuery['period'], by: RollupQuery['by']) =>
+      rollup(windowSums(store.iterateAggregates({ from: FROM, to: TO })), { period, by, from: FROM, to: TO, timeZoneOf: () => 'Europe/Amsterdam', calendarOf: () => calendars.get('plant'), machines: cfg.machines.map((m) => m.path) });
+    const read = rollupReader(store, cfg);
+    const viaHours: Record<string, RollupRowJson[]> = {};
+    for (const [period, by] of [['hour', 'machine'], ['day', 'line'], ['shift', 'site'], ['week', 'reason'], ['month', 'destination']] as const) {
+      const hours = read({ period, by, from: FROM, to: TO });
+      const windows = fromWindows(period, by);
+      viaHours[`${period} ${by}`] = hours;
+      expect(hours.length, `${period} by ${by}`).toBe(windows.length);
+      hours.forEach((h, i) => {
+        const w = windows[i]!;
+        expect(h[by]).toBe(w.group);
+        expect(h.period).toBe(w.period);
+        expect(h.windows).toBe(w.windows);
+        for (const [k, v] of Object.entries(w.kpis)) expect(h[k] as number, `${period} ${by} ${w.period} ${w.group} ${k}`).toBeCloseTo(v, 9);
+        if (w.coverage !== undefined) expect(h.coverage as number).toBeCloseTo(w.coverage, 12);
+      });
+    }
+    expect(viaHours['day line']!.reduce((n, r) => n + (r.parts_rework as number), 0)).toBe(2 * 2 + 3 + 4);
+    // With the windows gone, whole hours still answer (from the hours); a query that does not start on the hour reads windows and finds none.
+    (store as unknown as { db: { prepare(sql: string): { run(): void } } }).db.prepare('DELETE FROM aggregates').run();
+    expect(read({ period: 'day', by: 'line', from: FROM, to: TO })).toEqual(viaHours['day line']);
+    expect(read({ period: 'day', by: 'line', from: FROM + 60_000, to: TO })).toEqual([]);
   });
 
   it('bad queries are a 400 naming the parameter', async () => {

@@ -11,6 +11,7 @@ import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import { toAggregate, type ScrapDestinationOf } from './emit.js';
+import { addPartial, decodeHour, emptyHour, encodeHour, HOUR_MS, partialOf } from '../kpi/partials.js';
 
 export interface PipelineEvents {
   /** Aggregates committed by one emission (first emissions and revisions). */
@@ -33,7 +34,6 @@ export interface PipelineOptions {
   alertRules: ReadonlyMap<string, readonly AlertRule[]>;
 }
 
-const HOUR_MS = 3_600_000;
 /** Retry delays of a failing store: 1 s doubling to 1 min, so a full disk is not hammered every tick. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
@@ -77,6 +77,16 @@ export class Pipeline {
       const observer = this.alerts.observer(m);
       if (observer !== undefined) this.engine.observe(m, observer);
     }
+  }
+
+  /** Keeps the stored hour of a window in step with it: a revision replaces its earlier emission's share. Inside the commit's transaction. */
+  private addToHour(agg: Aggregate, prev: Aggregate | undefined): void {
+    const hour = Math.floor(agg.windowStart / HOUR_MS) * HOUR_MS;
+    const stored = this.store.getRollupHour(agg.machine, hour, agg.material, agg.product);
+    const h = stored === undefined ? emptyHour(agg.machine, hour, agg.material, agg.product) : decodeHour(agg.machine, hour, agg.material, agg.product, stored);
+    if (prev !== undefined) addPartial(h, partialOf(prev), -1);
+    addPartial(h, partialOf(agg), 1);
+    this.store.putRollupHour(agg.machine, hour, agg.material, agg.product, encodeHour(h));
   }
 
   /** Counts since start and the state of the commit path (metrics, API, logs). */
@@ -173,6 +183,7 @@ export class Pipeline {
           const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination);
           if (agg === undefined) continue;
           this.store.putAggregate(agg);
+          this.addToHour(agg, prev);
           for (const w of this.writers) {
             const payload = w.serialize(agg);
             if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);

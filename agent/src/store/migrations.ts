@@ -106,4 +106,18 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE aggregates ADD COLUMN split TEXT;
   `,
+  `
+  CREATE TABLE rollup_hours (
+    machine TEXT NOT NULL,
+    hour_start INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    product TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (machine, hour_start, material, product)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollup_hours_by_start ON rollup_hours (hour_start);
+  CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO store_meta (key, value)
+    SELECT 'rollup_hours_from', COALESCE((MAX(window_start) / 3600000 + 1) * 3600000, -8640000000000000) FROM aggregates;
+  `,
 ];

@@ -19,6 +19,8 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'dead_letters', order: 'id' },
   { name: 'alerts', order: 'id' },
   { name: 'alert_events', order: 'seq' },
+  { name: 'rollup_hours', order: 'machine, hour_start, material, product' },
+  { name: 'store_meta', order: 'key' },
 ];
 
 export interface TableSalvage {
