@@ -64,10 +64,12 @@ type ConsumerKind = 'bare' | 'yieldwatch';
 
 // The store-and-forward and alert-latency benchmarks are their own scripts (they need InfluxDB and
 // an agent process of their own, not the MQTT load generator): `npm run bench -- --store-forward
-// [--days 7 --machines 100]` and `npm run bench -- --alert-latency [--runs 20]` hand over to them.
+// [--days 7 --machines 100]`, `npm run bench -- --alert-latency [--runs 20]` and `npm run bench --
+// --rollup [--machines 200 --days 400]` hand over to them.
 for (const [flag, script] of [
   ['--store-forward', 'store-forward.ts'],
   ['--alert-latency', 'alert-latency.ts'],
+  ['--rollup', 'rollup.ts'],
 ] as const) {
   if (!process.argv.includes(flag)) continue;
   const args = process.argv.slice(2).filter((a) => a !== flag);

@@ -14,6 +14,20 @@ export function addToBreakdowns(b: Breakdowns | undefined, dimension: string, ke
   return out;
 }
 
+/** Adds `src` into `into` key by key, in place (`into` created when undefined); returns it. */
+export function addBreakdownsInto(into: Breakdowns | undefined, src: Breakdowns | undefined, sign = 1): Breakdowns | undefined {
+  if (src === undefined) return into;
+  let out = into;
+  for (const dimension in src) {
+    const keys = src[dimension]!;
+    for (const key in keys) {
+      const measures = keys[key]!;
+      for (const measure in measures) out = addToBreakdowns(out, dimension, key, measure, sign * measures[measure]!);
+    }
+  }
+  return out;
+}
+
 /** The sum of two breakdowns, as a new value (neither argument changes); undefined when both are. */
 export function mergeBreakdowns(a: Breakdowns | undefined, b: Breakdowns | undefined): Breakdowns | undefined {
   if (a === undefined && b === undefined) return undefined;

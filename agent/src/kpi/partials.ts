@@ -1,5 +1,5 @@
 import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
-import { addToBreakdowns, mergeBreakdowns } from './breakdowns.js';
+import { addBreakdownsInto } from './breakdowns.js';
 
 /** KPIs that add up across windows; every other KPI is a ratio, derived from these sums. */
 const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg']);
@@ -57,22 +57,15 @@ export function addPartial(into: PartialSums, p: PartialSums, sign: 1 | -1): voi
     into.ratios[k] = [cur[0] + sign * n, cur[1] + sign * d];
   }
   for (const k of QUALITY_COUNTS) into.quality[k] += sign * p.quality[k];
-  if (p.split !== undefined) {
-    if (sign === 1) into.split = mergeBreakdowns(into.split, p.split);
-    else {
-      let out = into.split;
-      for (const [dim, keys] of Object.entries(p.split)) for (const [key, ms] of Object.entries(keys)) for (const [m, v] of Object.entries(ms)) out = addToBreakdowns(out, dim, key, m, -v);
-      into.split = out;
-    }
-  }
+  into.split = addBreakdownsInto(into.split, p.split, sign);
 }
 
-/** An empty hour of one machine, material and product, to add windows to. */
-export function emptyHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined): PartialSums {
+/** Empty sums of one machine, span (an hour, a site day), material and product, to add windows to. */
+export function emptySums(machine: string, start: number, end: number, material: string | undefined, product: string | undefined): PartialSums {
   return {
     machine,
-    start: hourStart,
-    end: hourStart + HOUR_MS,
+    start,
+    end,
     material,
     product,
     windows: 0,
@@ -84,12 +77,13 @@ export function emptyHour(machine: string, hourStart: number, material: string |
   };
 }
 
-/** The stored form of an hour's sums: opaque text to the store, this module's format. */
-export function encodeHour(h: PartialSums): string {
+/** The stored form of an hour's or a day's sums: opaque text to the store, this module's format. */
+export function encodeSums(h: PartialSums): string {
   return JSON.stringify({ v: 1, windows: h.windows, covered: h.covered, sums: h.sums, ratios: h.ratios, quality: h.quality, ...(h.split !== undefined ? { split: h.split } : {}) });
 }
 
-export function decodeHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined, text: string): PartialSums {
-  const d = JSON.parse(text) as Pick<PartialSums, 'windows' | 'covered' | 'sums' | 'ratios' | 'quality' | 'split'>;
-  return { machine, start: hourStart, end: hourStart + HOUR_MS, material, product, windows: d.windows, covered: d.covered, sums: d.sums, ratios: d.ratios, quality: d.quality, split: d.split };
+export function decodeSums(s: { machine: string; start: number; end: number; material: string | undefined; product: string | undefined; data: string }): PartialSums {
+  const d = JSON.parse(s.data) as Pick<PartialSums, 'windows' | 'covered' | 'sums' | 'ratios' | 'quality' | 'split'>;
+  const { machine, start, end, material, product } = s;
+  return { machine, start, end, material, product, windows: d.windows, covered: d.covered, sums: d.sums, ratios: d.ratios, quality: d.quality, split: d.split };
 }

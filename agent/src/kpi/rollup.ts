@@ -1,9 +1,12 @@
 import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
-import { mergeBreakdowns, sortedBreakdowns } from './breakdowns.js';
+import { addBreakdownsInto, sortedBreakdowns } from './breakdowns.js';
 import { partialOf, type PartialSums } from './partials.js';
 import { KPI_METHOD } from './derive.js';
 import { periodOf, type Period, type PeriodSpan } from './periods.js';
-import type { ShiftCalendar } from './shifts.js';
+import { shiftsBetween, type ShiftCalendar } from './shifts.js';
+
+/** How far ahead a gap between shifts is looked at (a long shutdown is then seen in steps of this). */
+const GAP_LOOKAHEAD_MS = 8 * 86_400_000;
 
 /** What a rollup groups by. */
 export const ROLLUP_GROUPS = ['machine', 'line', 'area', 'site', 'material', 'product', 'reason', 'destination'] as const;
@@ -106,10 +109,25 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
   };
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
+  // Periods are long against windows and hours, and sums come in time order per machine: the
+  // last period of each site answers most lookups without asking the time zone rules again.
+  // Between shifts, the time until the next shift starts is remembered the same way.
+  const lastSpan = new Map<string, PeriodSpan>();
+  const lastGap = new Map<string, { start: number; end: number }>();
+  const spanOf = (site: string, t: number): PeriodSpan | undefined => {
+    const last = lastSpan.get(site);
+    if (last !== undefined && t >= last.start && t < last.end) return last;
+    const gap = lastGap.get(site);
+    if (gap !== undefined && t >= gap.start && t < gap.end) return undefined;
+    const calendar = o.calendarOf(site);
+    const span = periodOf(o.period, o.timeZoneOf(site), t, calendar);
+    if (span !== undefined) lastSpan.set(site, span);
+    else if (calendar !== undefined) lastGap.set(site, { start: t, end: shiftsBetween(calendar, t, t + GAP_LOOKAHEAD_MS)[0]?.start ?? t + GAP_LOOKAHEAD_MS });
+    return span;
+  };
   for (const p of parts) {
     if (p.start < o.from || p.start >= o.to) continue;
-    const site = levels(p.machine)[0]!;
-    const span = periodOf(o.period, o.timeZoneOf(site), p.start, o.calendarOf(site));
+    const span = spanOf(p.machine.slice(0, p.machine.indexOf('/')), p.start);
     if (span === undefined) continue;
     if (o.by === 'reason' || o.by === 'destination') {
       const dim = o.by === 'reason' ? p.split?.reason : p.split?.destination;
@@ -127,7 +145,7 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
       r.ratios.set(name, [cur[0] + num, cur[1] + den]);
     }
     for (const k of QUALITY_COUNTS) r.quality[k] += p.quality[k] ?? 0;
-    r.split = mergeBreakdowns(r.split, p.split);
+    r.split = addBreakdownsInto(r.split, p.split);
     // What of the sums' span lies in the period and the query: all of an hour, or the part of a window.
     const clipped = Math.min(p.end, span.end, o.to) - Math.max(p.start, span.start, o.from);
     if (clipped > 0) add(r.covered, p.machine, (p.covered * clipped) / (p.end - p.start));

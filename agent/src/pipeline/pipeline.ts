@@ -11,7 +11,7 @@ import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import { toAggregate, type ScrapDestinationOf } from './emit.js';
-import { addPartial, decodeHour, emptyHour, encodeHour, HOUR_MS, partialOf } from '../kpi/partials.js';
+import { addPartial, decodeSums, emptySums, encodeSums, HOUR_MS, partialOf } from '../kpi/partials.js';
 
 export interface PipelineEvents {
   /** Aggregates committed by one emission (first emissions and revisions). */
@@ -30,6 +30,8 @@ export interface PipelineOptions {
   materials: ReadonlyMap<string, MaterialFactors>;
   /** Where scrap goes, by machine, material and reason (agent/src/kpi/README.md); none known when absent. */
   scrapDestination?: ScrapDestinationOf;
+  /** The day of the machine's site that an instant falls in (the stored day sums of rollups); UTC days when absent. */
+  dayOf?: (machine: string, t: number) => { start: number; end: number };
   checkpointEveryMs: number;
   alertRules: ReadonlyMap<string, readonly AlertRule[]>;
 }
@@ -49,6 +51,7 @@ export class Pipeline {
   private readonly commits: CommitStats = { windowsEmitted: 0, windowsRevised: 0, checkpoints: 0, lastCheckpointMs: 0, commitErrors: 0 };
   private readonly materials: ReadonlyMap<string, MaterialFactors>;
   private readonly scrapDestination: ScrapDestinationOf | undefined;
+  private readonly dayOf: (machine: string, t: number) => { start: number; end: number };
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private baselinesAtCommit = 0;
@@ -66,6 +69,7 @@ export class Pipeline {
     this.engine = new KpiEngine(opts.engine);
     this.materials = opts.materials;
     this.scrapDestination = opts.scrapDestination;
+    this.dayOf = opts.dayOf ?? ((_m, t) => ({ start: Math.floor(t / 86_400_000) * 86_400_000, end: Math.floor(t / 86_400_000) * 86_400_000 + 86_400_000 }));
     this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
     const snapshot = cp === undefined ? undefined : decodeSnapshot(cp.state);
@@ -79,14 +83,18 @@ export class Pipeline {
     }
   }
 
-  /** Keeps the stored hour of a window in step with it: a revision replaces its earlier emission's share. Inside the commit's transaction. */
-  private addToHour(agg: Aggregate, prev: Aggregate | undefined): void {
+  /** Keeps the stored hour and site day of a window in step with it: a revision replaces its earlier emission's share. Inside the commit's transaction. */
+  private addToSums(agg: Aggregate, prev: Aggregate | undefined): void {
     const hour = Math.floor(agg.windowStart / HOUR_MS) * HOUR_MS;
-    const stored = this.store.getRollupHour(agg.machine, hour, agg.material, agg.product);
-    const h = stored === undefined ? emptyHour(agg.machine, hour, agg.material, agg.product) : decodeHour(agg.machine, hour, agg.material, agg.product, stored);
-    if (prev !== undefined) addPartial(h, partialOf(prev), -1);
-    addPartial(h, partialOf(agg), 1);
-    this.store.putRollupHour(agg.machine, hour, agg.material, agg.product, encodeHour(h));
+    const day = this.dayOf(agg.machine, agg.windowStart);
+    for (const [level, start, end] of [['hour', hour, hour + HOUR_MS], ['day', day.start, day.end]] as const) {
+      const data = this.store.getRollupSums(level, agg.machine, start, agg.material, agg.product);
+      const key = { machine: agg.machine, start, end, material: agg.material, product: agg.product };
+      const sums = data === undefined ? emptySums(agg.machine, start, end, agg.material, agg.product) : decodeSums({ ...key, data });
+      if (prev !== undefined) addPartial(sums, partialOf(prev), -1);
+      addPartial(sums, partialOf(agg), 1);
+      this.store.putRollupSums(level, { ...key, data: encodeSums(sums) });
+    }
   }
 
   /** Counts since start and the state of the commit path (metrics, API, logs). */
@@ -183,7 +191,7 @@ export class Pipeline {
           const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination);
           if (agg === undefined) continue;
           this.store.putAggregate(agg);
-          this.addToHour(agg, prev);
+          this.addToSums(agg, prev);
           for (const w of this.writers) {
             const payload = w.serialize(agg);
             if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);

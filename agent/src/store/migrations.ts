@@ -120,4 +120,18 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO store_meta (key, value)
     SELECT 'rollup_hours_from', COALESCE((MAX(window_start) / 3600000 + 1) * 3600000, -8640000000000000) FROM aggregates;
   `,
+  `
+  CREATE TABLE rollup_days (
+    machine TEXT NOT NULL,
+    day_start INTEGER NOT NULL,
+    day_end INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    product TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (machine, day_start, material, product)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollup_days_by_start ON rollup_days (day_start);
+  INSERT INTO store_meta (key, value)
+    SELECT 'rollup_days_from', COALESCE((MAX(window_start) / 86400000 + 2) * 86400000, -8640000000000000) FROM aggregates;
+  `,
 ];

@@ -20,6 +20,7 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'alerts', order: 'id' },
   { name: 'alert_events', order: 'seq' },
   { name: 'rollup_hours', order: 'machine, hour_start, material, product' },
+  { name: 'rollup_days', order: 'machine, day_start, material, product' },
   { name: 'store_meta', order: 'key' },
 ];
 

@@ -80,8 +80,9 @@ describe('Store', () => {
     const s = new Store({ path: file.replace('/sub/', '/') });
     expect(s.getAggregate('s/l/old', 0)).toEqual(a0);
     // Hours are kept from the hour after the last window stored before they existed; rollups read the windows before it.
-    expect(s.rollupHoursFrom()).toBe(3_600_000);
-    expect(new Store({ path: ':memory:' }).rollupHoursFrom()).toBeLessThan(-1e15);
+    expect(s.rollupSumsFrom('hour')).toBe(3_600_000);
+    expect(s.rollupSumsFrom('day')).toBe(2 * 86_400_000);
+    expect(new Store({ path: ':memory:' }).rollupSumsFrom('hour')).toBeLessThan(-1e15);
     const withReasons = { ...agg('s/l/m', 60_000, 9), breakdowns: { reason: { burr: { parts_scrap: 2 } } }, split: { reason: { burr: { parts_scrap: 2 } } } };
     s.putAggregate(withReasons);
     expect(s.getAggregate('s/l/m', 60_000)).toEqual(withReasons);

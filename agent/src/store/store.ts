@@ -43,6 +43,21 @@ interface AggregateRow {
   emitted_at: number;
 }
 
+const HOUR_MS = 3_600_000;
+
+/** The levels of stored sums for rollups: UTC hours, and days of the machine's site. */
+export type RollupLevel = 'hour' | 'day';
+
+/** One stored sum of a machine's windows over an hour or a site day; `data` is the KPI core's (kpi/partials.ts). */
+export interface StoredSums {
+  machine: string;
+  start: number;
+  end: number;
+  material: string | undefined;
+  product: string | undefined;
+  data: string;
+}
+
 function fromRow(r: AggregateRow): Aggregate {
   return {
     machine: r.machine,
@@ -110,8 +125,7 @@ export class Store {
   private readonly getAgg: Database.Statement<[string, number], AggregateRow>;
   private readonly upsertAgg: Database.Statement;
   private readonly putCheckpoint: Database.Statement;
-  private readonly getHour: Database.Statement;
-  private readonly putHour: Database.Statement;
+  private readonly rollupStatements: Record<RollupLevel, { get: Database.Statement; put: Database.Statement }>;
   private readonly addRejection: Database.Statement;
   readonly path: string;
   /** Records waiting for each sink; appended inside the same transactions as the aggregates. */
@@ -149,8 +163,16 @@ export class Store {
         revision = excluded.revision, components = excluded.components, breakdowns = excluded.breakdowns, split = excluded.split, quality = excluded.quality,
         kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
     this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
-    this.getHour = this.db.prepare('SELECT data FROM rollup_hours WHERE machine = ? AND hour_start = ? AND material = ? AND product = ?');
-    this.putHour = this.db.prepare('INSERT OR REPLACE INTO rollup_hours (machine, hour_start, material, product, data) VALUES (?, ?, ?, ?, ?)');
+    this.rollupStatements = {
+      hour: {
+        get: this.db.prepare('SELECT data FROM rollup_hours WHERE machine = ? AND hour_start = ? AND material = ? AND product = ?'),
+        put: this.db.prepare('INSERT OR REPLACE INTO rollup_hours (machine, hour_start, material, product, data) VALUES (?, ?, ?, ?, ?)'),
+      },
+      day: {
+        get: this.db.prepare('SELECT data FROM rollup_days WHERE machine = ? AND day_start = ? AND material = ? AND product = ?'),
+        put: this.db.prepare('INSERT OR REPLACE INTO rollup_days (machine, day_start, day_end, material, product, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      },
+    };
     this.addRejection = this.db.prepare(
       'INSERT INTO rejections (hour, reason, count) VALUES (?, ?, ?) ON CONFLICT (hour, reason) DO UPDATE SET count = count + excluded.count',
     );
@@ -263,34 +285,39 @@ export class Store {
     const res = this.db.prepare('DELETE FROM aggregates WHERE window_start < ?').run(before);
     this.db.prepare('DELETE FROM rejections WHERE hour < ?').run(before);
     this.db.prepare('DELETE FROM rollup_hours WHERE hour_start < ?').run(before);
+    this.db.prepare('DELETE FROM rollup_days WHERE day_end <= ?').run(before);
     return res.changes;
   }
 
   /**
-   * The sums of one machine's windows of one hour, material and product, in the KPI core's
-   * format (kpi/partials.ts), opaque here; kept inside the commit's transaction.
+   * The sums of one machine's windows of one hour or one site day, material and product, in the
+   * KPI core's format (kpi/partials.ts), opaque here; kept inside the commit's transaction.
    */
-  getRollupHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined): string | undefined {
-    const r = this.getHour.get(machine, hourStart, material ?? '', product ?? '') as { data: string } | undefined;
+  getRollupSums(level: RollupLevel, machine: string, start: number, material: string | undefined, product: string | undefined): string | undefined {
+    const r = this.rollupStatements[level].get.get(machine, start, material ?? '', product ?? '') as { data: string } | undefined;
     return r?.data;
   }
 
-  putRollupHour(machine: string, hourStart: number, material: string | undefined, product: string | undefined, data: string): void {
-    this.putHour.run(machine, hourStart, material ?? '', product ?? '', data);
+  putRollupSums(level: RollupLevel, s: StoredSums): void {
+    const st = this.rollupStatements[level];
+    if (level === 'hour') st.put.run(s.machine, s.start, s.material ?? '', s.product ?? '', s.data);
+    else st.put.run(s.machine, s.start, s.end, s.material ?? '', s.product ?? '', s.data);
   }
 
-  /** The stored hours that start in [from, to), one at a time. */
-  *iterateRollupHours(from: number, to: number, machine?: string): Generator<{ machine: string; hourStart: number; material: string | undefined; product: string | undefined; data: string }> {
-    const sql = `SELECT machine, hour_start, material, product, data FROM rollup_hours WHERE hour_start >= ? AND hour_start < ?${machine === undefined ? '' : ' AND machine = ?'}`;
+  /** The stored sums of one level that start in [from, to), one at a time. */
+  *iterateRollupSums(level: RollupLevel, from: number, to: number, machine?: string): Generator<StoredSums> {
+    const [table, start, end] = level === 'hour' ? ['rollup_hours', 'hour_start', `hour_start + ${HOUR_MS}`] : ['rollup_days', 'day_start', 'day_end'];
+    const sql = `SELECT machine, ${start} AS start, ${end} AS end, material, product, data FROM ${table} WHERE ${start} >= ? AND ${start} < ?${machine === undefined ? '' : ' AND machine = ?'}`;
     const args = machine === undefined ? [from, to] : [from, to, machine];
-    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<{ machine: string; hour_start: number; material: string; product: string; data: string }>) {
-      yield { machine: r.machine, hourStart: r.hour_start, material: r.material === '' ? undefined : r.material, product: r.product === '' ? undefined : r.product, data: r.data };
+    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<{ machine: string; start: number; end: number; material: string; product: string; data: string }>) {
+      yield { machine: r.machine, start: r.start, end: r.end, material: r.material === '' ? undefined : r.material, product: r.product === '' ? undefined : r.product, data: r.data };
     }
   }
 
-  /** Hours from this one on hold every window of the hour; earlier ones were stored before hours were kept (read their windows). */
-  rollupHoursFrom(): number {
-    return (this.db.prepare("SELECT value FROM store_meta WHERE key = 'rollup_hours_from'").get() as { value: number } | undefined)?.value ?? Number.MAX_SAFE_INTEGER;
+  /** Sums of a level from this instant on hold every window; earlier ones were stored before the level was kept (read their windows). */
+  rollupSumsFrom(level: RollupLevel): number {
+    const key = level === 'hour' ? 'rollup_hours_from' : 'rollup_days_from';
+    return (this.db.prepare('SELECT value FROM store_meta WHERE key = ?').get(key) as { value: number } | undefined)?.value ?? Number.MAX_SAFE_INTEGER;
   }
 
   /** Bytes on disk of the database and its WAL (0 in memory). */

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { OutboxWriter } from '../core/sink.js';
 import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
+import { periodOf } from '../kpi/periods.js';
 import type { ScrapDestinationOf } from '../pipeline/emit.js';
 import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +14,7 @@ export function pipelineOptions(cfg: Config): PipelineOptions {
     engine: engineOptions(cfg),
     materials: materialFactors(cfg),
     scrapDestination: scrapDestinations(cfg),
+    dayOf: siteDays(cfg),
     checkpointEveryMs: cfg.kpi.checkpointInterval,
     alertRules: new Map(Object.entries(cfg.alertRules)),
   };
@@ -42,6 +44,12 @@ export function engineOptions(cfg: Config): EngineOptions {
     machines,
     product: (name) => cfg.products[name],
   };
+}
+
+/** The day of a machine's site an instant falls in, from the site's time zone. */
+export function siteDays(cfg: Config): (machine: string, t: number) => { start: number; end: number } {
+  const zones = new Map(Object.entries(cfg.sites).map(([site, s]) => [site, s.timeZone]));
+  return (machine, t) => periodOf('day', zones.get(machine.slice(0, machine.indexOf('/'))) ?? 'UTC', t)!;
 }
 
 /** Where scrap goes: the reason's destination, else the machine's, else its material's (agent/src/kpi/README.md). */
