@@ -3,6 +3,7 @@
  * and the IPC messages. It imports nothing from the agent: the bare consumer loads this file,
  * and its memory must not include the agent's modules. See README.md in this folder.
  */
+import { statSync } from 'node:fs';
 
 /** Topic template of the bench machines, the same as the demo's. */
 export const TOPIC_TEMPLATE = '{site}/{line}/{machine}/counters';
@@ -128,4 +129,17 @@ export interface MicroResult {
   passes: number[];
   /** CPU µs per message of each measured pass. */
   cpuPerPass: number[];
+}
+
+/** Bytes on disk of a SQLite file and its WAL. */
+export function sqliteFileBytes(path: string): number {
+  let n = 0;
+  for (const f of [path, `${path}-wal`]) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      // no WAL
+    }
+  }
+  return n;
 }

@@ -12,10 +12,11 @@
  *
  * Options: --machines N, --days D, --runs R, --keep DIR (keep the store there), --json.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sqliteFileBytes } from './common.js';
 import { VirtualClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import { decodeSums, encodeSums, HOUR_MS, type PartialSums } from '../../agent/src/kpi/partials.js';
@@ -42,17 +43,6 @@ const RUNS = Number(flags.runs);
 const say = (s: string) => process.stderr.write(`${s}\n`);
 const DAY_MS = 86_400_000;
 
-function fileBytes(path: string): number {
-  let n = 0;
-  for (const f of [path, `${path}-wal`]) {
-    try {
-      n += statSync(f).size;
-    } catch {
-      // no WAL
-    }
-  }
-  return n;
-}
 
 function config(machines: number) {
   const paths = Array.from({ length: machines }, (_, i) => `plant/line${Math.floor(i / 10) + 1}/m${String(i + 1).padStart(3, '0')}`);
@@ -109,7 +99,7 @@ function measureSize(dir: string): { windowBytesPerMachineDay: number; hourBytes
   const dayBytes = bytesOf('rollup_days');
   const sampleHour = (db.prepare('SELECT data FROM rollup_hours ORDER BY hour_start LIMIT 1 OFFSET 10').all()[0] as { data: string }).data;
   store.close();
-  return { windowBytesPerMachineDay: windowBytes / 2, hourBytesPerMachineDay: hourBytes / 2, dayBytesPerMachineDay: dayBytes / 2, storeBytesPerMachineDay: fileBytes(path) / 2, sampleHour };
+  return { windowBytesPerMachineDay: windowBytes / 2, hourBytesPerMachineDay: hourBytes / 2, dayBytesPerMachineDay: dayBytes / 2, storeBytesPerMachineDay: sqliteFileBytes(path) / 2, sampleHour };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -186,7 +176,7 @@ async function main(): Promise<void> {
       machines: MACHINES,
       days: DAYS,
       rows: MACHINES * DAYS * 25,
-      hoursFileBytes: fileBytes(path),
+      hoursFileBytes: sqliteFileBytes(path),
       fillS,
       storeBytesPerMachineYear: size.storeBytesPerMachineDay * 365,
       windowBytesPerMachineYear: size.windowBytesPerMachineDay * 365,

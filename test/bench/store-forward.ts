@@ -16,10 +16,11 @@
  * --keep DIR (keep the store file there), --json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sqliteFileBytes } from './common.js';
 import { pino } from 'pino';
 import { VirtualClock, systemClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
@@ -56,17 +57,6 @@ function influxdVersion(): string {
   }
 }
 
-function fileSize(path: string): number {
-  let n = 0;
-  for (const f of [path, `${path}-wal`]) {
-    try {
-      n += statSync(f).size;
-    } catch {
-      // no WAL
-    }
-  }
-  return n;
-}
 
 async function main(): Promise<void> {
   const dir = flags.keep ?? mkdtempSync(join(os.tmpdir(), 'yw-bench-sf-'));
@@ -114,7 +104,7 @@ async function main(): Promise<void> {
     const outbox = store.outbox.stats('influx');
     const emitted = pipeline.stats().commits.windowsEmitted;
     store.close();
-    const dbBytes = fileSize(dbPath);
+    const dbBytes = sqliteFileBytes(dbPath);
 
     // 2. What opening it costs the agent, integrity check included.
     const open0 = performance.now();

@@ -1,5 +1,6 @@
 import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
 import { addBreakdownsInto } from './breakdowns.js';
+import { emptyQuality } from './quality.js';
 
 /** KPIs that add up across windows; every other KPI is a ratio, derived from these sums. */
 const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg']);
@@ -72,7 +73,7 @@ export function emptySums(machine: string, start: number, end: number, material:
     covered: 0,
     sums: {},
     ratios: {},
-    quality: Object.fromEntries(QUALITY_COUNTS.map((k) => [k, 0])) as QualityCounts,
+    quality: emptyQuality(),
     split: undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
 import { addBreakdownsInto, sortedBreakdowns } from './breakdowns.js';
 import { partialOf, type PartialSums } from './partials.js';
+import { emptyQuality } from './quality.js';
 import { KPI_METHOD } from './derive.js';
 import { periodOf, type Period, type PeriodSpan } from './periods.js';
 import { shiftsBetween, type ShiftCalendar } from './shifts.js';
@@ -79,10 +80,6 @@ function groupOf(by: RollupGroup, a: Pick<PartialSums, 'machine' | 'material' | 
     default:
       return '';
   }
-}
-
-function emptyQuality(): QualityCounts {
-  return Object.fromEntries(QUALITY_COUNTS.map((k) => [k, 0])) as QualityCounts;
 }
 
 /** `rollup` over stored windows. */

@@ -58,6 +58,25 @@ export interface StoredSums {
   data: string;
 }
 
+/** The SELECT of a window query, in window start then machine order. */
+function aggregateSql(q: Omit<AggregateQuery, 'limit'>): { sql: string; args: (string | number)[] } {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (q.machine !== undefined) {
+    where.push('machine = ?');
+    args.push(q.machine);
+  }
+  if (q.from !== undefined) {
+    where.push('window_start >= ?');
+    args.push(q.from);
+  }
+  if (q.to !== undefined) {
+    where.push('window_start < ?');
+    args.push(q.to);
+  }
+  return { sql: `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine`, args };
+}
+
 function fromRow(r: AggregateRow): Aggregate {
   return {
     machine: r.machine,
@@ -228,42 +247,13 @@ export class Store {
   }
 
   queryAggregates(q: AggregateQuery = {}): Aggregate[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.machine !== undefined) {
-      where.push('machine = ?');
-      args.push(q.machine);
-    }
-    if (q.from !== undefined) {
-      where.push('window_start >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('window_start < ?');
-      args.push(q.to);
-    }
-    const sql = `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine LIMIT ?`;
-    args.push(q.limit ?? -1);
-    return (this.db.prepare(sql).all(...args) as AggregateRow[]).map(fromRow);
+    const { sql, args } = aggregateSql(q);
+    return (this.db.prepare(`${sql} LIMIT ?`).all(...args, q.limit ?? -1) as AggregateRow[]).map(fromRow);
   }
 
   /** The windows of a query one at a time, in the order of `queryAggregates`, without holding them all in memory. */
   *iterateAggregates(q: Omit<AggregateQuery, 'limit'> = {}): Generator<Aggregate> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.machine !== undefined) {
-      where.push('machine = ?');
-      args.push(q.machine);
-    }
-    if (q.from !== undefined) {
-      where.push('window_start >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('window_start < ?');
-      args.push(q.to);
-    }
-    const sql = `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine`;
+    const { sql, args } = aggregateSql(q);
     for (const r of this.db.prepare(sql).iterate(...args) as Iterable<AggregateRow>) yield fromRow(r);
   }
 
