@@ -4,6 +4,8 @@ import type { Sample } from '../core/sample.js';
 import { SIGNAL_INDEX } from '../core/signals.js';
 import { KpiEngine, type DueWindow, type EngineOptions, type EngineSnapshot } from './engine.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import type { Aggregate } from '../core/aggregate.js';
+import { toAggregate } from '../pipeline/emit.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2026, 11, 1, 6, 0, 0);
@@ -103,7 +105,7 @@ describe('scrap by reason in the KPI core', () => {
     expect(byReason(c.takeAll()).reasons).toEqual({ crack: 5 });
   });
 
-  it('random per-reason counters with resets, rollovers, late and duplicate deliveries and crashes: every window\'s reasons add up to its parts_scrap, and each reason to its own increments', () => {
+  it('random per-reason counters with resets, rollovers, late and duplicate deliveries and crashes: every window\'s reasons add up to its parts_scrap (and its kg by reason and destination to its scrap_kg), and each reason to its own increments', () => {
     const ROLL = 256;
     const step = fc.record({
       reason: fc.constantFrom(...REASONS),
@@ -138,6 +140,17 @@ describe('scrap by reason in the KPI core', () => {
       for (const { window: w } of emitted) {
         const parts = Object.values(w.breakdowns?.reason ?? {}).reduce((a, m) => a + m.parts_scrap!, 0);
         expect(parts, `window ${w.start}`).toBe(w.sums[SCRAP]);
+      }
+      // Emitted as the pipeline does (first emissions, then revisions on top): each window's split adds up to its scrap, in parts and in kg by destination.
+      const stored = new Map<number, Aggregate>();
+      for (const d of emitted) {
+        const a = toAggregate(d, stored.get(d.window.start), d.window.end, new Map(), (_m, _mat, reason) => (reason === 'crack' ? 'landfill' : reason === undefined ? undefined : 'internal_reuse'));
+        if (a === undefined) continue;
+        stored.set(a.windowStart, a);
+        const reasons = Object.values(a.split?.reason ?? {});
+        expect(reasons.reduce((n, m) => n + m.parts_scrap!, 0)).toBe(a.kpis.parts_scrap);
+        expect(reasons.reduce((n, m) => n + m.scrap_kg!, 0)).toBeCloseTo(a.kpis.scrap_kg!, 9);
+        expect(Object.values(a.split?.destination ?? {}).reduce((n, m) => n + m.scrap_kg!, 0)).toBeCloseTo(a.kpis.scrap_kg!, 9);
       }
       return emitted;
     };
