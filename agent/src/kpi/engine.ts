@@ -197,21 +197,14 @@ export class KpiEngine {
 
   /**
    * The counter of one scrap reason, made on its first sample with the kind and limits of the
-   * machine's `parts_scrap`; undefined when the machine already has as many as it may. A reason
-   * that first shows up after the machine's reasons were already being counted starts from 0
-   * (a gateway leaves out reasons that have no scrap yet), its first value checked against the
-   * rate limit since the machine's previous reading; in the machine's first reading, each
-   * reason is a baseline (agent/src/kpi/README.md, "Scrap by reason and destination").
+   * machine's `parts_scrap`; undefined when the machine already has as many as it may.
    */
-  private reasonCounter(m: MachineRuntime, scrap: SignalRuntime, reason: string, t: number): SignalRuntime | undefined {
+  private reasonCounter(m: MachineRuntime, scrap: SignalRuntime, reason: string): SignalRuntime | undefined {
     const counters = (m.reasonCounters ??= new Map());
     let sig = counters.get(reason);
     if (sig === undefined) {
       if (counters.size >= MAX_REASON_COUNTERS) return undefined;
       sig = { kind: scrap.kind, limits: scrap.limits, counter: newCounterState(), seq: scrap.kind === KIND_DELTA ? newSeqState() : undefined };
-      let established = -Infinity;
-      for (const other of counters.values()) if (other.counter.has && other.counter.lastTs < t && other.counter.lastTs > established) established = other.counter.lastTs;
-      if (sig.kind === KIND_COUNTER && established > -Infinity) Object.assign(sig.counter, { has: true, last: 0, lastTs: established });
       counters.set(reason, sig);
     }
     return sig;
@@ -353,7 +346,7 @@ export class KpiEngine {
     let reason: string | undefined;
     if (idx === SCRAP) {
       if (s.reason !== undefined) {
-        const own = this.reasonCounter(m, sig, s.reason, t);
+        const own = this.reasonCounter(m, sig, s.reason);
         if (own === undefined) {
           this.reject('too_many_reasons', m.path, now);
           return;
@@ -574,7 +567,7 @@ export class KpiEngine {
       const scrap = m.signals[SCRAP];
       if (scrap !== undefined && ms.reasonCounters !== undefined) {
         for (const [code, st] of Object.entries(ms.reasonCounters)) {
-          const sig = this.reasonCounter(m, scrap, code, -Infinity);
+          const sig = this.reasonCounter(m, scrap, code);
           if (sig !== undefined) restoreSignal(sig, st);
         }
       }
