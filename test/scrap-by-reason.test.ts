@@ -6,6 +6,8 @@ import type { Sample } from '../agent/src/core/sample.js';
 import { validateConfig } from '../agent/src/config/load.js';
 import { Store } from '../agent/src/store/store.js';
 import { createPipeline } from '../agent/src/wiring/pipeline-options.js';
+import { MqttMapper } from '../agent/src/sources/mqtt/map.js';
+import { mqttTopicSchema } from '../agent/src/sources/mqtt/config.js';
 
 const T0 = Date.UTC(2026, 11, 1, 6, 0, 0);
 
@@ -69,6 +71,23 @@ describe('scrap by reason and destination, end to end', () => {
       expect(Object.values(w.scrap_kg_by_destination!).reduce((a, b) => a + b, 0)).toBeCloseTo(w.scrap_kg as number, 12);
     }
     expect(pipeline.stats().ingest.rejected.get('unknown_reason')).toBe(2);
+    store.close();
+  });
+
+  it('an MQTT object of counters by reason: a reason missing until it has scrap counts its first parts, through the mapper and the KPI core', () => {
+    const { clock, store, pipeline } = setup();
+    const mapper = new MqttMapper([mqttTopicSchema.parse({ topic: '{site}/{line}/{machine}/scrap', fields: { parts_good: 'good' }, scrapByReason: { object: 'scrap' } })], 'mqtt', () => true, 65536);
+    const send = (t: number, body: unknown) => {
+      const out: Sample[] = [];
+      expect(mapper.mapParsed('plant/l1/im1/scrap', { ...(body as object) }, out)).toBeUndefined();
+      pipeline.ingest(out.map((x) => ({ ...x, ts: t })));
+    };
+    send(T0 + 1000, { good: 10, scrap: { short_shot: 4 } });
+    send(T0 + 2000, { good: 20, scrap: { short_shot: 5, contaminated: 2 } });
+    send(T0 + 3000, { good: 30, scrap: { short_shot: 5, contaminated: 3 } });
+    clock.set(T0 + 70_000);
+    pipeline.tick();
+    expect(aggregateToJson(store.getAggregate('plant/l1/im1', T0)!).scrap_by_reason).toMatchObject({ short_shot: { parts_scrap: 1 }, contaminated: { parts_scrap: 3 } });
     store.close();
   });
 

@@ -52,6 +52,8 @@ interface Route {
 const CONTEXT = new Set(['state', 'scrap_reason', 'material', 'product']);
 /** Bound on remembered topics, so random topics cannot grow memory without limit. */
 const ROUTE_CACHE_MAX = 10_000;
+/** Reason codes remembered per machine for `scrapByReason.object` (the KPI core keeps at most as many counters). */
+const REASONS_PER_MACHINE_MAX = 256;
 
 function compile(t: MqttTopicConfig): CompiledTopic {
   const levels = t.topic.split('/').map((seg) => {
@@ -167,6 +169,14 @@ export class MqttMapper {
   /** Machine of the last mapped message, when its topic named a known one. */
   lastMachine: string | undefined;
 
+  /**
+   * The reason codes seen in each machine's `scrapByReason.object` since start. A publisher leaves
+   * out reasons that have no scrap yet, so a code that first shows up after the machine's first
+   * message was at 0 until then: it gets a 0 reading just before its first value, and the KPI
+   * core counts that value in full instead of taking it as a baseline.
+   */
+  private readonly reasonsSeen = new Map<string, Set<string>>();
+
   private mapObject(r: Route, body: unknown, out: Sample[]): RejectReason | undefined {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'not_an_object';
     const obj = body as Record<string, unknown>;
@@ -222,6 +232,9 @@ export class MqttMapper {
           out.length = start;
           return 'wrong_type';
         }
+        let seen = this.reasonsSeen.get(r.machine);
+        const first = seen === undefined;
+        const reasonsAt = out.length;
         for (const code of Object.keys(byCode)) {
           const v = (byCode as Record<string, unknown>)[code];
           if (v === undefined || v === null) continue;
@@ -233,8 +246,13 @@ export class MqttMapper {
             out.length = start;
             return 'wrong_type';
           }
+          if (!first && !seen!.has(code) && seen!.size < REASONS_PER_MACHINE_MAX) out.push({ machine: r.machine, signal: 'parts_scrap', value: 0, ts, seq, source: this.source, reason: code });
           out.push({ machine: r.machine, signal: 'parts_scrap', value: v, ts, seq, source: this.source, reason: code });
         }
+        // Remembered only once the message is accepted as a whole.
+        seen ??= new Set();
+        for (let i = reasonsAt; i < out.length; i++) if (seen.size < REASONS_PER_MACHINE_MAX) seen.add(out[i]!.reason!);
+        this.reasonsSeen.set(r.machine, seen);
       }
     }
     if (out.length === start) return 'no_mapped_fields';

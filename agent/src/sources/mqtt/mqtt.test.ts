@@ -135,6 +135,17 @@ describe('MqttMapper edge cases', () => {
     }
   });
 
+  it('scrap per reason as an object: a reason that first shows up after the machine\'s first message gets a 0 reading just before its value', () => {
+    const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: {}, scrapByReason: { object: 'scrap' } })], 'src', isMachine, 1024);
+    const reasons = (payload: unknown) => mapOne(m, 'p1/l1/m1', payload).samples.map((x) => `${x.reason}=${x.value}`);
+    expect(reasons({ scrap: { burr: 40, dent: 7 } })).toEqual(['burr=40', 'dent=7']);
+    expect(reasons({ scrap: { burr: 41, crack: 2 } })).toEqual(['burr=41', 'crack=0', 'crack=2']);
+    expect(reasons({ scrap: { burr: 41, crack: 3 } })).toEqual(['burr=41', 'crack=3']);
+    // Another machine has its own first message.
+    const m4 = new MqttMapper([topic({ topic: '{site}/{area}/{line}/{machine}', fields: {}, scrapByReason: { object: 'scrap' } })], 'src', isMachine, 1024);
+    expect(mapOne(m4, 'p1/a1/l1/m1', { scrap: { crack: 9 } }).samples.map((x) => x.value)).toEqual([9]);
+  });
+
   it('rejects payloads that are not JSON objects', () => {
     const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' } })], 'src', isMachine, 1024);
     expect(mapOne(m, 'p1/l1/m1', '{"good":').reason).toBe('invalid_json');
