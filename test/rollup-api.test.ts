@@ -109,6 +109,10 @@ describe('GET /api/v1/kpis/rollup', () => {
     expect(night.site).toBe('plant');
     expect((night.period_end as number) - (night.period_start as number)).toBe(13 * 3_600_000);
     expect(night.windows).toBe(2 * 52);
+    // The shifts that start in the query count whole: the Saturday day shift began before it, Sunday's runs on past its end.
+    const cut = (await get(`period=shift&by=site&from=${FROM}&to=${Date.parse('2026-10-25T11:00:00Z')}`)).json().items as Record<string, number | string>[];
+    expect(cut.map((x) => x.period)).toEqual(['2026-10-24 night', '2026-10-25 day']);
+    expect(cut[1]!.windows).toBe(2 * 48);
   });
 
   it('by reason: the scrap of each reason per day, with its share', async () => {
@@ -123,7 +127,7 @@ describe('GET /api/v1/kpis/rollup', () => {
   it('whole hours are read from the stored hours: the same rows as from the windows, revisions included', async () => {
     const calendars = siteCalendars(cfg);
     const fromWindows = (period: RollupQuery['period'], by: RollupQuery['by']) =>
-      rollup(windowSums(store.iterateAggregates({ from: FROM, to: TO })), { period, by, from: FROM, to: TO, timeZoneOf: () => 'Europe/Amsterdam', calendarOf: () => calendars.get('plant'), machines: cfg.machines.map((m) => m.path) });
+      rollup(windowSums(store.iterateAggregates({ from: FROM })), { period, by, from: FROM, to: TO, timeZoneOf: () => 'Europe/Amsterdam', calendarOf: () => calendars.get('plant'), machines: cfg.machines.map((m) => m.path) });
     const read = rollupReader(store, cfg);
     const viaHours: Record<string, RollupRowJson[]> = {};
     for (const [period, by] of [['hour', 'machine'], ['day', 'line'], ['shift', 'site'], ['week', 'reason'], ['month', 'destination']] as const) {
@@ -141,10 +145,25 @@ describe('GET /api/v1/kpis/rollup', () => {
       });
     }
     expect(viaHours['day line']!.reduce((n, r) => n + (r.parts_rework as number), 0)).toBe(2 * 2 + 3 + 4);
+    // Saturday 18:00 CEST to Monday 06:00 CET cuts no shift: read from the stored shifts, the same rows as from the windows.
+    const shiftsFrom = Date.parse('2026-10-24T16:00:00Z');
+    const shiftsTo = Date.parse('2026-10-26T05:00:00Z');
+    const byShift = read({ period: 'shift', by: 'machine', from: shiftsFrom, to: shiftsTo });
+    const byShiftWindows = rollup(windowSums(store.iterateAggregates({ from: shiftsFrom })), { period: 'shift', by: 'machine', from: shiftsFrom, to: shiftsTo, timeZoneOf: () => 'Europe/Amsterdam', calendarOf: () => calendars.get('plant'), machines: cfg.machines.map((m) => m.path) });
+    expect(byShift.map((r) => `${r.period} ${r.machine}`)).toEqual(byShiftWindows.map((r) => `${r.period} ${r.group}`));
+    expect(byShift.map((r) => r.period)).toContain('2026-10-25 night');
+    byShift.forEach((r, i) => {
+      for (const [k, v] of Object.entries(byShiftWindows[i]!.kpis)) expect(r[k] as number, `${r.period} ${k}`).toBeCloseTo(v, 9);
+      expect(r.windows).toBe(byShiftWindows[i]!.windows);
+    });
     // With the windows gone, whole hours still answer (from the hours); a query that does not start on the hour reads windows and finds none.
-    (store as unknown as { db: { prepare(sql: string): { run(): void } } }).db.prepare('DELETE FROM aggregates').run();
+    const db = (store as unknown as { db: { prepare(sql: string): { run(): void } } }).db;
+    db.prepare('DELETE FROM aggregates').run();
     expect(read({ period: 'day', by: 'line', from: FROM, to: TO })).toEqual(viaHours['day line']);
     expect(read({ period: 'day', by: 'line', from: FROM + 60_000, to: TO })).toEqual([]);
+    // With the hours gone too, shifts that the query does not cut still answer, from the stored shifts.
+    db.prepare('DELETE FROM rollup_hours').run();
+    expect(read({ period: 'shift', by: 'machine', from: shiftsFrom, to: shiftsTo })).toEqual(byShift);
   });
 
   it('bad queries are a 400 naming the parameter', async () => {

@@ -21,6 +21,9 @@ import { VirtualClock } from '../../agent/src/core/clock.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import { decodeSums, encodeSums, HOUR_MS, type PartialSums } from '../../agent/src/kpi/partials.js';
 import { periodOf } from '../../agent/src/kpi/periods.js';
+import { shiftsBetween } from '../../agent/src/kpi/shifts.js';
+import { siteCalendars } from '../../agent/src/wiring/calendars.js';
+import { siteShifts } from '../../agent/src/wiring/pipeline-options.js';
 import { Store } from '../../agent/src/store/store.js';
 import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { rollupReader } from '../../agent/src/wiring/rollups.js';
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
     const path = join(dir, 'hours.db');
     const store = new Store({ path });
     const start = Date.UTC(2026, 0, 1) - DAYS * DAY_MS;
-    say(`writing the hours and site days of ${MACHINES} machines over ${DAYS} days (${(MACHINES * DAYS * 25).toLocaleString('en')} rows)…`);
+    say(`writing the hours, site days and shifts of ${MACHINES} machines over ${DAYS} days…`);
     const fill0 = performance.now();
     const sample = decodeSums({ machine: 'x', start: 0, end: HOUR_MS, material: undefined, product: undefined, data: size.sampleHour });
     let seed = 7;
@@ -132,9 +135,13 @@ async function main(): Promise<void> {
       ratios: Object.fromEntries(Object.entries(p.ratios).map(([k, [n, d]]) => [k, [n * f, d * f] as [number, number]])),
       split: p.split === undefined ? undefined : Object.fromEntries(Object.entries(p.split).map(([dim, keys]) => [dim, Object.fromEntries(Object.entries(keys).map(([key, ms]) => [key, Object.fromEntries(Object.entries(ms).map(([m, v]) => [m, v * f]))]))])),
     });
+    const calendar = siteCalendars(cfg).get('plant')!;
+    let rows = 0;
+    store.noteShiftCalendars(siteShifts(cfg).fingerprint, start);
     for (let day = 0; day < DAYS; day++) {
       const dayStart = start + day * DAY_MS;
       const site = periodOf('day', 'Europe/Amsterdam', dayStart + 12 * HOUR_MS)!;
+      const shifts = shiftsBetween(calendar, site.start, site.end).filter((x) => x.start >= site.start);
       store.transaction(() => {
         for (const m of cfg.machines) {
           const f = vary();
@@ -144,6 +151,8 @@ async function main(): Promise<void> {
           // Its site day holds as many hours as the day is long (23, 24 or 25).
           const hours = (site.end - site.start) / HOUR_MS;
           store.putRollupSums('day', { machine: m.path, start: site.start, end: site.end, material: 'steel', product: 'bracket', data: encodeSums(scaled(sample, f * hours)) });
+          rows += 25 + shifts.length;
+          for (const x of shifts) store.putRollupSums('shift', { machine: m.path, start: x.start, end: x.end, material: 'steel', product: 'bracket', data: encodeSums(scaled(sample, (f * (x.end - x.start)) / HOUR_MS)) });
         }
       });
     }
@@ -175,7 +184,7 @@ async function main(): Promise<void> {
       machine: `${cpus[0]?.model.trim() ?? 'unknown'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.arch()}`,
       machines: MACHINES,
       days: DAYS,
-      rows: MACHINES * DAYS * 25,
+      rows,
       hoursFileBytes: sqliteFileBytes(path),
       fillS,
       storeBytesPerMachineYear: size.storeBytesPerMachineDay * 365,
@@ -191,8 +200,8 @@ async function main(): Promise<void> {
     const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
     console.log(`yieldwatch rollup bench, ${new Date().toISOString()}`);
     console.log(`machine: ${out.machine}`);
-    console.log(`store per machine-year (1-minute windows with scrap by reason, their hours and days): ${mb(out.storeBytesPerMachineYear)} (windows ${mb(out.windowBytesPerMachineYear)}, hours ${mb(out.hourBytesPerMachineYear)}, days ${mb(out.dayBytesPerMachineYear)})`);
-    console.log(`hours and days of ${MACHINES} machines over ${DAYS} days: ${out.rows.toLocaleString('en')} rows, ${mb(out.hoursFileBytes)}, written in ${fillS.toFixed(1)} s`);
+    console.log(`store per machine-year (1-minute windows with scrap by reason, their hours, days and shifts): ${mb(out.storeBytesPerMachineYear)} (windows ${mb(out.windowBytesPerMachineYear)}, hours ${mb(out.hourBytesPerMachineYear)}, days ${mb(out.dayBytesPerMachineYear)})`);
+    console.log(`hours, days and shifts of ${MACHINES} machines over ${DAYS} days: ${out.rows.toLocaleString('en')} rows, ${mb(out.hoursFileBytes)}, written in ${fillS.toFixed(1)} s`);
     console.log(`query (reader of GET /api/v1/kpis/rollup, ${RUNS} runs)      rows      p50 ms    p99 ms`);
     for (const r of results) console.log(`${r.query.padEnd(48)} ${String(r.rows).padStart(8)} ${r.p50Ms.toFixed(1).padStart(10)} ${r.p99Ms.toFixed(1).padStart(9)}`);
   } finally {

@@ -116,7 +116,11 @@ describe('rollups in site time', () => {
       return minutes >= 1320 ? `${l.date} night` : `${prevDate(l.date)} night`;
     };
     const rows = rollup(windowSums(ws), options({ period: 'shift', by: 'machine', from, to }));
-    compare(rows, expectedBy(ws, shiftLabel));
+    // A shift rollup counts the shifts that start in the query, whole: the night shift that started the evening before is not one of them.
+    compare(rows, expectedBy(ws, (a) => {
+      const label = shiftLabel(a);
+      return label.startsWith('2026-10-23') ? undefined : label;
+    }));
     const night = rows.find((r) => r.period === '2026-10-24 night' && r.group === M2)!;
     expect(night.windows).toBe(36); // 22:00 CEST to 06:00 CET is 9 hours
     expect(rows.find((r) => r.period === '2026-11-02 early' && r.group === M1)!.windows).toBe(36); // 05:00 to 14:00

@@ -16,7 +16,7 @@ export type RollupGroup = (typeof ROLLUP_GROUPS)[number];
 export interface RollupOptions {
   period: Period;
   by: RollupGroup;
-  /** Only windows that start in [from, to) count; periods are clipped to it for coverage. */
+  /** Only windows that start in [from, to) count, and periods are clipped to it for coverage; for shifts, the shifts that start in it count whole. */
   from: number;
   to: number;
   /** The site of a machine path, its time zone and shift calendar. */
@@ -111,21 +111,31 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
   // Between shifts, the time until the next shift starts is remembered the same way.
   const lastSpan = new Map<string, PeriodSpan>();
   const lastGap = new Map<string, { start: number; end: number }>();
+  // Stored sums come machine by machine: the period of each start, once worked out, is kept for the next machine.
+  const byStart = new Map<string, Map<number, PeriodSpan | null>>();
   const spanOf = (site: string, t: number): PeriodSpan | undefined => {
     const last = lastSpan.get(site);
     if (last !== undefined && t >= last.start && t < last.end) return last;
     const gap = lastGap.get(site);
     if (gap !== undefined && t >= gap.start && t < gap.end) return undefined;
+    let known = byStart.get(site);
+    if (known === undefined) byStart.set(site, (known = new Map()));
+    const cached = known.get(t);
+    if (cached !== undefined) return cached ?? undefined;
     const calendar = o.calendarOf(site);
     const span = periodOf(o.period, o.timeZoneOf(site), t, calendar);
     if (span !== undefined) lastSpan.set(site, span);
     else if (calendar !== undefined) lastGap.set(site, { start: t, end: shiftsBetween(calendar, t, t + GAP_LOOKAHEAD_MS)[0]?.start ?? t + GAP_LOOKAHEAD_MS });
+    known.set(t, span ?? null);
     return span;
   };
   for (const p of parts) {
-    if (p.start < o.from || p.start >= o.to) continue;
+    // Shifts are whole: the rows are the shifts that start in [from, to), with every window of each.
+    const whole = o.period === 'shift';
+    if (!whole && (p.start < o.from || p.start >= o.to)) continue;
     const span = spanOf(p.machine.slice(0, p.machine.indexOf('/')), p.start);
-    if (span === undefined) continue;
+    if (span === undefined || (whole && (span.start < o.from || span.start >= o.to))) continue;
+    const [from, to] = whole ? [span.start, span.end] : [o.from, o.to];
     if (o.by === 'reason' || o.by === 'destination') {
       const dim = o.by === 'reason' ? p.split?.reason : p.split?.destination;
       for (const [key, measures] of Object.entries(dim ?? {})) {
@@ -144,7 +154,7 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
     for (const k of QUALITY_COUNTS) r.quality[k] += p.quality[k] ?? 0;
     r.split = addBreakdownsInto(r.split, p.split);
     // What of the sums' span lies in the period and the query: all of an hour, or the part of a window.
-    const clipped = Math.min(p.end, span.end, o.to) - Math.max(p.start, span.start, o.from);
+    const clipped = Math.min(p.end, span.end, to) - Math.max(p.start, span.start, from);
     if (clipped > 0) add(r.covered, p.machine, (p.covered * clipped) / (p.end - p.start));
   }
 
@@ -167,7 +177,7 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
       row.windows = r.windows;
       for (const [name, [num, den]] of r.ratios) if (den !== 0) kpis[name] = num / den;
       const expected = o.by === 'machine' ? [r.group] : isStructural(o.by) ? o.machines.filter((m) => groupOf(o.by, { machine: m, material: undefined, product: undefined }) === r.group) : [...r.covered.keys()];
-      const length = Math.min(r.span.end, o.to) - Math.max(r.span.start, o.from);
+      const length = o.period === 'shift' ? r.span.end - r.span.start : Math.min(r.span.end, o.to) - Math.max(r.span.start, o.from);
       if (length > 0 && expected.length > 0) row.coverage = Math.min(1, [...r.covered.values()].reduce((a, b) => a + b, 0) / (length * expected.length));
       if (r.split !== undefined) {
         const split = sortedBreakdowns(r.split);

@@ -9,7 +9,7 @@ import { KpiEngine, type BreakdownEntry, type DueWindow, type EngineOptions } fr
 import type { MaterialFactors } from '../kpi/materials.js';
 import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
 import type { OutboxWriter } from '../core/sink.js';
-import type { Store } from '../store/store.js';
+import type { RollupLevel, Store } from '../store/store.js';
 import { toAggregate, type ScrapDestinationOf } from './emit.js';
 import { addPartial, decodeSums, emptySums, encodeSums, HOUR_MS, partialOf } from '../kpi/partials.js';
 
@@ -32,6 +32,8 @@ export interface PipelineOptions {
   scrapDestination?: ScrapDestinationOf;
   /** The day of the machine's site that an instant falls in (the stored day sums of rollups); UTC days when absent. */
   dayOf?: (machine: string, t: number) => { start: number; end: number };
+  /** The shift of the machine's site that an instant falls in (the stored shift sums), and a fingerprint of the calendars it follows. */
+  shifts?: { of: (machine: string, t: number) => { start: number; end: number } | undefined; fingerprint: number };
   checkpointEveryMs: number;
   alertRules: ReadonlyMap<string, readonly AlertRule[]>;
 }
@@ -52,6 +54,9 @@ export class Pipeline {
   private readonly materials: ReadonlyMap<string, MaterialFactors>;
   private readonly scrapDestination: ScrapDestinationOf | undefined;
   private readonly dayOf: (machine: string, t: number) => { start: number; end: number };
+  private readonly shiftOf: (machine: string, t: number) => { start: number; end: number } | undefined;
+  /** The calendars' fingerprint, until the first commit has recorded it with the store. */
+  private shiftCalendars: number | undefined;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
   private baselinesAtCommit = 0;
@@ -70,6 +75,8 @@ export class Pipeline {
     this.materials = opts.materials;
     this.scrapDestination = opts.scrapDestination;
     this.dayOf = opts.dayOf ?? ((_m, t) => ({ start: Math.floor(t / 86_400_000) * 86_400_000, end: Math.floor(t / 86_400_000) * 86_400_000 + 86_400_000 }));
+    this.shiftOf = opts.shifts?.of ?? (() => undefined);
+    this.shiftCalendars = opts.shifts?.fingerprint ?? 0;
     this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
     const snapshot = cp === undefined ? undefined : decodeSnapshot(cp.state);
@@ -83,11 +90,14 @@ export class Pipeline {
     }
   }
 
-  /** Keeps the stored hour and site day of a window in step with it: a revision replaces its earlier emission's share. Inside the commit's transaction. */
+  /** Keeps the stored hour, site day and shift of a window in step with it: a revision replaces its earlier emission's share. Inside the commit's transaction. */
   private addToSums(agg: Aggregate, prev: Aggregate | undefined): void {
     const hour = Math.floor(agg.windowStart / HOUR_MS) * HOUR_MS;
     const day = this.dayOf(agg.machine, agg.windowStart);
-    for (const [level, start, end] of [['hour', hour, hour + HOUR_MS], ['day', day.start, day.end]] as const) {
+    const shift = this.shiftOf(agg.machine, agg.windowStart);
+    const levels: [RollupLevel, number, number][] = [['hour', hour, hour + HOUR_MS], ['day', day.start, day.end]];
+    if (shift !== undefined) levels.push(['shift', shift.start, shift.end]);
+    for (const [level, start, end] of levels) {
       const data = this.store.getRollupSums(level, agg.machine, start, agg.material, agg.product);
       const key = { machine: agg.machine, start, end, material: agg.material, product: agg.product };
       const sums = data === undefined ? emptySums(agg.machine, start, end, agg.material, agg.product) : decodeSums({ ...key, data });
@@ -185,6 +195,7 @@ export class Pipeline {
     const before = due.length > 0 ? this.alerts.snapshot() : undefined;
     try {
       emitted = this.store.transaction(() => {
+        if (this.shiftCalendars !== undefined) this.store.noteShiftCalendars(this.shiftCalendars, now);
         const out: Aggregate[] = [];
         for (const d of due) {
           const prev = this.store.getAggregate(d.window.machine, d.window.start);
@@ -207,6 +218,7 @@ export class Pipeline {
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;
       });
+      this.shiftCalendars = undefined;
     } catch (err) {
       this.engine.putBack(due);
       // The windows go back to the engine and are judged again at the retry, from the state before.

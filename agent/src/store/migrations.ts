@@ -134,4 +134,16 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO store_meta (key, value)
     SELECT 'rollup_days_from', COALESCE((MAX(window_start) / 86400000 + 2) * 86400000, -8640000000000000) FROM aggregates;
   `,
+  `
+  CREATE TABLE rollup_shifts (
+    machine TEXT NOT NULL,
+    shift_start INTEGER NOT NULL,
+    shift_end INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    product TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (machine, shift_start, material, product)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollup_shifts_by_start ON rollup_shifts (shift_start);
+  `,
 ];

@@ -21,6 +21,7 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'alert_events', order: 'seq' },
   { name: 'rollup_hours', order: 'machine, hour_start, material, product' },
   { name: 'rollup_days', order: 'machine, day_start, material, product' },
+  { name: 'rollup_shifts', order: 'machine, shift_start, material, product' },
   { name: 'store_meta', order: 'key' },
 ];
 

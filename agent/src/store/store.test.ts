@@ -83,6 +83,12 @@ describe('Store', () => {
     expect(s.rollupSumsFrom('hour')).toBe(3_600_000);
     expect(s.rollupSumsFrom('day')).toBe(2 * 86_400_000);
     expect(new Store({ path: ':memory:' }).rollupSumsFrom('hour')).toBeLessThan(-1e15);
+    // Shift sums follow the calendars they were summed under: a changed calendar makes them complete only from then on.
+    s.noteShiftCalendars(11, 1000);
+    s.noteShiftCalendars(11, 2000);
+    expect(s.rollupSumsFrom('shift')).toBe(1000);
+    s.noteShiftCalendars(12, 3000);
+    expect(s.rollupSumsFrom('shift')).toBe(3000);
     const withReasons = { ...agg('s/l/m', 60_000, 9), breakdowns: { reason: { burr: { parts_scrap: 2 } } }, split: { reason: { burr: { parts_scrap: 2 } } } };
     s.putAggregate(withReasons);
     expect(s.getAggregate('s/l/m', 60_000)).toEqual(withReasons);

@@ -43,10 +43,15 @@ interface AggregateRow {
   emitted_at: number;
 }
 
-const HOUR_MS = 3_600_000;
 
-/** The levels of stored sums for rollups: UTC hours, and days of the machine's site. */
-export type RollupLevel = 'hour' | 'day';
+/** The levels of stored sums for rollups: UTC hours, days of the machine's site, and its site's shifts. */
+export type RollupLevel = 'hour' | 'day' | 'shift';
+
+const LEVEL_TABLES: Record<RollupLevel, { table: string; start: string; end: string; from: string }> = {
+  hour: { table: 'rollup_hours', start: 'hour_start', end: 'hour_start + 3600000', from: 'rollup_hours_from' },
+  day: { table: 'rollup_days', start: 'day_start', end: 'day_end', from: 'rollup_days_from' },
+  shift: { table: 'rollup_shifts', start: 'shift_start', end: 'shift_end', from: 'rollup_shifts_from' },
+};
 
 /** One stored sum of a machine's windows over an hour or a site day; `data` is the KPI core's (kpi/partials.ts). */
 export interface StoredSums {
@@ -191,6 +196,10 @@ export class Store {
         get: this.db.prepare('SELECT data FROM rollup_days WHERE machine = ? AND day_start = ? AND material = ? AND product = ?'),
         put: this.db.prepare('INSERT OR REPLACE INTO rollup_days (machine, day_start, day_end, material, product, data) VALUES (?, ?, ?, ?, ?, ?)'),
       },
+      shift: {
+        get: this.db.prepare('SELECT data FROM rollup_shifts WHERE machine = ? AND shift_start = ? AND material = ? AND product = ?'),
+        put: this.db.prepare('INSERT OR REPLACE INTO rollup_shifts (machine, shift_start, shift_end, material, product, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      },
     };
     this.addRejection = this.db.prepare(
       'INSERT INTO rejections (hour, reason, count) VALUES (?, ?, ?) ON CONFLICT (hour, reason) DO UPDATE SET count = count + excluded.count',
@@ -276,6 +285,7 @@ export class Store {
     this.db.prepare('DELETE FROM rejections WHERE hour < ?').run(before);
     this.db.prepare('DELETE FROM rollup_hours WHERE hour_start < ?').run(before);
     this.db.prepare('DELETE FROM rollup_days WHERE day_end <= ?').run(before);
+    this.db.prepare('DELETE FROM rollup_shifts WHERE shift_end <= ?').run(before);
     return res.changes;
   }
 
@@ -294,9 +304,23 @@ export class Store {
     else st.put.run(s.machine, s.start, s.end, s.material ?? '', s.product ?? '', s.data);
   }
 
+  /**
+   * Records the fingerprint of the sites' shift calendars the stored shift sums follow. When it
+   * differs from the one recorded (a first start, or a changed calendar), shift sums are complete
+   * only for shifts from `now` on, and rollups read hours or windows before it. Inside the
+   * commit's transaction.
+   */
+  noteShiftCalendars(fingerprint: number, now: number): void {
+    const recorded = this.db.prepare("SELECT value FROM store_meta WHERE key = 'shift_calendars'").get() as { value: number } | undefined;
+    if (recorded?.value === fingerprint) return;
+    const meta = this.db.prepare('INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)');
+    meta.run('shift_calendars', fingerprint);
+    meta.run('rollup_shifts_from', now);
+  }
+
   /** The stored sums of one level that start in [from, to), one at a time. */
   *iterateRollupSums(level: RollupLevel, from: number, to: number, machine?: string): Generator<StoredSums> {
-    const [table, start, end] = level === 'hour' ? ['rollup_hours', 'hour_start', `hour_start + ${HOUR_MS}`] : ['rollup_days', 'day_start', 'day_end'];
+    const { table, start, end } = LEVEL_TABLES[level];
     const sql = `SELECT machine, ${start} AS start, ${end} AS end, material, product, data FROM ${table} WHERE ${start} >= ? AND ${start} < ?${machine === undefined ? '' : ' AND machine = ?'}`;
     const args = machine === undefined ? [from, to] : [from, to, machine];
     for (const r of this.db.prepare(sql).iterate(...args) as Iterable<{ machine: string; start: number; end: number; material: string; product: string; data: string }>) {
@@ -306,7 +330,7 @@ export class Store {
 
   /** Sums of a level from this instant on hold every window; earlier ones were stored before the level was kept (read their windows). */
   rollupSumsFrom(level: RollupLevel): number {
-    const key = level === 'hour' ? 'rollup_hours_from' : 'rollup_days_from';
+    const key = LEVEL_TABLES[level].from;
     return (this.db.prepare('SELECT value FROM store_meta WHERE key = ?').get(key) as { value: number } | undefined)?.value ?? Number.MAX_SAFE_INTEGER;
   }
 

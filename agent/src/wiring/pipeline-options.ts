@@ -4,6 +4,8 @@ import type { OutboxWriter } from '../core/sink.js';
 import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { periodOf } from '../kpi/periods.js';
+import { shiftAt, shiftsBetween } from '../kpi/shifts.js';
+import { siteCalendars } from './calendars.js';
 import type { ScrapDestinationOf } from '../pipeline/emit.js';
 import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
@@ -15,6 +17,7 @@ export function pipelineOptions(cfg: Config): PipelineOptions {
     materials: materialFactors(cfg),
     scrapDestination: scrapDestinations(cfg),
     dayOf: siteDays(cfg),
+    shifts: siteShifts(cfg),
     checkpointEveryMs: cfg.kpi.checkpointInterval,
     alertRules: new Map(Object.entries(cfg.alertRules)),
   };
@@ -50,6 +53,35 @@ export function engineOptions(cfg: Config): EngineOptions {
 export function siteDays(cfg: Config): (machine: string, t: number) => { start: number; end: number } {
   const zones = new Map(Object.entries(cfg.sites).map(([site, s]) => [site, s.timeZone]));
   return (machine, t) => periodOf('day', zones.get(machine.slice(0, machine.indexOf('/'))) ?? 'UTC', t)!;
+}
+
+/**
+ * The shift of a machine's site an instant falls in, remembering the last shift (and the last gap
+ * between shifts) of each site, since windows come in time order; and a fingerprint of the
+ * calendars, so that the store knows when its shift sums were summed under another calendar.
+ */
+export function siteShifts(cfg: Config): NonNullable<PipelineOptions['shifts']> {
+  const calendars = siteCalendars(cfg);
+  const last = new Map<string, { start: number; end: number; shift: boolean }>();
+  const of = (machine: string, t: number) => {
+    const site = machine.slice(0, machine.indexOf('/'));
+    const cal = calendars.get(site);
+    if (cal === undefined || cal.versions.length === 0) return undefined;
+    const l = last.get(site);
+    if (l !== undefined && t >= l.start && t < l.end) return l.shift ? l : undefined;
+    const s = shiftAt(cal, t);
+    const span = s !== undefined ? { start: s.start, end: s.end, shift: true } : { start: t, end: shiftsBetween(cal, t, t + 8 * 86_400_000)[0]?.start ?? t + 1, shift: false };
+    last.set(site, span);
+    return s === undefined ? undefined : span;
+  };
+  return { of, fingerprint: fingerprint(JSON.stringify([...calendars].sort(([a], [b]) => (a < b ? -1 : 1)))) };
+}
+
+/** FNV-1a, 32 bits: enough to notice that a calendar changed. */
+function fingerprint(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** Where scrap goes: the reason's destination, else the machine's, else its material's (agent/src/kpi/README.md). */

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { decodeSums, HOUR_MS, type PartialSums } from '../kpi/partials.js';
 import { periodOf } from '../kpi/periods.js';
 import { rollup, windowSums, type RollupRow } from '../kpi/rollup.js';
-import type { ShiftCalendar } from '../kpi/shifts.js';
+import { shiftAt, type ShiftCalendar } from '../kpi/shifts.js';
 import { zoneOffset } from '../kpi/site-time.js';
 import type { RollupLevel, Store } from '../store/store.js';
 import { siteCalendars } from './calendars.js';
@@ -32,9 +32,8 @@ function* storedSums(store: Store, level: RollupLevel, q: RollupQuery): Generato
 /**
  * The coarsest stored sums that give the same rollup as the windows, or undefined: the query must
  * start and end on their boundaries and after they were first kept, windows fit in an hour, and
- * every site's clock is a whole number of hours off UTC. Site days serve days and longer periods
- * (their boundaries are the site's midnights); hours serve hours, and shifts that start and end
- * on the hour.
+ * every site's clock is a whole number of hours off UTC. Site shifts serve shifts; site days serve days and longer periods (their boundaries are the site's midnights);
+ * hours serve hours, and shifts that start and end on the hour.
  */
 function storedLevel(q: RollupQuery, store: Store, cfg: Config, calendars: ReadonlyMap<string, ShiftCalendar>): RollupLevel | undefined {
   if (cfg.kpi.windowSize > HOUR_MS || HOUR_MS % cfg.kpi.windowSize !== 0) return undefined;
@@ -44,6 +43,8 @@ function storedLevel(q: RollupQuery, store: Store, cfg: Config, calendars: Reado
   const dayPeriod = q.period === 'day' || q.period === 'week' || q.period === 'month' || q.period === 'quarter' || q.period === 'year';
   const midnight = (site: string, t: number) => periodOf('day', zone(site), t)!.start === t;
   if (dayPeriod && q.from >= store.rollupSumsFrom('day') && sites.every((site) => midnight(site, q.from) && midnight(site, q.to))) return 'day';
+  // Shift sums are the whole shifts, which is what a shift rollup counts.
+  if (q.period === 'shift' && q.from >= store.rollupSumsFrom('shift')) return 'shift';
   if (q.from % HOUR_MS !== 0 || q.to % HOUR_MS !== 0 || q.from < store.rollupSumsFrom('hour')) return undefined;
   if (q.period === 'shift') {
     for (const site of sites) for (const v of calendars.get(site)?.versions ?? []) for (const s of Object.values(v.shifts)) if (s.start % 60 !== 0 || s.end % 60 !== 0) return undefined;
@@ -61,7 +62,13 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
   const machines = cfg.machines.map((m) => m.path);
   return (q) => {
     const level = storedLevel(q, store, cfg, calendars);
-    return rollup(level !== undefined ? storedSums(store, level, q) : windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: q.to })), {
+    // A shift rollup counts the shifts that start in the query whole: read on to the end of the last one.
+    let readTo = q.to;
+    if (q.period === 'shift') {
+      for (const cal of calendars.values()) if (cal.versions.length > 0) readTo = Math.max(readTo, shiftAt(cal, q.to - 1)?.end ?? q.to);
+    }
+    const read = { ...q, to: readTo };
+    return rollup(level !== undefined ? storedSums(store, level, level === 'shift' ? q : read) : windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: readTo })), {
       period: q.period,
       by: q.by,
       from: q.from,
