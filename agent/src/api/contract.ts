@@ -4,6 +4,7 @@
  * webhook channels and replay share, defined beside their contracts in core/.
  */
 import type { QualityCounts, WindowJson } from '../core/aggregate.js';
+import { ROLLUP_GROUPS, ROLLUP_PERIODS, type RollupGroup, type RollupPeriod } from '../core/rollup.js';
 import type { AlertChangeJson, AlertEventKind, AlertJson } from '../core/alert.js';
 import type { Health } from '../core/health.js';
 import type { SinkErrorKind } from '../core/sink.js';
@@ -97,15 +98,12 @@ export interface StreamEvents {
   alert: AlertChangeJson;
 }
 
-/** Periods of `GET /api/v1/kpis/rollup`, in the site's time. */
-export const ROLLUP_PERIODS = ['hour', 'shift', 'day', 'week', 'month', 'quarter', 'year'] as const;
-/** What `GET /api/v1/kpis/rollup` groups by. */
-export const ROLLUP_BY = ['machine', 'line', 'area', 'site', 'material', 'product', 'reason', 'destination'] as const;
+export { ROLLUP_GROUPS, ROLLUP_PERIODS };
 
 /** The query of `GET /api/v1/kpis/rollup`. */
 export interface RollupQuery {
-  period: (typeof ROLLUP_PERIODS)[number];
-  by: (typeof ROLLUP_BY)[number];
+  period: RollupPeriod;
+  by: RollupGroup;
   from: number;
   to: number;
   machine?: string | undefined;

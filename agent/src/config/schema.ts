@@ -3,7 +3,7 @@ import { duration, positiveDuration } from '../core/schema/duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
 import { reasonCodeSchema } from '../core/schema/reason-code.js';
 import { WEEKDAYS } from '../kpi/shifts.js';
-import { isTimeZone, parseDate } from '../kpi/site-time.js';
+import { isTimeZone, minuteOfDay, parseDate } from '../kpi/site-time.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
@@ -133,8 +133,8 @@ export const shiftCalendarVersionSchema = z
     }
     // Shifts of one day must not overlap, or a window would count in two of them.
     const spans = Object.entries(v.shifts).map(([name, s]) => {
-      const start = minutes(s.start);
-      const end = minutes(s.end) <= start ? minutes(s.end) + 1440 : minutes(s.end);
+      const start = minuteOfDay(s.start);
+      const end = minuteOfDay(s.end) <= start ? minuteOfDay(s.end) + 1440 : minuteOfDay(s.end);
       return { name, start, end };
     });
     for (const a of spans) {
@@ -150,9 +150,6 @@ export const shiftCalendarVersionSchema = z
 /** A validated shift calendar version. */
 export type ShiftCalendarVersionConfig = z.output<typeof shiftCalendarVersionSchema>;
 
-function minutes(hhmm: string): number {
-  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-}
 
 /** One site: what its machines share. */
 export const siteSchema = z.strictObject({

@@ -30,19 +30,7 @@ export function addBreakdownsInto(into: Breakdowns | undefined, src: Breakdowns 
 
 /** The sum of two breakdowns, as a new value (neither argument changes); undefined when both are. */
 export function mergeBreakdowns(a: Breakdowns | undefined, b: Breakdowns | undefined): Breakdowns | undefined {
-  if (a === undefined && b === undefined) return undefined;
-  let out: Breakdowns | undefined;
-  for (const src of [a, b]) {
-    if (src === undefined) continue;
-    for (const dimension of Object.keys(src)) {
-      const keys = src[dimension]!;
-      for (const key of Object.keys(keys)) {
-        const measures = keys[key]!;
-        for (const measure of Object.keys(measures)) out = addToBreakdowns(out, dimension, key, measure, measures[measure]!);
-      }
-    }
-  }
-  return out;
+  return addBreakdownsInto(addBreakdownsInto(undefined, a), b);
 }
 
 /**

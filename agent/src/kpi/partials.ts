@@ -4,10 +4,10 @@ import { emptyQuality } from './quality.js';
 
 /** KPIs that add up across windows; every other KPI is a ratio, derived from these sums. */
 const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg']);
-export const isAdditive = (k: string): boolean => ADDITIVE.has(k) || k.startsWith('crm_loss_kg_');
+const isAdditive = (k: string): boolean => ADDITIVE.has(k) || k.startsWith('crm_loss_kg_');
 
 /** Ratios: name → numerator and denominator, each summed over the windows that define the ratio. */
-export const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
+const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
   yield: ['parts_good', 'parts_total'],
   scrap_rate: ['parts_scrap', 'parts_total'],
   rework_ratio: ['parts_rework', 'parts_total'],

@@ -1,9 +1,9 @@
-import { shiftAt, type ShiftCalendar } from './shifts.js';
+import type { RollupPeriod } from '../core/rollup.js';
+import type { ShiftInstance } from './shifts.js';
 import { addDays, formatDate, isoWeekday, siteDateOf, zonedToEpoch, zoneOffset, type SiteDate } from './site-time.js';
 
 /** The periods a rollup sums over, in the site's time. */
-export const PERIODS = ['hour', 'shift', 'day', 'week', 'month', 'quarter', 'year'] as const;
-export type Period = (typeof PERIODS)[number];
+export type Period = RollupPeriod;
 
 /** One period in a site's time: its label and its bounds (epoch ms, end exclusive). */
 export interface PeriodSpan {
@@ -30,9 +30,14 @@ function isoWeek(d: SiteDate): { year: number; week: number; monday: SiteDate } 
 
 /**
  * The period of `period` kind that instant `t` falls in, in `zone`; undefined for a shift
- * period when `t` is between shifts (or the site has no shift calendar).
+ * period when `t` is between shifts (or the site has no shift calendar). `shiftAt` finds the
+ * site's shift (kpi/shifts.ts).
  */
-export function periodOf(period: Period, zone: string, t: number, calendar?: ShiftCalendar): PeriodSpan | undefined {
+export function periodOf(period: Period, zone: string, t: number, shiftAt?: (t: number) => ShiftInstance | undefined): PeriodSpan | undefined {
+  if (period === 'shift') {
+    const s = shiftAt?.(t);
+    return s === undefined ? undefined : { label: `${s.date} ${s.name}`, start: s.start, end: s.end };
+  }
   const d = siteDateOf(zone, t);
   switch (period) {
     case 'hour': {
@@ -44,10 +49,6 @@ export function periodOf(period: Period, zone: string, t: number, calendar?: Shi
       const sign = offset < 0 ? '-' : '+';
       const abs = Math.abs(offset) / 60_000;
       return { label: `${formatDate(d)}T${pad(h)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`, start, end: start + 3_600_000 };
-    }
-    case 'shift': {
-      const s = calendar === undefined ? undefined : shiftAt(calendar, t);
-      return s === undefined ? undefined : { label: `${s.date} ${s.name}`, start: s.start, end: s.end };
     }
     case 'day':
       return span(zone, formatDate(d), d, addDays(d, 1));

@@ -1,17 +1,12 @@
-import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
-import { addBreakdownsInto, sortedBreakdowns } from './breakdowns.js';
-import { partialOf, type PartialSums } from './partials.js';
-import { emptyQuality } from './quality.js';
+import type { RollupGroup } from '../core/rollup.js';
+import type { Aggregate, Breakdowns, QualityCounts } from '../core/aggregate.js';
+import { sortedBreakdowns } from './breakdowns.js';
+import { addPartial, emptySums, partialOf, type PartialSums } from './partials.js';
 import { KPI_METHOD } from './derive.js';
 import { periodOf, type Period, type PeriodSpan } from './periods.js';
-import { shiftsBetween, type ShiftCalendar } from './shifts.js';
+import { shiftFinder, type ShiftCalendar, type ShiftInstance } from './shifts.js';
 
-/** How far ahead a gap between shifts is looked at (a long shutdown is then seen in steps of this). */
-const GAP_LOOKAHEAD_MS = 8 * 86_400_000;
-
-/** What a rollup groups by. */
-export const ROLLUP_GROUPS = ['machine', 'line', 'area', 'site', 'material', 'product', 'reason', 'destination'] as const;
-export type RollupGroup = (typeof ROLLUP_GROUPS)[number];
+export type { RollupGroup };
 
 export interface RollupOptions {
   period: Period;
@@ -48,11 +43,7 @@ export interface RollupRow {
 interface Acc {
   span: PeriodSpan;
   group: string;
-  windows: number;
-  sums: Map<string, number>;
-  ratios: Map<string, [number, number]>;
-  quality: QualityCounts;
-  split: Breakdowns | undefined;
+  total: PartialSums;
   /** Covered ms per machine. */
   covered: Map<string, number>;
 }
@@ -99,33 +90,31 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
     const key = `${span.start}\u0000${group}`;
     let r = rows.get(key);
     if (r === undefined) {
-      r = { span, group, windows: 0, sums: new Map(), ratios: new Map(), quality: emptyQuality(), split: undefined, covered: new Map() };
+      r = { span, group, total: emptySums(group, span.start, span.end, undefined, undefined), covered: new Map() };
       rows.set(key, r);
     }
     return r;
   };
-  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
   // Periods are long against windows and hours, and sums come in time order per machine: the
-  // last period of each site answers most lookups without asking the time zone rules again.
-  // Between shifts, the time until the next shift starts is remembered the same way.
+  // last period of each site answers most lookups without asking the time zone rules again, and
+  // stored sums come machine by machine, so the period of each start is kept for the next machine.
   const lastSpan = new Map<string, PeriodSpan>();
-  const lastGap = new Map<string, { start: number; end: number }>();
-  // Stored sums come machine by machine: the period of each start, once worked out, is kept for the next machine.
   const byStart = new Map<string, Map<number, PeriodSpan | null>>();
+  const shiftFinders = new Map<string, ((t: number) => ShiftInstance | undefined) | undefined>();
   const spanOf = (site: string, t: number): PeriodSpan | undefined => {
     const last = lastSpan.get(site);
     if (last !== undefined && t >= last.start && t < last.end) return last;
-    const gap = lastGap.get(site);
-    if (gap !== undefined && t >= gap.start && t < gap.end) return undefined;
     let known = byStart.get(site);
     if (known === undefined) byStart.set(site, (known = new Map()));
     const cached = known.get(t);
     if (cached !== undefined) return cached ?? undefined;
-    const calendar = o.calendarOf(site);
-    const span = periodOf(o.period, o.timeZoneOf(site), t, calendar);
+    if (!shiftFinders.has(site)) {
+      const calendar = o.calendarOf(site);
+      shiftFinders.set(site, calendar === undefined ? undefined : shiftFinder(calendar));
+    }
+    const span = periodOf(o.period, o.timeZoneOf(site), t, shiftFinders.get(site));
     if (span !== undefined) lastSpan.set(site, span);
-    else if (calendar !== undefined) lastGap.set(site, { start: t, end: shiftsBetween(calendar, t, t + GAP_LOOKAHEAD_MS)[0]?.start ?? t + GAP_LOOKAHEAD_MS });
     known.set(t, span ?? null);
     return span;
   };
@@ -135,52 +124,46 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
     if (!whole && (p.start < o.from || p.start >= o.to)) continue;
     const span = spanOf(p.machine.slice(0, p.machine.indexOf('/')), p.start);
     if (span === undefined || (whole && (span.start < o.from || span.start >= o.to))) continue;
-    const [from, to] = whole ? [span.start, span.end] : [o.from, o.to];
     if (o.by === 'reason' || o.by === 'destination') {
       const dim = o.by === 'reason' ? p.split?.reason : p.split?.destination;
       for (const [key, measures] of Object.entries(dim ?? {})) {
-        const r = acc(span, key);
-        for (const [k, v] of Object.entries(measures)) add(r.sums, k, v);
+        const sums = acc(span, key).total.sums;
+        for (const [k, v] of Object.entries(measures)) sums[k] = (sums[k] ?? 0) + v;
       }
       continue;
     }
     const r = acc(span, groupOf(o.by, p));
-    r.windows += p.windows;
-    for (const [k, v] of Object.entries(p.sums)) add(r.sums, k, v);
-    for (const [name, [num, den]] of Object.entries(p.ratios)) {
-      const cur = r.ratios.get(name) ?? [0, 0];
-      r.ratios.set(name, [cur[0] + num, cur[1] + den]);
-    }
-    for (const k of QUALITY_COUNTS) r.quality[k] += p.quality[k] ?? 0;
-    r.split = addBreakdownsInto(r.split, p.split);
+    addPartial(r.total, p, 1);
     // What of the sums' span lies in the period and the query: all of an hour, or the part of a window.
+    const [from, to] = whole ? [span.start, span.end] : [o.from, o.to];
     const clipped = Math.min(p.end, span.end, to) - Math.max(p.start, span.start, from);
-    if (clipped > 0) add(r.covered, p.machine, (p.covered * clipped) / (p.end - p.start));
+    if (clipped > 0) r.covered.set(p.machine, (r.covered.get(p.machine) ?? 0) + (p.covered * clipped) / (p.end - p.start));
   }
 
   // Shares of scrap per period, for the Pareto of reasons and the split by destination.
   const periodTotals = new Map<number, number>();
   if (o.by === 'reason' || o.by === 'destination') {
     const measure = o.by === 'reason' ? 'parts_scrap' : 'scrap_kg';
-    for (const r of rows.values()) periodTotals.set(r.span.start, (periodTotals.get(r.span.start) ?? 0) + (r.sums.get(measure) ?? 0));
+    for (const r of rows.values()) periodTotals.set(r.span.start, (periodTotals.get(r.span.start) ?? 0) + (r.total.sums[measure] ?? 0));
   }
 
   const out: RollupRow[] = [];
   for (const r of rows.values()) {
-    const kpis: Record<string, number> = Object.fromEntries([...r.sums].sort(([a], [b]) => (a < b ? -1 : 1)));
-    const row: RollupRow = { period: r.span.label, period_start: r.span.start, period_end: r.span.end, group: r.group, kpis, quality: r.quality, method: KPI_METHOD };
+    const t = r.total;
+    const kpis: Record<string, number> = Object.fromEntries(Object.entries(t.sums).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const row: RollupRow = { period: r.span.label, period_start: r.span.start, period_end: r.span.end, group: r.group, kpis, quality: t.quality, method: KPI_METHOD };
     if (o.by === 'reason' || o.by === 'destination') {
       const [measure, share] = o.by === 'reason' ? ['parts_scrap', 'share_of_scrap'] : ['scrap_kg', 'share_of_scrap_kg'];
       const total = periodTotals.get(r.span.start) ?? 0;
-      if (total > 0) kpis[share] = (r.sums.get(measure) ?? 0) / total;
+      if (total > 0) kpis[share] = (t.sums[measure] ?? 0) / total;
     } else {
-      row.windows = r.windows;
-      for (const [name, [num, den]] of r.ratios) if (den !== 0) kpis[name] = num / den;
+      row.windows = t.windows;
+      for (const [name, [num, den]] of Object.entries(t.ratios)) if (den !== 0) kpis[name] = num / den;
       const expected = o.by === 'machine' ? [r.group] : isStructural(o.by) ? o.machines.filter((m) => groupOf(o.by, { machine: m, material: undefined, product: undefined }) === r.group) : [...r.covered.keys()];
       const length = o.period === 'shift' ? r.span.end - r.span.start : Math.min(r.span.end, o.to) - Math.max(r.span.start, o.from);
       if (length > 0 && expected.length > 0) row.coverage = Math.min(1, [...r.covered.values()].reduce((a, b) => a + b, 0) / (length * expected.length));
-      if (r.split !== undefined) {
-        const split = sortedBreakdowns(r.split);
+      if (t.split !== undefined) {
+        const split = sortedBreakdowns(t.split);
         if (split.reason !== undefined) row.scrap_by_reason = split.reason;
         if (split.destination !== undefined) row.scrap_kg_by_destination = Object.fromEntries(Object.entries(split.destination).map(([d, m]) => [d, m.scrap_kg ?? 0]));
       }

@@ -84,3 +84,24 @@ export function shiftsBetween(cal: ShiftCalendar, from: number, to: number): Shi
 export function shiftAt(cal: ShiftCalendar, t: number): ShiftInstance | undefined {
   return shiftsBetween(cal, t, t + 1)[0];
 }
+
+/** How far ahead a gap between shifts is looked at (a long shutdown is then seen in steps of this). */
+const GAP_LOOKAHEAD_MS = 8 * 86_400_000;
+
+/**
+ * `shiftAt` for instants that mostly come in time order (windows as they are committed, stored
+ * sums as they are read): the last shift, and the last gap between shifts, answer most calls
+ * without asking the time zone rules again.
+ */
+export function shiftFinder(cal: ShiftCalendar): (t: number) => ShiftInstance | undefined {
+  let last: ShiftInstance | undefined;
+  let gap = { start: 0, end: 0 };
+  return (t) => {
+    if (last !== undefined && t >= last.start && t < last.end) return last;
+    if (t >= gap.start && t < gap.end) return undefined;
+    const s = shiftAt(cal, t);
+    if (s !== undefined) last = s;
+    else gap = { start: t, end: shiftsBetween(cal, t, t + GAP_LOOKAHEAD_MS)[0]?.start ?? t + GAP_LOOKAHEAD_MS };
+    return s;
+  };
+}

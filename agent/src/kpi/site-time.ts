@@ -88,6 +88,11 @@ export function formatDate(d: SiteDate): string {
   return `${String(d.year).padStart(4, '0')}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
 }
 
+/** Minutes after midnight of a `HH:MM` time of day (validated by the config schema). */
+export function minuteOfDay(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
 /** A `YYYY-MM-DD` date, or undefined when it is not a real date. */
 export function parseDate(s: string): SiteDate | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);

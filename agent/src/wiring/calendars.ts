@@ -1,9 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { ShiftCalendar } from '../kpi/shifts.js';
-
-function minutes(hhmm: string): number {
-  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-}
+import { minuteOfDay } from '../kpi/site-time.js';
 
 /** Each configured site's time zone and shift calendar, as the KPI core reads them. */
 export function siteCalendars(cfg: Config): Map<string, ShiftCalendar> {
@@ -13,7 +10,7 @@ export function siteCalendars(cfg: Config): Map<string, ShiftCalendar> {
       timeZone: s.timeZone,
       versions: s.shiftCalendar.map((v) => ({
         validFrom: v.validFrom,
-        shifts: Object.fromEntries(Object.entries(v.shifts).map(([name, d]) => [name, { start: minutes(d.start), end: minutes(d.end) }])),
+        shifts: Object.fromEntries(Object.entries(v.shifts).map(([name, d]) => [name, { start: minuteOfDay(d.start), end: minuteOfDay(d.end) }])),
         week: v.week,
         exceptions: v.exceptions.map((e) => ({ from: e.from, to: e.to ?? e.from, shifts: e.shifts })),
       })),

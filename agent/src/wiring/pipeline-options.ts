@@ -4,7 +4,7 @@ import type { OutboxWriter } from '../core/sink.js';
 import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { periodOf } from '../kpi/periods.js';
-import { shiftAt, shiftsBetween } from '../kpi/shifts.js';
+import { shiftFinder } from '../kpi/shifts.js';
 import { siteCalendars } from './calendars.js';
 import type { ScrapDestinationOf } from '../pipeline/emit.js';
 import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
@@ -56,25 +56,17 @@ export function siteDays(cfg: Config): (machine: string, t: number) => { start: 
 }
 
 /**
- * The shift of a machine's site an instant falls in, remembering the last shift (and the last gap
- * between shifts) of each site, since windows come in time order; and a fingerprint of the
- * calendars, so that the store knows when its shift sums were summed under another calendar.
+ * The shift of a machine's site an instant falls in (windows come in time order, so each site's
+ * finder mostly answers from its last shift), and a fingerprint of the calendars, so that the
+ * store knows when its shift sums were summed under another calendar.
  */
 export function siteShifts(cfg: Config): NonNullable<PipelineOptions['shifts']> {
   const calendars = siteCalendars(cfg);
-  const last = new Map<string, { start: number; end: number; shift: boolean }>();
-  const of = (machine: string, t: number) => {
-    const site = machine.slice(0, machine.indexOf('/'));
-    const cal = calendars.get(site);
-    if (cal === undefined || cal.versions.length === 0) return undefined;
-    const l = last.get(site);
-    if (l !== undefined && t >= l.start && t < l.end) return l.shift ? l : undefined;
-    const s = shiftAt(cal, t);
-    const span = s !== undefined ? { start: s.start, end: s.end, shift: true } : { start: t, end: shiftsBetween(cal, t, t + 8 * 86_400_000)[0]?.start ?? t + 1, shift: false };
-    last.set(site, span);
-    return s === undefined ? undefined : span;
+  const finders = new Map([...calendars].flatMap(([site, cal]) => (cal.versions.length > 0 ? [[site, shiftFinder(cal)] as const] : [])));
+  return {
+    of: (machine, t) => finders.get(machine.slice(0, machine.indexOf('/')))?.(t),
+    fingerprint: fingerprint(JSON.stringify([...calendars].sort(([a], [b]) => (a < b ? -1 : 1)))),
   };
-  return { of, fingerprint: fingerprint(JSON.stringify([...calendars].sort(([a], [b]) => (a < b ? -1 : 1)))) };
 }
 
 /** FNV-1a, 32 bits: enough to notice that a calendar changed. */

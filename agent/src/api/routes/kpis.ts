@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
-import { ROLLUP_BY, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
+import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 
@@ -63,7 +63,7 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           required: ['period', 'from', 'to'],
           properties: {
             period: { type: 'string', enum: [...ROLLUP_PERIODS] },
-            by: { type: 'string', enum: [...ROLLUP_BY] },
+            by: { type: 'string', enum: [...ROLLUP_GROUPS] },
             from: { type: 'string' },
             to: { type: 'string' },
             machine: { type: 'string', minLength: 1 },
