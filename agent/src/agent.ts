@@ -26,6 +26,7 @@ import { createPipeline } from './wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
 import { rollupReader } from './wiring/rollups.js';
+import { entryService } from './wiring/entries.js';
 
 export interface AgentOptions {
   config: Config;
@@ -111,6 +112,7 @@ export class Agent {
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           rollup: rollupReader(this.store, config),
+          entries: entryService(config, this.store, this.pipeline, clock),
           tokens: config.api.tokens,
           logger,
         }, [{ plugin: dashboardPlugin }])

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import { registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { alertRoutes } from './routes/alerts.js';
+import { entryRoutes } from './routes/entries.js';
 import { streamRoutes } from './routes/stream.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
@@ -36,6 +37,7 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
       await api.register(alertRoutes, deps);
       await api.register(streamRoutes, deps);
       await api.register(kpiRoutes, deps);
+      await api.register(entryRoutes, deps);
       await api.register(statusRoutes, deps);
     },
     { prefix: '/api/v1' },

@@ -8,8 +8,9 @@ import { ROLLUP_GROUPS, ROLLUP_PERIODS, type RollupGroup, type RollupPeriod } fr
 import type { AlertChangeJson, AlertEventKind, AlertJson } from '../core/alert.js';
 import type { Health } from '../core/health.js';
 import type { SinkErrorKind } from '../core/sink.js';
+import type { EntryJson, EntryVersionJson } from '../core/entries.js';
 
-export type { AlertChangeJson, AlertJson, QualityCounts, WindowJson };
+export type { AlertChangeJson, AlertJson, EntryJson, EntryVersionJson, QualityCounts, WindowJson };
 
 /** A list answer: `{ items: [...] }`. */
 export interface ListJson<T> {
@@ -124,4 +125,26 @@ export interface RollupRowJson {
   method: string;
   /** The group under its own name (`machine`, `line`, `reason`, …) and every sum and ratio by its snake_case name. */
   [key: string]: string | number | QualityCounts | Record<string, Record<string, number>> | Record<string, number> | undefined;
+}
+
+/** The body of `POST /api/v1/entries`: a manual scrap entry. `time` defaults to now; `by` is taken from the operator token when there is one. */
+export interface EntryBody {
+  machine: string;
+  /** When the scrap was made: epoch ms or ISO 8601. */
+  time?: number | string;
+  parts?: number | null;
+  kg?: number | null;
+  reason?: string | null;
+  destination?: string | null;
+  comment?: string | null;
+  by?: string;
+}
+
+/** The body of `PATCH /api/v1/entries/<id>`: the fields to change (null clears one) and why. */
+export type EntryChangeBody = Partial<Omit<EntryBody, 'by' | 'time'>> & { time?: number | string; why: string; by?: string };
+
+/** The body of `DELETE /api/v1/entries/<id>`: why. */
+export interface EntryDeleteBody {
+  why: string;
+  by?: string;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Alert } from '../core/alert.js';
+import type { EntryService } from '../core/entries.js';
 import type { Health } from '../core/health.js';
 import type { ForwarderStatus } from '../core/sink.js';
 import type { Store } from '../store/store.js';
@@ -8,7 +9,7 @@ import type { ApiToken } from './auth.js';
 import type { MachineInfo, RollupQuery, RollupRowJson } from './contract.js';
 import type { EventHub } from './events.js';
 
-/** What the HTTP API reads; it never writes the store. */
+/** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
 export interface ApiDeps {
   store: Store;
   registry: Registry;
@@ -23,6 +24,8 @@ export interface ApiDeps {
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
   /** Sums stored windows into periods of the site's time (`/api/v1/kpis/rollup`); absent: that route answers 404. */
   rollup?: (q: RollupQuery) => RollupRowJson[];
+  /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
+  entries?: EntryService;
   /** API tokens; none: the API is open. */
   tokens?: readonly ApiToken[];
   logger?: Logger;

@@ -1,7 +1,17 @@
 import type { SummedSignal } from './signals.js';
 
-/** Summed window components by signal; a key is present only for signals the machine measures. */
-export type Components = Partial<Record<SummedSignal, number>>;
+/**
+ * Scrap an operator recorded by hand (core/entries.ts), summed over the current versions of a
+ * window's entries: never mixed into the machine's own counts (agent/src/kpi/README.md, "Manual scrap").
+ */
+export const MANUAL_COMPONENTS = ['manual_scrap_parts', 'manual_scrap_kg'] as const;
+export type ManualComponent = (typeof MANUAL_COMPONENTS)[number];
+
+/**
+ * Summed window components by signal; a key is present only for signals the machine measures,
+ * and the manual ones only for a window that manual entries landed in.
+ */
+export type Components = Partial<Record<SummedSignal | ManualComponent, number>>;
 
 /** Sums of one key of a breakdown, by measure (`parts_scrap`, `scrap_kg`, `seconds`, …). */
 export type Measures = Record<string, number>;

@@ -19,6 +19,7 @@ import {
 import { classifyEventTime, EVENT_TIME_SKEWED, EVENT_TIME_TOO_LATE, type EventTimeLimits } from './event-time.js';
 import { Q_DUP, Q_IMPLAUSIBLE, Q_REBASELINED, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
 import { addToBreakdowns, mergeBreakdowns } from './breakdowns.js';
+import { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION } from './derive.js';
 import { SNAPSHOT_VERSION, type EngineSnapshot, type SignalSnapshot } from './snapshot.js';
 import { newWindow, windowStart, type WindowAcc } from './windows.js';
 
@@ -300,6 +301,7 @@ export class KpiEngine {
   recordBreakdown(e: BreakdownEntry, now: number): boolean {
     // Scrap by reason is the engine's own, kept equal to the scrap it counts; recorded amounts go under another dimension.
     if (e.dimension === REASON_DIMENSION) throw new Error(`the "${REASON_DIMENSION}" dimension is recorded from scrap samples only`);
+    if (e.dimension === MANUAL_REASON_DIMENSION || e.dimension === MANUAL_DESTINATION_DIMENSION) throw new Error(`the "${e.dimension}" dimension holds manual entries, summed at emission`);
     this.stats.samples++;
     const m = this.machines.get(e.machine);
     if (m === undefined) {
@@ -453,6 +455,27 @@ export class KpiEngine {
     }
     m.last = w;
     return w;
+  }
+
+  /** Start of the window that holds event time `t`. */
+  windowStartOf(t: number): number {
+    return windowStart(t, this.windowMs);
+  }
+
+  /** True while a machine's window that starts at `start` is open here (its emission, or a revision's, is still to come). */
+  hasOpenWindow(machine: string, start: number): boolean {
+    return this.machines.get(machine)?.windows.has(start) === true;
+  }
+
+  /**
+   * A window of a machine with nothing in it, outside the engine, with the machine's current
+   * product, material and part mass: what a revision that only changes manual scrap, or a window
+   * that holds only manual scrap, is emitted from. Undefined for a machine that is not configured.
+   */
+  emptyWindow(machine: string, start: number): DueWindow | undefined {
+    const m = this.machines.get(machine);
+    if (m === undefined) return undefined;
+    return { window: newWindow(m.path, start, start + this.windowMs, m), measured: m.measured };
   }
 
   /** Removes and returns the windows due for emission at `now` (end + allowed lateness reached). */

@@ -1,20 +1,28 @@
 import type { Aggregate, Breakdowns, Components, Kpis } from '../core/aggregate.js';
-import { addComponents, deriveKpis, deriveScrapSplit, KPI_METHOD } from '../kpi/derive.js';
+import { addComponents, deriveKpis, deriveScrapSplit, KPI_METHOD, type DestinationOf } from '../kpi/derive.js';
 import type { DueWindow } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { QUALITY_COUNTS, type QualityCounts } from '../core/aggregate.js';
 import { componentsOf, qualityOf } from '../kpi/windows.js';
 import { mergeBreakdowns, sortedBreakdowns } from '../kpi/breakdowns.js';
+import { MANUAL_COMPONENTS } from '../core/aggregate.js';
+import type { EntryFields } from '../core/entries.js';
+import { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION, manualSums } from '../kpi/manual.js';
 
 /** Where scrap of one machine, material and reason goes (reason undefined: unassigned scrap); undefined when nothing says. */
 export type ScrapDestinationOf = (machine: string, material: string | undefined, reason: string | undefined) => string | undefined;
 
 const NO_DESTINATION: ScrapDestinationOf = () => undefined;
 
+/** What a window's manual entries are summed from: the current versions of the entries in it. */
+export type ManualEntryFields = Pick<EntryFields, 'parts' | 'kg' | 'reason' | 'destination'>;
+
 /**
  * Turns a due window into the aggregate to store: the first emission of its window, or a
- * revision that adds the late increment to the stored one. Returns undefined when there is
- * nothing to emit (no sample was ever accepted into the window). Pure.
+ * revision that adds the late increment to the stored one. `entries` are the manual entries the
+ * window holds now: their sums replace whatever manual scrap the stored window had. Returns
+ * undefined when there is nothing to emit (no sample was ever accepted into the window and it
+ * holds no entry). Pure.
  */
 export function toAggregate(
   due: DueWindow,
@@ -22,13 +30,16 @@ export function toAggregate(
   now: number,
   materials: ReadonlyMap<string, MaterialFactors>,
   destinationOf: ScrapDestinationOf = NO_DESTINATION,
+  entries: readonly ManualEntryFields[] = [],
 ): Aggregate | undefined {
   const w = due.window;
   const components = componentsOf(w, due.measured);
   const quality = qualityOf(w);
   if (previous === undefined) {
-    if (w.accepted === 0) return undefined;
-    const kpis = deriveKpis(components, { partMassKg: w.partMassKg, material: w.material === undefined ? undefined : materials.get(w.material) });
+    if (w.accepted === 0 && entries.length === 0) return undefined;
+    const destination: DestinationOf = (reason) => destinationOf(w.machine, w.material, reason);
+    const withManual = manual(components, w.breakdowns, entries, w.partMassKg, destination, false);
+    const kpis = deriveKpis(withManual.components, { partMassKg: w.partMassKg, material: w.material === undefined ? undefined : materials.get(w.material) });
     return {
       machine: w.machine,
       windowStart: w.start,
@@ -37,25 +48,27 @@ export function toAggregate(
       product: w.product,
       material: w.material,
       partMassKg: w.partMassKg,
-      components,
-      ...sums(w.machine, w.material, w.partMassKg, components, kpis, w.breakdowns, destinationOf),
+      components: withManual.components,
+      ...sums(withManual.components, kpis, withManual.breakdowns, w.partMassKg, destination, undefined),
       quality,
       kpis,
       method: KPI_METHOD,
       emittedAt: now,
     };
   }
-  const merged = addComponents(previous.components, components);
   const mergedQuality = { ...previous.quality } as QualityCounts;
   for (const k of QUALITY_COUNTS) mergedQuality[k] = (mergedQuality[k] ?? 0) + quality[k];
   // The stored window keeps its product, material and part mass: a revision only adds late counts.
-  const kpis = deriveKpis(merged, { partMassKg: previous.partMassKg, material: previous.material === undefined ? undefined : materials.get(previous.material) });
+  const destination: DestinationOf = (reason) => destinationOf(previous.machine, previous.material, reason);
+  const hadManual = previous.components.manual_scrap_parts !== undefined;
+  const withManual = manual(addComponents(previous.components, components), mergeBreakdowns(previous.breakdowns, w.breakdowns), entries, previous.partMassKg, destination, hadManual);
+  const kpis = deriveKpis(withManual.components, { partMassKg: previous.partMassKg, material: previous.material === undefined ? undefined : materials.get(previous.material) });
   const { breakdowns: _b, split: _s, ...kept } = previous;
   return {
     ...kept,
     revision: previous.revision + 1,
-    components: merged,
-    ...sums(previous.machine, previous.material, previous.partMassKg, merged, kpis, mergeBreakdowns(previous.breakdowns, w.breakdowns), destinationOf),
+    components: withManual.components,
+    ...sums(withManual.components, kpis, withManual.breakdowns, previous.partMassKg, destination, previous.split),
     quality: mergedQuality,
     kpis,
     method: KPI_METHOD,
@@ -63,16 +76,44 @@ export function toAggregate(
   };
 }
 
-/** The window's recorded breakdowns (sorted) and the scrap split derived from them, each only when there is one. */
-function sums(
-  machine: string,
-  material: string | undefined,
-  partMassKg: number | undefined,
-  components: Components,
-  kpis: Kpis,
-  recorded: Breakdowns | undefined,
-  destinationOf: ScrapDestinationOf,
-): { breakdowns?: Breakdowns; split?: Breakdowns } {
-  const split = deriveScrapSplit(components, kpis, recorded, partMassKg, (reason) => destinationOf(machine, material, reason));
+/**
+ * The components and breakdowns with the manual scrap of `entries` in place of whatever manual
+ * scrap they held (a revision recomputes it from the entries, it does not add to it). A window
+ * that had manual scrap keeps its manual components at 0 when its last entry goes, so that every
+ * channel that overwrites a window's point or row sees them go.
+ */
+function manual(components: Components, breakdowns: Breakdowns | undefined, entries: readonly ManualEntryFields[], partMassKg: number | undefined, destinationOf: DestinationOf, hadManual: boolean): { components: Components; breakdowns: Breakdowns | undefined } {
+  const c: Components = { ...components };
+  for (const k of MANUAL_COMPONENTS) delete c[k];
+  let b: Breakdowns | undefined;
+  if (breakdowns !== undefined) {
+    const { [MANUAL_REASON_DIMENSION]: _r, [MANUAL_DESTINATION_DIMENSION]: _d, ...machine } = breakdowns;
+    b = Object.keys(machine).length > 0 ? machine : undefined;
+  }
+  const m = manualSums(entries, partMassKg, destinationOf);
+  if (m === undefined) {
+    if (hadManual) Object.assign(c, { manual_scrap_parts: 0, ...(components.manual_scrap_kg !== undefined ? { manual_scrap_kg: 0 } : {}) });
+    return { components: c, breakdowns: b };
+  }
+  if (hadManual && components.manual_scrap_kg !== undefined && m.components.manual_scrap_kg === undefined) c.manual_scrap_kg = 0;
+  return { components: Object.assign(c, m.components), breakdowns: { ...b, ...m.breakdowns } };
+}
+
+/**
+ * The window's recorded breakdowns (sorted) and the scrap split derived from them, each only when
+ * there is one. A key of the previous emission's split that the revision no longer has stays with
+ * its measures at 0 (an entry moved to another reason), so that a point written for it is overwritten.
+ */
+function sums(components: Components, kpis: Kpis, recorded: Breakdowns | undefined, partMassKg: number | undefined, destinationOf: DestinationOf, previousSplit: Breakdowns | undefined): { breakdowns?: Breakdowns; split?: Breakdowns } {
+  let split = deriveScrapSplit(components, kpis, recorded, partMassKg, destinationOf);
+  if (previousSplit !== undefined) {
+    for (const [dimension, keys] of Object.entries(previousSplit)) {
+      for (const [key, measures] of Object.entries(keys)) {
+        if (split?.[dimension]?.[key] !== undefined) continue;
+        split = { ...split, [dimension]: { ...split?.[dimension], [key]: Object.fromEntries(Object.keys(measures).map((m) => [m, 0])) } };
+      }
+    }
+    if (split !== undefined) split = sortedBreakdowns(split);
+  }
   return { ...(recorded !== undefined ? { breakdowns: sortedBreakdowns(recorded) } : {}), ...(split !== undefined ? { split } : {}) };
 }

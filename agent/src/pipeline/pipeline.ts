@@ -187,28 +187,67 @@ export class Pipeline {
     this.commit([], this.clock.now());
   }
 
-  private commit(due: DueWindow[], now: number): readonly Aggregate[] {
+  /**
+   * Records a change of a manual scrap entry (agent/src/kpi/README.md, "Manual scrap"): `write`
+   * stores the entry's new version and names where it was and is (machine and time), and every
+   * window those fall in is revised from its entries as they are now, like a window revised by
+   * late data. A window the engine still holds open takes them when it is emitted (the checkpoint
+   * saved in the same transaction keeps it); a window of a machine that sent nothing then holds
+   * only the manual scrap. One transaction: the entry, the revisions, their outbox records and
+   * the checkpoint commit together or not at all. Throws when the store fails; nothing is saved then.
+   */
+  changeEntry(write: () => readonly { machine: string; ts: number }[]): readonly Aggregate[] {
+    return this.commit([], this.clock.now(), (now) => {
+      const out: Aggregate[] = [];
+      const seen = new Set<string>();
+      for (const place of write()) {
+        const start = this.engine.windowStartOf(place.ts);
+        const key = `${place.machine} ${start}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (this.engine.hasOpenWindow(place.machine, start) && this.store.getAggregate(place.machine, start) === undefined) continue;
+        const empty = this.engine.emptyWindow(place.machine, start);
+        const agg = empty === undefined ? undefined : this.emitWindow(empty, now);
+        if (agg !== undefined) out.push(agg);
+      }
+      return out;
+    });
+  }
+
+  /** Stores one window's aggregate (its first emission or a revision, with the window's manual entries as they are now), its rollup sums and its outbox records; inside the commit's transaction. */
+  private emitWindow(d: DueWindow, now: number): Aggregate | undefined {
+    const prev = this.store.getAggregate(d.window.machine, d.window.start);
+    const entries = this.store.entries.inWindow(d.window.machine, d.window.start, d.window.end);
+    const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination, entries);
+    if (agg === undefined) return undefined;
+    this.store.putAggregate(agg);
+    this.addToSums(agg, prev);
+    for (const w of this.writers) {
+      const payload = w.serialize(agg);
+      if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);
+    }
+    return agg;
+  }
+
+  /**
+   * One commit: the due windows, and what `extra` emits in the same transaction (a manual entry's
+   * revisions; its error is thrown to the caller, while the windows' own commits are retried).
+   */
+  private commit(due: DueWindow[], now: number, extra?: (now: number) => Aggregate[]): readonly Aggregate[] {
     const t0 = performance.now();
     let emitted: Aggregate[];
     const pending = this.alerts.drainPending();
     let changes: AlertChange[] = pending;
-    const before = due.length > 0 ? this.alerts.snapshot() : undefined;
+    const before = due.length > 0 || extra !== undefined ? this.alerts.snapshot() : undefined;
     try {
       emitted = this.store.transaction(() => {
         if (this.shiftCalendars !== undefined) this.store.noteShiftCalendars(this.shiftCalendars, now);
         const out: Aggregate[] = [];
         for (const d of due) {
-          const prev = this.store.getAggregate(d.window.machine, d.window.start);
-          const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination);
-          if (agg === undefined) continue;
-          this.store.putAggregate(agg);
-          this.addToSums(agg, prev);
-          for (const w of this.writers) {
-            const payload = w.serialize(agg);
-            if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);
-          }
-          out.push(agg);
+          const agg = this.emitWindow(d, now);
+          if (agg !== undefined) out.push(agg);
         }
+        if (extra !== undefined) out.push(...extra(now));
         // Pending changes happened first (the fast rule, or a commit that failed): saved first.
         changes = [...pending, ...this.alerts.onWindows(out, now)];
         this.recordAlerts(changes, now);
@@ -228,6 +267,7 @@ export class Pipeline {
       this.failuresInRow++;
       this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
       this.events.onCommitError?.(err, this.failuresInRow);
+      if (extra !== undefined) throw err;
       return [];
     }
     if (this.failuresInRow > 0) this.events.onCommitRecovered?.(this.failuresInRow);

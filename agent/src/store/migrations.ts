@@ -146,4 +146,24 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX rollup_shifts_by_start ON rollup_shifts (shift_start);
   `,
+  `
+  CREATE TABLE manual_entries (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    current INTEGER NOT NULL,
+    machine TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    parts REAL,
+    kg REAL,
+    reason TEXT,
+    destination TEXT,
+    comment TEXT,
+    by TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    why TEXT,
+    PRIMARY KEY (id, version)
+  ) WITHOUT ROWID;
+  CREATE INDEX manual_entries_current ON manual_entries (machine, ts) WHERE current = 1;
+  `,
 ];

@@ -22,6 +22,7 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'rollup_hours', order: 'machine, hour_start, material, product' },
   { name: 'rollup_days', order: 'machine, day_start, material, product' },
   { name: 'rollup_shifts', order: 'machine, shift_start, material, product' },
+  { name: 'manual_entries', order: 'id, version' },
   { name: 'store_meta', order: 'key' },
 ];
 

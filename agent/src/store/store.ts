@@ -5,6 +5,7 @@ import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { AlertTable } from './alerts.js';
+import { EntryTable } from './entries.js';
 import { Outbox } from './outbox.js';
 import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
 
@@ -156,6 +157,8 @@ export class Store {
   readonly outbox: Outbox;
   /** Alerts and their audit trail; written inside the same transactions as the windows. */
   readonly alerts: AlertTable;
+  /** Manual scrap entries with every version; written inside the same transactions as the windows they revise. */
+  readonly entries: EntryTable;
 
   /** Set when the file was damaged at open and a fresh one was made from its intact prefix. */
   readonly recovery: RecoveryReport | undefined;
@@ -179,6 +182,7 @@ export class Store {
     }
     this.outbox = new Outbox(this.db);
     this.alerts = new AlertTable(this.db);
+    this.entries = new EntryTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.upsertAgg = this.db.prepare(`
       INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, breakdowns, split, quality, kpis, method, first_emitted_at, emitted_at)
@@ -286,6 +290,7 @@ export class Store {
     this.db.prepare('DELETE FROM rollup_hours WHERE hour_start < ?').run(before);
     this.db.prepare('DELETE FROM rollup_days WHERE day_end <= ?').run(before);
     this.db.prepare('DELETE FROM rollup_shifts WHERE shift_end <= ?').run(before);
+    this.entries.prune(before);
     return res.changes;
   }
 
