@@ -26,6 +26,13 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
     forceCloseConnections: true,
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
+    // A 400 names the field: ajv's own message for an unknown one does not.
+    schemaErrorFormatter: (errors, dataVar) =>
+      new Error(
+        errors
+          .map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}${typeof e.params.additionalProperty === 'string' ? `: "${e.params.additionalProperty}"` : ''}`)
+          .join(', '),
+      ),
   });
   app.decorateRequest('principal', undefined);
   app.register(healthRoutes, deps);

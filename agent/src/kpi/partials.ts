@@ -3,7 +3,7 @@ import { addBreakdownsInto } from './breakdowns.js';
 import { emptyQuality } from './quality.js';
 
 /** KPIs that add up across windows; every other KPI is a ratio, derived from these sums. */
-const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg']);
+const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework', 'good_kg', 'scrap_kg', 'material_in_kg', 'material_loss_kg', 'loss_cost', 'loss_co2e_kg', 'manual_scrap_parts', 'manual_scrap_kg']);
 const isAdditive = (k: string): boolean => ADDITIVE.has(k) || k.startsWith('crm_loss_kg_');
 
 /** Ratios: name → numerator and denominator, each summed over the windows that define the ratio. */

@@ -30,7 +30,7 @@ function author(req: FastifyRequest, reply: FastifyReply, by: string | undefined
     return undefined;
   }
   const name = p?.name ?? by;
-  if (name === undefined) void reply.code(400).send({ error: 'body/by: say who records this (or use an operator token)' });
+  if (name === undefined) void badRequest(reply, 'by', 'is needed: say who records this (or use an operator token)');
   return name;
 }
 
@@ -42,8 +42,13 @@ function timeOf(v: number | string | null | undefined): number | undefined {
   return t;
 }
 
+/** A 400 in the shape of fastify's own validation errors, naming the field. */
+function badRequest(reply: FastifyReply, field: string, message: string): FastifyReply {
+  return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `body/${field} ${message}`, field });
+}
+
 function answer(reply: FastifyReply, out: EntryOutcome, created = false): unknown {
-  if ('problem' in out) return reply.code(400).send({ error: `body/${out.problem.field} ${out.problem.message}`, field: out.problem.field });
+  if ('problem' in out) return badRequest(reply, out.problem.field, out.problem.message);
   if ('notFound' in out) return reply.code(404).send({ error: out.notFound });
   if ('conflict' in out) return reply.code(409).send({ error: out.conflict });
   return reply.code(created ? 201 : 200).send(entryToJson(out.entry));
@@ -105,7 +110,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (by === undefined) return reply;
       const { why: reason, by: _by, time: t, ...rest } = req.body;
       const changes = { ...rest, ...(t !== undefined ? { ts: timeOf(t) ?? null } : {}) };
-      if (changes.machine === null) return reply.code(400).send({ error: 'body/machine cannot be cleared', field: 'machine' });
+      if (changes.machine === null) return badRequest(reply, 'machine', 'cannot be cleared');
       return answer(reply, entries.edit(req.params.id, changes, reason, by));
     },
   );
