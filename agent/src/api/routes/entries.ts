@@ -8,7 +8,7 @@ const MAX_ITEMS = 10_000;
 
 const quantity = { type: ['number', 'null'] } as const;
 const text = (max: number) => ({ type: ['string', 'null'], minLength: 1, maxLength: max }) as const;
-const time = { type: ['number', 'string'] } as const;
+const time = { anyOf: [{ type: 'number' }, { type: 'string', minLength: 1 }] } as const;
 const who = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const why = { type: 'string', minLength: 1, maxLength: 2000 } as const;
 
