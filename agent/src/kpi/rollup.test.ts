@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Aggregate, Components } from '../core/aggregate.js';
+import { manualSums } from './manual.js';
 import { deriveKpis, deriveScrapSplit, KPI_METHOD } from './derive.js';
 import { rollup, windowSums, type RollupOptions } from './rollup.js';
 import type { ShiftCalendar } from './shifts.js';
@@ -40,10 +41,13 @@ function windows(from: number, to: number): Aggregate[] {
   for (let t = from; t < to; t += Q) {
     for (const [machine, volume, mass] of [[M1, 400, 0.5], [M2, 20, 2]] as const) {
       const scrap = rnd(Math.ceil(volume / 20));
-      const c: Components = { parts_good: volume - scrap + rnd(5), parts_scrap: scrap, material_in_kg: volume * mass * 1.1 };
+      const destination = (r: string | undefined) => (r === 'burr' ? 'internal_reuse' : 'external_recycling');
+      // Now and then a bin of rejects recorded by hand.
+      const manual = rnd(7) === 0 ? manualSums([{ parts: rnd(30) + 1, kg: undefined, reason: 'crack', destination: 'landfill' }], mass, destination) : undefined;
+      const c: Components = { parts_good: volume - scrap + rnd(5), parts_scrap: scrap, material_in_kg: volume * mass * 1.1, ...manual?.components };
       const kpis = deriveKpis(c, { partMassKg: mass });
       const burr = rnd(scrap + 1);
-      const split = deriveScrapSplit(c, kpis, { reason: { burr: { parts_scrap: burr } } }, mass, (r) => (r === 'burr' ? 'internal_reuse' : 'external_recycling'));
+      const split = deriveScrapSplit(c, kpis, { reason: { burr: { parts_scrap: burr } }, ...manual?.breakdowns }, mass, destination);
       out.push({ machine, windowStart: t, windowEnd: t + Q, revision: 0, product: undefined, material: machine === M1 ? 'steel' : 'brass', partMassKg: mass, components: c, ...(split ? { split } : {}), quality: { stale: 0, implausible: 0, rebaselined: 0, too_late: 0, skewed: 0, dup: rnd(3) === 0 ? 1 : 0, rejected: 0 }, kpis, method: KPI_METHOD, emittedAt: t + Q });
     }
   }
@@ -65,15 +69,17 @@ function prevDate(date: string): string {
 const options = (o: Pick<RollupOptions, 'period' | 'by' | 'from' | 'to'>): RollupOptions => ({ ...o, timeZoneOf: () => ZONE, calendarOf: () => calendar, machines: [M1, M2] });
 
 /** Sums the test's own way: Σ parts and the yield from the sums, per label and machine. */
-function expectedBy(ws: Aggregate[], label: (a: Aggregate) => string | undefined): Map<string, { good: number; total: number; windows: number }> {
-  const out = new Map<string, { good: number; total: number; windows: number }>();
+function expectedBy(ws: Aggregate[], label: (a: Aggregate) => string | undefined): Map<string, { good: number; total: number; manual: number; windows: number }> {
+  const out = new Map<string, { good: number; total: number; manual: number; windows: number }>();
   for (const a of ws) {
     const l = label(a);
     if (l === undefined) continue;
     const key = `${l}|${a.machine}`;
-    const e = out.get(key) ?? { good: 0, total: 0, windows: 0 };
-    e.good += a.kpis.parts_good!;
-    e.total += a.kpis.parts_total!;
+    const e = out.get(key) ?? { good: 0, total: 0, manual: 0, windows: 0 };
+    e.good += a.components.parts_good!;
+    // Produced = what the machine counted + the manual scrap recorded on top.
+    e.total += a.components.parts_good! + a.components.parts_scrap! + (a.components.manual_scrap_parts ?? 0);
+    e.manual += a.components.manual_scrap_parts ?? 0;
     e.windows++;
     out.set(key, e);
   }
@@ -87,6 +93,7 @@ function compare(rows: ReturnType<typeof rollup>, expected: ReturnType<typeof ex
     expect(r.windows, r.period).toBe(e.windows);
     expect(r.kpis.parts_good).toBe(e.good);
     expect(r.kpis.parts_total).toBe(e.total);
+    expect(r.kpis.manual_scrap_parts ?? 0).toBe(e.manual);
     expect(r.kpis.yield).toBeCloseTo(e.good / e.total, 12);
   }
 }
@@ -162,9 +169,14 @@ describe('rollups in site time', () => {
   it('by reason: each reason\'s parts per day, and their shares of the day\'s scrap add up to 1', () => {
     const rows = rollup(windowSums(ws), options({ period: 'day', by: 'reason', from, to }));
     const day = rows.filter((r) => r.period === '2026-10-25');
-    expect(day.map((r) => r.group).sort()).toEqual(['burr', 'unassigned']);
-    const burr = ws.filter((a) => local(a.windowStart).date === '2026-10-25').reduce((n, a) => n + (a.split?.reason?.burr?.parts_scrap ?? 0), 0);
+    expect(day.map((r) => r.group).sort()).toEqual(['burr', 'crack', 'unassigned']);
+    const ofDay = ws.filter((a) => local(a.windowStart).date === '2026-10-25');
+    const burr = ofDay.reduce((n, a) => n + (a.split?.reason?.burr?.parts_scrap ?? 0), 0);
     expect(day.find((r) => r.group === 'burr')!.kpis.parts_scrap).toBe(burr);
+    // Cracks are the manual entries: all of their parts are manual.
+    const manual = ofDay.reduce((n, a) => n + (a.components.manual_scrap_parts ?? 0), 0);
+    expect(manual).toBeGreaterThan(0);
+    expect(day.find((r) => r.group === 'crack')!.kpis).toMatchObject({ parts_scrap: manual, manual_scrap_parts: manual });
     expect(day.reduce((n, r) => n + r.kpis.share_of_scrap!, 0)).toBeCloseTo(1, 12);
   });
 

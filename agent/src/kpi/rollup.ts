@@ -127,6 +127,8 @@ export function rollup(parts: Iterable<PartialSums>, o: RollupOptions): RollupRo
     if (o.by === 'reason' || o.by === 'destination') {
       const dim = o.by === 'reason' ? p.split?.reason : p.split?.destination;
       for (const [key, measures] of Object.entries(dim ?? {})) {
+        // A key kept at 0 for a revision (an entry moved away) is no reason of this window.
+        if (Object.values(measures).every((v) => v === 0)) continue;
         const sums = acc(span, key).total.sums;
         for (const [k, v] of Object.entries(measures)) sums[k] = (sums[k] ?? 0) + v;
       }
