@@ -9,6 +9,7 @@ import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { simulatorSchema } from '../simulator/config.js';
+import { SCRAP_DESTINATIONS } from '../core/reasons.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
 /** An ISA-95 machine path with three or four levels. */
@@ -48,15 +49,6 @@ const signalsSchema = z
   .partialRecord(z.enum(SUMMED_SIGNALS), signalSchema)
   .meta({ description: 'Numeric signals by canonical name, each with its kind.' });
 
-/** Where scrap goes, as the ESRS E5-5 waste categories (`internal_reuse`: in-house regrind or remelt). */
-export const SCRAP_DESTINATIONS = [
-  'internal_reuse',
-  'external_recycling',
-  'other_recovery',
-  'incineration',
-  'landfill',
-  'other_disposal',
-] as const;
 const scrapDestinationSchema = z.enum(SCRAP_DESTINATIONS);
 
 

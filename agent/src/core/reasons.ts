@@ -8,3 +8,13 @@ export const REASON_CODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 export function isReasonCode(code: string): boolean {
   return REASON_CODE_RE.test(code) && code !== UNASSIGNED_REASON;
 }
+
+/** Where scrap goes, as the ESRS E5-5 waste categories (`internal_reuse`: in-house regrind or remelt). */
+export const SCRAP_DESTINATIONS = [
+  'internal_reuse',
+  'external_recycling',
+  'other_recovery',
+  'incineration',
+  'landfill',
+  'other_disposal',
+] as const;

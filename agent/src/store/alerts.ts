@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Alert, AlertChange, AlertEventKind, AlertState, Severity } from '../core/alert.js';
+import { whereOf } from './where.js';
 
 export interface AlertQuery {
   state?: AlertState | 'open' | undefined;
@@ -61,29 +62,9 @@ export class AlertTable {
   }
 
   query(q: AlertQuery = {}): Alert[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.state === 'open') where.push("state != 'resolved'");
-    else if (q.state !== undefined) {
-      where.push('state = ?');
-      args.push(q.state);
-    }
-    for (const k of ['machine', 'line', 'severity'] as const) {
-      if (q[k] !== undefined) {
-        where.push(`${k} = ?`);
-        args.push(q[k]);
-      }
-    }
-    if (q.from !== undefined) {
-      where.push('started_at >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('started_at < ?');
-      args.push(q.to);
-    }
-    args.push(q.limit ?? -1);
-    const rows = this.db.prepare(`SELECT data FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`).all(...args) as { data: string }[];
+    const state = q.state === 'open' ? undefined : q.state;
+    const w = whereOf({ equal: { state, machine: q.machine, line: q.line, severity: q.severity }, time: { column: 'started_at', from: q.from, to: q.to } }, q.state === 'open' ? ["state != 'resolved'"] : []);
+    const rows = this.db.prepare(`SELECT data FROM alerts ${w.sql} ORDER BY started_at DESC, id LIMIT ?`).all(...w.args, q.limit ?? -1) as { data: string }[];
     return rows.map((r) => JSON.parse(r.data) as Alert);
   }
 

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Entry, EntryVersion } from '../core/entries.js';
+import { whereOf } from './where.js';
 
 interface EntryRow {
   id: string;
@@ -94,21 +95,8 @@ export class EntryTable {
 
   /** Entries whose current version matches, deleted ones included, by time then id, each with its history. */
   query(q: EntryQuery = {}): Entry[] {
-    const where = ['current = 1'];
-    const args: (string | number)[] = [];
-    if (q.machine !== undefined) {
-      where.push('machine = ?');
-      args.push(q.machine);
-    }
-    if (q.from !== undefined) {
-      where.push('ts >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('ts < ?');
-      args.push(q.to);
-    }
-    const ids = this.db.prepare(`SELECT id FROM manual_entries WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`).all(...args, q.limit ?? -1) as { id: string }[];
+    const w = whereOf({ equal: { machine: q.machine }, time: { column: 'ts', from: q.from, to: q.to } }, ['current = 1']);
+    const ids = this.db.prepare(`SELECT id FROM manual_entries ${w.sql} ORDER BY ts, id LIMIT ?`).all(...w.args, q.limit ?? -1) as { id: string }[];
     return ids.map((r) => this.get(r.id)!);
   }
 

@@ -6,6 +6,7 @@ import { YieldwatchError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { AlertTable } from './alerts.js';
 import { EntryTable } from './entries.js';
+import { whereOf } from './where.js';
 import { Outbox } from './outbox.js';
 import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
 
@@ -66,21 +67,8 @@ export interface StoredSums {
 
 /** The SELECT of a window query, in window start then machine order. */
 function aggregateSql(q: Omit<AggregateQuery, 'limit'>): { sql: string; args: (string | number)[] } {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (q.machine !== undefined) {
-    where.push('machine = ?');
-    args.push(q.machine);
-  }
-  if (q.from !== undefined) {
-    where.push('window_start >= ?');
-    args.push(q.from);
-  }
-  if (q.to !== undefined) {
-    where.push('window_start < ?');
-    args.push(q.to);
-  }
-  return { sql: `SELECT * FROM aggregates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window_start, machine`, args };
+  const w = whereOf({ equal: { machine: q.machine }, time: { column: 'window_start', from: q.from, to: q.to } });
+  return { sql: `SELECT * FROM aggregates ${w.sql} ORDER BY window_start, machine`, args: w.args };
 }
 
 function fromRow(r: AggregateRow): Aggregate {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SCRAP_DESTINATIONS, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
+import { SCRAP_DESTINATIONS } from '../core/reasons.js';
 import type { Clock } from '../core/clock.js';
 import type { EntryFields, EntryOutcome, EntryService, EntryVersion } from '../core/entries.js';
 import { checkEntry, type EntryRules } from '../kpi/manual.js';
