@@ -149,8 +149,11 @@ export class AlertManager {
     }
   }
 
-  /** Runs the window rules on newly committed windows; returns the changes to persist with them. */
-  onWindows(aggregates: readonly Aggregate[], now: number): AlertChange[] {
+  /**
+   * Runs the window rules on newly committed windows; returns the changes to persist with them.
+   * `late`: the windows are judged as late data whatever their revision (a manual entry's windows).
+   */
+  onWindows(aggregates: readonly Aggregate[], now: number, late = false): AlertChange[] {
     const out: AlertChange[] = [];
     // In event-time order: windows held back by a failed commit come out together with newer ones.
     const ordered = aggregates.length > 1 ? [...aggregates].sort((x, y) => x.windowStart - y.windowStart) : aggregates;
@@ -160,7 +163,7 @@ export class AlertManager {
       for (const p of pairs) {
         if (p.rule.type === 'fast') continue;
         const obs = this.observe(p, a);
-        if (a.revision > 0) {
+        if (a.revision > 0 || late) {
           // Late data: recorded when it would have fired, never raised live (the moment has passed).
           if (obs.breach && p.alert === undefined) out.push({ kind: 'late_breach', alert: this.newAlert(p, obs, a.windowStart, a.windowEnd, a.windowStart, now), at: now, by: 'rule', notify: false });
           continue;

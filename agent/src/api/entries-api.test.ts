@@ -18,14 +18,15 @@ const M = 'demo/l1/press1';
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789ab';
 
-const config = validateConfig({
+const raw = {
   kpi: { windowSize: '60s', allowedLateness: '10s', correctionHorizon: '24h' },
   sites: { demo: { scrapReasons: { burr: { label: { en: 'Burr' } }, contaminated: { label: { en: 'Contaminated' }, destination: 'incineration' } } } },
   materials: { steel: { pricePerKg: 1, scrapDestination: 'external_recycling' } },
   machines: [{ path: M, partMassKg: 0.5, material: 'steel', signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } }],
   sinks: [{ type: 'mqtt', id: 'uns', url: 'mqtt://127.0.0.1:1883' }],
   sources: [],
-});
+};
+const config = validateConfig(raw);
 
 /** Manual scrap entries through the HTTP API, on a real store and pipeline with the agent's time in hand. */
 describe('manual scrap entries API', () => {
@@ -169,6 +170,18 @@ describe('manual scrap entries API', () => {
     expect(window(T0 + 2 * W)!).toMatchObject({ revision: 0, kpis: { parts_good: 10, parts_scrap: 0, parts_total: 10, manual_scrap_parts: 0, manual_scrap_kg: 1.25, scrap_kg: 1.25 } });
   });
 
+  it('an entry in the current window before the machine sent anything in it: the window is not emitted early, its first emission holds both', async () => {
+    expect((await request('POST', '/api/v1/entries', { machine: M, parts: 3 })).statusCode).toBe(201);
+    expect(window(T0 + 2 * W)).toBeUndefined();
+    ingest(7, 1, T0 + 2 * W + 30_000);
+    clock.set(T0 + 3 * W + 9_999);
+    pipeline.tick();
+    expect(window(T0 + 2 * W)).toBeUndefined();
+    clock.set(T0 + 3 * W + 10_000);
+    pipeline.tick();
+    expect(window(T0 + 2 * W)!).toMatchObject({ revision: 0, kpis: { parts_good: 7, parts_scrap: 4, parts_total: 11, manual_scrap_parts: 3 } });
+  });
+
   it('an entry in a past window the machine sent nothing for makes that window, with only the manual scrap', async () => {
     const t = T0 - 3 * 3_600_000;
     expect((await request('POST', '/api/v1/entries', { machine: M, time: t, parts: 12, reason: 'burr' })).statusCode).toBe(201);
@@ -197,6 +210,28 @@ describe('manual scrap entries without API tokens', () => {
     expect(ok.statusCode).toBe(201);
     expect(ok.json<EntryJson>()).toMatchObject({ by: 'Piet', time: T0 });
     await app.close();
+    store.close();
+  });
+});
+
+describe('manual scrap entries and the alert rules', () => {
+  it('an entry\'s windows are judged like late data: a breach is recorded, no alert is raised live', async () => {
+    const cfg = validateConfig({ ...raw, alerts: { rules: [{ id: 'threshold', type: 'threshold', scrapRate: 0.15, minParts: 5, severity: 'critical' }] } });
+    const clock = new VirtualClock(T0 + 2 * W + 10_000);
+    const store = new Store({ path: ':memory:' });
+    const pipeline = createPipeline(cfg, store, clock);
+    const entries = entryService(cfg, store, pipeline, clock);
+    pipeline.ingest([{ machine: M, signal: 'parts_good', value: 50, ts: T0 + 5000, source: 't' }, { machine: M, signal: 'parts_scrap', value: 0, ts: T0 + 5000, source: 't' }]);
+    pipeline.tick();
+    expect('entry' in entries.create({ machine: M, ts: T0 + 1000, parts: 40, kg: undefined, reason: 'burr', destination: undefined, comment: undefined }, 'Anna')).toBe(true);
+    expect('entry' in entries.create({ machine: M, ts: T0 - 3_600_000, parts: 40, kg: undefined, reason: 'burr', destination: undefined, comment: undefined }, 'Anna')).toBe(true);
+    expect(store.getAggregate(M, T0)!.kpis.scrap_rate).toBeCloseTo(40 / 90, 12);
+    expect(store.alerts.query({ state: 'open' })).toEqual([]);
+    expect(pipeline.openAlerts(M)).toEqual([]);
+    expect(store.alerts.events({ machine: M }).map((e) => [e.kind, e.alert.windowStart])).toEqual([
+      ['late_breach', T0],
+      ['late_breach', T0 - 3_600_000],
+    ]);
     store.close();
   });
 });

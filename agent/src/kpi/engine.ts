@@ -462,9 +462,19 @@ export class KpiEngine {
     return windowStart(t, this.windowMs);
   }
 
-  /** True while a machine's window that starts at `start` is open here (its emission, or a revision's, is still to come). */
-  hasOpenWindow(machine: string, start: number): boolean {
-    return this.machines.get(machine)?.windows.has(start) === true;
+  /**
+   * True when the machine's window that starts at `start` is open here, or is not due yet and is
+   * opened now (empty): its first emission is still to come. False for a window already handed
+   * out (emitted, or due) and for a machine that is not configured.
+   */
+  holdOpen(machine: string, start: number, now: number): boolean {
+    const m = this.machines.get(machine);
+    if (m === undefined) return false;
+    if (m.windows.has(start)) return true;
+    if (start + this.windowMs + this.latenessMs <= now) return false;
+    m.windows.set(start, newWindow(m.path, start, start + this.windowMs, m));
+    this.nextDue = Math.min(this.nextDue, start + this.windowMs + this.latenessMs);
+    return true;
   }
 
   /**

@@ -191,9 +191,10 @@ export class Pipeline {
    * Records a change of a manual scrap entry (agent/src/kpi/README.md, "Manual scrap"): `write`
    * stores the entry's new version and names where it was and is (machine and time), and every
    * window those fall in is revised from its entries as they are now, like a window revised by
-   * late data. A window the engine still holds open takes them when it is emitted (the checkpoint
-   * saved in the same transaction keeps it); a window of a machine that sent nothing then holds
-   * only the manual scrap. One transaction: the entry, the revisions, their outbox records and
+   * late data. A window whose first emission is still to come takes them then (the engine holds
+   * it open, and the checkpoint saved in the same transaction keeps it so); a past window of a
+   * machine that sent nothing is made, holding only the manual scrap. Alert rules judge these
+   * windows like late data (recorded, never raised live). One transaction: the entry, the revisions, their outbox records and
    * the checkpoint commit together or not at all. Throws when the store fails; nothing is saved then.
    */
   changeEntry(write: () => readonly { machine: string; ts: number }[]): readonly Aggregate[] {
@@ -205,7 +206,8 @@ export class Pipeline {
         const key = `${place.machine} ${start}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        if (this.engine.hasOpenWindow(place.machine, start) && this.store.getAggregate(place.machine, start) === undefined) continue;
+        // A window whose first emission is still to come takes the entries then (the checkpoint below keeps it open across a crash).
+        if (this.store.getAggregate(place.machine, start) === undefined && this.engine.holdOpen(place.machine, start, now)) continue;
         const empty = this.engine.emptyWindow(place.machine, start);
         const agg = empty === undefined ? undefined : this.emitWindow(empty, now);
         if (agg !== undefined) out.push(agg);
@@ -247,9 +249,14 @@ export class Pipeline {
           const agg = this.emitWindow(d, now);
           if (agg !== undefined) out.push(agg);
         }
-        if (extra !== undefined) out.push(...extra(now));
         // Pending changes happened first (the fast rule, or a commit that failed): saved first.
         changes = [...pending, ...this.alerts.onWindows(out, now)];
+        if (extra !== undefined) {
+          // An entry's windows are judged like late data: what would have fired is recorded, nothing is raised live.
+          const revised = extra(now);
+          changes.push(...this.alerts.onWindows(revised, now, true));
+          out.push(...revised);
+        }
         this.recordAlerts(changes, now);
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
         if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
