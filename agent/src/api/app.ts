@@ -25,7 +25,8 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
     // Live-stream clients hold their connections open: closing the API ends them too.
     forceCloseConnections: true,
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.
-    ajv: { customOptions: { removeAdditional: false } },
+    // …and a value of the wrong type is an error, not something to coerce (`"parts": true` is not 1 part).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // A 400 names the field: ajv's own message for an unknown one does not.
     schemaErrorFormatter: (errors, dataVar) =>
       new Error(

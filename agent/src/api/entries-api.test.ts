@@ -96,6 +96,10 @@ describe('manual scrap entries API', () => {
     ['a time that is no time', { machine: M, parts: 1, time: 'yesterday-ish' }, 'time'],
     ['parts that are not a number', { machine: M, parts: 'ten' }, 'parts'],
     ['an unknown field', { machine: M, parts: 1, colour: 'red' }, 'colour'],
+    ['parts given as true', { machine: M, parts: true }, 'parts'],
+    ['parts given as a string', { machine: M, parts: '5' }, 'parts'],
+    ['a time without its offset', { machine: M, parts: 1, time: '2026-12-03T09:01:30' }, 'time'],
+    ['a time as a date only', { machine: M, parts: 1, time: '2026-12-03' }, 'time'],
   ])('%s: 400 naming the field, nothing stored', async (_what, body, field) => {
     const res = await request('POST', '/api/v1/entries', body);
     expect(res.statusCode).toBe(400);
@@ -167,7 +171,8 @@ describe('manual scrap entries API', () => {
     expect(window(T0 + 2 * W)).toBeUndefined();
     clock.set(T0 + 3 * W + 10_000);
     pipeline.tick();
-    expect(window(T0 + 2 * W)!).toMatchObject({ revision: 0, kpis: { parts_good: 10, parts_scrap: 0, parts_total: 10, manual_scrap_parts: 0, manual_scrap_kg: 1.25, scrap_kg: 1.25 } });
+    expect(window(T0 + 2 * W)!).toMatchObject({ revision: 0, kpis: { parts_good: 10, parts_scrap: 0, parts_total: 10, manual_scrap_kg: 1.25, scrap_kg: 1.25 } });
+    expect(window(T0 + 2 * W)!.kpis.manual_scrap_parts).toBeUndefined();
   });
 
   it('an entry in the current window before the machine sent anything in it: the window is not emitted early, its first emission holds both', async () => {
@@ -231,6 +236,32 @@ describe('manual scrap entries and the alert rules', () => {
     expect(store.alerts.events({ machine: M }).map((e) => [e.kind, e.alert.windowStart])).toEqual([
       ['late_breach', T0],
       ['late_breach', T0 - 3_600_000],
+    ]);
+    store.close();
+  });
+});
+
+describe('manual scrap entries across a change of kpi.windowSize', () => {
+  it('an entry belongs to the stored window that holds its time, whatever size the windows have now: none counted twice', () => {
+    const store = new Store({ path: ':memory:' });
+    const clock = new VirtualClock(T0);
+    const ingestInto = (p: Pipeline, ts: number) => p.ingest([{ machine: M, signal: 'parts_good', value: 10, ts, source: 't' }, { machine: M, signal: 'parts_scrap', value: 0, ts, source: 't' }]);
+    const before = createPipeline(config, store, clock);
+    ingestInto(before, T0 + 1000);
+    ingestInto(before, T0 + W + 1000);
+    clock.set(T0 + 2 * W + 10_000);
+    before.tick();
+    const old = entryService(config, store, before, clock);
+    old.create({ machine: M, ts: T0 + 30_000, parts: 6, kg: undefined, reason: undefined, destination: undefined, comment: undefined }, 'Anna');
+    old.create({ machine: M, ts: T0 + W + 30_000, parts: 3, kg: undefined, reason: undefined, destination: undefined, comment: undefined }, 'Anna');
+    // The agent restarts with 3-minute windows.
+    const wider = validateConfig({ ...raw, kpi: { ...raw.kpi, windowSize: '180s' } });
+    const after = createPipeline(wider, store, clock);
+    const now = entryService(wider, store, after, clock);
+    now.create({ machine: M, ts: T0 + 500, parts: 1, kg: undefined, reason: undefined, destination: undefined, comment: undefined }, 'Anna');
+    expect(store.queryAggregates({ machine: M }).map((a) => [a.windowStart, a.windowEnd - a.windowStart, a.kpis.manual_scrap_parts])).toEqual([
+      [T0, W, 7],
+      [T0 + W, W, 3],
     ]);
     store.close();
   });

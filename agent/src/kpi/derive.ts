@@ -138,8 +138,10 @@ export function deriveScrapSplit(c: Components, kpis: Kpis, recorded: Breakdowns
   const manualReasons = recorded?.[MANUAL_REASON_DIMENSION] ?? {};
   for (const code of Object.keys(manualReasons).sort()) {
     const m = manualReasons[code]!;
-    add(byReason, code, 'parts_scrap', m.parts_scrap ?? 0);
-    add(byReason, code, 'manual_scrap_parts', m.parts_scrap ?? 0);
+    if (m.parts_scrap !== undefined) {
+      add(byReason, code, 'parts_scrap', m.parts_scrap);
+      add(byReason, code, 'manual_scrap_parts', m.parts_scrap);
+    }
     if (m.scrap_kg === undefined) continue;
     add(byReason, code, 'scrap_kg', m.scrap_kg);
     add(byReason, code, 'manual_scrap_kg', m.scrap_kg);

@@ -463,14 +463,16 @@ export class KpiEngine {
   }
 
   /**
-   * True when the machine's window that starts at `start` is open here, or is not due yet and is
-   * opened now (empty): its first emission is still to come. False for a window already handed
-   * out (emitted, or due) and for a machine that is not configured.
+   * True when a window of the machine that holds instant `t` is open here, or is not due yet and
+   * is opened now (empty): its first emission is still to come. False when that window was
+   * already handed out (emitted, or due) and for a machine that is not configured.
    */
-  holdOpen(machine: string, start: number, now: number): boolean {
+  holdOpen(machine: string, t: number, now: number): boolean {
     const m = this.machines.get(machine);
     if (m === undefined) return false;
-    if (m.windows.has(start)) return true;
+    // A window restored from a checkpoint written with another window size keeps its own bounds.
+    for (const w of m.windows.values()) if (t >= w.start && t < w.end) return true;
+    const start = windowStart(t, this.windowMs);
     if (start + this.windowMs + this.latenessMs <= now) return false;
     m.windows.set(start, newWindow(m.path, start, start + this.windowMs, m));
     this.nextDue = Math.min(this.nextDue, start + this.windowMs + this.latenessMs);
@@ -479,13 +481,15 @@ export class KpiEngine {
 
   /**
    * A window of a machine with nothing in it, outside the engine, with the machine's current
-   * product, material and part mass: what a revision that only changes manual scrap, or a window
-   * that holds only manual scrap, is emitted from. Undefined for a machine that is not configured.
+   * product, material and part mass; `end` defaults to the configured window size. `signals`: with the machine's signals at 0 (a window that
+   * holds only manual scrap: the machine counted nothing in it); without, the revision of a stored
+   * window adds no machine count, not even a 0 for a signal the stored window did not have.
+   * Undefined for a machine that is not configured.
    */
-  emptyWindow(machine: string, start: number): DueWindow | undefined {
+  emptyWindow(machine: string, start: number, end: number | undefined, signals: boolean): DueWindow | undefined {
     const m = this.machines.get(machine);
     if (m === undefined) return undefined;
-    return { window: newWindow(m.path, start, start + this.windowMs, m), measured: m.measured };
+    return { window: newWindow(m.path, start, end ?? start + this.windowMs, m), measured: signals ? m.measured : [] };
   }
 
   /** Removes and returns the windows due for emission at `now` (end + allowed lateness reached). */

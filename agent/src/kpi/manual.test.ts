@@ -35,8 +35,14 @@ describe('manual scrap in the KPIs (README "Manual scrap")', () => {
   });
 
   it('kg only (a purge, a lump): scrap kg and the loss grow, the part counts do not', () => {
-    const k = deriveKpis({ parts_good: 50, parts_scrap: 0, manual_scrap_parts: 0, manual_scrap_kg: 3.5 }, { partMassKg: 0.1 });
-    expect(k).toMatchObject({ parts_total: 50, parts_scrap: 0, scrap_kg: 3.5, material_loss_kg: 3.5 });
+    const k = deriveKpis({ parts_good: 50, parts_scrap: 0, manual_scrap_kg: 3.5 }, { partMassKg: 0.1 });
+    expect(k).toMatchObject({ parts_total: 50, parts_scrap: 0, scrap_kg: 3.5, material_loss_kg: 3.5, manual_scrap_kg: 3.5 });
+    expect(k.manual_scrap_parts).toBeUndefined();
+    // A machine that counts no scrap gets no scrap count from kg: nothing is guessed.
+    const noScrap = deriveKpis({ parts_good: 50, manual_scrap_kg: 3.5 }, {});
+    expect(noScrap.parts_scrap).toBeUndefined();
+    expect(noScrap.scrap_rate).toBeUndefined();
+    expect(noScrap.scrap_kg).toBe(3.5);
   });
 
   it('with material input measured the loss is input − good: manual kg are already in it', () => {
@@ -52,7 +58,8 @@ describe('manual scrap in the KPIs (README "Manual scrap")', () => {
     ];
     const s = manualSums(entries, 0.2, (r) => (r === 'burr' ? 'internal_reuse' : undefined))!;
     expect(s.components).toEqual({ manual_scrap_parts: 14, manual_scrap_kg: 10 * 0.2 + 1 + 2.5 });
-    expect(s.breakdowns.manual_reason).toEqual({ burr: { parts_scrap: 14, scrap_kg: 3 }, unassigned: { parts_scrap: 0, scrap_kg: 2.5 } });
+    expect(s.breakdowns.manual_reason).toEqual({ burr: { parts_scrap: 14, scrap_kg: 3 }, unassigned: { scrap_kg: 2.5 } });
+    expect(manualSums([{ parts: undefined, kg: 1, reason: undefined, destination: undefined }], 0.2, NO_DEST)!.components).toEqual({ manual_scrap_kg: 1 });
     expect(s.breakdowns.manual_destination).toEqual({ internal_reuse: { scrap_kg: 2 }, landfill: { scrap_kg: 1 }, unknown: { scrap_kg: 2.5 } });
     expect(manualSums([{ parts: 3, kg: undefined, reason: undefined, destination: undefined }], undefined, NO_DEST)!.components).toEqual({ manual_scrap_parts: 3 });
     expect(manualSums([], 0.2, NO_DEST)).toBeUndefined();
@@ -90,7 +97,7 @@ describe('scrap split with manual entries', () => {
           const due = e.takeAll();
           let stored: Aggregate | undefined;
           for (const [i, set] of entrySets.entries()) {
-            const d: DueWindow = i === 0 ? due[0]! : e.emptyWindow(M, T0)!;
+            const d: DueWindow = i === 0 ? due[0]! : e.emptyWindow(M, T0, undefined, false)!;
             stored = toAggregate(d, stored, T0 + W + i, new Map(), destination, set.filter((x) => x.parts !== undefined || x.kg !== undefined));
             const a = stored!;
             const sum = (r: Record<string, Record<string, number>> | undefined, m: string) => Object.values(r ?? {}).reduce((s, x) => s + (x[m] ?? 0), 0);
@@ -114,22 +121,42 @@ describe('scrap split with manual entries', () => {
     const first = toAggregate(e.takeAll()[0]!, undefined, T0 + W, new Map(), destination, [{ parts: 3, kg: undefined, reason: 'crack', destination: undefined }])!;
     expect(first.split!.reason!.crack).toEqual({ parts_scrap: 3, scrap_kg: 0.75, manual_scrap_parts: 3, manual_scrap_kg: 0.75 });
     expect(first.split!.destination!.landfill).toEqual({ scrap_kg: 0.75, manual_scrap_kg: 0.75 });
-    const moved = toAggregate(e.emptyWindow(M, T0)!, first, T0 + W + 1, new Map(), destination, [{ parts: 3, kg: undefined, reason: 'dent', destination: undefined }])!;
+    const moved = toAggregate(e.emptyWindow(M, T0, undefined, false)!, first, T0 + W + 1, new Map(), destination, [{ parts: 3, kg: undefined, reason: 'dent', destination: undefined }])!;
     expect(moved.split!.reason!.crack).toEqual({ parts_scrap: 0, scrap_kg: 0, manual_scrap_parts: 0, manual_scrap_kg: 0 });
     expect(moved.split!.reason!.dent!.parts_scrap).toBe(3);
-    const gone = toAggregate(e.emptyWindow(M, T0)!, moved, T0 + W + 2, new Map(), destination, [])!;
+    const gone = toAggregate(e.emptyWindow(M, T0, undefined, false)!, moved, T0 + W + 2, new Map(), destination, [])!;
     expect(gone.revision).toBe(2);
     expect(gone.components).toMatchObject({ parts_good: 10, manual_scrap_parts: 0, manual_scrap_kg: 0 });
     expect(gone.kpis).toMatchObject({ parts_total: 10, parts_scrap: 0, manual_scrap_parts: 0 });
     expect(gone.breakdowns).toBeUndefined();
   });
 
+  it('a key that stays but loses its manual share keeps the manual measures at 0 (InfluxDB keeps a field a point no longer carries)', () => {
+    const e = engine();
+    e.ingest([{ machine: M, signal: 'parts_good', value: 10, ts: T0 + 1000, source: 't' }, { machine: M, signal: 'parts_scrap', value: 1, ts: T0 + 1000, source: 't' }], T0 + 1000);
+    const first = toAggregate(e.takeAll()[0]!, undefined, T0 + W, new Map(), destination, [{ parts: 2, kg: undefined, reason: undefined, destination: undefined }])!;
+    expect(first.split!.reason!.unassigned).toEqual({ parts_scrap: 3, scrap_kg: 0.75, manual_scrap_parts: 2, manual_scrap_kg: 0.5 });
+    const moved = toAggregate(e.emptyWindow(M, T0, undefined, false)!, first, T0 + W + 1, new Map(), destination, [{ parts: 2, kg: undefined, reason: 'burr', destination: 'landfill' }])!;
+    expect(moved.split!.reason!.unassigned).toEqual({ parts_scrap: 1, scrap_kg: 0.25, manual_scrap_parts: 0, manual_scrap_kg: 0 });
+    expect(moved.split!.destination!.external_recycling).toEqual({ scrap_kg: 0.25, manual_scrap_kg: 0 });
+    expect(moved.split!.destination!.landfill).toEqual({ scrap_kg: 0.5, manual_scrap_kg: 0.5 });
+  });
+
+  it('a revision adds no machine count the stored window did not have, not even a 0', () => {
+    const e = engine();
+    e.ingest([{ machine: M, signal: 'parts_good', value: 10, ts: T0 + 1000, source: 't' }], T0 + 1000);
+    const first = toAggregate(e.takeAll()[0]!, undefined, T0 + W, new Map(), destination)!;
+    const stored = { ...first, components: { parts_good: 10 } };
+    const revised = toAggregate(e.emptyWindow(M, T0, undefined, false)!, stored, T0 + W + 1, new Map(), destination, [{ parts: 1, kg: undefined, reason: undefined, destination: undefined }])!;
+    expect(revised.components).toEqual({ parts_good: 10, manual_scrap_parts: 1, manual_scrap_kg: 0.25 });
+  });
+
   it('a window of a machine that sent nothing holds only the entry; with no entry either there is nothing to emit', () => {
     const e = engine();
-    const only = toAggregate(e.emptyWindow(M, T0)!, undefined, T0 + W, new Map(), destination, [{ parts: 7, kg: undefined, reason: undefined, destination: undefined }])!;
+    const only = toAggregate(e.emptyWindow(M, T0, undefined, true)!, undefined, T0 + W, new Map(), destination, [{ parts: 7, kg: undefined, reason: undefined, destination: undefined }])!;
     expect(only.kpis).toMatchObject({ parts_total: 7, parts_good: 0, parts_scrap: 7, manual_scrap_parts: 7, manual_scrap_kg: 1.75 });
     expect(only.split!.reason).toEqual({ unassigned: { parts_scrap: 7, scrap_kg: 1.75, manual_scrap_parts: 7, manual_scrap_kg: 1.75 } });
-    expect(toAggregate(e.emptyWindow(M, T0)!, undefined, T0 + W, new Map(), destination, [])).toBeUndefined();
+    expect(toAggregate(e.emptyWindow(M, T0, undefined, true)!, undefined, T0 + W, new Map(), destination, [])).toBeUndefined();
   });
 });
 

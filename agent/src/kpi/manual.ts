@@ -19,22 +19,26 @@ export interface ManualSums {
  */
 export function manualSums(entries: readonly Pick<EntryFields, 'parts' | 'kg' | 'reason' | 'destination'>[], partMassKg: number | undefined, destinationOf: DestinationOf): ManualSums | undefined {
   if (entries.length === 0) return undefined;
-  let parts = 0;
+  let parts: number | undefined;
   let kg: number | undefined;
   let b: Breakdowns | undefined;
   for (const e of entries) {
     const reason = e.reason ?? UNASSIGNED_REASON;
-    const p = e.parts ?? 0;
     const k = e.kg ?? (e.parts !== undefined && partMassKg !== undefined ? e.parts * partMassKg : undefined);
-    parts += p;
-    b = addToBreakdowns(b, MANUAL_REASON_DIMENSION, reason, 'parts_scrap', p);
+    // Only entries with parts count parts: a purge in kg says nothing of the part counts.
+    if (e.parts !== undefined) {
+      parts = (parts ?? 0) + e.parts;
+      b = addToBreakdowns(b, MANUAL_REASON_DIMENSION, reason, 'parts_scrap', e.parts);
+    }
     if (k === undefined) continue;
     kg = (kg ?? 0) + k;
     b = addToBreakdowns(b, MANUAL_REASON_DIMENSION, reason, 'scrap_kg', k);
     b = addToBreakdowns(b, MANUAL_DESTINATION_DIMENSION, e.destination ?? destinationOf(e.reason) ?? UNKNOWN_DESTINATION, 'scrap_kg', k);
   }
-  const components: Components = kg === undefined ? { manual_scrap_parts: parts } : { manual_scrap_parts: parts, manual_scrap_kg: kg };
-  return { components, breakdowns: b! };
+  const components: Components = {};
+  if (parts !== undefined) components.manual_scrap_parts = parts;
+  if (kg !== undefined) components.manual_scrap_kg = kg;
+  return { components, breakdowns: b ?? {} };
 }
 
 /** What the agent knows to check an entry against. */

@@ -38,7 +38,7 @@ export function toAggregate(
   if (previous === undefined) {
     if (w.accepted === 0 && entries.length === 0) return undefined;
     const destination: DestinationOf = (reason) => destinationOf(w.machine, w.material, reason);
-    const withManual = manual(components, w.breakdowns, entries, w.partMassKg, destination, false);
+    const withManual = manual(components, w.breakdowns, entries, w.partMassKg, destination);
     const kpis = deriveKpis(withManual.components, { partMassKg: w.partMassKg, material: w.material === undefined ? undefined : materials.get(w.material) });
     return {
       machine: w.machine,
@@ -60,8 +60,7 @@ export function toAggregate(
   for (const k of QUALITY_COUNTS) mergedQuality[k] = (mergedQuality[k] ?? 0) + quality[k];
   // The stored window keeps its product, material and part mass: a revision only adds late counts.
   const destination: DestinationOf = (reason) => destinationOf(previous.machine, previous.material, reason);
-  const hadManual = previous.components.manual_scrap_parts !== undefined;
-  const withManual = manual(addComponents(previous.components, components), mergeBreakdowns(previous.breakdowns, w.breakdowns), entries, previous.partMassKg, destination, hadManual);
+  const withManual = manual(addComponents(previous.components, components), mergeBreakdowns(previous.breakdowns, w.breakdowns), entries, previous.partMassKg, destination);
   const kpis = deriveKpis(withManual.components, { partMassKg: previous.partMassKg, material: previous.material === undefined ? undefined : materials.get(previous.material) });
   const { breakdowns: _b, split: _s, ...kept } = previous;
   return {
@@ -78,11 +77,11 @@ export function toAggregate(
 
 /**
  * The components and breakdowns with the manual scrap of `entries` in place of whatever manual
- * scrap they held (a revision recomputes it from the entries, it does not add to it). A window
- * that had manual scrap keeps its manual components at 0 when its last entry goes, so that every
- * channel that overwrites a window's point or row sees them go.
+ * scrap they held (a revision recomputes it from the entries, it does not add to it). A manual
+ * component the window had stays at 0 when no entry gives it any more, so that every channel
+ * that overwrites a window's point or row sees it go.
  */
-function manual(components: Components, breakdowns: Breakdowns | undefined, entries: readonly ManualEntryFields[], partMassKg: number | undefined, destinationOf: DestinationOf, hadManual: boolean): { components: Components; breakdowns: Breakdowns | undefined } {
+function manual(components: Components, breakdowns: Breakdowns | undefined, entries: readonly ManualEntryFields[], partMassKg: number | undefined, destinationOf: DestinationOf): { components: Components; breakdowns: Breakdowns | undefined } {
   const c: Components = { ...components };
   for (const k of MANUAL_COMPONENTS) delete c[k];
   let b: Breakdowns | undefined;
@@ -91,26 +90,25 @@ function manual(components: Components, breakdowns: Breakdowns | undefined, entr
     b = Object.keys(machine).length > 0 ? machine : undefined;
   }
   const m = manualSums(entries, partMassKg, destinationOf);
-  if (m === undefined) {
-    if (hadManual) Object.assign(c, { manual_scrap_parts: 0, ...(components.manual_scrap_kg !== undefined ? { manual_scrap_kg: 0 } : {}) });
-    return { components: c, breakdowns: b };
-  }
-  if (hadManual && components.manual_scrap_kg !== undefined && m.components.manual_scrap_kg === undefined) c.manual_scrap_kg = 0;
-  return { components: Object.assign(c, m.components), breakdowns: { ...b, ...m.breakdowns } };
+  Object.assign(c, m?.components);
+  for (const k of MANUAL_COMPONENTS) if (components[k] !== undefined && c[k] === undefined) c[k] = 0;
+  return { components: c, breakdowns: m === undefined ? b : { ...b, ...m.breakdowns } };
 }
 
 /**
  * The window's recorded breakdowns (sorted) and the scrap split derived from them, each only when
- * there is one. A key of the previous emission's split that the revision no longer has stays with
- * its measures at 0 (an entry moved to another reason), so that a point written for it is overwritten.
+ * there is one. A key or a measure of the previous emission's split that the revision no longer
+ * has stays at 0 (an entry moved to another reason), so that a point written for it is overwritten.
  */
 function sums(components: Components, kpis: Kpis, recorded: Breakdowns | undefined, partMassKg: number | undefined, destinationOf: DestinationOf, previousSplit: Breakdowns | undefined): { breakdowns?: Breakdowns; split?: Breakdowns } {
   let split = deriveScrapSplit(components, kpis, recorded, partMassKg, destinationOf);
   if (previousSplit !== undefined) {
     for (const [dimension, keys] of Object.entries(previousSplit)) {
       for (const [key, measures] of Object.entries(keys)) {
-        if (split?.[dimension]?.[key] !== undefined) continue;
-        split = { ...split, [dimension]: { ...split?.[dimension], [key]: Object.fromEntries(Object.keys(measures).map((m) => [m, 0])) } };
+        const now = split?.[dimension]?.[key];
+        const gone = Object.keys(measures).filter((m) => now?.[m] === undefined);
+        if (gone.length === 0) continue;
+        split = { ...split, [dimension]: { ...split?.[dimension], [key]: { ...now, ...Object.fromEntries(gone.map((m) => [m, 0])) } } };
       }
     }
     if (split !== undefined) split = sortedBreakdowns(split);

@@ -202,13 +202,14 @@ export class Pipeline {
       const out: Aggregate[] = [];
       const seen = new Set<string>();
       for (const place of write()) {
-        const start = this.engine.windowStartOf(place.ts);
+        const stored = this.store.aggregateHolding(place.machine, place.ts);
+        // A window whose first emission is still to come takes the entries then (the checkpoint below keeps it open across a crash).
+        if (stored === undefined && this.engine.holdOpen(place.machine, place.ts, now)) continue;
+        const start = stored?.windowStart ?? this.engine.windowStartOf(place.ts);
         const key = `${place.machine} ${start}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        // A window whose first emission is still to come takes the entries then (the checkpoint below keeps it open across a crash).
-        if (this.store.getAggregate(place.machine, start) === undefined && this.engine.holdOpen(place.machine, start, now)) continue;
-        const empty = this.engine.emptyWindow(place.machine, start);
+        const empty = this.engine.emptyWindow(place.machine, start, stored?.windowEnd, stored === undefined);
         const agg = empty === undefined ? undefined : this.emitWindow(empty, now);
         if (agg !== undefined) out.push(agg);
       }
@@ -219,7 +220,8 @@ export class Pipeline {
   /** Stores one window's aggregate (its first emission or a revision, with the window's manual entries as they are now), its rollup sums and its outbox records; inside the commit's transaction. */
   private emitWindow(d: DueWindow, now: number): Aggregate | undefined {
     const prev = this.store.getAggregate(d.window.machine, d.window.start);
-    const entries = this.store.entries.inWindow(d.window.machine, d.window.start, d.window.end);
+    // A stored window keeps its own end (it may have another size than the windows of today).
+    const entries = this.store.entries.inWindow(d.window.machine, d.window.start, prev?.windowEnd ?? d.window.end);
     const agg = toAggregate(d, prev, now, this.materials, this.scrapDestination, entries);
     if (agg === undefined) return undefined;
     this.store.putAggregate(agg);
@@ -266,6 +268,13 @@ export class Pipeline {
       });
       this.shiftCalendars = undefined;
     } catch (err) {
+      if (extra !== undefined) {
+        // An entry's commit: the operator hears of it and retries; the windows' own commits keep their pace.
+        if (before !== undefined) this.alerts.rollback(before);
+        this.alerts.requeue(pending);
+        this.commits.commitErrors++;
+        throw err;
+      }
       this.engine.putBack(due);
       // The windows go back to the engine and are judged again at the retry, from the state before.
       if (before !== undefined) this.alerts.rollback(before);
@@ -274,7 +283,6 @@ export class Pipeline {
       this.failuresInRow++;
       this.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failuresInRow - 1));
       this.events.onCommitError?.(err, this.failuresInRow);
-      if (extra !== undefined) throw err;
       return [];
     }
     if (this.failuresInRow > 0) this.events.onCommitRecovered?.(this.failuresInRow);

@@ -59,7 +59,12 @@ export class EntryTable {
     this.insert = db.prepare(`
       INSERT INTO manual_entries (id, version, kind, current, machine, ts, parts, kg, reason, destination, comment, by, at, why)
       VALUES (@id, @version, @kind, 1, @machine, @ts, @parts, @kg, @reason, @destination, @comment, @by, @at, @why)`);
-    this.inWindowStmt = db.prepare("SELECT * FROM manual_entries WHERE current = 1 AND machine = ? AND ts >= ? AND ts < ? AND kind != 'deleted' ORDER BY id");
+    // An entry belongs to the stored window that holds its time; one saved with another window size may hold it instead of this one.
+    this.inWindowStmt = db.prepare(`
+      SELECT * FROM manual_entries e
+      WHERE current = 1 AND machine = ? AND ts >= ? AND ts < ? AND kind != 'deleted'
+        AND COALESCE((SELECT a.window_end > e.ts AND a.window_start != ? FROM aggregates a WHERE a.machine = e.machine AND a.window_start <= e.ts ORDER BY a.window_start DESC LIMIT 1), 0) = 0
+      ORDER BY id`);
   }
 
   /** Adds a version and makes it the entry's current one. */
@@ -88,9 +93,12 @@ export class EntryTable {
     return versions.length === 0 ? undefined : { current: versions[versions.length - 1]!, history: versions };
   }
 
-  /** The current versions of a machine's entries (deleted ones left out) whose time is in [from, to): what a window sums. */
+  /**
+   * The current versions of a machine's entries (deleted ones left out) whose time is in the window
+   * [from, to), leaving out those another stored window holds: what the window sums.
+   */
   inWindow(machine: string, from: number, to: number): EntryVersion[] {
-    return (this.inWindowStmt.all(machine, from, to) as EntryRow[]).map(fromRow);
+    return (this.inWindowStmt.all(machine, from, to, from) as EntryRow[]).map(fromRow);
   }
 
   /** Entries whose current version matches, deleted ones included, by time then id, each with its history. */

@@ -137,6 +137,7 @@ export class Store {
   private readonly db: Database.Database;
   private readonly getAgg: Database.Statement<[string, number], AggregateRow>;
   private readonly upsertAgg: Database.Statement;
+  private readonly getHolding: Database.Statement;
   private readonly putCheckpoint: Database.Statement;
   private readonly rollupStatements: Record<RollupLevel, { get: Database.Statement; put: Database.Statement }>;
   private readonly addRejection: Database.Statement;
@@ -172,6 +173,7 @@ export class Store {
     this.alerts = new AlertTable(this.db);
     this.entries = new EntryTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
+    this.getHolding = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start <= ? ORDER BY window_start DESC LIMIT 1');
     this.upsertAgg = this.db.prepare(`
       INSERT INTO aggregates (machine, window_start, window_end, revision, product, material, part_mass_kg, components, breakdowns, split, quality, kpis, method, first_emitted_at, emitted_at)
       VALUES (@machine, @window_start, @window_end, @revision, @product, @material, @part_mass_kg, @components, @breakdowns, @split, @quality, @kpis, @method, @emitted_at, @emitted_at)
@@ -206,6 +208,12 @@ export class Store {
   getAggregate(machine: string, windowStart: number): Aggregate | undefined {
     const r = this.getAgg.get(machine, windowStart);
     return r ? fromRow(r) : undefined;
+  }
+
+  /** The stored window of a machine that holds instant `t` (the latest that starts at or before it, if it has not ended), or undefined. */
+  aggregateHolding(machine: string, t: number): Aggregate | undefined {
+    const r = this.getHolding.get(machine, t) as AggregateRow | undefined;
+    return r !== undefined && r.window_end > t ? fromRow(r) : undefined;
   }
 
   putAggregate(a: Aggregate): void {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { entryToJson, type EntryOutcome } from '../../core/entries.js';
 import type { EntryBody, EntryChangeBody, EntryDeleteBody } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
-import { parseTime } from '../query.js';
+import { parseTime, timeOf } from '../query.js';
 
 const MAX_ITEMS = 10_000;
 
@@ -34,11 +34,11 @@ function author(req: FastifyRequest, reply: FastifyReply, by: string | undefined
   return name;
 }
 
-/** A time as given (epoch ms or ISO 8601), or a 400 naming `time`. */
-function timeOf(v: number | string | null | undefined): number | undefined {
+/** A time as given (epoch ms, or ISO 8601 with Z or an offset), or a 400 naming `time`. */
+function bodyTime(v: number | string | null | undefined): number | undefined {
   if (v === undefined || v === null) return undefined;
-  const t = typeof v === 'number' ? v : /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) throw Object.assign(new Error(`body/time must be epoch milliseconds or an ISO 8601 date-time, got "${v}"`), { statusCode: 400 });
+  const t = typeof v === 'number' ? v : timeOf(v);
+  if (t === undefined) throw Object.assign(new Error(`body/time must be epoch milliseconds or an ISO 8601 date-time with Z or an offset (2026-11-27T10:00:00Z), got "${v}"`), { statusCode: 400 });
   return t;
 }
 
@@ -95,7 +95,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (by === undefined) return reply;
       const b = req.body;
       const out = entries.create(
-        { machine: b.machine, ts: timeOf(b.time), parts: b.parts ?? undefined, kg: b.kg ?? undefined, reason: b.reason ?? undefined, destination: b.destination ?? undefined, comment: b.comment ?? undefined },
+        { machine: b.machine, ts: bodyTime(b.time), parts: b.parts ?? undefined, kg: b.kg ?? undefined, reason: b.reason ?? undefined, destination: b.destination ?? undefined, comment: b.comment ?? undefined },
         by,
       );
       return answer(reply, out, true);
@@ -109,7 +109,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const by = author(req, reply, req.body.by);
       if (by === undefined) return reply;
       const { why: reason, by: _by, time: t, ...rest } = req.body;
-      const changes = { ...rest, ...(t !== undefined ? { ts: timeOf(t) ?? null } : {}) };
+      const changes = { ...rest, ...(t !== undefined ? { ts: bodyTime(t) ?? null } : {}) };
       if (changes.machine === null) return badRequest(reply, 'machine', 'cannot be cleared');
       return answer(reply, entries.edit(req.params.id, changes, reason, by));
     },
