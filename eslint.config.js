@@ -37,12 +37,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['agent/src/**/*.ts', 'dashboard/**/*.ts'],
+    files: ['agent/src/**/*.ts', 'dashboard/**/*.ts', 'dashboard/**/*.tsx'],
     ignores: ['**/*.test.ts'],
     plugins: { boundaries },
     settings: {
       'import/resolver': { typescript: { project: './tsconfig.json' } },
-      'boundaries/include': ['agent/src/**/*.ts', 'dashboard/**/*.ts'],
+      'boundaries/include': ['agent/src/**/*.ts', 'dashboard/**/*.ts', 'dashboard/**/*.tsx'],
       'boundaries/ignore': ['**/*.test.ts'],
       'boundaries/elements': LAYERS.map(([type, pattern]) => ({ type, pattern, mode: pattern.endsWith('.ts') ? 'full' : 'folder' })),
     },

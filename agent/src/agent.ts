@@ -27,6 +27,7 @@ import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
 import { rollupReader } from './wiring/rollups.js';
 import { entryService } from './wiring/entries.js';
+import { overviewReader } from './wiring/overview.js';
 
 export interface AgentOptions {
   config: Config;
@@ -102,6 +103,7 @@ export class Agent {
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks });
     // The configured machines do not change while the agent runs.
     const machines = machineList(config);
+    const rollup = rollupReader(this.store, config);
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
@@ -111,7 +113,8 @@ export class Agent {
           sinks: this.sinks,
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
-          rollup: rollupReader(this.store, config),
+          rollup,
+          overview: overviewReader(this.store, config, machines, rollup, clock),
           entries: entryService(config, this.store, this.pipeline, clock),
           tokens: config.api.tokens,
           logger,
@@ -129,6 +132,8 @@ export class Agent {
       try {
         url = await this.app.listen({ host, port });
       } catch (err) {
+        // A part of the app that failed on its own (the dashboard's build) says so itself.
+        if (err instanceof YieldwatchError) throw err;
         throw new YieldwatchError('YW_ERR_API_LISTEN', `The HTTP API cannot listen on ${host}:${port}: ${(err as Error).message}. Set api.port (or YIELDWATCH_API__PORT) to a free port.`, { cause: err });
       }
     }

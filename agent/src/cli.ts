@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<void> {
       const url = demo.apiUrl ?? '(API disabled)';
       process.stdout.write(
         `\nyieldwatch demo is running: ${loaded.config.machines.length} simulated machines (MQTT broker ${demo.brokerUrl}${demo.opcuaUrl ? `, OPC UA server ${demo.opcuaUrl}` : ''}).\n` +
-          `  Open ${url}/api/v1/machines and ${url}/api/v1/kpis (first windows after ~${Math.round((loaded.config.kpi.windowSize + loaded.config.kpi.allowedLateness) / 1000)} s)\n` +
+          `  Open the dashboard: ${url}/   (first windows after ~${Math.round((loaded.config.kpi.windowSize + loaded.config.kpi.allowedLateness) / 1000)} s; the API: ${url}/api/v1/machines)\n` +
           `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
       );
       return;

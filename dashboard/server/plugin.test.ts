@@ -14,11 +14,24 @@ describe('dashboard plugin', () => {
       expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(page.headers['content-security-policy']).toMatch(/^default-src 'self'/);
       expect(page.body).toContain('<title>yieldwatch</title>');
-      expect(page.body).toContain('href="/api/v1/status"');
+      expect(page.body).toContain('src="/assets/app.js"');
       // Plants are often offline: nothing may come from another host.
       expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
       expect((await app.inject('/api/v1/machines')).json()).toEqual({ items: [] });
       expect((await app.inject('/nothing-here')).statusCode).toBe(404);
+      // Every view has its own URL: a reload or a shared link opens the page there.
+      for (const view of ['/machines/demo%2Fline1%2Fpress1', '/floor/line1', '/alerts', '/status']) expect((await app.inject(view)).body, view).toBe(page.body);
+      // The bundle: Preact, our code and its style sheet, built in memory at registration.
+      const js = await app.inject('/assets/app.js');
+      expect(js.statusCode).toBe(200);
+      expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      expect(js.body).toContain('/api/v1/overview');
+      const css = await app.inject('/assets/app.css');
+      expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+      // Revalidated by ETag: an unchanged asset is a 304 without a body.
+      const again = await app.inject({ url: '/assets/app.js', headers: { 'if-none-match': String(js.headers.etag) } });
+      expect(again.statusCode).toBe(304);
+      expect((await app.inject('/assets/nope.js')).statusCode).toBe(404);
     } finally {
       await app.close();
       store.close();

@@ -1,15 +1,33 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../agent/src/core/package-root.js';
+import { dashboardAssets } from './build.js';
+
+/** Same origin only: every asset is the agent's own (plants are often offline), and no inline script or style. */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** The views' paths: each has its own URL, and a reload or a shared link opens the same view. */
+const VIEWS = ['/', '/machines/*', '/floor/*', '/alerts', '/alerts/*', '/sustainability', '/status'];
 
 /**
- * Serves the dashboard's pages from `dashboard/src/`, read once at registration. Every asset is
- * the agent's own (plants are often offline), so the page may load nothing from another host.
+ * Serves the dashboard: its page at every view's path and its bundled assets under `/assets/`
+ * (dashboard/README.md). The page reads the agent only through the HTTP API.
  */
 export const dashboardPlugin: FastifyPluginAsync = async (app) => {
   const index = readFileSync(join(packageRoot(), 'dashboard', 'src', 'index.html'));
-  app.get('/', async (_req, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'").send(index),
-  );
+  const favicon = readFileSync(join(packageRoot(), 'dashboard', 'src', 'favicon.svg'));
+  const assets = await dashboardAssets();
+  const secure = (reply: FastifyReply) =>
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
+  for (const path of VIEWS) app.get(path, async (_req, reply) => secure(reply).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(index));
+  // Browsers ask for /favicon.ico whatever the page says; both get the icon.
+  for (const path of ['/favicon.svg', '/favicon.ico']) app.get(path, async (_req, reply) => secure(reply).header('content-type', 'image/svg+xml').header('cache-control', 'max-age=86400').send(favicon));
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const a = assets.get(req.params.name);
+    if (a === undefined) return reply.code(404).send({ error: `no asset "${req.params.name}"` });
+    secure(reply).header('content-type', a.type).header('etag', a.etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+    return reply.send(a.body);
+  });
 };

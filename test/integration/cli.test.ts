@@ -80,7 +80,7 @@ describe('the demo (npm start)', () => {
       YIELDWATCH_DEMO__BROKER__PORT: '0',
     });
     try {
-      const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
+      const url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 30_000);
       const machines = (await (await fetch(`${url}/api/v1/machines`)).json()) as { items: { machine: string }[] };
       expect(machines.items.length).toBe(8);
       // Every simulated machine gets windows with production in them. A machine's first window may

@@ -148,3 +148,35 @@ export interface EntryDeleteBody {
   why: string;
   by?: string;
 }
+
+/** A machine's period so far (its current shift, its day) in `GET /api/v1/overview`: sums and ratios from the sums. */
+export interface OverviewPeriodJson {
+  /** `2026-12-03` for a day, `2026-12-03 early` for a shift. */
+  period: string;
+  period_start: number;
+  period_end: number;
+  /** The KPIs of the sums (`parts_total`, `yield`, `scrap_rate`, …); absent when the machine has no window in the period yet. */
+  kpis?: Record<string, number>;
+  coverage?: number;
+}
+
+/** One machine of `GET /api/v1/overview`: where it stands now. */
+export interface OverviewItemJson extends MachineInfo {
+  /** The newest stored window; null before the first. */
+  window: WindowJson | null;
+  /** True when the newest window ended longer ago than two windows and the allowed lateness: its data stopped (never shown as zero). */
+  stale: boolean;
+  /** The current shift of the machine's site (null outside shifts, or without a calendar) and its day, in the site's time. */
+  shift: OverviewPeriodJson | null;
+  day: OverviewPeriodJson;
+  /** The machine's open alerts (firing or acknowledged), newest first. */
+  alerts: AlertJson[];
+}
+
+/** `GET /api/v1/overview`: every configured machine, in config order, with the site time zones they are shown in. */
+export interface OverviewJson {
+  generated_at: number;
+  window_ms: number;
+  time_zones: Record<string, string>;
+  items: OverviewItemJson[];
+}

@@ -6,7 +6,7 @@ import type { Health } from '../core/health.js';
 import type { ForwarderStatus } from '../core/sink.js';
 import type { Store } from '../store/store.js';
 import type { ApiToken } from './auth.js';
-import type { MachineInfo, RollupQuery, RollupRowJson } from './contract.js';
+import type { MachineInfo, OverviewJson, RollupQuery, RollupRowJson } from './contract.js';
 import type { EventHub } from './events.js';
 
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
@@ -24,6 +24,8 @@ export interface ApiDeps {
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
   /** Sums stored windows into periods of the site's time (`/api/v1/kpis/rollup`); absent: that route answers 404. */
   rollup?: (q: RollupQuery) => RollupRowJson[];
+  /** Where every machine stands now (`/api/v1/overview`): newest window, shift and day so far, open alerts. */
+  overview?: () => OverviewJson;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
   entries?: EntryService;
   /** API tokens; none: the API is open. */

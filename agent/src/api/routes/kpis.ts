@@ -51,6 +51,11 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
   );
 
+  app.get('/overview', async (_req, reply) => {
+    if (deps.overview === undefined) return reply.code(404).send({ error: 'this agent has no overview' });
+    return deps.overview();
+  });
+
   if (deps.rollup === undefined) return;
   const rollup = deps.rollup;
   app.get<{ Querystring: { period: RollupQuery['period']; by?: RollupQuery['by']; from: string; to: string; machine?: string } }>(

@@ -1,0 +1,143 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { OverviewItemJson, OverviewJson, OverviewPeriodJson } from '../../../agent/src/api/contract.js';
+import { getJson } from '../api.js';
+import { useLocale } from '../app.js';
+import { amount, percent, timeOfDay } from '../format.js';
+import { openLive } from '../live.js';
+
+/** How often the shift and day sums are read again; the current window comes live. */
+const REFRESH_MS = 30_000;
+/** After a live window or alert, the sums are read again this much later (one read for a burst of windows). */
+const SOON_MS = 3_000;
+
+/** The plant at a glance: sites, lines and machines as tiles, kept live from the stream. */
+export function Overview() {
+  const { t } = useLocale();
+  const [data, setData] = useState<OverviewJson | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [live, setLive] = useState(true);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    const load = () =>
+      getJson<OverviewJson>('/api/v1/overview', abort.signal).then(
+        (d) => {
+          setData(d);
+          setError(undefined);
+        },
+        (e: Error) => {
+          if (!abort.signal.aborted) setError(e.message);
+        },
+      );
+    void load();
+    const timer = setInterval(load, REFRESH_MS);
+    // New windows also move the shift and day sums: read them again soon after, not once per window.
+    let soon: ReturnType<typeof setTimeout> | undefined;
+    const reloadSoon = () => {
+      soon ??= setTimeout(() => {
+        soon = undefined;
+        void load();
+      }, SOON_MS);
+    };
+    const close = openLive(
+      (e) => {
+        reloadSoon();
+        if (e.type !== 'window') return;
+        const w = e.window;
+        setData((d) =>
+          d === undefined
+            ? d
+            : { ...d, items: d.items.map((m) => (m.machine === w.machine && (m.window === null || w.window_start >= m.window.window_start) ? { ...m, window: w, stale: false } : m)) },
+        );
+      },
+      (up) => {
+        setLive(up);
+        // Back after a drop: what was missed comes with a fresh read.
+        if (up) void load();
+      },
+    );
+    return () => {
+      abort.abort();
+      clearInterval(timer);
+      clearTimeout(soon);
+      close();
+    };
+  }, []);
+
+  if (error !== undefined && data === undefined) return <p role="alert">{t('overview.failed', { error })}</p>;
+  if (data === undefined) return <p aria-busy="true">{t('overview.loading')}</p>;
+  if (data.items.length === 0) return <p>{t('overview.empty')}</p>;
+
+  const sites = group(data.items, (m) => m.site);
+  return (
+    <section class="overview">
+      <h1>{t('overview.title')}</h1>
+      <p class={live ? 'live up' : 'live down'} role="status">
+        {live ? t('live.connected') : t('live.reconnecting')}
+      </p>
+      {[...sites].map(([site, machines]) => (
+        <section class="site" key={site} aria-labelledby={`site-${site}`}>
+          <h2 id={`site-${site}`}>{site}</h2>
+          {[...group(machines, (m) => m.line)].map(([line, ms]) => (
+            <section class="line" key={line} aria-label={`${site} ${line}`}>
+              <h3>{line}</h3>
+              <ul class="tiles">
+                {ms.map((m) => (
+                  <Tile key={m.machine} m={m} zone={data.time_zones[m.site] ?? 'UTC'} />
+                ))}
+              </ul>
+            </section>
+          ))}
+        </section>
+      ))}
+    </section>
+  );
+}
+
+function group<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) out.set(key(x), [...(out.get(key(x)) ?? []), x]);
+  return out;
+}
+
+function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
+  const { t, lang } = useLocale();
+  const w = m.window;
+  const state = m.alerts.length > 0 ? 'alert' : m.stale ? 'stale' : 'ok';
+  return (
+    <li class={`tile ${state}`} data-machine={m.machine} aria-label={m.name}>
+      <h4>{m.name}</h4>
+      {m.stale ? (
+        <p class="stale-note">{w === null ? t('tile.staleNever') : t('tile.stale', { time: timeOfDay(lang, w.window_end, zone) })}</p>
+      ) : (
+        <dl class="now">
+          <dt>{t('tile.yield')}</dt>
+          <dd class="yield">{percent(lang, w?.yield as number | undefined)}</dd>
+          <dt>{t('tile.scrapRate')}</dt>
+          <dd class="scrap">{percent(lang, w?.scrap_rate as number | undefined)}</dd>
+        </dl>
+      )}
+      <Period label={m.shift === null ? t('tile.noShift') : t('tile.shift', { name: m.shift.period.split(' ').at(-1) ?? '' })} p={m.shift} cls="shift" />
+      <Period label={t('tile.day')} p={m.day} cls="day" />
+      {m.alerts.length > 0 && <p class="alerts">{t('tile.alerts', { count: m.alerts.length })}</p>}
+    </li>
+  );
+}
+
+function Period({ label, p, cls }: { label: string; p: OverviewPeriodJson | null; cls: string }) {
+  const { t, lang } = useLocale();
+  const k = p?.kpis;
+  return (
+    <p class={`period ${cls}`}>
+      <span class="label">{label}</span>{' '}
+      {p === null ? null : k === undefined ? (
+        <span class="muted">{t('tile.noData')}</span>
+      ) : (
+        <>
+          <span class="yield">{percent(lang, k.yield)}</span> <span class="muted">{t('tile.parts', { count: amount(lang, k.parts_total) })}</span>
+          {k.manual_scrap_parts !== undefined && k.manual_scrap_parts > 0 && <span class="muted"> · {t('tile.manual', { count: amount(lang, k.manual_scrap_parts) })}</span>}
+        </>
+      )}
+    </p>
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * The dashboard in a real browser: Debian's headless Chromium driven by playwright-core, against
+ * the demo as `npm start` runs it (simulated machines, embedded broker, the agent).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAgent, type AgentProcess } from '../../test/helpers/agent-process.js';
+import { requireBinary } from '../../test/helpers/require-binary.js';
+import { waitFor } from '../../test/helpers/wait.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = requireBinary('chromium');
+/** Screenshots for people to look at (CI keeps them as artifacts). */
+const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
+
+describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yw-browser-'));
+  let demo: AgentProcess;
+  let browser: Browser;
+  let url = '';
+  beforeAll(async () => {
+    demo = spawnAgent(['demo'], { YIELDWATCH_AGENT__DATADIR: join(dir, 'data'), YIELDWATCH_API__PORT: '0', YIELDWATCH_DEMO__BROKER__PORT: '0' });
+    url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(demo.output())?.[1], 30_000);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    demo?.child.kill('SIGINT');
+    await demo?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the overview fills with the live simulated machines, in English and in Dutch, with no request to another host and no console error', { timeout: 90_000 }, async () => {
+    const page = await browser.newPage({ locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    const hosts = new Set<string>();
+    const problems: string[] = [];
+    page.on('request', (r) => hosts.add(new URL(r.url()).host));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(`${url}/`);
+    await page.getByRole('heading', { name: 'Plant overview' }).waitFor();
+    // Eight demo machines as tiles; each shows a yield once its first window with production is in.
+    const tiles = page.locator('li.tile');
+    await waitFor('eight tiles', async () => (await tiles.count()) === 8, 20_000, 200);
+    await waitFor('a yield on every tile', async () => (await page.locator('li.tile dd.yield').allTextContents()).filter((t) => /\d/.test(t)).length === 8, 60_000, 500);
+    const press1 = page.locator('li.tile[data-machine="demo/line1/press1"]');
+    expect(await press1.locator('dd.yield').textContent()).toMatch(/^\d{1,3}\.\d%$/);
+    await expect.poll(() => page.locator('p.live').textContent()).toContain('Live');
+    await page.screenshot({ path: join(SHOTS, 'overview-en.png'), fullPage: true });
+
+    // The language switch: Dutch, remembered across a reload.
+    await page.getByRole('button', { name: 'Nederlands' }).click();
+    await page.getByRole('heading', { name: 'Fabrieksoverzicht' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Fabrieksoverzicht' }).waitFor();
+    expect(await page.getAttribute('html', 'lang')).toBe('nl');
+    expect(await press1.locator('dt').first().textContent()).toBe('Opbrengst');
+    await page.screenshot({ path: join(SHOTS, 'overview-nl.png'), fullPage: true });
+
+    expect([...hosts]).toEqual([new URL(url).host]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
