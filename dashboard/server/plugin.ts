@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { packageRoot } from '../../agent/src/core/package-root.js';
 import { dashboardAssets } from './build.js';
 
-/** Same origin only: every asset is the agent's own (plants are often offline), and no inline script or style. */
-export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
 /** The views' paths: each has its own URL, and a reload or a shared link opens the same view. */
 const VIEWS = ['/', '/machines/*', '/floor/*', '/alerts', '/alerts/*', '/sustainability', '/status'];
 
@@ -18,8 +15,8 @@ export const dashboardPlugin: FastifyPluginAsync = async (app) => {
   const index = readFileSync(join(packageRoot(), 'dashboard', 'src', 'index.html'));
   const favicon = readFileSync(join(packageRoot(), 'dashboard', 'src', 'favicon.svg'));
   const assets = await dashboardAssets();
-  const secure = (reply: FastifyReply) =>
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
+  // The security headers (a CSP of 'self' only, among others) are the app's, for every route (agent/src/api/app.ts).
+  const secure = (reply: FastifyReply) => reply;
   for (const path of VIEWS) app.get(path, async (_req, reply) => secure(reply).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(index));
   // Browsers ask for /favicon.ico whatever the page says; both get the icon.
   for (const path of ['/favicon.svg', '/favicon.ico']) app.get(path, async (_req, reply) => secure(reply).header('content-type', 'image/svg+xml').header('cache-control', 'max-age=86400').send(favicon));

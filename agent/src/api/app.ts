@@ -1,5 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { registerAuth } from './auth.js';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { randomBytes } from 'node:crypto';
+import { registerAuth, type AuthOptions } from './auth/check.js';
+import { Sessions } from './auth/sessions.js';
+import { sessionRoutes } from './routes/session.js';
 import type { ApiDeps } from './deps.js';
 import { alertRoutes } from './routes/alerts.js';
 import { entryRoutes } from './routes/entries.js';
@@ -7,6 +14,19 @@ import { streamRoutes } from './routes/stream.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { statusRoutes } from './routes/status.js';
+
+/** Same origin only, for the API and the dashboard alike: every asset is the agent's own (plants are often offline). */
+const CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  objectSrc: ["'none'"],
+};
 
 /** A fastify plugin the composition root adds beside the API (the dashboard), with its options. */
 export interface AppPlugin {
@@ -36,12 +56,26 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
       ),
   });
   app.decorateRequest('principal', undefined);
+  // Signs the session and CSRF cookies; a new key per process, as the sessions live in memory too.
+  const secret = randomBytes(32).toString('base64url');
+  app.register(cookie, { secret });
+  app.register(csrf, {
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'strict', path: '/' },
+    getToken: (req) => req.headers['x-csrf-token'] as string | undefined,
+    // Bound to the user, so a token planted from another session does not pass.
+    getUserInfo: (req) => req.principal?.name ?? '',
+    csrfOpts: { hmacKey: secret },
+  });
+  app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CSP }, crossOriginEmbedderPolicy: false });
+  app.register(rateLimit, { global: false });
+  const auth: AuthOptions = { tokens: deps.tokens ?? [], users: deps.users, sessions: deps.sessions ?? new Sessions(12 * 3_600_000, Date.now) };
   app.register(healthRoutes, deps);
   // Every /api/v1 route lives in this one plugin, and the token check is a hook of that plugin:
   // it runs for whatever URL fastify routed there (encoded paths, absolute-form request lines).
   app.register(
     async (api) => {
-      registerAuth(api, deps.tokens ?? []);
+      registerAuth(api, auth);
+      await api.register(sessionRoutes, auth);
       await api.register(alertRoutes, deps);
       await api.register(streamRoutes, deps);
       await api.register(kpiRoutes, deps);

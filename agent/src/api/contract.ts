@@ -180,3 +180,15 @@ export interface OverviewJson {
   time_zones: Record<string, string>;
   items: OverviewItemJson[];
 }
+
+/**
+ * `GET /api/v1/session` and the answer of `POST /api/v1/login`: who the caller is. `login: none`
+ * when the API needs no login (no users, no tokens: kept on loopback); `csrf` is the token a
+ * browser's session sends in `x-csrf-token` with every state change.
+ */
+export interface SessionJson {
+  login: 'none' | 'session' | 'token';
+  name: string | null;
+  role: 'viewer' | 'operator' | 'admin';
+  csrf: string | null;
+}

@@ -5,7 +5,9 @@ import type { EntryService } from '../core/entries.js';
 import type { Health } from '../core/health.js';
 import type { ForwarderStatus } from '../core/sink.js';
 import type { Store } from '../store/store.js';
-import type { ApiToken } from './auth.js';
+import type { ApiToken } from './auth/check.js';
+import type { Sessions } from './auth/sessions.js';
+import type { UserFile } from './auth/users.js';
 import type { MachineInfo, OverviewJson, RollupQuery, RollupRowJson } from './contract.js';
 import type { EventHub } from './events.js';
 
@@ -28,7 +30,11 @@ export interface ApiDeps {
   overview?: () => OverviewJson;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
   entries?: EntryService;
-  /** API tokens; none: the API is open. */
+  /** API tokens, for machines and scripts. */
   tokens?: readonly ApiToken[];
+  /** Local users, who log in for a browser session. With neither users nor tokens the API is open. */
+  users?: UserFile;
+  /** Open browser sessions; a fresh set (12 h) when absent. */
+  sessions?: Sessions;
   logger?: Logger;
 }

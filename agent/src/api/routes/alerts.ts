@@ -3,6 +3,7 @@ import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
 import type { AcknowledgeBody, AlertDetailJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
+import { hasRole } from '../auth/roles.js';
 
 const MAX_ITEMS = 10_000;
 
@@ -85,7 +86,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
     async (req, reply) => {
       const who = req.principal;
-      if (who !== undefined && who.role !== 'operator') return reply.code(403).send({ error: 'acknowledging alerts needs a token with the operator role' });
+      if (who !== undefined && !hasRole(who.role, 'operator')) return reply.code(403).send({ error: 'acknowledging alerts needs a token with the operator role' });
       const by = who?.name ?? req.body?.by;
       if (by === undefined) return reply.code(400).send({ error: 'say who acknowledges: {"by": "<name>"} (or use an operator token)' });
       const stored = deps.store.alerts.get(req.params.id);

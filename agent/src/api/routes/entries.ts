@@ -3,6 +3,7 @@ import { entryToJson, type EntryOutcome } from '../../core/entries.js';
 import type { EntryBody, EntryChangeBody, EntryDeleteBody } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime, timeOf } from '../query.js';
+import { hasRole } from '../auth/roles.js';
 
 const MAX_ITEMS = 10_000;
 
@@ -25,7 +26,7 @@ const fields = {
 /** Who changes an entry: the operator token's name, or `by` when the API has no tokens; undefined after a reply (403 or 400). */
 function author(req: FastifyRequest, reply: FastifyReply, by: string | undefined): string | undefined {
   const p = req.principal;
-  if (p !== undefined && p.role !== 'operator') {
+  if (p !== undefined && !hasRole(p.role, 'operator')) {
     void reply.code(403).send({ error: 'manual scrap entries need a token with the operator role' });
     return undefined;
   }

@@ -31,6 +31,7 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get<{ Querystring: StreamQuery }>(
     '/stream',
     {
+      config: { tokenInQuery: true },
       schema: {
         querystring: {
           type: 'object',

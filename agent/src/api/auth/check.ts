@@ -1,0 +1,91 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal, Role } from './roles.js';
+import type { Sessions } from './sessions.js';
+import type { UserFile } from './users.js';
+
+export interface ApiToken {
+  name: string;
+  token: string;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who called, when the API needs a login; undefined when it is open (no users, no tokens). */
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** A route anyone may call (the login itself). */
+    public?: boolean;
+    /** The one route that takes `?token=`: a browser's EventSource cannot send a header. */
+    tokenInQuery?: boolean;
+  }
+}
+
+/** The cookie that holds a browser's session id (signed; HttpOnly; SameSite=Strict). */
+export const SESSION_COOKIE = 'yw_session';
+
+/** Who may log in and how: API tokens for machines and scripts, local users with sessions for people. */
+export interface AuthOptions {
+  tokens: readonly ApiToken[];
+  users: UserFile | undefined;
+  sessions: Sessions;
+}
+
+/** True when the API needs a login: it has a token or a user. Without either it is open (keep `api.host` on loopback). */
+export function loginRequired(o: AuthOptions): boolean {
+  return o.tokens.length > 0 || (o.users?.count() ?? 0) > 0;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The session a request's signed cookie names, if it is open. */
+export function sessionOf(req: FastifyRequest, sessions: Sessions): { id: string; name: string; role: Role } | undefined {
+  const raw = req.cookies[SESSION_COOKIE];
+  if (raw === undefined) return undefined;
+  const unsigned = req.unsignCookie(raw);
+  if (!unsigned.valid || unsigned.value === null) return undefined;
+  const s = sessions.use(unsigned.value);
+  return s === undefined ? undefined : { id: unsigned.value, ...s };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The check every request to the routes of `app` (the `/api/v1` plugin) goes through. When the
+ * API needs a login: a bearer token (401 without one, 403 for a wrong one) or a session cookie;
+ * `?token=` only on the live stream (a 400 elsewhere: tokens in URLs end up in proxy logs). A
+ * browser's state change (session, not token) needs its CSRF token in `x-csrf-token`. Health and
+ * metrics stay open for probes and scrapers, as do the routes marked public.
+ */
+export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const query = req.query as Record<string, unknown> | undefined;
+    const cfg = req.routeOptions.config;
+    if (query?.token !== undefined && cfg.tokenInQuery !== true) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'query parameter "token" is only for /api/v1/stream (a browser\'s EventSource cannot send a header): send "Authorization: Bearer <token>" instead' });
+    }
+    if (!loginRequired(o) || cfg.public === true) return;
+    const h = req.headers.authorization;
+    const given = h?.startsWith('Bearer ') ? h.slice(7).trim() : typeof query?.token === 'string' ? query.token : undefined;
+    if (given !== undefined) {
+      const t = o.tokens.find((x) => same(x.token, given));
+      if (t === undefined) return reply.code(403).send({ error: 'unknown token' });
+      req.principal = { name: t.name, role: t.role, via: 'token' };
+      return;
+    }
+    const s = sessionOf(req, o.sessions);
+    if (s === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'this API needs a login (POST /api/v1/login) or a token: Authorization: Bearer <token>' });
+    req.principal = { name: s.name, role: s.role, via: 'session' };
+  });
+  app.addHook('preHandler', (req, reply, done) => {
+    if (req.principal?.via !== 'session' || SAFE_METHODS.has(req.method)) return done();
+    // A browser holds the cookie whatever page sent the request: only our page knows the CSRF token.
+    app.csrfProtection(req, reply as FastifyReply, done);
+  });
+}
