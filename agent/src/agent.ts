@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { dashboardPlugin } from '../../dashboard/server/plugin.js';
@@ -28,6 +28,8 @@ import { createSource } from './wiring/sources.js';
 import { rollupReader } from './wiring/rollups.js';
 import { entryService } from './wiring/entries.js';
 import { overviewReader } from './wiring/overview.js';
+import { Sessions } from './api/auth/sessions.js';
+import { UserFile } from './api/auth/users.js';
 
 export interface AgentOptions {
   config: Config;
@@ -59,6 +61,8 @@ export class Agent {
   private readonly log: AgentLog;
   /** Delivery state of every sink, read at call time. */
   private readonly sinks = (): ForwarderStatus[] => this.forwarders.map((f) => f.status());
+  /** The local users who log in to the dashboard (`api.usersFile`). */
+  readonly users: UserFile;
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
@@ -66,6 +70,7 @@ export class Agent {
     const clock = opts.clock ?? systemClock;
     const log = (this.log = agentLog(logger));
     this.store = new Store({ path: join(opts.dataDir, 'yieldwatch.db'), synchronous: config.store.synchronous });
+    this.users = new UserFile(resolve(opts.dataDir, config.api.usersFile));
     const context = (id: string, labels: Record<string, string>): PluginContext => ({
       id,
       logger: logger.child(labels),
@@ -117,6 +122,9 @@ export class Agent {
           overview: overviewReader(this.store, config, machines, rollup, clock),
           entries: entryService(config, this.store, this.pipeline, clock),
           tokens: config.api.tokens,
+          users: this.users,
+          sessions: new Sessions(config.api.sessionTtl, () => clock.now()),
+          trustProxy: config.api.trustProxy,
           logger,
         }, [{ plugin: dashboardPlugin }])
       : undefined;
@@ -128,7 +136,14 @@ export class Agent {
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
     if (this.app) {
-      const { host, port } = this.opts.config.api;
+      const { host, port, tokens } = this.opts.config.api;
+      // An open API is for the machine itself: a dashboard others reach needs a login.
+      if (!isLoopback(host) && tokens.length === 0 && this.users.count() === 0) {
+        throw new YieldwatchError(
+          'YW_ERR_API_OPEN',
+          `api.host is "${host}", which other machines reach, but the API has no users and no api.tokens: anyone could acknowledge alerts and record scrap. Add a user ("yieldwatch user add <name> --role admin --config <file>") or an api.tokens entry, or set api.host to 127.0.0.1.`,
+        );
+      }
       try {
         url = await this.app.listen({ host, port });
       } catch (err) {
@@ -167,4 +182,9 @@ export class Agent {
   health(): Record<string, Health> {
     return partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: this.sinks });
   }
+}
+
+/** True for an address only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -10,6 +10,8 @@ import { packageRoot } from './core/package-root.js';
 import { loadConfigIsolated } from './config/load-isolated.js';
 import { configWarnings } from './config/warnings.js';
 import { runDemo } from './demo.js';
+import { ROLES, type Role } from './api/auth/roles.js';
+import { UserFile } from './api/auth/users.js';
 import { createLogger } from './observe/logger.js';
 import { parseRecordedLine, replay, type RecordedMessage } from './replay.js';
 
@@ -23,9 +25,56 @@ Commands:
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed
+  user add NAME --role viewer|operator|admin --config FILE [--password-stdin]
+  user passwd NAME --config FILE [--password-stdin]
+  user remove NAME --config FILE
+  user list --config FILE             the local users who log in to the dashboard (api.usersFile)
   print-schema                        print the JSON Schema of the config file
 `;
 
+
+/** A new password: from standard input (`--password-stdin`, for scripts), or typed twice at a terminal without echo. */
+async function newPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  if (!process.stdin.isTTY) usageError('without a terminal, give the password on standard input with --password-stdin');
+  const first = await askHidden('New password: ');
+  const again = await askHidden('Again: ');
+  if (first !== again) {
+    process.stderr.write('The passwords differ; nothing changed.\n');
+    process.exit(1);
+  }
+  return first;
+}
+
+/** Reads a line from the terminal without showing it. */
+function askHidden(question: string): Promise<string> {
+  process.stdout.write(question);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((done) => {
+    let typed = '';
+    const onData = (b: Buffer) => {
+      for (const ch of b.toString('utf8')) {
+        if (ch === '\u0003') process.exit(130);
+        if (ch === '\r' || ch === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stdout.write('\n');
+          done(typed);
+          return;
+        }
+        typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
 
 /** Reads a file line by line without holding it in memory (replay inputs can be large). */
 function* readLines(file: string): Generator<string> {
@@ -126,6 +175,8 @@ async function main(argv: string[]): Promise<void> {
         pki: { type: 'string' },
         fingerprint: { type: 'string' },
         yes: { type: 'boolean', short: 'y' },
+        role: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -164,6 +215,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(
         `\nyieldwatch demo is running: ${loaded.config.machines.length} simulated machines (MQTT broker ${demo.brokerUrl}${demo.opcuaUrl ? `, OPC UA server ${demo.opcuaUrl}` : ''}).\n` +
           `  Open the dashboard: ${url}/   (first windows after ~${Math.round((loaded.config.kpi.windowSize + loaded.config.kpi.allowedLateness) / 1000)} s; the API: ${url}/api/v1/machines)\n` +
+          (demo.login !== undefined ? `  Log in as "${demo.login.name}" with the one-time password ${demo.login.password} (change it: yieldwatch user passwd ${demo.login.name})\n` : '') +
           `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
       );
       return;
@@ -204,6 +256,33 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         rl?.close();
       }
+      return;
+    }
+    case 'user': {
+      const [action, name] = positionals;
+      if (!values.config) usageError('user needs --config FILE (its agent.dataDir and api.usersFile say where the users are)');
+      const { config, dataDir } = await loadConfig(values.config);
+      const users = new UserFile(resolve(dataDir, config.api.usersFile));
+      if (action === 'list') {
+        for (const u of users.list()) process.stdout.write(`${u.name}\t${u.role}\t${u.created_at}\n`);
+        return;
+      }
+      if (name === undefined || !['add', 'passwd', 'remove'].includes(action ?? '')) usageError('user needs: add NAME --role ROLE, passwd NAME, remove NAME or list');
+      try {
+        if (action === 'remove') users.remove(name);
+        else {
+          const role = values.role;
+          if (action === 'add' && !ROLES.includes(role as Role)) usageError(`user add needs --role ${ROLES.join('|')}`);
+          const password = await newPassword(values['password-stdin'] === true);
+          if (action === 'add') await users.add(name, role as Role, password, new Date());
+          else await users.passwd(name, password);
+        }
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      // A running agent reads the file again at the next login; sessions already open run on until they end.
+      process.stdout.write(`${action === 'add' ? 'added' : action === 'passwd' ? 'password changed for' : 'removed'} ${name} in ${users.path}\n`);
       return;
     }
     case 'print-schema':

@@ -2,6 +2,10 @@ import type { Logger } from 'pino';
 import { Agent } from './agent.js';
 import { YieldwatchError } from './core/errors.js';
 import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { UserFile } from './api/auth/users.js';
 import { startBroker } from './simulator/broker.js';
 import type { OpcuaSimulator } from './simulator/opcua-server.js';
 import { startSimulator } from './simulator/publisher.js';
@@ -11,6 +15,8 @@ export interface RunningDemo {
   apiUrl: string | undefined;
   brokerUrl: string;
   opcuaUrl: string | undefined;
+  /** The one-time login made for a demo that other machines reach; undefined on loopback. */
+  login: { name: string; password: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -52,6 +58,7 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   const loopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
   const sinks = config.sinks.map((s) => (s.type === 'mqtt' && loopback(s.url) ? { ...s, url: broker.url } : s));
   const agentConfig = { ...config, sources, sinks };
+  const login = await demoLogin(agentConfig, loaded.dataDir);
   let agent = new Agent({ ...loaded, config: agentConfig, logger });
   let apiUrl: string | undefined;
   try {
@@ -68,6 +75,7 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   return {
     agent,
     apiUrl,
+    login,
     brokerUrl: broker.url,
     opcuaUrl: opcua?.endpointUrl,
     async stop() {
@@ -80,4 +88,19 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
       }
     },
   };
+}
+
+/**
+ * The demo opens without a login on loopback. Where other machines reach it (in a container,
+ * `api.host: 0.0.0.0`) and it has no user or token yet, it makes the user `demo` (admin) with a
+ * one-time password to print: an open API there would let anyone acknowledge alerts.
+ */
+async function demoLogin(config: Config, dataDir: string): Promise<{ name: string; password: string } | undefined> {
+  const { host, tokens, usersFile } = config.api;
+  if (!config.api.enabled || host === 'localhost' || host === '::1' || host.startsWith('127.') || tokens.length > 0) return undefined;
+  const users = new UserFile(resolve(dataDir, usersFile));
+  if (users.count() > 0) return undefined;
+  const password = randomBytes(12).toString('base64url');
+  await users.add('demo', 'admin', password, new Date());
+  return { name: 'demo', password };
 }

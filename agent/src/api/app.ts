@@ -42,6 +42,7 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger?.child({ part: 'api' }) as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
+    trustProxy: deps.trustProxy ?? false,
     // Live-stream clients hold their connections open: closing the API ends them too.
     forceCloseConnections: true,
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.

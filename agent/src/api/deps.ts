@@ -36,5 +36,7 @@ export interface ApiDeps {
   users?: UserFile;
   /** Open browser sessions; a fresh set (12 h) when absent. */
   sessions?: Sessions;
+  /** Behind a reverse proxy: trust `X-Forwarded-*` (the session cookie is `Secure` over https). */
+  trustProxy?: boolean;
   logger?: Logger;
 }

@@ -262,14 +262,24 @@ export const apiSchema = z
         z.strictObject({
           name: z.string().min(1).meta({ description: 'Who holds the token; recorded as `acknowledged_by`.' }),
           token: z.string().min(16, { message: 'expected at least 16 characters' }).meta({ description: 'The bearer token; prefer `${ENV}`. Never logged.' }),
-          role: z.enum(['viewer', 'operator']).meta({ description: '`viewer` reads; `operator` also acknowledges alerts.' }),
+          role: z.enum(['viewer', 'operator', 'admin']).meta({ description: '`viewer` reads; `operator` also acknowledges alerts and records scrap; `admin` may do everything.' }),
         }),
       )
       .default([])
       .meta({
         description:
-          'API tokens (`Authorization: Bearer <token>`). With none, the API is open to whoever reaches it (keep `host` on 127.0.0.1) and an acknowledgement names its author in the request; with any, every `/api/v1` request needs one.',
+          'API tokens (`Authorization: Bearer <token>`), for machines and scripts. With neither tokens nor users the API and the dashboard are open to whoever reaches them, so the agent then listens on a loopback `host` only; with any, every `/api/v1` request needs a token or a login.',
       }),
+    usersFile: z
+      .string()
+      .min(1)
+      .default('users.json')
+      .meta({ description: 'The local users who log in to the dashboard (names, roles, scrypt hashes), managed with `yieldwatch user add|passwd|remove|list`; relative to `agent.dataDir`.' }),
+    sessionTtl: positiveDuration('A browser session ends after this long unused.').prefault('12h'),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Behind a reverse proxy that terminates TLS: trust its `X-Forwarded-*` headers, so session cookies are marked `Secure`.' }),
   })
   .prefault({})
   .meta({ description: 'The HTTP API the dashboard reads.' });

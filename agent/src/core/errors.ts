@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   YW_ERR_STORE_VERSION: 'The local store was written by a newer yieldwatch.',
   YW_ERR_REPLAY_INPUT: 'A line of the replay input is not a recorded message.',
   YW_ERR_API_LISTEN: 'The HTTP API could not listen on its address.',
+  YW_ERR_API_OPEN: 'The HTTP API would listen where other machines reach it without any user or token.',
   YW_ERR_OPCUA_TRUST: 'An OPC UA server certificate could not be read or trusted, or its fingerprint did not match.',
   YW_ERR_DASHBOARD_BUILD: 'The dashboard could not be built from its sources (dashboard/src).',
 } as const;
