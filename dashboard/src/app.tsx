@@ -1,6 +1,9 @@
 import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import type { SessionJson } from '../../agent/src/api/contract.js';
+import { getJson, postJson, setCsrfToken } from './api.js';
 import { initialLanguage, rememberLanguage, translate, type Language, type MessageKey } from './i18n.js';
+import { Login } from './views/login.js';
 import { Overview } from './views/overview.js';
 
 interface Locale {
@@ -30,9 +33,24 @@ function usePath(): [string, (to: string) => void] {
   return [path, go];
 }
 
+/** Who the browser is: undefined while asking, null when it must log in. */
+function useSession(): [SessionJson | null | undefined, (s: SessionJson | null) => void] {
+  const [session, setSession] = useState<SessionJson | null | undefined>();
+  const set = useCallback((s: SessionJson | null) => {
+    setCsrfToken(s?.csrf ?? null);
+    setSession(s);
+  }, []);
+  useEffect(() => {
+    // 401: this agent has users, and the browser no session yet.
+    getJson<SessionJson>('/api/v1/session').then(set, () => set(null));
+  }, [set]);
+  return [session, set];
+}
+
 export function App() {
   const [lang, setLang] = useState<Language>(initialLanguage);
   const [path, go] = usePath();
+  const [session, setSession] = useSession();
   useEffect(() => {
     document.documentElement.lang = lang;
   }, [lang]);
@@ -53,6 +71,14 @@ export function App() {
             {locale.t('nav.overview')}
           </a>
         </nav>
+        {session?.login === 'session' && (
+          <span class="who">
+            {locale.t('session.user', { name: session.name ?? '', role: locale.t(`role.${session.role}`) })}{' '}
+            <button type="button" onClick={() => void postJson('/api/v1/logout', {}).finally(() => setSession(null))}>
+              {locale.t('session.logout')}
+            </button>
+          </span>
+        )}
         <button
           type="button"
           class="lang"
@@ -65,7 +91,7 @@ export function App() {
           {locale.t('lang.switch')}
         </button>
       </header>
-      <main>{path === '/' ? <Overview /> : <NotFound onHome={link('/')} />}</main>
+      <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : path === '/' ? <Overview /> : <NotFound onHome={link('/')} />}</main>
     </LocaleContext.Provider>
   );
 }

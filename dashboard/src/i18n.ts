@@ -27,6 +27,18 @@ const en = {
   'tile.manual': 'incl. {count} recorded by hand',
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to the overview',
+  'login.title': 'Log in',
+  'login.name': 'User name',
+  'login.password': 'Password',
+  'login.submit': 'Log in',
+  'login.wrong': 'Wrong user name or password.',
+  'login.tooMany': 'Too many attempts: wait a quarter of an hour and try again.',
+  'login.failed': 'The agent cannot be reached. Try again in a moment.',
+  'session.user': '{name} ({role})',
+  'session.logout': 'Log out',
+  'role.viewer': 'viewer',
+  'role.operator': 'operator',
+  'role.admin': 'admin',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -56,6 +68,18 @@ const nl: Record<MessageKey, string> = {
   'tile.manual': 'waarvan {count} met de hand geboekt',
   'notFound.title': 'Pagina niet gevonden',
   'notFound.back': 'Terug naar het overzicht',
+  'login.title': 'Inloggen',
+  'login.name': 'Gebruikersnaam',
+  'login.password': 'Wachtwoord',
+  'login.submit': 'Inloggen',
+  'login.wrong': 'Verkeerde gebruikersnaam of wachtwoord.',
+  'login.tooMany': 'Te veel pogingen: wacht een kwartier en probeer het opnieuw.',
+  'login.failed': 'De agent is niet bereikbaar. Probeer het zo opnieuw.',
+  'session.user': '{name} ({role})',
+  'session.logout': 'Uitloggen',
+  'role.viewer': 'kijker',
+  'role.operator': 'operator',
+  'role.admin': 'beheerder',
 };
 
 export const LANGUAGES = { en, nl } as const;
