@@ -33,7 +33,7 @@ describe('the demo raises a scrap alert', () => {
     let stream: ReturnType<typeof openEventStream> | undefined;
     let sub: mqtt.MqttClient | undefined;
     try {
-      const url = await waitFor('the demo to print its URL', () => /Open (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/machines/.exec(p.output())?.[1], 30_000);
+      const url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 30_000);
       expect(url).toBe(`http://127.0.0.1:${apiPort}`);
       stream = openEventStream(`${url}/api/v1/stream`);
       const sse = stream.events;
