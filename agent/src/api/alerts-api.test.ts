@@ -156,3 +156,32 @@ describe('alerts API without tokens', () => {
     }
   });
 });
+
+describe('ISA-18.2: returned to normal, unacknowledged', () => {
+  it('an alert that resolved before anyone acknowledged it still takes one acknowledgement; it stays resolved, and the trail shows both', async () => {
+    const s = loadScenario('basic');
+    const cfg = validateConfig({ ...scenarioConfig(s), alerts: { rules: [{ id: 't', type: 'threshold', scrapRate: 0.15, minParts: 30 }] } });
+    const store = new Store({ path: ':memory:' });
+    // The whole scenario: press2's spike fires and resolves with nobody looking.
+    replay(cfg, scenarioMessages(s), store);
+    const end = s.config.epoch_ms + 60 * 60_000;
+    const pipeline = createPipeline(cfg, store, new VirtualClock(end));
+    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
+    try {
+      const returned = store.alerts.query({ state: 'resolved' }).filter((a) => a.acknowledgedAt === undefined);
+      expect(returned.length).toBeGreaterThan(0);
+      const id = returned[0]!.id;
+      const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
+      const r = await app.inject({ method: 'POST', url: path, payload: { by: 'morning shift', comment: 'seen: die was changed at night' } });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.json()).toMatchObject({ id, state: 'resolved', acknowledged_by: 'morning shift', acknowledged_at: end, comment: 'seen: die was changed at night' });
+      expect((await app.inject({ method: 'POST', url: path, payload: { by: 'someone else' } })).statusCode).toBe(409);
+      const one = (await app.inject(`/api/v1/alerts/${encodeURIComponent(id)}`)).json();
+      expect(one.events.map((e: { event: string }) => e.event)).toEqual(['fired', 'resolved', 'acknowledged']);
+      expect(store.alerts.get(id)!.state).toBe('resolved');
+    } finally {
+      await app.close();
+      store.close();
+    }
+  });
+});

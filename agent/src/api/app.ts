@@ -3,6 +3,8 @@ import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { randomBytes } from 'node:crypto';
 import { registerAuth, type AuthOptions } from './auth/check.js';
 import { Sessions } from './auth/sessions.js';
@@ -69,6 +71,16 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   });
   app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CSP }, crossOriginEmbedderPolicy: false });
   app.register(rateLimit, { global: false });
+  // Every route's schema becomes the OpenAPI document; the docs page is served from the package, offline.
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'yieldwatch agent API', version: '1', description: 'Material-efficiency KPIs, alerts and manual scrap of the machines this agent reads. Wire types: agent/src/api/contract.ts.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'yw_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/api/docs' });
   const auth: AuthOptions = { tokens: deps.tokens ?? [], users: deps.users, sessions: deps.sessions ?? new Sessions(12 * 3_600_000, Date.now) };
   app.register(healthRoutes, deps);
   // Every /api/v1 route lives in this one plugin, and the token check is a hook of that plugin:
@@ -76,6 +88,8 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   app.register(
     async (api) => {
       registerAuth(api, auth);
+      requireDocumentedRoutes(api);
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       await api.register(sessionRoutes, auth);
       await api.register(alertRoutes, deps);
       await api.register(streamRoutes, deps);
@@ -87,4 +101,12 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   );
   for (const p of plugins) app.register(p.plugin, p.options ?? {});
   return app;
+}
+
+/** Refuses a route without a summary and a query schema: it would take any parameter silently and be missing from the API docs. */
+export function requireDocumentedRoutes(api: FastifyInstance): void {
+  api.addHook('onRoute', (r) => {
+    const schema = r.schema as { summary?: string; querystring?: unknown; hide?: boolean } | undefined;
+    if (schema?.hide !== true && (schema?.summary === undefined || schema.querystring === undefined)) throw new Error(`route ${[r.method].flat().join(',')} ${r.url} needs a schema with a summary and a querystring`);
+  });
 }

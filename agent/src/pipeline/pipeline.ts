@@ -169,7 +169,7 @@ export class Pipeline {
   acknowledge(id: string, by: string, comment: string | undefined): Alert | undefined {
     const now = this.clock.now();
     const before = this.alerts.snapshot();
-    const change = this.alerts.acknowledge(id, by, comment, now);
+    const change = this.alerts.acknowledge(id, by, comment, now) ?? this.acknowledgeReturned(id, by, comment, now);
     if (change === undefined) return undefined;
     try {
       this.store.transaction(() => this.recordAlerts([change], now));
@@ -180,6 +180,13 @@ export class Pipeline {
     }
     this.events.onAlerts?.([change]);
     return change.alert;
+  }
+
+  /** ISA-18.2's "returned to normal, unacknowledged": a resolved alert nobody acknowledged still takes an acknowledgement. */
+  private acknowledgeReturned(id: string, by: string, comment: string | undefined, now: number): AlertChange | undefined {
+    const a = this.store.alerts.get(id);
+    if (a === undefined || a.state !== 'resolved' || a.acknowledgedAt !== undefined) return undefined;
+    return { kind: 'acknowledged', alert: { ...a, acknowledgedAt: now, acknowledgedBy: by, comment, updatedAt: now }, at: now, by, notify: true };
   }
 
   /** Saves counter state and open windows now (shutdown). */

@@ -3,6 +3,7 @@ import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
 import type { AcknowledgeBody, AlertDetailJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
+import { ID_PARAMS, NO_QUERY } from '../schemas.js';
 import { hasRole } from '../auth/roles.js';
 
 const MAX_ITEMS = 10_000;
@@ -18,6 +19,8 @@ interface AlertsQuery {
 }
 
 const listSchema = {
+  summary: 'Alerts, newest first, by state, machine, line, severity and start time',
+  tags: ['alerts'],
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -49,6 +52,8 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/alerts/history',
     {
       schema: {
+        summary: 'Every audit event of a machine\'s alerts, late breaches included',
+        tags: ['alerts'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -65,7 +70,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/alerts/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/alerts/:id', { schema: { summary: 'One alert with its audit trail (percent-encode the id: it holds / and |)', tags: ['alerts'], params: ID_PARAMS, querystring: NO_QUERY } }, async (req, reply) => {
     const alert = deps.store.alerts.get(req.params.id);
     if (alert === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
     const events = deps.store.alerts.events({ alertId: alert.id });
@@ -77,6 +82,10 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/alerts/:id/ack',
     {
       schema: {
+        summary: 'Acknowledge an alert (operator): firing, or returned to normal and never acknowledged',
+        tags: ['alerts'],
+        params: ID_PARAMS,
+        querystring: NO_QUERY,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -91,9 +100,10 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (by === undefined) return reply.code(400).send({ error: 'say who acknowledges: {"by": "<name>"} (or use an operator token)' });
       const stored = deps.store.alerts.get(req.params.id);
       if (stored === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
-      if (stored.state !== 'firing') return reply.code(409).send({ error: `the alert is ${stored.state}; only a firing alert can be acknowledged`, alert: alertToJson(stored) });
+      // ISA-18.2: a firing alert, and one that returned to normal without being acknowledged, wait for an acknowledgement.
+      if (stored.acknowledgedAt !== undefined) return reply.code(409).send({ error: `the alert was acknowledged by ${stored.acknowledgedBy ?? 'someone'} already`, alert: alertToJson(stored) });
       const acked: Alert | undefined = deps.acknowledge?.(req.params.id, by, req.body?.comment);
-      if (acked === undefined) return reply.code(409).send({ error: 'the alert is no longer firing' });
+      if (acked === undefined) return reply.code(409).send({ error: 'the alert was acknowledged meanwhile' });
       return alertToJson(acked);
     },
   );

@@ -3,6 +3,7 @@ import { entryToJson, type EntryOutcome } from '../../core/entries.js';
 import type { EntryBody, EntryChangeBody, EntryDeleteBody } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime, timeOf } from '../query.js';
+import { ID_PARAMS, NO_QUERY } from '../schemas.js';
 import { hasRole } from '../auth/roles.js';
 
 const MAX_ITEMS = 10_000;
@@ -68,6 +69,8 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/entries',
     {
       schema: {
+        summary: 'Manual scrap entries whose current time is in [from, to), with their history',
+        tags: ['entries'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -82,7 +85,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/entries/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/entries/:id', { schema: { summary: 'One manual scrap entry with its history', tags: ['entries'], params: ID_PARAMS, querystring: NO_QUERY } }, async (req, reply) => {
     const e = entries.get(req.params.id);
     if (e === undefined) return reply.code(404).send({ error: `no manual entry "${req.params.id}"` });
     return entryToJson(e);
@@ -90,7 +93,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
 
   app.post<{ Body: EntryBody }>(
     '/entries',
-    { schema: { body: { type: 'object', additionalProperties: false, required: ['machine'], properties: { ...fields, by: who } } } },
+    { schema: { summary: 'Record manual scrap (operator)', tags: ['entries'], querystring: NO_QUERY, body: { type: 'object', additionalProperties: false, required: ['machine'], properties: { ...fields, by: who } } } },
     async (req, reply) => {
       const by = author(req, reply, req.body.by);
       if (by === undefined) return reply;
@@ -105,7 +108,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
 
   app.patch<{ Params: { id: string }; Body: EntryChangeBody }>(
     '/entries/:id',
-    { schema: { body: { type: 'object', additionalProperties: false, required: ['why'], properties: { ...fields, why, by: who } } } },
+    { schema: { summary: 'Edit a manual scrap entry: a new version with why (operator)', tags: ['entries'], params: ID_PARAMS, querystring: NO_QUERY, body: { type: 'object', additionalProperties: false, required: ['why'], properties: { ...fields, why, by: who } } } },
     async (req, reply) => {
       const by = author(req, reply, req.body.by);
       if (by === undefined) return reply;
@@ -118,7 +121,7 @@ export const entryRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
 
   app.delete<{ Params: { id: string }; Body: EntryDeleteBody }>(
     '/entries/:id',
-    { schema: { body: { type: 'object', additionalProperties: false, required: ['why'], properties: { why, by: who } } } },
+    { schema: { summary: 'Delete a manual scrap entry: a new version with why (operator)', tags: ['entries'], params: ID_PARAMS, querystring: NO_QUERY, body: { type: 'object', additionalProperties: false, required: ['why'], properties: { why, by: who } } } },
     async (req, reply) => {
       const by = author(req, reply, req.body.by);
       if (by === undefined) return reply;

@@ -3,6 +3,7 @@ import { aggregateToJson } from '../../core/aggregate.js';
 import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
+import { NO_QUERY } from '../schemas.js';
 
 const MAX_ITEMS = 10_000;
 /** Longest span of one rollup query: the store keeps 400 days by default. */
@@ -14,7 +15,7 @@ function badRequest(message: string): Error {
 
 /** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
 export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.get('/machines', async (): Promise<ListJson<MachineListItem>> => {
+  app.get('/machines', { schema: { summary: 'The configured machines, with how many windows the store holds of each', tags: ['kpis'], querystring: NO_QUERY } }, async (): Promise<ListJson<MachineListItem>> => {
     const stored = new Map(deps.store.machineSummary().map((m) => [m.machine, m]));
     return {
       items: deps.machines().map((m) => ({
@@ -29,6 +30,8 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/kpis',
     {
       schema: {
+        summary: 'Stored windows with their KPIs, scrap by reason and destination, and data quality',
+        tags: ['kpis'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -51,7 +54,7 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
   );
 
-  app.get('/overview', async (_req, reply) => {
+  app.get('/overview', { schema: { summary: 'Where every machine stands now: newest window, shift and day so far, open alerts, stale or not', tags: ['kpis'], querystring: NO_QUERY } }, async (_req, reply) => {
     if (deps.overview === undefined) return reply.code(404).send({ error: 'this agent has no overview' });
     return deps.overview();
   });
@@ -62,6 +65,8 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/kpis/rollup',
     {
       schema: {
+        summary: 'Windows summed into periods of the site\'s time and groups; ratios from the sums',
+        tags: ['kpis'],
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { loginRequired, SESSION_COOKIE, sessionOf, type AuthOptions } from '../auth/check.js';
 import type { SessionJson } from '../contract.js';
+import { NO_QUERY } from '../schemas.js';
 
 /** Login attempts one address may make: enough for typos, too few to guess a password. */
 const LOGIN_ATTEMPTS = 10;
@@ -16,6 +17,9 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
     {
       config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS, timeWindow: LOGIN_WINDOW } },
       schema: {
+        summary: 'Log in: a session cookie and the CSRF token (10 attempts per address per 15 minutes)',
+        tags: ['session'],
+        querystring: NO_QUERY,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -38,14 +42,14 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
     },
   );
 
-  app.post('/logout', async (req, reply) => {
+  app.post('/logout', { schema: { summary: 'End the session', tags: ['session'], querystring: NO_QUERY } }, async (req, reply) => {
     const s = sessionOf(req, o.sessions);
     if (s !== undefined) o.sessions.close(s.id);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
   });
 
-  app.get('/session', async (req, reply): Promise<SessionJson> => {
+  app.get('/session', { schema: { summary: 'Who the caller is, with the CSRF token of a session', tags: ['session'], querystring: NO_QUERY } }, async (req, reply): Promise<SessionJson> => {
     if (!loginRequired(o)) return { login: 'none', name: null, role: 'admin', csrf: null };
     const p = req.principal!;
     return { login: p.via, name: p.name, role: p.role, csrf: p.via === 'session' ? reply.generateCsrf({ userInfo: p.name }) : null };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ForwarderStatus } from '../../core/sink.js';
 import type { SinkStatusJson, StatusJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
+import { NO_QUERY } from '../schemas.js';
 
 function iso(t: number | undefined): string | null {
   return t === undefined ? null : new Date(t).toISOString();
@@ -33,7 +34,7 @@ export function sinkStatusJson(s: ForwarderStatus, now: number): SinkStatusJson 
 
 /** `/api/v1/status`: the health of every part and the delivery state of every sink. */
 export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  app.get('/status', async (): Promise<StatusJson> => {
+  app.get('/status', { schema: { summary: 'Health of every part and the delivery state of every sink', tags: ['status'], querystring: NO_QUERY } }, async (): Promise<StatusJson> => {
     const now = Date.now();
     return {
       parts: deps.health(),

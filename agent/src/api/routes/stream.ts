@@ -33,6 +33,8 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     {
       config: { tokenInQuery: true },
       schema: {
+        summary: 'Live stream (server-sent events) of committed windows and alert changes; the one route that takes ?token=',
+        tags: ['live'],
         querystring: {
           type: 'object',
           additionalProperties: false,
