@@ -84,4 +84,21 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('the API docs page shows every route, served offline, with no console error', { timeout: 30_000 }, async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    const hosts = new Set<string>();
+    page.on('request', (r) => hosts.add(new URL(r.url()).host));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    await page.goto(`${url}/api/docs/`);
+    await page.locator('.opblock').first().waitFor();
+    expect(await page.locator('.opblock').count()).toBeGreaterThanOrEqual(17);
+    expect(await page.getByText('/api/v1/entries/{id}').count()).toBeGreaterThan(0);
+    expect([...hosts]).toEqual([new URL(url).host]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });

@@ -81,6 +81,13 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
     },
   });
   app.register(swaggerUi, { routePrefix: '/api/docs' });
+  // Swagger UI sets one inline style; its pages (and only they) may, while scripts stay 'self'.
+  const docsCsp = Object.entries({ ...CSP, styleSrc: ["'self'", "'unsafe-inline'"] })
+    .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${v.join(' ')}`)
+    .join('; ');
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/api/docs')) reply.header('content-security-policy', docsCsp);
+  });
   const auth: AuthOptions = { tokens: deps.tokens ?? [], users: deps.users, sessions: deps.sessions ?? new Sessions(12 * 3_600_000, Date.now) };
   app.register(healthRoutes, deps);
   // Every /api/v1 route lives in this one plugin, and the token check is a hook of that plugin:
