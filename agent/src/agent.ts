@@ -28,6 +28,7 @@ import { createSource } from './wiring/sources.js';
 import { rollupReader } from './wiring/rollups.js';
 import { entryService } from './wiring/entries.js';
 import { overviewReader } from './wiring/overview.js';
+import { seriesReader, siteList } from './wiring/series.js';
 import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
 
@@ -109,6 +110,7 @@ export class Agent {
     // The configured machines do not change while the agent runs.
     const machines = machineList(config);
     const rollup = rollupReader(this.store, config);
+    const sites = siteList(config);
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
@@ -120,6 +122,8 @@ export class Agent {
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           rollup,
           overview: overviewReader(this.store, config, machines, rollup, clock),
+          series: seriesReader(this.store, config),
+          sites: () => sites,
           entries: entryService(config, this.store, this.pipeline, clock),
           tokens: config.api.tokens,
           users: this.users,

@@ -192,3 +192,50 @@ export interface SessionJson {
   role: 'viewer' | 'operator' | 'admin';
   csrf: string | null;
 }
+
+/** The query of `GET /api/v1/kpis/series`. */
+export interface SeriesQuery {
+  machine: string;
+  from: number;
+  to: number;
+  /** At most this many buckets (default 1000, at most 5000). */
+  points: number;
+}
+
+/**
+ * `GET /api/v1/kpis/series`: a machine's windows bucketed for a chart, column by column (`t` and
+ * one array per sum and ratio, null where a bucket has no window): each bucket's components summed
+ * and its ratios derived from the sums; `yield_min`/`yield_max` the spread of the windows' yields.
+ * `totals`: the whole span summed, with data quality and scrap by reason and destination.
+ */
+export interface SeriesJson {
+  machine: string;
+  from: number;
+  to: number;
+  bucket_ms: number;
+  t: number[];
+  columns: Record<string, (number | null)[]>;
+  yield_min: (number | null)[];
+  yield_max: (number | null)[];
+  totals: {
+    windows: number;
+    kpis: Record<string, number>;
+    quality: QualityCounts;
+    scrap_by_reason?: Record<string, Record<string, number>>;
+    scrap_kg_by_destination?: Record<string, number>;
+  };
+}
+
+/** One scrap reason of a site as `GET /api/v1/sites` lists it. */
+export interface ScrapReasonJson {
+  label: { en: string; nl: string };
+  group?: string;
+  destination?: string;
+}
+
+/** `GET /api/v1/sites`: each site's time zone and scrap reason codes with their labels in English and Dutch. */
+export interface SiteJson {
+  site: string;
+  time_zone: string;
+  scrap_reasons: Record<string, ScrapReasonJson>;
+}

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
-import type { MachineInfo, OverviewJson, RollupQuery, RollupRowJson } from './contract.js';
+import type { MachineInfo, OverviewJson, RollupQuery, RollupRowJson, SeriesJson, SeriesQuery, SiteJson } from './contract.js';
 import type { EventHub } from './events.js';
 
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
@@ -26,6 +26,10 @@ export interface ApiDeps {
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
   /** Sums stored windows into periods of the site's time (`/api/v1/kpis/rollup`); absent: that route answers 404. */
   rollup?: (q: RollupQuery) => RollupRowJson[];
+  /** A machine's windows bucketed for a chart (`/api/v1/kpis/series`). */
+  series?: (q: SeriesQuery) => SeriesJson;
+  /** The sites: time zones and scrap reason labels (`/api/v1/sites`). */
+  sites?: () => SiteJson[];
   /** Where every machine stands now (`/api/v1/overview`): newest window, shift and day so far, open alerts. */
   overview?: () => OverviewJson;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */

@@ -3,7 +3,7 @@ import { aggregateToJson } from '../../core/aggregate.js';
 import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
-import { NO_QUERY } from '../schemas.js';
+import { NO_QUERY, TIME_PARAM } from '../schemas.js';
 
 const MAX_ITEMS = 10_000;
 /** Longest span of one rollup query: the store keeps 400 days by default. */
@@ -58,6 +58,36 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     if (deps.overview === undefined) return reply.code(404).send({ error: 'this agent has no overview' });
     return deps.overview();
   });
+
+  app.get('/sites', { schema: { summary: 'The sites: time zone and scrap reason codes with their labels in English and Dutch', tags: ['kpis'], querystring: NO_QUERY } }, async () => ({ items: deps.sites?.() ?? [] }));
+
+  app.get<{ Querystring: { machine: string; from: string; to: string; points?: string } }>(
+    '/kpis/series',
+    {
+      schema: {
+        summary: 'A machine\'s windows bucketed for a chart: components summed and ratios derived per bucket, never averaged',
+        tags: ['kpis'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['machine', 'from', 'to'],
+          properties: { machine: { type: 'string', minLength: 1 }, from: TIME_PARAM, to: TIME_PARAM, points: { type: 'string', pattern: '^[0-9]+$', description: 'at most this many buckets: 1000 by default, at most 5000' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (deps.series === undefined) return reply.code(404).send({ error: 'this agent has no series' });
+      const q = req.query;
+      const from = parseTime(q.from, 'from')!;
+      const to = parseTime(q.to, 'to')!;
+      if (!(to > from)) throw badRequest('query parameter "to" must be after "from"');
+      if (to - from > MAX_ROLLUP_SPAN_MS) throw badRequest('query parameter "to" must be at most 400 days after "from"');
+      const points = q.points === undefined ? 1000 : Number(q.points);
+      if (points < 1 || points > 5000) throw badRequest('query parameter "points" must be 1 to 5000');
+      if (!deps.machines().some((m) => m.machine === q.machine)) return reply.code(404).send({ error: `no machine "${q.machine}"` });
+      return deps.series({ machine: q.machine, from, to, points });
+    },
+  );
 
   if (deps.rollup === undefined) return;
   const rollup = deps.rollup;
