@@ -4,6 +4,7 @@ import type { SessionJson } from '../../agent/src/api/contract.js';
 import { getJson, postJson, setCsrfToken } from './api.js';
 import { initialLanguage, rememberLanguage, translate, type Language, type MessageKey } from './i18n.js';
 import { Login } from './views/login.js';
+import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
 
 interface Locale {
@@ -91,7 +92,7 @@ export function App() {
           {locale.t('lang.switch')}
         </button>
       </header>
-      <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : path === '/' ? <Overview /> : <NotFound onHome={link('/')} />}</main>
+      <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : <Route path={path} home={link('/')} />}</main>
     </LocaleContext.Provider>
   );
 }
@@ -106,4 +107,12 @@ function NotFound({ onHome }: { onHome: (e: MouseEvent) => void }) {
       </a>
     </section>
   );
+}
+
+/** The view for a path: every view has its own URL. */
+function Route({ path, home }: { path: string; home: (e: MouseEvent) => void }) {
+  if (path === '/') return <Overview />;
+  // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.
+  if (path.startsWith('/machines/')) return <MachineView machine={decodeURIComponent(path.slice('/machines/'.length))} />;
+  return <NotFound onHome={home} />;
 }

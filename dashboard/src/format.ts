@@ -18,3 +18,8 @@ export function amount(lang: Language, v: number | undefined, digits = 0): strin
 export function timeOfDay(lang: Language, t: number, timeZone: string): string {
   return new Intl.DateTimeFormat(LOCALES[lang], { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(t);
 }
+
+/** A date and time of day in a site's time zone, 24-hour. */
+export function dateTime(lang: Language, t: number, timeZone: string): string {
+  return new Intl.DateTimeFormat(LOCALES[lang], { timeZone, day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(t);
+}

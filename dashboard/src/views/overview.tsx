@@ -106,7 +106,9 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
   const state = m.alerts.length > 0 ? 'alert' : m.stale ? 'stale' : 'ok';
   return (
     <li class={`tile ${state}`} data-machine={m.machine} aria-label={m.name}>
-      <h4>{m.name}</h4>
+      <h4>
+        <a href={`/machines/${m.machine}`}>{m.name}</a>
+      </h4>
       {m.stale ? (
         <p class="stale-note">{w === null ? t('tile.staleNever') : t('tile.stale', { time: timeOfDay(lang, w.window_end, zone) })}</p>
       ) : (
