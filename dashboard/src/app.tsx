@@ -4,6 +4,7 @@ import type { SessionJson } from '../../agent/src/api/contract.js';
 import { getJson, postJson, setCsrfToken } from './api.js';
 import { initialLanguage, rememberLanguage, translate, type Language, type MessageKey } from './i18n.js';
 import { Login } from './views/login.js';
+import { FloorView } from './views/floor.js';
 import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
 
@@ -13,6 +14,14 @@ interface Locale {
 }
 
 const LocaleContext = createContext<Locale>({ lang: 'en', t: (key, vars) => translate('en', key, vars) });
+
+const SessionContext = createContext<SessionJson | null>(null);
+
+/** True when the browser may acknowledge alerts and record scrap: an operator or admin, or an agent without logins. */
+export function useMayOperate(): boolean {
+  const s = useContext(SessionContext);
+  return s !== null && (s.login === 'none' || s.role === 'operator' || s.role === 'admin');
+}
 
 /** The language and its words, for any view. */
 export function useLocale(): Locale {
@@ -63,6 +72,7 @@ export function App() {
   };
   return (
     <LocaleContext.Provider value={locale}>
+      <SessionContext.Provider value={session ?? null}>
       <header class="top">
         <a class="brand" href="/" onClick={link('/')}>
           {locale.t('app.title')}
@@ -93,6 +103,7 @@ export function App() {
         </button>
       </header>
       <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : <Route path={path} home={link('/')} />}</main>
+      </SessionContext.Provider>
     </LocaleContext.Provider>
   );
 }
@@ -114,5 +125,7 @@ function Route({ path, home }: { path: string; home: (e: MouseEvent) => void }) 
   if (path === '/') return <Overview />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.
   if (path.startsWith('/machines/')) return <MachineView machine={decodeURIComponent(path.slice('/machines/'.length))} />;
+  // The floor screen of one line: /floor/demo/line1.
+  if (path.startsWith('/floor/')) return <FloorView line={decodeURIComponent(path.slice('/floor/'.length))} />;
   return <NotFound onHome={home} />;
 }

@@ -82,6 +82,20 @@ const en = {
   'alertEvent.acknowledged': 'acknowledged',
   'alertEvent.resolved': 'resolved',
   'alertEvent.late_breach': 'would have fired (late data)',
+  'floor.title': 'Line {line}',
+  'floor.noMachines': 'No machines on line {line}.',
+  'floor.alarm': 'Too much scrap: {value} of the last {parts} parts (limit {limit}). Check the machine.',
+  'floor.ack': 'Seen it — acknowledge',
+  'floor.acknowledged': 'Acknowledged.',
+  'floor.ackedBy': 'Acknowledged by {name}; the alert ends when the scrap drops.',
+  'floor.record': 'Record scrap',
+  'floor.whichReason': 'Which reason?',
+  'floor.howMany': 'How many parts?',
+  'floor.parts': '{count} parts',
+  'floor.cancel': 'Cancel',
+  'floor.recorded': '{count} scrap parts recorded.',
+  'floor.notAllowed': 'Your login may not do this: ask a shift lead.',
+  'floor.failed': 'That did not work. Try again.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -166,6 +180,20 @@ const nl: Record<MessageKey, string> = {
   'alertEvent.acknowledged': 'bevestigd',
   'alertEvent.resolved': 'opgelost',
   'alertEvent.late_breach': 'zou zijn afgegaan (late gegevens)',
+  'floor.title': 'Lijn {line}',
+  'floor.noMachines': 'Geen machines op lijn {line}.',
+  'floor.alarm': 'Te veel uitval: {value} van de laatste {parts} stuks (grens {limit}). Controleer de machine.',
+  'floor.ack': 'Gezien — bevestigen',
+  'floor.acknowledged': 'Bevestigd.',
+  'floor.ackedBy': 'Bevestigd door {name}; de melding stopt als de uitval daalt.',
+  'floor.record': 'Uitval boeken',
+  'floor.whichReason': 'Welke oorzaak?',
+  'floor.howMany': 'Hoeveel stuks?',
+  'floor.parts': '{count} stuks',
+  'floor.cancel': 'Annuleren',
+  'floor.recorded': '{count} afkeurstuks geboekt.',
+  'floor.notAllowed': 'Uw login mag dit niet: vraag een ploegleider.',
+  'floor.failed': 'Dat lukte niet. Probeer het opnieuw.',
 };
 
 export const LANGUAGES = { en, nl } as const;

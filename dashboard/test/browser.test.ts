@@ -25,7 +25,14 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   beforeAll(async () => {
     // A demo with a user: the dashboard asks for a login.
     await new UserFile(join(dir, 'data', 'users.json')).add('Anna', 'operator', 'correct horse battery', new Date());
-    demo = spawnAgent(['demo'], { YIELDWATCH_AGENT__DATADIR: join(dir, 'data'), YIELDWATCH_API__PORT: '0', YIELDWATCH_DEMO__BROKER__PORT: '0' });
+    // press2's worn die spikes every minute instead of every five, so its alert comes within the test.
+    demo = spawnAgent(['demo'], {
+      YIELDWATCH_AGENT__DATADIR: join(dir, 'data'),
+      YIELDWATCH_API__PORT: '0',
+      YIELDWATCH_DEMO__BROKER__PORT: '0',
+      YIELDWATCH_DEMO__MACHINES__1__SPIKE__EVERY: '1m',
+      YIELDWATCH_DEMO__MACHINES__1__SPIKE__LENGTH: '30s',
+    });
     url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(demo.output())?.[1], 30_000);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     mkdirSync(SHOTS, { recursive: true });
@@ -138,6 +145,39 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(await page.locator('.opblock').count()).toBeGreaterThanOrEqual(17);
     expect(await page.getByText('/api/v1/entries/{id}').count()).toBeGreaterThan(0);
     expect([...hosts]).toEqual([new URL(url).host]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('the floor screen: the spiking press blinks with its alert in plain words, one tap acknowledges it, three taps record scrap', { timeout: 150_000 }, async () => {
+    const page = await browser.newPage({ locale: 'en-GB', viewport: { width: 1920, height: 1080 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${url}/floor/demo/line1`);
+    await page.getByLabel('User name').fill('Anna');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Line line1' }).waitFor();
+    expect(await page.locator('li.floor-tile').count()).toBe(3);
+    const press2 = page.locator('li.floor-tile[data-machine="demo/line1/press2"]');
+    await press2.locator('.alarm-text').waitFor({ timeout: 120_000 });
+    expect(await press2.getAttribute('class')).toContain('alarm');
+    expect(await press2.getByRole('alert').textContent()).toMatch(/Too much scrap: \d+\.\d% of the last \d+ parts \(limit 15\.0%\)/);
+    await page.screenshot({ path: join(SHOTS, 'floor-alarm.png') });
+    await press2.getByRole('button', { name: 'Seen it — acknowledge' }).click();
+    await press2.getByText('Acknowledged.').waitFor();
+    await waitFor('the tile acknowledged', async () => (await press2.getAttribute('class'))?.includes('acked') === true, 10_000, 200);
+    expect(await press2.textContent()).toContain('Acknowledged by Anna');
+
+    // Three taps: record, reason, count.
+    const press1 = page.locator('li.floor-tile[data-machine="demo/line1/press1"]');
+    await press1.getByRole('button', { name: 'Record scrap' }).click();
+    await press1.getByRole('button', { name: 'Burr' }).click();
+    await press1.getByRole('button', { name: '5 parts', exact: true }).click();
+    await press1.getByText('5 scrap parts recorded.').waitFor();
+    const entries = await page.evaluate(async () => (await (await fetch('/api/v1/entries?machine=demo/line1/press1')).json()) as { items: { parts: number; reason: string; by: string }[] });
+    expect(entries.items.map((e) => [e.parts, e.reason, e.by])).toContainEqual([5, 'burr', 'Anna']);
+    await page.screenshot({ path: join(SHOTS, 'floor-acknowledged.png') });
     expect(problems).toEqual([]);
     await page.close();
   });

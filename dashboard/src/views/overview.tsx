@@ -1,68 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { OverviewItemJson, OverviewJson, OverviewPeriodJson } from '../../../agent/src/api/contract.js';
-import { getJson } from '../api.js';
+import type { OverviewItemJson, OverviewPeriodJson } from '../../../agent/src/api/contract.js';
 import { useLocale } from '../app.js';
 import { amount, percent, timeOfDay } from '../format.js';
-import { openLive } from '../live.js';
-
-/** How often the shift and day sums are read again; the current window comes live. */
-const REFRESH_MS = 30_000;
-/** After a live window or alert, the sums are read again this much later (one read for a burst of windows). */
-const SOON_MS = 3_000;
+import { useOverview } from '../use-overview.js';
 
 /** The plant at a glance: sites, lines and machines as tiles, kept live from the stream. */
 export function Overview() {
   const { t } = useLocale();
-  const [data, setData] = useState<OverviewJson | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [live, setLive] = useState(true);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    const load = () =>
-      getJson<OverviewJson>('/api/v1/overview', abort.signal).then(
-        (d) => {
-          setData(d);
-          setError(undefined);
-        },
-        (e: Error) => {
-          if (!abort.signal.aborted) setError(e.message);
-        },
-      );
-    void load();
-    const timer = setInterval(load, REFRESH_MS);
-    // New windows also move the shift and day sums: read them again soon after, not once per window.
-    let soon: ReturnType<typeof setTimeout> | undefined;
-    const reloadSoon = () => {
-      soon ??= setTimeout(() => {
-        soon = undefined;
-        void load();
-      }, SOON_MS);
-    };
-    const close = openLive(
-      (e) => {
-        reloadSoon();
-        if (e.type !== 'window') return;
-        const w = e.window;
-        setData((d) =>
-          d === undefined
-            ? d
-            : { ...d, items: d.items.map((m) => (m.machine === w.machine && (m.window === null || w.window_start >= m.window.window_start) ? { ...m, window: w, stale: false } : m)) },
-        );
-      },
-      (up) => {
-        setLive(up);
-        // Back after a drop: what was missed comes with a fresh read.
-        if (up) void load();
-      },
-    );
-    return () => {
-      abort.abort();
-      clearInterval(timer);
-      clearTimeout(soon);
-      close();
-    };
-  }, []);
+  const { data, error, live } = useOverview();
 
   if (error !== undefined && data === undefined) return <p role="alert">{t('overview.failed', { error })}</p>;
   if (data === undefined) return <p aria-busy="true">{t('overview.loading')}</p>;
@@ -94,7 +38,7 @@ export function Overview() {
   );
 }
 
-function group<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
+export function group<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const x of items) out.set(key(x), [...(out.get(key(x)) ?? []), x]);
   return out;
