@@ -4,6 +4,7 @@ import type { SessionJson } from '../../agent/src/api/contract.js';
 import { getJson, postJson, setCsrfToken } from './api.js';
 import { initialLanguage, rememberLanguage, translate, type Language, type MessageKey } from './i18n.js';
 import { Login } from './views/login.js';
+import { AlertsView, AlertView } from './views/alerts.js';
 import { FloorView } from './views/floor.js';
 import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
@@ -81,6 +82,9 @@ export function App() {
           <a href="/" onClick={link('/')} aria-current={path === '/' ? 'page' : undefined}>
             {locale.t('nav.overview')}
           </a>
+          <a href="/alerts" onClick={link('/alerts')} aria-current={path.startsWith('/alerts') ? 'page' : undefined}>
+            {locale.t('nav.alerts')}
+          </a>
         </nav>
         {session?.login === 'session' && (
           <span class="who">
@@ -102,7 +106,7 @@ export function App() {
           {locale.t('lang.switch')}
         </button>
       </header>
-      <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : <Route path={path} home={link('/')} />}</main>
+      <main>{session === undefined ? null : session === null ? <Login onLogin={setSession} /> : <Route path={path} home={link('/')} go={go} />}</main>
       </SessionContext.Provider>
     </LocaleContext.Provider>
   );
@@ -121,8 +125,11 @@ function NotFound({ onHome }: { onHome: (e: MouseEvent) => void }) {
 }
 
 /** The view for a path: every view has its own URL. */
-function Route({ path, home }: { path: string; home: (e: MouseEvent) => void }) {
+function Route({ path, home, go }: { path: string; home: (e: MouseEvent) => void; go: (to: string) => void }) {
   if (path === '/') return <Overview />;
+  if (path === '/alerts') return <AlertsView go={go} />;
+  // An alert's page, as the Teams and Slack messages link it: /alerts/<percent-encoded id>.
+  if (path.startsWith('/alerts/')) return <AlertView id={decodeURIComponent(path.slice('/alerts/'.length))} />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.
   if (path.startsWith('/machines/')) return <MachineView machine={decodeURIComponent(path.slice('/machines/'.length))} />;
   // The floor screen of one line: /floor/demo/line1.

@@ -178,6 +178,15 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     const entries = await page.evaluate(async () => (await (await fetch('/api/v1/entries?machine=demo/line1/press1')).json()) as { items: { parts: number; reason: string; by: string }[] });
     expect(entries.items.map((e) => [e.parts, e.reason, e.by])).toContainEqual([5, 'burr', 'Anna']);
     await page.screenshot({ path: join(SHOTS, 'floor-acknowledged.png') });
+
+    // The alert's own page, as a Teams or Slack message links it: the trail shows who acknowledged.
+    const open = await page.evaluate(async () => (await (await fetch('/api/v1/alerts?machine=demo/line1/press2')).json()) as { items: { id: string }[] });
+    await page.goto(`${url}/alerts/${encodeURIComponent(open.items[0]!.id)}`);
+    await page.getByRole('heading', { name: /demo\/line1\/press2/ }).waitFor();
+    await waitFor('the acknowledgement in the trail', async () => (await page.locator('ul.history li').allTextContents()).some((l) => l.includes('acknowledged · Anna')), 10_000, 200);
+    await page.getByRole('navigation').getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await waitFor('press2 in the list of open alerts', async () => (await page.locator('table tbody tr').allTextContents()).some((r) => r.includes('demo/line1/press2')), 10_000, 200);
     expect(problems).toEqual([]);
     await page.close();
   });

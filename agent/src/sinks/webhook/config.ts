@@ -27,7 +27,7 @@ export const webhookSinkSchema = z.strictObject({
     .optional()
     .meta({ description: 'HMAC-SHA256 key: each request carries `X-Yieldwatch-Timestamp` and `X-Yieldwatch-Signature: v1=<hex of HMAC(secret, "<timestamp>.<body>")>`. Prefer `${ENV}`.' }),
   headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
-  dashboardUrl: z.string().url().optional().meta({ description: 'Base URL of the dashboard, linked from Teams and Slack messages.' }),
+  dashboardUrl: z.string().url().optional().meta({ description: 'Base URL of the dashboard (e.g. `http://edge-01:8080`): Teams and Slack messages link the alert\'s page there.' }),
   tls: httpTlsSchema,
   timeout: positiveDuration('How long one request may take before it is abandoned and retried.').prefault('10s'),
 });

@@ -27,10 +27,15 @@ export function jsonBody(c: AlertChange, agentId: string): unknown {
   return { ...alertChangeToJson(c), agent: agentId };
 }
 
+/** The dashboard's page of the alert: the link a message opens (the id percent-encoded: it holds / and |). */
+export function alertPage(dashboardUrl: string, id: string): string {
+  return `${dashboardUrl.replace(/\/+$/, '')}/alerts/${encodeURIComponent(id)}`;
+}
+
 /** A Slack incoming-webhook message: `text` for notifications, blocks for the channel. */
 export function slackBody(c: AlertChange, dashboardUrl: string | undefined): unknown {
   const lines = facts(c).map(([k, v]) => `*${k}:* ${v}`);
-  if (dashboardUrl) lines.push(`<${dashboardUrl}|Open the dashboard>`);
+  if (dashboardUrl) lines.push(`<${alertPage(dashboardUrl, c.alert.id)}|Open the alert in the dashboard>`);
   return {
     text: `${title(c)}: ${c.alert.message}`,
     blocks: [
@@ -52,6 +57,6 @@ export function teamsBody(c: AlertChange, dashboardUrl: string | undefined): unk
       { type: 'FactSet', facts: facts(c).map(([title, value]) => ({ title, value })) },
     ],
   };
-  if (dashboardUrl) card.actions = [{ type: 'Action.OpenUrl', title: 'Open the dashboard', url: dashboardUrl }];
+  if (dashboardUrl) card.actions = [{ type: 'Action.OpenUrl', title: 'Open the alert in the dashboard', url: alertPage(dashboardUrl, c.alert.id) }];
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }] };
 }

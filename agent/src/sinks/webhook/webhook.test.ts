@@ -60,8 +60,11 @@ describe('webhook messages', () => {
     expect(card.type).toBe('AdaptiveCard');
     expect(card.body[0]!.text).toBe('Scrap alert: p/l1/m1 (spike, critical)');
     expect(card.body[2]!.facts![0]).toEqual({ title: 'Scrap rate', value: '31.0 % over 80 parts' });
-    expect(card.actions[0]!.url).toBe('http://edge:8080/');
+    // The link lands on the alert's own page of the dashboard.
+    expect(card.actions[0]!.url).toBe(`http://edge:8080/alerts/${encodeURIComponent(ALERT.id)}`);
     const slack = JSON.parse(webhookSink.serializeAlert(config({ format: 'slack' }), FIRED, [], 'a')!) as { text: string; blocks: unknown[] };
+    const linked = JSON.parse(webhookSink.serializeAlert(config({ format: 'slack', dashboardUrl: 'http://edge:8080' }), FIRED, [], 'a')!) as { blocks: { text?: { text: string } }[] };
+    expect(linked.blocks[1]!.text!.text).toContain(`<http://edge:8080/alerts/${encodeURIComponent(ALERT.id)}|Open the alert in the dashboard>`);
     expect(slack.text).toContain('Scrap alert: p/l1/m1 (spike, critical)');
     expect(slack.blocks).toHaveLength(2);
   });
