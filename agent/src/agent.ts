@@ -7,6 +7,7 @@ import { buildApp } from './api/app.js';
 import { EventHub } from './api/events.js';
 import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Scheduler } from './core/clock.js';
+import { packageVersion } from './core/package-root.js';
 import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { PluginContext, SampleSink, Source } from './core/plugin.js';
@@ -114,6 +115,7 @@ export class Agent {
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
+          agent: { id: config.agent.id, version: packageVersion(), startedAt: clock.now() },
           registry: this.registry,
           machines: () => machines,
           health: () => this.health(),

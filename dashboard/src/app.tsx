@@ -6,6 +6,7 @@ import { initialLanguage, rememberLanguage, translate, type Language, type Messa
 import { Login } from './views/login.js';
 import { AlertsView, AlertView } from './views/alerts.js';
 import { FloorView } from './views/floor.js';
+import { StatusView } from './views/status.js';
 import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
 
@@ -85,6 +86,9 @@ export function App() {
           <a href="/alerts" onClick={link('/alerts')} aria-current={path.startsWith('/alerts') ? 'page' : undefined}>
             {locale.t('nav.alerts')}
           </a>
+          <a href="/status" onClick={link('/status')} aria-current={path === '/status' ? 'page' : undefined}>
+            {locale.t('nav.status')}
+          </a>
         </nav>
         {session?.login === 'session' && (
           <span class="who">
@@ -128,6 +132,7 @@ function NotFound({ onHome }: { onHome: (e: MouseEvent) => void }) {
 function Route({ path, home, go }: { path: string; home: (e: MouseEvent) => void; go: (to: string) => void }) {
   if (path === '/') return <Overview />;
   if (path === '/alerts') return <AlertsView go={go} />;
+  if (path === '/status') return <StatusView />;
   // An alert's page, as the Teams and Slack messages link it: /alerts/<percent-encoded id>.
   if (path.startsWith('/alerts/')) return <AlertView id={decodeURIComponent(path.slice('/alerts/'.length))} />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.

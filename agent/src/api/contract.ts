@@ -83,8 +83,10 @@ export interface SinkStatusJson {
   next_attempt_at: string | null;
 }
 
-/** `GET /api/v1/status`: the health of every part and the delivery state of every sink. */
+/** `GET /api/v1/status`: the agent, its store, the health of every part and the delivery state of every sink: what an installer checks first. */
 export interface StatusJson {
+  agent: { id: string | null; version: string | null; started_at: string | null };
+  store: { size_bytes: number; windows: number };
   parts: Record<string, Health>;
   sinks: SinkStatusJson[];
 }

@@ -14,6 +14,8 @@ import type { EventHub } from './events.js';
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
 export interface ApiDeps {
   store: Store;
+  /** Who this agent is, for the status page. */
+  agent?: { id: string; version: string; startedAt: number };
   registry: Registry;
   machines: () => readonly MachineInfo[];
   /** Health of every long-running part, by name. */

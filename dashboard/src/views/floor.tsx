@@ -77,7 +77,7 @@ function FloorTile({ m, site, zone, onChange }: { m: OverviewItemJson; site: Sit
         </p>
       )}
       {alert !== undefined && (
-        <div class="alarm-text" role={firing.length > 0 ? 'alert' : undefined}>
+        <div class="alarm-text" role={firing.length > 0 ? 'alert' : undefined} data-alert={alert.id}>
           <p>{t('floor.alarm', { value: percent(lang, alert.value), parts: alert.parts, limit: percent(lang, alert.threshold) })}</p>
           {alert.state === 'firing' ? (
             mayOperate && (
