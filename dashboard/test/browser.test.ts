@@ -2,10 +2,11 @@
  * The dashboard in a real browser: Debian's headless Chromium driven by playwright-core, against
  * the demo as `npm start` runs it (simulated machines, embedded broker, the agent).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserFile } from '../../agent/src/api/auth/users.js';
 import { spawnAgent, type AgentProcess } from '../../test/helpers/agent-process.js';
@@ -14,6 +15,20 @@ import { waitFor } from '../../test/helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = requireBinary('chromium');
+/** axe-core, run inside the page: the accessibility basics (labels, names, contrast, landmarks). */
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** The serious and critical accessibility violations axe-core finds on the page as it is now. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (rightly) refuses an injected script tag.
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+  });
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 /** Screenshots for people to look at (CI keeps them as artifacts). */
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 
@@ -77,6 +92,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(await press1.locator('dd.yield').textContent()).toMatch(/^\d{1,3}\.\d%$/);
     await expect.poll(() => page.locator('p.live').textContent()).toContain('Live');
     await page.screenshot({ path: join(SHOTS, 'overview-en.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'overview').toEqual([]);
 
     // A bin of rejects recorded by hand (as the floor screen will), with the session's CSRF token.
     const status = await page.evaluate(async (machine) => {
@@ -105,6 +121,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
       2000,
     );
     await page.screenshot({ path: join(SHOTS, 'machine-en.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'machine').toEqual([]);
     const before = new URL(page.url()).searchParams;
     const box = (await chart.locator('.u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
@@ -134,6 +151,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(await page.locator('dl.facts').textContent()).toMatch(/Versie0\.\d+\.\d+/);
     expect(await page.locator('table').last().textContent()).toContain('(mqtt)');
     await page.screenshot({ path: join(SHOTS, 'status-nl.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'status').toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -170,6 +188,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(await press2.getAttribute('class')).toContain('alarm');
     expect(await press2.getByRole('alert').textContent()).toMatch(/Too much scrap: \d+\.\d% of the last \d+ parts \(limit \d+\.\d%\)\. Check the machine\./);
     await page.screenshot({ path: join(SHOTS, 'floor-alarm.png') });
+    expect(await accessibilityProblems(page), 'floor').toEqual([]);
     const alertId = (await press2.locator('.alarm-text').getAttribute('data-alert'))!;
     await press2.getByRole('button', { name: 'Seen it — acknowledge' }).click();
     await press2.getByText('Acknowledged.').waitFor();
