@@ -32,7 +32,7 @@ const config = validateConfig({
   },
   machines: [
     { path: A, signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
-    { path: B, signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
+    { path: B, name: 'Press B (250 t)', signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
   ],
   alerts: { rules: [{ id: 'threshold', type: 'threshold', scrapRate: 0.3, minParts: 5, severity: 'critical' }] },
   sources: [],
@@ -65,6 +65,8 @@ describe('GET /api/v1/overview', () => {
     const o = await read();
     expect(o.time_zones).toEqual({ plant: 'Europe/Amsterdam' });
     expect(o.items.map((m) => m.machine)).toEqual([A, B]);
+    // People see the configured name; the path stays the identifier.
+    expect(o.items.map((m) => m.name)).toEqual(['a', 'Press B (250 t)']);
     const [a, b] = o.items;
     // The early shift began at 06:00 local = 05:00 UTC, ten minutes in; the windows of 05:00..05:15 are in it.
     const early = made.filter((m) => m.machine === A && m.t >= T0 + 10 * W && m.t < T0 + 16 * W);

@@ -214,6 +214,7 @@ export const productSchema = z.strictObject({
 /** One watched machine: its path, what it makes and its own signal kinds. */
 export const machineSchema = z.strictObject({
   path: machinePathSchema,
+  name: z.string().min(1).max(80).optional().meta({ description: 'What people call the machine on the dashboard and in reports (e.g. `Press 1 (Schuler 250 t)`); the path stays its identifier. Default: the last level of the path.' }),
   product: z.string().optional().meta({ description: 'Product made by default (name in `products`); gives part mass and material.' }),
   partMassKg: z.number().positive().optional().meta({ description: 'Part mass in kg when no `product` is named.' }),
   material: z.string().optional().meta({ description: 'Material when no `product` is named.' }),

@@ -13,7 +13,7 @@ export function machineList(cfg: Config): MachineInfo[] {
       site: ref.site,
       area: ref.area,
       line: ref.line,
-      name: ref.machine,
+      name: m.name ?? ref.machine,
       product: m.product,
       material: product?.material ?? m.material,
       signals: Object.fromEntries(Object.entries(signals).map(([k, v]) => [k, v!.kind])),
