@@ -1,34 +1,14 @@
-import { createContext } from 'preact';
-import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { SessionJson } from '../../agent/src/api/contract.js';
 import { getJson, postJson, setCsrfToken } from './api.js';
-import { initialLanguage, rememberLanguage, translate, type Language, type MessageKey } from './i18n.js';
+import { LocaleContext, SessionContext, useLocale, type Locale } from './context.js';
+import { initialLanguage, rememberLanguage, translate, type Language } from './i18n.js';
 import { Login } from './views/login.js';
 import { AlertsView, AlertView } from './views/alerts.js';
 import { FloorView } from './views/floor.js';
 import { StatusView } from './views/status.js';
 import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
-
-interface Locale {
-  lang: Language;
-  t: (key: MessageKey, vars?: Record<string, string | number>) => string;
-}
-
-const LocaleContext = createContext<Locale>({ lang: 'en', t: (key, vars) => translate('en', key, vars) });
-
-const SessionContext = createContext<SessionJson | null>(null);
-
-/** True when the browser may acknowledge alerts and record scrap: an operator or admin, or an agent without logins. */
-export function useMayOperate(): boolean {
-  const s = useContext(SessionContext);
-  return s !== null && (s.login === 'none' || s.role === 'operator' || s.role === 'admin');
-}
-
-/** The language and its words, for any view. */
-export function useLocale(): Locale {
-  return useContext(LocaleContext);
-}
 
 /** The path the browser shows: every view has its own URL. */
 function usePath(): [string, (to: string) => void] {

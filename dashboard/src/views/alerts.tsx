@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AlertDetailJson, AlertJson, ListJson } from '../../../agent/src/api/contract.js';
 import { ApiError, getJson, postJson } from '../api.js';
-import { useLocale, useMayOperate } from '../app.js';
+import { useLocale, useMayOperate } from '../context.js';
 import { dateTime, percent } from '../format.js';
 import type { MessageKey } from '../i18n.js';
 import { useSites } from '../use-sites.js';

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AlertJson, OverviewItemJson, SiteJson } from '../../../agent/src/api/contract.js';
 import { ApiError, getJson, postJson } from '../api.js';
-import { useLocale, useMayOperate } from '../app.js';
+import { useLocale, useMayOperate } from '../context.js';
 import { percent, timeOfDay } from '../format.js';
 import { useOverview } from '../use-overview.js';
 

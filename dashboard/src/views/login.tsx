@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { SessionJson } from '../../../agent/src/api/contract.js';
 import { ApiError, postJson } from '../api.js';
-import { useLocale } from '../app.js';
+import { useLocale } from '../context.js';
 
 /** The login form: name and password, for a dashboard whose agent has users. */
 export function Login({ onLogin }: { onLogin: (s: SessionJson) => void }) {

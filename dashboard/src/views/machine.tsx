@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AlertHistoryItemJson, EntryJson, ListJson, MachineListItem, SeriesJson, SiteJson } from '../../../agent/src/api/contract.js';
 import { getJson } from '../api.js';
-import { useLocale } from '../app.js';
+import { useLocale } from '../context.js';
 import { TimeChart } from '../components/chart.js';
 import { amount, dateTime, percent, timeOfDay } from '../format.js';
 import type { MessageKey } from '../i18n.js';

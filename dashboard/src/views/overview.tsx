@@ -1,5 +1,5 @@
 import type { OverviewItemJson, OverviewPeriodJson } from '../../../agent/src/api/contract.js';
-import { useLocale } from '../app.js';
+import { useLocale } from '../context.js';
 import { amount, percent, timeOfDay } from '../format.js';
 import { useOverview } from '../use-overview.js';
 

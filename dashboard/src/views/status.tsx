@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { StatusJson } from '../../../agent/src/api/contract.js';
 import { getJson } from '../api.js';
-import { useLocale } from '../app.js';
+import { useLocale } from '../context.js';
 import { amount } from '../format.js';
 import type { MessageKey } from '../i18n.js';
 
