@@ -131,6 +131,7 @@ export class Agent {
           users: this.users,
           sessions: new Sessions(config.api.sessionTtl, () => clock.now()),
           trustProxy: config.api.trustProxy,
+          alwaysLogin: !isLoopback(config.api.host) || this.users.count() > 0,
           logger,
         }, [{ plugin: dashboardPlugin }])
       : undefined;

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { SessionJson } from '../../agent/src/api/contract.js';
-import { getJson, postJson, setCsrfToken } from './api.js';
+import { getJson, postJson, setCsrfToken, whenUnauthorized } from './api.js';
 import { LocaleContext, SessionContext, useLocale, type Locale } from './context.js';
 import { initialLanguage, rememberLanguage, translate, type Language } from './i18n.js';
 import { Login } from './views/login.js';
@@ -33,7 +33,8 @@ function useSession(): [SessionJson | null | undefined, (s: SessionJson | null) 
     setSession(s);
   }, []);
   useEffect(() => {
-    // 401: this agent has users, and the browser no session yet.
+    // 401: this agent has users, and the browser no session (yet, or any more: the page asks again).
+    whenUnauthorized(() => set(null));
     getJson<SessionJson>('/api/v1/session').then(set, () => set(null));
   }, [set]);
   return [session, set];
@@ -114,10 +115,26 @@ function Route({ path, home, go }: { path: string; home: (e: MouseEvent) => void
   if (path === '/alerts') return <AlertsView go={go} />;
   if (path === '/status') return <StatusView />;
   // An alert's page, as the Teams and Slack messages link it: /alerts/<percent-encoded id>.
-  if (path.startsWith('/alerts/')) return <AlertView id={decodeURIComponent(path.slice('/alerts/'.length))} />;
+  if (path.startsWith('/alerts/')) return <AlertView id={pathOf(path, '/alerts/')} />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.
-  if (path.startsWith('/machines/')) return <MachineView machine={decodeURIComponent(path.slice('/machines/'.length))} />;
+  if (path.startsWith('/machines/')) return <MachineView machine={pathOf(path, '/machines/')} />;
   // The floor screen of one line: /floor/demo/line1.
-  if (path.startsWith('/floor/')) return <FloorView line={decodeURIComponent(path.slice('/floor/'.length))} />;
+  if (path.startsWith('/floor/')) return <FloorView line={pathOf(path, '/floor/')} />;
   return <NotFound onHome={home} />;
 }
+
+/** The identifier after a view's prefix, each segment decoded (a machine's path keeps its slashes); a malformed one stays as typed. */
+function pathOf(path: string, prefix: string): string {
+  return path
+    .slice(prefix.length)
+    .split('/')
+    .map((seg) => {
+      try {
+        return decodeURIComponent(seg);
+      } catch {
+        return seg;
+      }
+    })
+    .join('/');
+}
+

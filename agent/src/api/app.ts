@@ -44,7 +44,7 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger?.child({ part: 'api' }) as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
-    trustProxy: deps.trustProxy ?? false,
+    trustProxy: deps.trustProxy === undefined || deps.trustProxy.length === 0 ? false : [...deps.trustProxy],
     // Live-stream clients hold their connections open: closing the API ends them too.
     forceCloseConnections: true,
     // An unknown query parameter is a typo the caller should hear about, not something to drop silently.
@@ -88,7 +88,12 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   app.addHook('onSend', async (req, reply) => {
     if (req.url.startsWith('/api/docs')) reply.header('content-security-policy', docsCsp);
   });
-  const auth: AuthOptions = { tokens: deps.tokens ?? [], users: deps.users, sessions: deps.sessions ?? new Sessions(12 * 3_600_000, Date.now) };
+  const auth: AuthOptions = {
+    tokens: deps.tokens ?? [],
+    users: deps.users,
+    sessions: deps.sessions ?? new Sessions(12 * 3_600_000, Date.now),
+    alwaysLogin: deps.alwaysLogin ?? (deps.users?.count() ?? 0) > 0,
+  };
   app.register(healthRoutes, deps);
   // Every /api/v1 route lives in this one plugin, and the token check is a hook of that plugin:
   // it runs for whatever URL fastify routed there (encoded paths, absolute-form request lines).

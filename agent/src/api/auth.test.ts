@@ -115,6 +115,18 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
     expect((await app.inject({ url: '/api/v1/machines', headers: { cookie } })).statusCode).toBe(401);
   });
 
+  it('removing a user or changing the password ends the user\'s sessions; removing the last user does not open the API', async () => {
+    await users.add('Piet', 'operator', 'temporary password', new Date(T0));
+    const first = await login('Piet', 'temporary password');
+    expect((await app.inject({ url: '/api/v1/machines', headers: { cookie: first.cookie } })).statusCode).toBe(200);
+    await users.passwd('Piet', 'another long password');
+    expect((await app.inject({ url: '/api/v1/machines', headers: { cookie: first.cookie } })).statusCode).toBe(401);
+    const second = await login('Piet', 'another long password');
+    expect((await app.inject({ url: '/api/v1/machines', headers: { cookie: second.cookie } })).statusCode).toBe(200);
+    users.remove('Piet');
+    expect((await app.inject({ url: '/api/v1/machines', headers: { cookie: second.cookie } })).statusCode).toBe(401);
+  });
+
   it('logins are rate limited per address: the 11th attempt in 15 minutes gets 429, even with the right password', async () => {
     const from = { remoteAddress: '10.9.9.9' };
     for (let i = 0; i < 10; i++) expect((await app.inject({ method: 'POST', url: '/api/v1/login', payload: { name: 'Anna', password: `guess ${i}` }, ...from })).statusCode).toBe(401);
@@ -169,6 +181,28 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
       expect((await app.inject('/livez')).statusCode).toBe(200);
       expect((await app.inject('/metrics')).statusCode).toBe(200);
     });
+  });
+});
+
+describe('an API without logins', () => {
+  it('answers only requests addressed to this machine itself (no DNS rebinding), and an agent that had users stays closed when the last one goes', async () => {
+    const store = new Store({ path: ':memory:' });
+    const clock = new VirtualClock(T0);
+    const pipeline = createPipeline(config, store, clock);
+    const open = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}) });
+    expect((await open.inject({ url: '/api/v1/machines', headers: { host: '127.0.0.1:8080' } })).statusCode).toBe(200);
+    expect((await open.inject({ url: '/api/v1/machines', headers: { host: 'localhost' } })).statusCode).toBe(200);
+    expect((await open.inject({ url: '/api/v1/machines', headers: { host: 'attacker.example:8080' } })).statusCode).toBe(403);
+    await open.close();
+    const dir = mkdtempSync(join(tmpdir(), 'yw-closed-'));
+    const users = new UserFile(join(dir, 'users.json'));
+    await users.add('Only', 'admin', 'the only password', new Date(T0));
+    const closed = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), users });
+    users.remove('Only');
+    expect((await closed.inject('/api/v1/machines')).statusCode).toBe(401);
+    await closed.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -42,7 +42,9 @@ export interface ApiDeps {
   users?: UserFile;
   /** Open browser sessions; a fresh set (12 h) when absent. */
   sessions?: Sessions;
-  /** Behind a reverse proxy: trust `X-Forwarded-*` (the session cookie is `Secure` over https). */
-  trustProxy?: boolean;
+  /** The reverse proxies (addresses or CIDRs) whose `X-Forwarded-*` headers count (client address, https); none: no proxy. */
+  trustProxy?: readonly string[];
+  /** A login is needed even with no user in the file (the agent listens where others reach it); default: when the file has users at start. */
+  alwaysLogin?: boolean;
   logger?: Logger;
 }

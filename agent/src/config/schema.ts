@@ -278,9 +278,9 @@ export const apiSchema = z
       .meta({ description: 'The local users who log in to the dashboard (names, roles, scrypt hashes), managed with `yieldwatch user add|passwd|remove|list`; relative to `agent.dataDir`.' }),
     sessionTtl: positiveDuration('A browser session ends after this long unused.').prefault('12h'),
     trustProxy: z
-      .boolean()
-      .default(false)
-      .meta({ description: 'Behind a reverse proxy that terminates TLS: trust its `X-Forwarded-*` headers, so session cookies are marked `Secure`.' }),
+      .array(z.string().min(1))
+      .default([])
+      .meta({ description: 'Addresses or CIDRs of the reverse proxies in front of the agent (e.g. `[127.0.0.1]`): only their `X-Forwarded-*` headers count, for the client address (login rate limit) and https (session cookies marked `Secure`). Empty: no proxy.' }),
   })
   .prefault({})
   .meta({ description: 'The HTTP API the dashboard reads.' });

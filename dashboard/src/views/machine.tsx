@@ -46,11 +46,16 @@ export function MachineView({ machine }: { machine: string }) {
   const [error, setError] = useState<string | undefined>();
 
   useEffect(() => {
-    void Promise.all([getJson<ListJson<MachineListItem>>('/api/v1/machines'), getJson<{ items: SiteJson[] }>('/api/v1/sites')]).then(([ms, sites]) => {
-      const m = ms.items.find((x) => x.machine === machine);
-      setInfo(m);
-      setSite(sites.items.find((s) => s.site === m?.site));
-    });
+    const abort = new AbortController();
+    Promise.all([getJson<ListJson<MachineListItem>>('/api/v1/machines', abort.signal), getJson<{ items: SiteJson[] }>('/api/v1/sites', abort.signal)]).then(
+      ([ms, sites]) => {
+        const m = ms.items.find((x) => x.machine === machine);
+        setInfo(m);
+        setSite(sites.items.find((s) => s.site === m?.site));
+      },
+      () => undefined,
+    );
+    return () => abort.abort();
   }, [machine]);
 
   useEffect(() => {
@@ -84,6 +89,7 @@ export function MachineView({ machine }: { machine: string }) {
           ],
     [data, lang],
   );
+  const marks = useMemo(() => (data === undefined ? [] : data.entries.filter((e) => !e.deleted).map((e) => e.time)), [data]);
   const reasonLabel = (code: string) => (code === 'unassigned' ? t('reason.unassigned') : (site?.scrap_reasons[code]?.label[lang] ?? code));
   const k = data?.series.totals.kpis ?? {};
 
@@ -104,7 +110,7 @@ export function MachineView({ machine }: { machine: string }) {
       {error !== undefined && <p role="alert">{error}</p>}
       {data !== undefined && (
         <>
-          <TimeChart t={data.series.t} series={chartSeries} timeLabel={label} onZoom={setRange} marks={data.entries.filter((e) => !e.deleted).map((e) => e.time)} label={t('machine.chart')} />
+          <TimeChart key={lang} t={data.series.t} series={chartSeries} timeLabel={label} onZoom={setRange} marks={marks} label={t('machine.chart')} />
           <p class="muted">{t('machine.chartHelp')}</p>
           <div class="panels">
             <section class="panel" aria-labelledby="h-loss">
@@ -117,7 +123,7 @@ export function MachineView({ machine }: { machine: string }) {
                 <dt>{t('machine.scrapParts')}</dt>
                 <dd>{amount(lang, k.parts_scrap)}</dd>
                 <dt>{t('machine.manualParts')}</dt>
-                <dd>{amount(lang, k.manual_scrap_parts ?? 0)}</dd>
+                <dd>{amount(lang, k.manual_scrap_parts ?? (data.series.totals.windows > 0 ? 0 : undefined))}</dd>
                 <dt>{t('machine.lossKg')}</dt>
                 <dd>{amount(lang, k.material_loss_kg, 1)} kg</dd>
                 <dt>{t('machine.lossCost')}</dt>

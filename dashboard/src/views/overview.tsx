@@ -2,6 +2,7 @@ import type { OverviewItemJson, OverviewPeriodJson } from '../../../agent/src/ap
 import { useLocale } from '../context.js';
 import { amount, percent, timeOfDay } from '../format.js';
 import { useOverview } from '../use-overview.js';
+import { machineHref } from '../links.js';
 
 /** The plant at a glance: sites, lines and machines as tiles, kept live from the stream. */
 export function Overview() {
@@ -51,7 +52,7 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
   return (
     <li class={`tile ${state}`} data-machine={m.machine} aria-label={m.name}>
       <h4>
-        <a href={`/machines/${m.machine}`}>{m.name}</a>
+        <a href={machineHref('/machines/', m.machine)}>{m.name}</a>
       </h4>
       {m.stale ? (
         <p class="stale-note">{w === null ? t('tile.staleNever') : t('tile.stale', { time: timeOfDay(lang, w.window_end, zone) })}</p>

@@ -31,11 +31,23 @@ export interface AuthOptions {
   tokens: readonly ApiToken[];
   users: UserFile | undefined;
   sessions: Sessions;
+  /** A login is needed whatever the users file says now: the agent listens where other machines reach it, or started with users. */
+  alwaysLogin: boolean;
 }
 
-/** True when the API needs a login: it has a token or a user. Without either it is open (keep `api.host` on loopback). */
+/**
+ * True when the API needs a login: it has a token or a user, or must have one (`alwaysLogin`).
+ * Fails closed: an agent that needed a login keeps needing one when its last user is removed.
+ */
 export function loginRequired(o: AuthOptions): boolean {
-  return o.tokens.length > 0 || (o.users?.count() ?? 0) > 0;
+  return o.alwaysLogin || o.tokens.length > 0 || (o.users?.count() ?? 0) > 0;
+}
+
+/** True for a Host header that names this machine itself (an open API answers no other: DNS rebinding). */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 function same(a: string, b: string): boolean {
@@ -45,12 +57,13 @@ function same(a: string, b: string): boolean {
 }
 
 /** The session a request's signed cookie names, if it is open. */
-export function sessionOf(req: FastifyRequest, sessions: Sessions): { id: string; name: string; role: Role } | undefined {
+export function sessionOf(req: FastifyRequest, o: Pick<AuthOptions, 'sessions' | 'users'>): { id: string; name: string; role: Role } | undefined {
   const raw = req.cookies[SESSION_COOKIE];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || o.users === undefined) return undefined;
   const unsigned = req.unsignCookie(raw);
   if (!unsigned.valid || unsigned.value === null) return undefined;
-  const s = sessions.use(unsigned.value);
+  const users = o.users;
+  const s = o.sessions.use(unsigned.value, (name) => users.lookup(name));
   return s === undefined ? undefined : { id: unsigned.value, ...s };
 }
 
@@ -70,7 +83,12 @@ export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
     if (query?.token !== undefined && cfg.tokenInQuery !== true) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'query parameter "token" is only for /api/v1/stream (a browser\'s EventSource cannot send a header): send "Authorization: Bearer <token>" instead' });
     }
-    if (!loginRequired(o) || cfg.public === true) return;
+    if (!loginRequired(o)) {
+      // An open API is for this machine alone: a page elsewhere that rebinds its name to 127.0.0.1 gets nothing.
+      if (!loopbackHost(req.headers.host)) return reply.code(403).send({ error: 'this agent has no logins, so it answers only to its own loopback address (localhost, 127.0.0.1)' });
+      return;
+    }
+    if (cfg.public === true) return;
     const h = req.headers.authorization;
     const given = h?.startsWith('Bearer ') ? h.slice(7).trim() : typeof query?.token === 'string' ? query.token : undefined;
     if (given !== undefined) {
@@ -79,7 +97,7 @@ export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
       req.principal = { name: t.name, role: t.role, via: 'token' };
       return;
     }
-    const s = sessionOf(req, o.sessions);
+    const s = sessionOf(req, o);
     if (s === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'this API needs a login (POST /api/v1/login) or a token: Authorization: Bearer <token>' });
     req.principal = { name: s.name, role: s.role, via: 'session' };
   });

@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ROLES, type Role } from './roles.js';
 
@@ -77,6 +77,13 @@ export class UserFile {
     return this.users.length;
   }
 
+  /** The user's role and password hash as the file has them now; undefined once the user is gone. */
+  lookup(name: string): { role: Role; hash: string } | undefined {
+    this.refresh();
+    const u = this.users.find((x) => x.name === name);
+    return u === undefined ? undefined : { role: u.role, hash: u.hash };
+  }
+
   /** The user's name and role when the password is right; undefined otherwise (the same time either way, as far as scrypt goes). */
   async verify(name: string, password: string): Promise<{ name: string; role: Role } | undefined> {
     this.refresh();
@@ -111,8 +118,14 @@ export class UserFile {
   /** Whole file or nothing: written beside it and renamed over it; readable by its owner only. */
   private write(users: UserRecord[]): void {
     mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ users }, null, 2)}\n`, { mode: 0o600 });
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify({ users }, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.path);
     this.users = users;
     this.readAtMtime = statSync(this.path).mtimeMs;

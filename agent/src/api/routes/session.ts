@@ -34,7 +34,7 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
         await reply.code(401).send({ error: 'wrong user name or password' });
         return;
       }
-      const id = o.sessions.open(who.name, who.role);
+      const id = o.sessions.open(who.name, who.role, o.users!.lookup(who.name)!.hash);
       // No Max-Age: the cookie ends with the browser; the session ends after api.sessionTtl unused.
       reply.setCookie(SESSION_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https' });
       req.principal = { name: who.name, role: who.role, via: 'session' };
@@ -43,7 +43,7 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
   );
 
   app.post('/logout', { schema: { summary: 'End the session', tags: ['session'], querystring: NO_QUERY } }, async (req, reply) => {
-    const s = sessionOf(req, o.sessions);
+    const s = sessionOf(req, o);
     if (s !== undefined) o.sessions.close(s.id);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
