@@ -90,6 +90,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await waitFor('a yield on every tile', async () => (await page.locator('li.tile dd.yield').allTextContents()).filter((t) => /\d/.test(t)).length === 8, 60_000, 500);
     const press1 = page.locator('li.tile[data-machine="demo/line1/press1"]');
     expect(await press1.locator('dd.yield').textContent()).toMatch(/^\d{1,3}\.\d%$/);
+    // Held against the demo's targets, which the tile prints; the yield is coloured by where it stands.
+    expect(await press1.locator('.target').textContent()).toBe('target yield ≥ 95.0% · target scrap ≤ 5.0%');
+    expect(await press1.locator('dd.yield').getAttribute('class')).toMatch(/yield (met|near|missed)/);
     await expect.poll(() => page.locator('p.live').textContent()).toContain('Live');
     await page.screenshot({ path: join(SHOTS, 'overview-en.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'overview').toEqual([]);

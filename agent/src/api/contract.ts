@@ -33,6 +33,8 @@ export interface MachineInfo {
   material?: string | undefined;
   /** Each measured signal's kind (`counter`, `delta`, `gauge`). */
   signals: Record<string, string>;
+  /** What the dashboard holds the machine against: green when met, amber within `band`, red beyond. */
+  targets?: { yield?: number; scrap_rate?: number; band: number };
 }
 
 /** One item of `GET /api/v1/machines`: the machine and what the store holds of it. */

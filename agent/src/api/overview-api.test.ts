@@ -30,9 +30,10 @@ const config = validateConfig({
       ],
     },
   },
+  machineDefaults: { targets: { yield: 0.9, scrapRate: 0.05, band: 0.03 } },
   machines: [
     { path: A, signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
-    { path: B, name: 'Press B (250 t)', signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
+    { path: B, name: 'Press B (250 t)', targets: { yield: 0.97 }, signals: { parts_good: { kind: 'delta' }, parts_scrap: { kind: 'delta' } } },
   ],
   alerts: { rules: [{ id: 'threshold', type: 'threshold', scrapRate: 0.3, minParts: 5, severity: 'critical' }] },
   sources: [],
@@ -67,6 +68,8 @@ describe('GET /api/v1/overview', () => {
     expect(o.items.map((m) => m.machine)).toEqual([A, B]);
     // People see the configured name; the path stays the identifier.
     expect(o.items.map((m) => m.name)).toEqual(['a', 'Press B (250 t)']);
+    // Targets: the defaults, a machine's own key replacing the same one.
+    expect(o.items.map((m) => m.targets)).toEqual([{ yield: 0.9, scrap_rate: 0.05, band: 0.03 }, { yield: 0.97, scrap_rate: 0.05, band: 0.02 }]);
     const [a, b] = o.items;
     // The early shift began at 06:00 local = 05:00 UTC, ten minutes in; the windows of 05:00..05:15 are in it.
     const early = made.filter((m) => m.machine === A && m.t >= T0 + 10 * W && m.t < T0 + 16 * W);

@@ -52,6 +52,15 @@ const signalsSchema = z
 const scrapDestinationSchema = z.enum(SCRAP_DESTINATIONS);
 
 
+/** What the dashboard holds a machine's yield and scrap rate against (green, amber, red). */
+const targetsSchema = z
+  .strictObject({
+    yield: z.number().min(0).max(1).optional().meta({ description: 'The yield the machine should reach, as a share (0.95 = 95 %): at or above it green.' }),
+    scrapRate: z.number().min(0).max(1).optional().meta({ description: 'The scrap rate it should stay within, as a share: at or below it green.' }),
+    band: z.number().min(0).max(1).default(0.02).meta({ description: 'How far past a target is still amber, as a share (0.02 = 2 percentage points); beyond it red.' }),
+  })
+  .meta({ description: 'Targets the dashboard shows a machine against: green when met, amber within `band`, red beyond, with the target shown.' });
+
 /** One scrap reason code of a site. */
 export const scrapReasonSchema = z.strictObject({
   label: z
@@ -214,6 +223,7 @@ export const productSchema = z.strictObject({
 /** One watched machine: its path, what it makes and its own signal kinds. */
 export const machineSchema = z.strictObject({
   path: machinePathSchema,
+  targets: targetsSchema.optional().meta({ description: 'This machine\'s targets; each key replaces the same one of `machineDefaults.targets`.' }),
   name: z.string().min(1).max(80).optional().meta({ description: 'What people call the machine on the dashboard and in reports (e.g. `Press 1 (Schuler 250 t)`); the path stays its identifier. Default: the last level of the path.' }),
   product: z.string().optional().meta({ description: 'Product made by default (name in `products`); gives part mass and material.' }),
   partMassKg: z.number().positive().optional().meta({ description: 'Part mass in kg when no `product` is named.' }),
@@ -355,6 +365,7 @@ export const configSchema = z
         signals: signalsSchema
           .default({})
           .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`.' }),
+        targets: targetsSchema.optional().meta({ description: 'Targets every machine is shown against unless it has its own.' }),
       })
       .prefault({})
       .meta({ description: 'Signal kinds every machine inherits; a machine\'s own `signals` win per signal.' }),

@@ -8,6 +8,8 @@ export function machineList(cfg: Config): MachineInfo[] {
     const ref = parseMachinePath(m.path)!;
     const product = m.product === undefined ? undefined : cfg.products[m.product];
     const signals = { ...cfg.machineDefaults.signals, ...m.signals };
+    const t = { ...cfg.machineDefaults.targets, ...m.targets };
+    const targets = t.yield === undefined && t.scrapRate === undefined ? undefined : { ...(t.yield !== undefined ? { yield: t.yield } : {}), ...(t.scrapRate !== undefined ? { scrap_rate: t.scrapRate } : {}), band: t.band ?? 0.02 };
     return {
       machine: m.path,
       site: ref.site,
@@ -17,6 +19,7 @@ export function machineList(cfg: Config): MachineInfo[] {
       product: m.product,
       material: product?.material ?? m.material,
       signals: Object.fromEntries(Object.entries(signals).map(([k, v]) => [k, v!.kind])),
+      ...(targets !== undefined ? { targets } : {}),
     };
   });
 }

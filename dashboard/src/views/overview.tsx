@@ -3,6 +3,7 @@ import { useLocale } from '../context.js';
 import { amount, percent, timeOfDay } from '../format.js';
 import { useOverview } from '../use-overview.js';
 import { machineHref } from '../links.js';
+import { rate } from '../targets.js';
 
 /** The plant at a glance: sites, lines and machines as tiles, kept live from the stream. */
 export function Overview() {
@@ -49,6 +50,7 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
   const { t, lang } = useLocale();
   const w = m.window;
   const state = m.alerts.length > 0 ? 'alert' : m.stale ? 'stale' : 'ok';
+  const band = m.targets?.band ?? 0;
   return (
     <li class={`tile ${state}`} data-machine={m.machine} aria-label={m.name}>
       <h4>
@@ -59,19 +61,26 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
       ) : (
         <dl class="now">
           <dt>{t('tile.yield')}</dt>
-          <dd class="yield">{percent(lang, w?.yield as number | undefined)}</dd>
+          <dd class={`yield ${rate(w?.yield as number | undefined, m.targets?.yield, band, true) ?? ''}`}>{percent(lang, w?.yield as number | undefined)}</dd>
           <dt>{t('tile.scrapRate')}</dt>
-          <dd class="scrap">{percent(lang, w?.scrap_rate as number | undefined)}</dd>
+          <dd class={`scrap ${rate(w?.scrap_rate as number | undefined, m.targets?.scrap_rate, band, false) ?? ''}`}>{percent(lang, w?.scrap_rate as number | undefined)}</dd>
         </dl>
       )}
-      <Period label={m.shift === null ? t('tile.noShift') : t('tile.shift', { name: m.shift.period.split(' ').at(-1) ?? '' })} p={m.shift} cls="shift" />
-      <Period label={t('tile.day')} p={m.day} cls="day" />
+      <Period label={m.shift === null ? t('tile.noShift') : t('tile.shift', { name: m.shift.period.split(' ').at(-1) ?? '' })} p={m.shift} cls="shift" target={m.targets?.yield} band={band} />
+      <Period label={t('tile.day')} p={m.day} cls="day" target={m.targets?.yield} band={band} />
+      {m.targets !== undefined && (
+        <p class="target muted">
+          {[m.targets.yield !== undefined ? t('tile.targetYield', { value: percent(lang, m.targets.yield) }) : undefined, m.targets.scrap_rate !== undefined ? t('tile.targetScrap', { value: percent(lang, m.targets.scrap_rate) }) : undefined]
+            .filter((x) => x !== undefined)
+            .join(' · ')}
+        </p>
+      )}
       {m.alerts.length > 0 && <p class="alerts">{t('tile.alerts', { count: m.alerts.length })}</p>}
     </li>
   );
 }
 
-function Period({ label, p, cls }: { label: string; p: OverviewPeriodJson | null; cls: string }) {
+function Period({ label, p, cls, target, band }: { label: string; p: OverviewPeriodJson | null; cls: string; target: number | undefined; band: number }) {
   const { t, lang } = useLocale();
   const k = p?.kpis;
   return (
@@ -81,7 +90,7 @@ function Period({ label, p, cls }: { label: string; p: OverviewPeriodJson | null
         <span class="muted">{t('tile.noData')}</span>
       ) : (
         <>
-          <span class="yield">{percent(lang, k.yield)}</span> <span class="muted">{t('tile.parts', { count: amount(lang, k.parts_total) })}</span>
+          <span class={`yield ${rate(k.yield, target, band, true) ?? ''}`}>{percent(lang, k.yield)}</span> <span class="muted">{t('tile.parts', { count: amount(lang, k.parts_total) })}</span>
           {k.manual_scrap_parts !== undefined && k.manual_scrap_parts > 0 && <span class="muted"> · {t('tile.manual', { count: amount(lang, k.manual_scrap_parts) })}</span>}
         </>
       )}
