@@ -29,7 +29,8 @@ import { createSource } from './wiring/sources.js';
 import { rollupReader } from './wiring/rollups.js';
 import { entryService } from './wiring/entries.js';
 import { overviewReader } from './wiring/overview.js';
-import { seriesReader, siteList } from './wiring/series.js';
+import { materialList, seriesReader, siteList } from './wiring/series.js';
+import { KPI_METHOD } from './kpi/derive.js';
 import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
 
@@ -112,6 +113,7 @@ export class Agent {
     const machines = machineList(config);
     const rollup = rollupReader(this.store, config);
     const sites = siteList(config);
+    const materials = materialList(config);
     this.app = config.api.enabled
       ? buildApp({
           store: this.store,
@@ -126,6 +128,8 @@ export class Agent {
           overview: overviewReader(this.store, config, machines, rollup, clock),
           series: seriesReader(this.store, config),
           sites: () => sites,
+          materials: () => materials,
+          method: KPI_METHOD,
           entries: entryService(config, this.store, this.pipeline, clock),
           tokens: config.api.tokens,
           users: this.users,

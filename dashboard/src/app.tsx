@@ -7,6 +7,7 @@ import { Login } from './views/login.js';
 import { AlertsView, AlertView } from './views/alerts.js';
 import { FloorView } from './views/floor.js';
 import { StatusView } from './views/status.js';
+import { SustainabilityView } from './views/sustainability.js';
 import { MachineView } from './views/machine.js';
 import { Overview } from './views/overview.js';
 
@@ -67,6 +68,9 @@ export function App() {
           <a href="/alerts" onClick={link('/alerts')} aria-current={path.startsWith('/alerts') ? 'page' : undefined}>
             {locale.t('nav.alerts')}
           </a>
+          <a href="/sustainability" onClick={link('/sustainability')} aria-current={path === '/sustainability' ? 'page' : undefined}>
+            {locale.t('nav.sustainability')}
+          </a>
           <a href="/status" onClick={link('/status')} aria-current={path === '/status' ? 'page' : undefined}>
             {locale.t('nav.status')}
           </a>
@@ -114,6 +118,7 @@ function Route({ path, home, go }: { path: string; home: (e: MouseEvent) => void
   if (path === '/') return <Overview />;
   if (path === '/alerts') return <AlertsView go={go} />;
   if (path === '/status') return <StatusView />;
+  if (path === '/sustainability') return <SustainabilityView />;
   // An alert's page, as the Teams and Slack messages link it: /alerts/<percent-encoded id>.
   if (path.startsWith('/alerts/')) return <AlertView id={pathOf(path, '/alerts/')} />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.

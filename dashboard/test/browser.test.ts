@@ -229,6 +229,15 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
       15_000,
       200,
     );
+
+    // Sustainability: the loss by destination (ESRS E5-5), the method version and every factor with its source.
+    await page.getByRole('navigation').getByRole('link', { name: 'Sustainability' }).click();
+    await page.getByRole('heading', { name: 'Scrap by destination (ESRS E5-5)' }).waitFor();
+    await waitFor('destinations of this month', async () => (await page.locator('tr[data-destination]').count()) > 0, 20_000, 500);
+    expect(await page.getByText('KPI method yieldwatch-kpi/2').count()).toBe(1);
+    expect((await page.locator('table').last().textContent()) ?? '').toMatch(/AlMg3.*kg CO₂e\/kg.*\(20\d\d\)/);
+    await page.screenshot({ path: join(SHOTS, 'sustainability-en.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'sustainability').toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -243,3 +243,15 @@ export interface SiteJson {
   time_zone: string;
   scrap_reasons: Record<string, ScrapReasonJson>;
 }
+
+/** One material of `GET /api/v1/materials`: the factors the KPIs of its loss were computed with, each with its source. */
+export interface MaterialJson {
+  material: string;
+  price_per_kg: number | null;
+  scrap_value_per_kg: number;
+  currency: string;
+  co2e_per_kg: { value: number; source: string; year: number; boundary: string | null } | null;
+  /** Mass fraction of each critical raw material element (EU 2024/1252). */
+  crm: Record<string, number>;
+  scrap_destination: string;
+}

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
-import type { MachineInfo, OverviewJson, RollupQuery, RollupRowJson, SeriesJson, SeriesQuery, SiteJson } from './contract.js';
+import type { MachineInfo, MaterialJson, OverviewJson, RollupQuery, RollupRowJson, SeriesJson, SeriesQuery, SiteJson } from './contract.js';
 import type { EventHub } from './events.js';
 
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
@@ -30,6 +30,10 @@ export interface ApiDeps {
   rollup?: (q: RollupQuery) => RollupRowJson[];
   /** A machine's windows bucketed for a chart (`/api/v1/kpis/series`). */
   series?: (q: SeriesQuery) => SeriesJson;
+  /** The material library with every factor's source (`/api/v1/materials`). */
+  materials?: () => MaterialJson[];
+  /** The KPI method's version (`/api/v1/materials` names it beside the factors). */
+  method?: string;
   /** The sites: time zones and scrap reason labels (`/api/v1/sites`). */
   sites?: () => SiteJson[];
   /** Where every machine stands now (`/api/v1/overview`): newest window, shift and day so far, open alerts. */

@@ -1,4 +1,4 @@
-import type { SeriesJson, SeriesQuery, SiteJson } from '../api/contract.js';
+import type { MaterialJson, SeriesJson, SeriesQuery, SiteJson } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
 import { windowSums } from '../kpi/rollup.js';
 import { bucketFor, series } from '../kpi/series.js';
@@ -19,6 +19,21 @@ export function seriesReader(store: Store, cfg: Config): (q: SeriesQuery) => Ser
       },
     };
   };
+}
+
+/** The material library as the dashboard and reports show it: every factor with its source. */
+export function materialList(cfg: Config): MaterialJson[] {
+  return Object.entries(cfg.materials)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([material, m]) => ({
+      material,
+      price_per_kg: m.pricePerKg ?? null,
+      scrap_value_per_kg: m.scrapValuePerKg,
+      currency: m.currency,
+      co2e_per_kg: m.co2ePerKg === undefined ? null : { value: m.co2ePerKg.value, source: m.co2ePerKg.source, year: m.co2ePerKg.year, boundary: m.co2ePerKg.boundary ?? null },
+      crm: m.crm,
+      scrap_destination: m.scrapDestination,
+    }));
 }
 
 /** The sites as the dashboard shows them: time zone, and reason labels in both languages (Dutch falls back to English). */

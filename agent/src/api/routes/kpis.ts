@@ -59,6 +59,11 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     return deps.overview();
   });
 
+  app.get('/materials', { schema: { summary: 'The material library: prices, emission factors with source and year, critical raw materials, scrap destination; and the KPI method version', tags: ['kpis'], querystring: NO_QUERY } }, async () => ({
+    method: deps.method ?? null,
+    items: deps.materials?.() ?? [],
+  }));
+
   app.get('/sites', { schema: { summary: 'The sites: time zone and scrap reason codes with their labels in English and Dutch', tags: ['kpis'], querystring: NO_QUERY } }, async () => ({ items: deps.sites?.() ?? [] }));
 
   app.get<{ Querystring: { machine: string; from: string; to: string; points?: string } }>(
