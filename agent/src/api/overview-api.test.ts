@@ -69,7 +69,7 @@ describe('GET /api/v1/overview', () => {
     // People see the configured name; the path stays the identifier.
     expect(o.items.map((m) => m.name)).toEqual(['a', 'Press B (250 t)']);
     // Targets: the defaults, a machine's own key replacing the same one.
-    expect(o.items.map((m) => m.targets)).toEqual([{ yield: 0.9, scrap_rate: 0.05, band: 0.03 }, { yield: 0.97, scrap_rate: 0.05, band: 0.02 }]);
+    expect(o.items.map((m) => m.targets)).toEqual([{ yield: 0.9, scrap_rate: 0.05, band: 0.03 }, { yield: 0.97, scrap_rate: 0.05, band: 0.03 }]);
     const [a, b] = o.items;
     // The early shift began at 06:00 local = 05:00 UTC, ten minutes in; the windows of 05:00..05:15 are in it.
     const early = made.filter((m) => m.machine === A && m.t >= T0 + 10 * W && m.t < T0 + 16 * W);

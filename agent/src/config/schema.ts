@@ -57,7 +57,7 @@ const targetsSchema = z
   .strictObject({
     yield: z.number().min(0).max(1).optional().meta({ description: 'The yield the machine should reach, as a share (0.95 = 95 %): at or above it green.' }),
     scrapRate: z.number().min(0).max(1).optional().meta({ description: 'The scrap rate it should stay within, as a share: at or below it green.' }),
-    band: z.number().min(0).max(1).default(0.02).meta({ description: 'How far past a target is still amber, as a share (0.02 = 2 percentage points); beyond it red.' }),
+    band: z.number().min(0).max(1).optional().meta({ description: 'How far past a target is still amber, as a share (0.02 = 2 percentage points, the default); beyond it red.' }),
   })
   .meta({ description: 'Targets the dashboard shows a machine against: green when met, amber within `band`, red beyond, with the target shown.' });
 
