@@ -8,6 +8,7 @@ import { EventHub } from './api/events.js';
 import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Scheduler } from './core/clock.js';
 import { packageVersion } from './core/package-root.js';
+import { isLoopbackHost } from './core/loopback.js';
 import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { PluginContext, SampleSink, Source } from './core/plugin.js';
@@ -135,7 +136,7 @@ export class Agent {
           users: this.users,
           sessions: new Sessions(config.api.sessionTtl, () => clock.now()),
           trustProxy: config.api.trustProxy,
-          alwaysLogin: !isLoopback(config.api.host) || this.users.count() > 0,
+          alwaysLogin: !isLoopbackHost(config.api.host) || this.users.count() > 0,
           logger,
         }, [{ plugin: dashboardPlugin }])
       : undefined;
@@ -149,7 +150,7 @@ export class Agent {
     if (this.app) {
       const { host, port, tokens } = this.opts.config.api;
       // An open API is for the machine itself: a dashboard others reach needs a login.
-      if (!isLoopback(host) && tokens.length === 0 && this.users.count() === 0) {
+      if (!isLoopbackHost(host) && tokens.length === 0 && this.users.count() === 0) {
         throw new YieldwatchError(
           'YW_ERR_API_OPEN',
           `api.host is "${host}", which other machines reach, but the API has no users and no api.tokens: anyone could acknowledge alerts and record scrap. Add a user ("yieldwatch user add <name> --role admin --config <file>") or an api.tokens entry, or set api.host to 127.0.0.1.`,
@@ -193,9 +194,4 @@ export class Agent {
   health(): Record<string, Health> {
     return partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: this.sinks });
   }
-}
-
-/** True for an address only this machine reaches. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

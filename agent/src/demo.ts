@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { UserFile } from './api/auth/users.js';
+import { isLoopbackHost } from './core/loopback.js';
 import { startBroker } from './simulator/broker.js';
 import type { OpcuaSimulator } from './simulator/opcua-server.js';
 import { startSimulator } from './simulator/publisher.js';
@@ -97,7 +98,7 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
  */
 async function demoLogin(config: Config, dataDir: string): Promise<{ name: string; password: string } | undefined> {
   const { host, tokens, usersFile } = config.api;
-  if (!config.api.enabled || host === 'localhost' || host === '::1' || host.startsWith('127.') || tokens.length > 0) return undefined;
+  if (!config.api.enabled || isLoopbackHost(host) || tokens.length > 0) return undefined;
   const users = new UserFile(resolve(dataDir, usersFile));
   if (users.count() > 0) return undefined;
   const password = randomBytes(12).toString('base64url');

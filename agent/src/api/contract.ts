@@ -9,6 +9,7 @@ import type { AlertChangeJson, AlertEventKind, AlertJson } from '../core/alert.j
 import type { Health } from '../core/health.js';
 import type { SinkErrorKind } from '../core/sink.js';
 import type { EntryJson, EntryVersionJson } from '../core/entries.js';
+import type { SeriesBuckets } from '../core/series.js';
 
 export type { AlertChangeJson, AlertJson, EntryJson, EntryVersionJson, QualityCounts, WindowJson };
 
@@ -212,15 +213,8 @@ export interface SeriesQuery {
  * and its ratios derived from the sums; `yield_min`/`yield_max` the spread of the windows' yields.
  * `totals`: the whole span summed, with data quality and scrap by reason and destination.
  */
-export interface SeriesJson {
+export interface SeriesJson extends SeriesBuckets {
   machine: string;
-  from: number;
-  to: number;
-  bucket_ms: number;
-  t: number[];
-  columns: Record<string, (number | null)[]>;
-  yield_min: (number | null)[];
-  yield_max: (number | null)[];
   totals: {
     windows: number;
     kpis: Record<string, number>;

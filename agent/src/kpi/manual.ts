@@ -4,8 +4,6 @@ import { isReasonCode, UNASSIGNED_REASON } from '../core/reasons.js';
 import { addToBreakdowns } from './breakdowns.js';
 import { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION, UNKNOWN_DESTINATION, type DestinationOf } from './derive.js';
 
-export { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION };
-
 /** What a window's manual entries add: the manual components and their split by reason and destination. */
 export interface ManualSums {
   components: Components;

@@ -1,4 +1,5 @@
 import type { Breakdowns, QualityCounts } from '../core/aggregate.js';
+import type { SeriesBuckets } from '../core/series.js';
 import { sortedBreakdowns } from './breakdowns.js';
 import { addPartial, emptySums, type PartialSums } from './partials.js';
 
@@ -6,17 +7,8 @@ import { addPartial, emptySums, type PartialSums } from './partials.js';
 export const SERIES_SUMS = ['parts_total', 'parts_good', 'parts_scrap', 'manual_scrap_parts', 'scrap_kg', 'material_loss_kg', 'loss_co2e_kg', 'loss_cost'] as const;
 export const SERIES_RATIOS = ['yield', 'scrap_rate', 'material_efficiency'] as const;
 
-/** A machine's windows over a span, bucketed for a chart, column by column (null where a bucket has none). */
-export interface Series {
-  from: number;
-  to: number;
-  bucket_ms: number;
-  t: number[];
-  /** Each sum and each ratio by name, one value per bucket. */
-  columns: Record<string, (number | null)[]>;
-  /** Lowest and highest yield of one window in each bucket: what the bucket's yield hides. */
-  yield_min: (number | null)[];
-  yield_max: (number | null)[];
+/** A machine's windows over a span, bucketed for a chart, with the span's totals. */
+export interface Series extends SeriesBuckets {
   /** The whole span summed: every sum, every ratio from the sums, data quality, scrap by reason and destination. */
   totals: { kpis: Record<string, number>; quality: QualityCounts; windows: number; split: Breakdowns | undefined };
 }

@@ -7,7 +7,8 @@ import { componentsOf, qualityOf } from '../kpi/windows.js';
 import { mergeBreakdowns, sortedBreakdowns } from '../kpi/breakdowns.js';
 import { MANUAL_COMPONENTS } from '../core/aggregate.js';
 import type { EntryFields } from '../core/entries.js';
-import { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION, manualSums } from '../kpi/manual.js';
+import { MANUAL_DESTINATION_DIMENSION, MANUAL_REASON_DIMENSION } from '../kpi/derive.js';
+import { manualSums } from '../kpi/manual.js';
 
 /** Where scrap of one machine, material and reason goes (reason undefined: unassigned scrap); undefined when nothing says. */
 export type ScrapDestinationOf = (machine: string, material: string | undefined, reason: string | undefined) => string | undefined;

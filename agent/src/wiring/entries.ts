@@ -5,11 +5,12 @@ import type { Clock } from '../core/clock.js';
 import type { EntryFields, EntryOutcome, EntryService, EntryVersion } from '../core/entries.js';
 import { checkEntry, type EntryRules } from '../kpi/manual.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { siteReasonCodes } from './pipeline-options.js';
 import type { Store } from '../store/store.js';
 
 /** The checks an entry must pass, from the config (agent/src/kpi/README.md, "Manual scrap"). */
 export function entryRules(cfg: Config, hasMachine: (machine: string) => boolean): EntryRules {
-  const reasons = new Map(Object.entries(cfg.sites).flatMap(([site, s]) => (Object.keys(s.scrapReasons).length > 0 ? [[site, new Set(Object.keys(s.scrapReasons))]] : [])));
+  const reasons = siteReasonCodes(cfg);
   return {
     hasMachine,
     reasonsOf: (machine) => reasons.get(machine.split('/')[0]!),

@@ -30,7 +30,7 @@ export function createPipeline(cfg: Config, store: Store, clock: Clock, events: 
 
 /** Engine options from a validated config: machine signals merged over `machineDefaults`. */
 export function engineOptions(cfg: Config): EngineOptions {
-  const reasonsBySite = new Map(Object.entries(cfg.sites).flatMap(([site, s]) => (Object.keys(s.scrapReasons).length > 0 ? [[site, new Set(Object.keys(s.scrapReasons))]] : [])));
+  const reasonsBySite = siteReasonCodes(cfg);
   const machines: EngineMachine[] = cfg.machines.map((m) => ({
     path: m.path,
     signals: { ...cfg.machineDefaults.signals, ...m.signals },
@@ -47,6 +47,11 @@ export function engineOptions(cfg: Config): EngineOptions {
     machines,
     product: (name) => cfg.products[name],
   };
+}
+
+/** The scrap reason codes of each site that defines any (a site without codes takes any code). */
+export function siteReasonCodes(cfg: Config): Map<string, ReadonlySet<string>> {
+  return new Map(Object.entries(cfg.sites).flatMap(([site, s]) => (Object.keys(s.scrapReasons).length > 0 ? [[site, new Set(Object.keys(s.scrapReasons))] as const] : [])));
 }
 
 /** The day of a machine's site an instant falls in, from the site's time zone. */

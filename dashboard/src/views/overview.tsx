@@ -40,7 +40,7 @@ export function Overview() {
   );
 }
 
-export function group<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
+function group<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const x of items) out.set(key(x), [...(out.get(key(x)) ?? []), x]);
   return out;

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackHost } from '../../core/loopback.js';
 import type { Principal, Role } from './roles.js';
 import type { Sessions } from './sessions.js';
 import type { UserFile } from './users.js';
@@ -43,12 +44,7 @@ export function loginRequired(o: AuthOptions): boolean {
   return o.alwaysLogin || o.tokens.length > 0 || (o.users?.count() ?? 0) > 0;
 }
 
-/** True for a Host header that names this machine itself (an open API answers no other: DNS rebinding). */
-function loopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
-}
+
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -85,7 +81,7 @@ export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
     }
     if (!loginRequired(o)) {
       // An open API is for this machine alone: a page elsewhere that rebinds its name to 127.0.0.1 gets nothing.
-      if (!loopbackHost(req.headers.host)) return reply.code(403).send({ error: 'this agent has no logins, so it answers only to its own loopback address (localhost, 127.0.0.1)' });
+      if (!isLoopbackHost(req.headers.host ?? '')) return reply.code(403).send({ error: 'this agent has no logins, so it answers only to its own loopback address (localhost, 127.0.0.1)' });
       return;
     }
     if (cfg.public === true) return;

@@ -59,8 +59,4 @@ export class Sessions {
     this.byId.delete(id);
   }
 
-  /** Ends every session of a user (removed, or a new password). */
-  closeUser(name: string): void {
-    for (const [id, s] of this.byId) if (s.name === name) this.byId.delete(id);
-  }
 }
