@@ -20,6 +20,7 @@ const LAYERS = [
   ['simulator', 'agent/src/simulator', ['core']],
   ['config', 'agent/src/config', ['core', 'kpi', 'alerts', 'sources', 'sinks', 'simulator']],
   ['api', 'agent/src/api', ['core', 'store', 'observe']],
+  ['readers', 'agent/src/readers', ['core', 'kpi', 'store', 'config', 'api', 'sinks']],
   ['composition', 'agent/src/{agent,cli,demo,replay}.ts', ['*']],
   ['wiring', 'agent/src/wiring', ['*']],
   ['reports', 'agent/src/reports', ['core', 'kpi', 'store', 'observe']],

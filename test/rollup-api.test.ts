@@ -7,8 +7,9 @@ import { VirtualClock } from '../agent/src/core/clock.js';
 import { createMetrics } from '../agent/src/observe/metrics.js';
 import { Store } from '../agent/src/store/store.js';
 import { createPipeline } from '../agent/src/wiring/pipeline-options.js';
-import { rollupReader } from '../agent/src/wiring/rollups.js';
-import { siteCalendars } from '../agent/src/wiring/calendars.js';
+import { rollupReader } from '../agent/src/readers/store/rollups.js';
+import { storeReader } from '../agent/src/readers/store/index.js';
+import { siteCalendars } from '../agent/src/config/site-calendars.js';
 import { rollup, windowSums } from '../agent/src/kpi/rollup.js';
 import type { RollupQuery, RollupRowJson } from '../agent/src/api/contract.js';
 
@@ -68,11 +69,9 @@ describe('GET /api/v1/kpis/rollup', () => {
     pipeline.flushAll();
     expect(store.queryAggregates().filter((a) => a.revision > 0)).toHaveLength(4);
     app = buildApp({
-      store,
+      reader: storeReader(store, cfg, [], clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
-      machines: () => [],
       health: () => ({}),
-      rollup: rollupReader(store, cfg),
     });
     await app.ready();
   });

@@ -23,14 +23,13 @@ import { createMetrics } from './observe/metrics.js';
 import type { Pipeline } from './pipeline/pipeline.js';
 import { Ticker } from './pipeline/ticker.js';
 import { Store } from './store/store.js';
-import { machineList } from './wiring/machine-list.js';
+import { machineList } from './readers/machine-list.js';
 import { createPipeline } from './wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
-import { rollupReader } from './wiring/rollups.js';
 import { entryService } from './wiring/entries.js';
-import { overviewReader } from './wiring/overview.js';
-import { materialList, seriesReader, siteList } from './wiring/series.js';
+import { storeReader } from './readers/store/index.js';
+import { materialList, siteList } from './wiring/site-list.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
@@ -112,22 +111,17 @@ export class Agent {
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks });
     // The configured machines do not change while the agent runs.
     const machines = machineList(config);
-    const rollup = rollupReader(this.store, config);
     const sites = siteList(config);
     const materials = materialList(config);
     this.app = config.api.enabled
       ? buildApp({
-          store: this.store,
+          reader: storeReader(this.store, config, machines, clock),
           agent: { id: config.agent.id, version: packageVersion(), startedAt: clock.now() },
           registry: this.registry,
-          machines: () => machines,
           health: () => this.health(),
           sinks: this.sinks,
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
-          rollup,
-          overview: overviewReader(this.store, config, machines, rollup, clock),
-          series: seriesReader(this.store, config),
           sites: () => sites,
           materials: () => materials,
           method: KPI_METHOD,

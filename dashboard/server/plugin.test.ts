@@ -3,11 +3,13 @@ import { buildApp } from '../../agent/src/api/app.js';
 import { Registry } from 'prom-client';
 import { Store } from '../../agent/src/store/store.js';
 import { dashboardPlugin } from './plugin.js';
+import { storeReader } from '../../agent/src/readers/store/index.js';
+import { validateConfig } from '../../agent/src/config/load.js';
 
 describe('dashboard plugin', () => {
   it('serves the landing page at / with a same-origin CSP, beside the API', async () => {
     const store = new Store({ path: ':memory:' });
-    const app = buildApp({ store, registry: new Registry(), machines: () => [], health: () => ({}) }, [{ plugin: dashboardPlugin }]);
+    const app = buildApp({ reader: storeReader(store, validateConfig({}), [], { now: () => 0 }), registry: new Registry(), health: () => ({}) }, [{ plugin: dashboardPlugin }]);
     try {
       const page = await app.inject('/');
       expect(page.statusCode).toBe(200);
@@ -40,7 +42,7 @@ describe('dashboard plugin', () => {
 
   it('is not there unless the composition root registers it', async () => {
     const store = new Store({ path: ':memory:' });
-    const app = buildApp({ store, registry: new Registry(), machines: () => [], health: () => ({}) });
+    const app = buildApp({ reader: storeReader(store, validateConfig({}), [], { now: () => 0 }), registry: new Registry(), health: () => ({}) });
     try {
       expect((await app.inject('/')).statusCode).toBe(404);
     } finally {

@@ -22,11 +22,11 @@ import { validateConfig } from '../../agent/src/config/load.js';
 import { decodeSums, encodeSums, HOUR_MS, type PartialSums } from '../../agent/src/kpi/partials.js';
 import { periodOf } from '../../agent/src/kpi/periods.js';
 import { shiftsBetween } from '../../agent/src/kpi/shifts.js';
-import { siteCalendars } from '../../agent/src/wiring/calendars.js';
+import { siteCalendars } from '../../agent/src/config/site-calendars.js';
 import { siteShifts } from '../../agent/src/wiring/pipeline-options.js';
 import { Store } from '../../agent/src/store/store.js';
 import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
-import { rollupReader } from '../../agent/src/wiring/rollups.js';
+import { rollupReader } from '../../agent/src/readers/store/rollups.js';
 import type { RollupQuery } from '../../agent/src/api/contract.js';
 
 const { values: flags } = parseArgs({

@@ -13,6 +13,7 @@ import { replay } from '../replay.js';
 import { Store } from '../store/store.js';
 import { buildApp } from './app.js';
 import { EventHub } from './events.js';
+import { storeReader } from '../readers/store/index.js';
 
 const SPIKE = 'plant1/l2/m02';
 const OPERATOR = 'operator-token-0123456789';
@@ -39,9 +40,8 @@ describe('alerts API', () => {
     replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
     pipeline = createPipeline(cfg, store, new VirtualClock(cut + 60_000), { onAlerts: (changes) => events.publish({ type: 'alerts', changes }) });
     app = buildApp({
-      store,
+      reader: storeReader(store, cfg, [], new VirtualClock(cut + 60_000)),
       registry: createMetrics({ pipeline, store, sources: [] }),
-      machines: () => [],
       health: () => ({}),
       events,
       acknowledge: (id, by, comment) => pipeline.acknowledge(id, by, comment),
@@ -142,7 +142,7 @@ describe('alerts API without tokens', () => {
     const cut = s.config.epoch_ms + 5.5 * 60_000;
     replay(cfg, scenarioMessages(s).filter((m) => m.arrival < cut), store);
     const pipeline = createPipeline(cfg, store, new VirtualClock(cut));
-    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
+    const app = buildApp({ reader: storeReader(store, cfg, [], new VirtualClock(cut)), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
     try {
       const id = (store.alerts.query({ state: 'open' })[0]!).id;
       const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
@@ -166,7 +166,7 @@ describe('ISA-18.2: returned to normal, unacknowledged', () => {
     replay(cfg, scenarioMessages(s), store);
     const end = s.config.epoch_ms + 60 * 60_000;
     const pipeline = createPipeline(cfg, store, new VirtualClock(end));
-    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
+    const app = buildApp({ reader: storeReader(store, cfg, [], new VirtualClock(end)), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}), acknowledge: (id, by, c) => pipeline.acknowledge(id, by, c) });
     try {
       const returned = store.alerts.query({ state: 'resolved' }).filter((a) => a.acknowledgedAt === undefined);
       expect(returned.length).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import { freePort } from '../../../test/helpers/free-port.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { buildApp } from './app.js';
 import { loadScenario, scenarioConfig, scenarioMessages, expectedWindows, diffWindows } from '../../../test/helpers/scenario.js';
+import { storeReader } from '../readers/store/index.js';
 
 describe('HTTP API', () => {
   const s = loadScenario('basic');
@@ -26,9 +27,8 @@ describe('HTTP API', () => {
     const pipeline = createPipeline(cfg, store, new VirtualClock(0));
     pipeline.reject('invalid_json');
     app = buildApp({
-      store,
+      reader: storeReader(store, cfg, cfg.machines.map((m) => ({ machine: m.path, site: 'plant1', line: 'l1', name: 'x', signals: {} })), new VirtualClock(0)),
       registry: createMetrics({ pipeline, store, sources: [] }),
-      machines: () => cfg.machines.map((m) => ({ machine: m.path, site: 'plant1', line: 'l1', name: 'x', signals: {} })),
       health: () => ({ store: { status: 'ok' }, 'source:scenario': sourceHealth }),
     });
     await app.ready();
@@ -109,9 +109,8 @@ describe('HTTP API: sink status', () => {
     });
     fwd.start();
     const app = buildApp({
-      store,
+      reader: storeReader(store, cfg, [], clock),
       registry: createMetrics({ pipeline, store, sources: [], sinks: () => [fwd.status()] }),
-      machines: () => [],
       health: () => ({ 'sink:influx': fwd.status().health }),
       sinks: () => [fwd.status()],
     });

@@ -16,6 +16,7 @@ import { buildApp } from './app.js';
 import { Sessions } from './auth/sessions.js';
 import { UserFile } from './auth/users.js';
 import type { SessionJson } from './contract.js';
+import { storeReader } from '../readers/store/index.js';
 
 const M = 'plant/l1/press';
 const T0 = Date.UTC(2026, 11, 3, 9, 0, 0);
@@ -39,9 +40,8 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
     await users.add('Anna', 'operator', 'correct horse battery', new Date(T0));
     await users.add('Wim', 'viewer', 'staple of the wall', new Date(T0));
     app = buildApp({
-      store,
+      reader: storeReader(store, config, [], clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
-      machines: () => [],
       health: () => ({}),
       acknowledge: () => undefined,
       entries: entryService(config, store, pipeline, clock),
@@ -189,7 +189,7 @@ describe('an API without logins', () => {
     const store = new Store({ path: ':memory:' });
     const clock = new VirtualClock(T0);
     const pipeline = createPipeline(config, store, clock);
-    const open = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}) });
+    const open = buildApp({ reader: storeReader(store, config, [], clock), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}) });
     expect((await open.inject({ url: '/api/v1/machines', headers: { host: '127.0.0.1:8080' } })).statusCode).toBe(200);
     expect((await open.inject({ url: '/api/v1/machines', headers: { host: 'localhost' } })).statusCode).toBe(200);
     expect((await open.inject({ url: '/api/v1/machines', headers: { host: 'attacker.example:8080' } })).statusCode).toBe(403);
@@ -197,7 +197,7 @@ describe('an API without logins', () => {
     const dir = mkdtempSync(join(tmpdir(), 'yw-closed-'));
     const users = new UserFile(join(dir, 'users.json'));
     await users.add('Only', 'admin', 'the only password', new Date(T0));
-    const closed = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), users });
+    const closed = buildApp({ reader: storeReader(store, config, [], clock), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}), users });
     users.remove('Only');
     expect((await closed.inject('/api/v1/machines')).statusCode).toBe(401);
     await closed.close();

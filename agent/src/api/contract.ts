@@ -89,7 +89,8 @@ export interface SinkStatusJson {
 /** `GET /api/v1/status`: the agent, its store, the health of every part and the delivery state of every sink: what an installer checks first. */
 export interface StatusJson {
   agent: { id: string | null; version: string | null; started_at: string | null };
-  store: { size_bytes: number; windows: number };
+  /** Where the views read: the agent's store (its size on disk and windows), or InfluxDB for the central dashboard (its URL). */
+  store: { kind: 'store' | 'influxdb'; size_bytes: number | null; windows: number | null; url?: string };
   parts: Record<string, Health>;
   sinks: SinkStatusJson[];
 }
@@ -174,6 +175,8 @@ export interface OverviewItemJson extends MachineInfo {
   /** The current shift of the machine's site (null outside shifts, or without a calendar) and its day, in the site's time. */
   shift: OverviewPeriodJson | null;
   day: OverviewPeriodJson;
+  /** The last hours, hour by hour (the current one so far), for a sparkline: sums and ratios from the sums, null for an hour without windows. */
+  recent: { t: number[]; yield: (number | null)[]; scrap_rate: (number | null)[]; parts_total: (number | null)[] };
   /** The machine's open alerts (firing or acknowledged), newest first. */
   alerts: AlertJson[];
 }

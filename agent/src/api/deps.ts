@@ -4,20 +4,20 @@ import type { Alert } from '../core/alert.js';
 import type { EntryService } from '../core/entries.js';
 import type { Health } from '../core/health.js';
 import type { ForwarderStatus } from '../core/sink.js';
-import type { Store } from '../store/store.js';
 import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
-import type { MachineInfo, MaterialJson, OverviewJson, RollupQuery, RollupRowJson, SeriesJson, SeriesQuery, SiteJson } from './contract.js';
+import type { MaterialJson, SiteJson } from './contract.js';
 import type { EventHub } from './events.js';
+import type { KpiReader } from './reader.js';
 
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
 export interface ApiDeps {
-  store: Store;
+  /** Where every view reads: the agent's store, or InfluxDB for the central dashboard. */
+  reader: KpiReader;
   /** Who this agent is, for the status page. */
   agent?: { id: string; version: string; startedAt: number };
   registry: Registry;
-  machines: () => readonly MachineInfo[];
   /** Health of every long-running part, by name. */
   health: () => Record<string, Health>;
   /** Delivery state of every sink (none when the agent forwards nowhere). */
@@ -26,18 +26,12 @@ export interface ApiDeps {
   events?: EventHub;
   /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
-  /** Sums stored windows into periods of the site's time (`/api/v1/kpis/rollup`); absent: that route answers 404. */
-  rollup?: (q: RollupQuery) => RollupRowJson[];
-  /** A machine's windows bucketed for a chart (`/api/v1/kpis/series`). */
-  series?: (q: SeriesQuery) => SeriesJson;
   /** The material library with every factor's source (`/api/v1/materials`). */
   materials?: () => MaterialJson[];
   /** The KPI method's version (`/api/v1/materials` names it beside the factors). */
   method?: string;
   /** The sites: time zones and scrap reason labels (`/api/v1/sites`). */
   sites?: () => SiteJson[];
-  /** Where every machine stands now (`/api/v1/overview`): newest window, shift and day so far, open alerts. */
-  overview?: () => OverviewJson;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
   entries?: EntryService;
   /** API tokens, for machines and scripts. */

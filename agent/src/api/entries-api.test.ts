@@ -11,6 +11,7 @@ import { entryService } from '../wiring/entries.js';
 import { createPipeline } from '../wiring/pipeline-options.js';
 import { outboxWriter } from '../wiring/sinks.js';
 import { buildApp } from './app.js';
+import { storeReader } from '../readers/store/index.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2026, 11, 3, 9, 0, 0);
@@ -46,9 +47,8 @@ describe('manual scrap entries API', () => {
     store = new Store({ path: ':memory:' });
     pipeline = createPipeline(config, store, clock, {}, [outboxWriter(config.sinks[0]!, 'test')]);
     app = buildApp({
-      store,
+      reader: storeReader(store, config, [], clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
-      machines: () => [],
       health: () => ({}),
       entries: entryService(config, store, pipeline, clock, (() => {
         let n = 0;
@@ -207,7 +207,7 @@ describe('manual scrap entries without API tokens', () => {
     const clock = new VirtualClock(T0);
     const store = new Store({ path: ':memory:' });
     const pipeline = createPipeline(config, store, clock);
-    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), entries: entryService(config, store, pipeline, clock) });
+    const app = buildApp({ reader: storeReader(store, config, [], clock), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}), entries: entryService(config, store, pipeline, clock) });
     const missing = await app.inject({ method: 'POST', url: '/api/v1/entries', payload: { machine: M, parts: 2 } });
     expect(missing.statusCode).toBe(400);
     expect(missing.json<{ message: string }>().message).toContain('body/by');

@@ -3,14 +3,13 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../store/store.js';
 import { buildApp, requireDocumentedRoutes } from './app.js';
+import { storeReader } from '../readers/store/index.js';
+import { validateConfig } from '../config/load.js';
 
 const deps = (store: Store) => ({
-  store,
+  reader: storeReader(store, validateConfig({}), [], { now: () => 0 }),
   registry: new Registry(),
-  machines: () => [],
   health: () => ({}),
-  overview: () => ({ generated_at: 0, window_ms: 60_000, time_zones: {}, items: [] }),
-  rollup: () => [],
   acknowledge: () => undefined,
   entries: { create: () => ({ notFound: '' }), edit: () => ({ notFound: '' }), remove: () => ({ notFound: '' }), get: () => undefined, list: () => [] },
 });

@@ -3,12 +3,11 @@ import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
 import { createMetrics } from '../observe/metrics.js';
 import { Store } from '../store/store.js';
-import { machineList } from '../wiring/machine-list.js';
-import { overviewReader } from '../wiring/overview.js';
+import { machineList } from '../readers/machine-list.js';
 import { createPipeline } from '../wiring/pipeline-options.js';
-import { rollupReader } from '../wiring/rollups.js';
 import { buildApp } from './app.js';
 import type { OverviewJson } from './contract.js';
+import { storeReader } from '../readers/store/index.js';
 
 const W = 60_000;
 const A = 'plant/l1/a';
@@ -59,8 +58,7 @@ describe('GET /api/v1/overview', () => {
     }
     clock.set(T0 + 16 * W + 10_000);
     pipeline.tick();
-    const rollup = rollupReader(store, config);
-    const app = buildApp({ store, registry: createMetrics({ pipeline, store, sources: [] }), machines: () => [], health: () => ({}), overview: overviewReader(store, config, machineList(config), rollup, clock) });
+    const app = buildApp({ reader: storeReader(store, config, machineList(config), clock), registry: createMetrics({ pipeline, store, sources: [] }), health: () => ({}) });
     const read = async () => (await app.inject('/api/v1/overview')).json<OverviewJson>();
 
     const o = await read();

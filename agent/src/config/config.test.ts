@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
 import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
-import { siteCalendars } from '../wiring/calendars.js';
+import { siteCalendars } from './site-calendars.js';
 import { configWarnings } from './warnings.js';
 import type { MqttSourceConfig } from '../sources/mqtt/config.js';
 

@@ -5,7 +5,7 @@ import type { EngineMachine, EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { periodOf } from '../kpi/periods.js';
 import { shiftFinder } from '../kpi/shifts.js';
-import { siteCalendars } from './calendars.js';
+import { siteCalendars } from '../config/site-calendars.js';
 import type { ScrapDestinationOf } from '../pipeline/emit.js';
 import { Pipeline, type PipelineEvents, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
-import type { AcknowledgeBody, AlertDetailJson } from '../contract.js';
+import type { AcknowledgeBody } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 import { ID_PARAMS, NO_QUERY } from '../schemas.js';
@@ -44,8 +44,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get<{ Querystring: AlertsQuery }>('/alerts', { schema: listSchema }, async (req) => {
     const q = req.query;
     const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
-    const items = deps.store.alerts.query({ state: q.state, machine: q.machine, line: q.line, severity: q.severity, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit });
-    return { items: items.map(alertToJson) };
+    return { items: await deps.reader.alerts({ state: q.state, machine: q.machine, line: q.line, severity: q.severity, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit }) };
   });
 
   app.get<{ Querystring: { machine: string; from?: string; to?: string; limit?: string } }>(
@@ -65,16 +64,13 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     async (req) => {
       const q = req.query;
       const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
-      const events = deps.store.alerts.events({ machine: q.machine, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit });
-      return { items: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, alert: alertToJson(e.alert) })) };
+      return { items: await deps.reader.alertHistory({ machine: q.machine, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit }) };
     },
   );
 
   app.get<{ Params: { id: string } }>('/alerts/:id', { schema: { summary: 'One alert with its audit trail (percent-encode the id: it holds / and |)', tags: ['alerts'], params: ID_PARAMS, querystring: NO_QUERY } }, async (req, reply) => {
-    const alert = deps.store.alerts.get(req.params.id);
-    if (alert === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
-    const events = deps.store.alerts.events({ alertId: alert.id });
-    const detail: AlertDetailJson = { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+    const detail = await deps.reader.alert(req.params.id);
+    if (detail === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
     return detail;
   });
 
@@ -98,11 +94,15 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (who !== undefined && !hasRole(who.role, 'operator')) return reply.code(403).send({ error: 'acknowledging alerts needs a token with the operator role' });
       const by = who?.name ?? req.body?.by;
       if (by === undefined) return reply.code(400).send({ error: 'say who acknowledges: {"by": "<name>"} (or use an operator token)' });
-      const stored = deps.store.alerts.get(req.params.id);
+      if (deps.acknowledge === undefined) return reply.code(404).send({ error: 'this dashboard reads InfluxDB: acknowledge alerts on the agent that raised them' });
+      const stored = await deps.reader.alert(req.params.id);
       if (stored === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
       // ISA-18.2: a firing alert, and one that returned to normal without being acknowledged, wait for an acknowledgement.
-      if (stored.acknowledgedAt !== undefined) return reply.code(409).send({ error: `the alert was acknowledged by ${stored.acknowledgedBy ?? 'someone'} already`, alert: alertToJson(stored) });
-      const acked: Alert | undefined = deps.acknowledge?.(req.params.id, by, req.body?.comment);
+      if (stored.acknowledged_at !== null) {
+        const { events: _events, ...alert } = stored;
+        return reply.code(409).send({ error: `the alert was acknowledged by ${stored.acknowledged_by ?? 'someone'} already`, alert });
+      }
+      const acked: Alert | undefined = deps.acknowledge(req.params.id, by, req.body?.comment);
       if (acked === undefined) return reply.code(409).send({ error: 'the alert was acknowledged meanwhile' });
       return alertToJson(acked);
     },

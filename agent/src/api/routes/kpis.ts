@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { aggregateToJson } from '../../core/aggregate.js';
 import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
@@ -16,14 +15,7 @@ function badRequest(message: string): Error {
 /** `/api/v1/machines` and `/api/v1/kpis`: the stored windows with the replay output's field names. */
 export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get('/machines', { schema: { summary: 'The configured machines, with how many windows the store holds of each', tags: ['kpis'], querystring: NO_QUERY } }, async (): Promise<ListJson<MachineListItem>> => {
-    const stored = new Map(deps.store.machineSummary().map((m) => [m.machine, m]));
-    return {
-      items: deps.machines().map((m) => ({
-        ...m,
-        windows: stored.get(m.machine)?.windows ?? 0,
-        last_window_start: stored.get(m.machine)?.lastWindowStart ?? null,
-      })),
-    };
+    return { items: await deps.reader.machines() };
   });
 
   app.get<{ Querystring: { machine?: string; from?: string; to?: string; limit?: string } }>(
@@ -49,15 +41,11 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const from = parseTime(q.from, 'from');
       const to = parseTime(q.to, 'to');
       const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
-      const items = deps.store.queryAggregates({ machine: q.machine, from, to, limit }).map(aggregateToJson);
-      return { items };
+      return { items: await deps.reader.windows({ machine: q.machine, from, to, limit }) };
     },
   );
 
-  app.get('/overview', { schema: { summary: 'Where every machine stands now: newest window, shift and day so far, open alerts, stale or not', tags: ['kpis'], querystring: NO_QUERY } }, async (_req, reply) => {
-    if (deps.overview === undefined) return reply.code(404).send({ error: 'this agent has no overview' });
-    return deps.overview();
-  });
+  app.get('/overview', { schema: { summary: 'Where every machine stands now: newest window, shift and day so far, the last hours hour by hour, open alerts, stale or not', tags: ['kpis'], querystring: NO_QUERY } }, async () => deps.reader.overview());
 
   app.get('/materials', { schema: { summary: 'The material library: prices, emission factors with source and year, critical raw materials, scrap destination; and the KPI method version', tags: ['kpis'], querystring: NO_QUERY } }, async () => ({
     method: deps.method ?? null,
@@ -81,7 +69,6 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       },
     },
     async (req, reply) => {
-      if (deps.series === undefined) return reply.code(404).send({ error: 'this agent has no series' });
       const q = req.query;
       const from = parseTime(q.from, 'from')!;
       const to = parseTime(q.to, 'to')!;
@@ -89,13 +76,11 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (to - from > MAX_ROLLUP_SPAN_MS) throw badRequest('query parameter "to" must be at most 400 days after "from"');
       const points = q.points === undefined ? 1000 : Number(q.points);
       if (points < 1 || points > 5000) throw badRequest('query parameter "points" must be 1 to 5000');
-      if (!deps.machines().some((m) => m.machine === q.machine)) return reply.code(404).send({ error: `no machine "${q.machine}"` });
-      return deps.series({ machine: q.machine, from, to, points });
+      if (!(await deps.reader.machines()).some((m) => m.machine === q.machine)) return reply.code(404).send({ error: `no machine "${q.machine}"` });
+      return deps.reader.series({ machine: q.machine, from, to, points });
     },
   );
 
-  if (deps.rollup === undefined) return;
-  const rollup = deps.rollup;
   app.get<{ Querystring: { period: RollupQuery['period']; by?: RollupQuery['by']; from: string; to: string; machine?: string } }>(
     '/kpis/rollup',
     {
@@ -122,7 +107,7 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const to = parseTime(q.to, 'to')!;
       if (!(to > from)) throw badRequest('query parameter "to" must be after "from"');
       if (to - from > MAX_ROLLUP_SPAN_MS) throw badRequest('query parameter "to" must be at most 400 days after "from"');
-      return { items: rollup({ period: q.period, by: q.by ?? 'machine', from, to, machine: q.machine }) };
+      return { items: await deps.reader.rollup({ period: q.period, by: q.by ?? 'machine', from, to, machine: q.machine }) };
     },
   );
 };

@@ -36,10 +36,10 @@ export function sinkStatusJson(s: ForwarderStatus, now: number): SinkStatusJson 
 export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get('/status', { schema: { summary: 'Health of every part and the delivery state of every sink', tags: ['status'], querystring: NO_QUERY } }, async (): Promise<StatusJson> => {
     const now = Date.now();
-    const stored = deps.store.machineSummary();
+    const storage = await deps.reader.storage();
     return {
       agent: { id: deps.agent?.id ?? null, version: deps.agent?.version ?? null, started_at: deps.agent?.startedAt === undefined ? null : iso(deps.agent.startedAt) },
-      store: { size_bytes: deps.store.sizeBytes(), windows: stored.reduce((n, m) => n + m.windows, 0) },
+      store: storage,
       parts: deps.health(),
       sinks: (deps.sinks?.() ?? []).map((s) => sinkStatusJson(s, now)),
     };

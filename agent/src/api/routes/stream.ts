@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { aggregateToJson } from '../../core/aggregate.js';
-import { alertChangeToJson, alertToJson, lineOf, type Alert } from '../../core/alert.js';
+import { alertChangeToJson, lineOf, type Alert } from '../../core/alert.js';
 import type { StreamEvents } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import type { LiveEvent } from '../events.js';
@@ -65,7 +65,8 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const lines = list(req.query.line);
       const alertsOnly = req.query.only === 'alerts';
       const wanted = (a: Alert) => (severities === undefined || severities.has(a.severity)) && (lines === undefined || lines.has(a.line));
-      send('alerts', { items: deps.store.alerts.query({ state: 'open' }).filter(wanted).map(alertToJson) });
+      const open = await deps.reader.alerts({ state: 'open' });
+      send('alerts', { items: open.filter((a) => (severities === undefined || severities.has(a.severity)) && (lines === undefined || lines.has(a.line))) });
       const unsubscribe = hub.subscribe((e: LiveEvent) => {
         if (e.type === 'windows') {
           if (alertsOnly) return;

@@ -1,25 +1,5 @@
-import type { MaterialJson, SeriesJson, SeriesQuery, SiteJson } from '../api/contract.js';
+import type { MaterialJson, SiteJson } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
-import { windowSums } from '../kpi/rollup.js';
-import { bucketFor, series } from '../kpi/series.js';
-import type { Store } from '../store/store.js';
-
-/** A machine's stored windows bucketed for a chart (kpi/series.ts), in the API's JSON. */
-export function seriesReader(store: Store, cfg: Config): (q: SeriesQuery) => SeriesJson {
-  return (q) => {
-    const s = series(windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: q.to })), q.from, q.to, bucketFor(q.from, q.to, cfg.kpi.windowSize, q.points));
-    const { split, ...totals } = s.totals;
-    return {
-      machine: q.machine,
-      ...s,
-      totals: {
-        ...totals,
-        ...(split?.reason !== undefined ? { scrap_by_reason: split.reason } : {}),
-        ...(split?.destination !== undefined ? { scrap_kg_by_destination: Object.fromEntries(Object.entries(split.destination).map(([d, m]) => [d, m.scrap_kg ?? 0])) } : {}),
-      },
-    };
-  };
-}
 
 /** The material library as the dashboard and reports show it: every factor with its source. */
 export function materialList(cfg: Config): MaterialJson[] {

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import type { Config } from './schema.js';
 import type { ShiftCalendar } from '../kpi/shifts.js';
 import { minuteOfDay } from '../kpi/site-time.js';
 

@@ -1,0 +1,90 @@
+import type { AlertJson, MachineInfo, OverviewItemJson, OverviewJson, OverviewPeriodJson, RollupQuery, RollupRowJson, WindowJson } from '../api/contract.js';
+import type { Config } from '../config/schema.js';
+import { siteCalendars } from '../config/site-calendars.js';
+import { HOUR_MS } from '../kpi/partials.js';
+import { periodOf } from '../kpi/periods.js';
+import { shiftFinder } from '../kpi/shifts.js';
+
+/** Hours the overview's sparkline covers, the current one included. */
+export const RECENT_HOURS = 12;
+
+/** What the overview needs of a backend. */
+export interface OverviewSource {
+  machines(): Promise<readonly MachineInfo[]>;
+  rollup(q: RollupQuery): Promise<RollupRowJson[]>;
+  /** The newest window of each machine. */
+  lastWindows(machines: readonly string[]): Promise<Map<string, WindowJson>>;
+  openAlerts(): Promise<AlertJson[]>;
+}
+
+/** A rollup row's KPIs: every number but the period's bounds and counts. */
+function kpisOf(row: RollupRowJson | undefined): Pick<OverviewPeriodJson, 'kpis' | 'coverage'> {
+  if (row === undefined) return {};
+  const kpis: Record<string, number> = {};
+  for (const [k, v] of Object.entries(row)) if (typeof v === 'number' && !['period_start', 'period_end', 'windows', 'coverage'].includes(k)) kpis[k] = v;
+  return { kpis, ...(row.coverage !== undefined ? { coverage: row.coverage } : {}) };
+}
+
+function byMachine(rows: readonly RollupRowJson[]): Map<string, RollupRowJson> {
+  return new Map(rows.map((r) => [String(r.machine), r]));
+}
+
+/**
+ * Where every machine stands now, for the overview, from any backend: its newest window, its
+ * site's current shift and day so far and its last hours hour by hour (all summed by the rollup:
+ * ratios from sums), its open alerts, and whether its data stopped. One rollup per site and
+ * period, so 200 machines cost a few queries.
+ */
+export function overviewOf(cfg: Config, source: OverviewSource, now: () => number): () => Promise<OverviewJson> {
+  const finders = new Map([...siteCalendars(cfg)].flatMap(([site, cal]) => (cal.versions.length > 0 ? [[site, shiftFinder(cal)] as const] : [])));
+  const staleAfter = 2 * cfg.kpi.windowSize + cfg.kpi.allowedLateness;
+  return async () => {
+    const t = now();
+    const machines = await source.machines();
+    const zones = Object.fromEntries([...new Set(machines.map((m) => m.site))].map((site) => [site, cfg.sites[site]?.timeZone ?? 'UTC']));
+    const hourEnd = Math.floor(t / HOUR_MS) * HOUR_MS + HOUR_MS;
+    const hourStart = hourEnd - RECENT_HOURS * HOUR_MS;
+    const [recent, last, open] = await Promise.all([source.rollup({ period: 'hour', by: 'machine', from: hourStart, to: hourEnd }), source.lastWindows(machines.map((m) => m.machine)), source.openAlerts()]);
+    const hours = Array.from({ length: RECENT_HOURS }, (_, i) => hourStart + i * HOUR_MS);
+    const recentOf = new Map<string, Map<number, RollupRowJson>>();
+    for (const r of recent) {
+      const m = String(r.machine);
+      if (!recentOf.has(m)) recentOf.set(m, new Map());
+      recentOf.get(m)!.set(r.period_start, r);
+    }
+    const bySite = new Map<string, { day: OverviewPeriodJson; dayRows: Map<string, RollupRowJson>; shift: OverviewPeriodJson | null; shiftRows: Map<string, RollupRowJson> }>();
+    await Promise.all(
+      Object.entries(zones).map(async ([site, zone]) => {
+        const d = periodOf('day', zone, t)!;
+        const s = finders.get(site)?.(t);
+        const inSite = (rows: RollupRowJson[]) => rows.filter((r) => String(r.machine).startsWith(`${site}/`));
+        const [dayRows, shiftRows] = await Promise.all([
+          source.rollup({ period: 'day', by: 'machine', from: d.start, to: d.end }).then(inSite),
+          s === undefined ? [] : source.rollup({ period: 'shift', by: 'machine', from: s.start, to: s.start + 1 }).then(inSite),
+        ]);
+        bySite.set(site, {
+          day: { period: d.label, period_start: d.start, period_end: d.end },
+          dayRows: byMachine(dayRows),
+          shift: s === undefined ? null : { period: `${s.date} ${s.name}`, period_start: s.start, period_end: s.end },
+          shiftRows: byMachine(shiftRows),
+        });
+      }),
+    );
+    const items = machines.map((m): OverviewItemJson => {
+      const window = last.get(m.machine) ?? null;
+      const site = bySite.get(m.site)!;
+      const rows = recentOf.get(m.machine);
+      const col = (k: 'yield' | 'scrap_rate' | 'parts_total') => hours.map((h) => (rows?.get(h)?.[k] as number | undefined) ?? null);
+      return {
+        ...m,
+        window,
+        stale: window === null || t - window.window_end > staleAfter,
+        shift: site.shift === null ? null : { ...site.shift, ...kpisOf(site.shiftRows.get(m.machine)) },
+        day: { ...site.day, ...kpisOf(site.dayRows.get(m.machine)) },
+        recent: { t: hours, yield: col('yield'), scrap_rate: col('scrap_rate'), parts_total: col('parts_total') },
+        alerts: open.filter((a) => a.machine === m.machine),
+      };
+    });
+    return { generated_at: t, window_ms: cfg.kpi.windowSize, time_zones: zones, items };
+  };
+}

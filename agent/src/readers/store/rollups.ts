@@ -1,0 +1,30 @@
+import type { RollupQuery, RollupRowJson } from '../../api/contract.js';
+import type { Config } from '../../config/schema.js';
+import { siteCalendars } from '../../config/site-calendars.js';
+import { decodeSums, type PartialSums } from '../../kpi/partials.js';
+import { windowSums } from '../../kpi/rollup.js';
+import type { RollupLevel, Store } from '../../store/store.js';
+import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
+
+function* storedSums(store: Store, level: RollupLevel, q: RollupQuery): Generator<PartialSums> {
+  for (const s of store.iterateRollupSums(level, q.from, q.to, q.machine)) yield decodeSums(s);
+}
+
+/**
+ * The store's rollup reader: the query summed in each site's time zone and shift calendar, from the
+ * stored site shifts, days or hours when they give the same answer (31 days of 200 machines are
+ * 6,200 days, about 13,000 shifts or 148,800 hours instead of 8.9 million windows) and the store
+ * kept them since the query's start, else from the stored windows.
+ */
+export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => RollupRowJson[] {
+  const calendars = siteCalendars(cfg);
+  const machines = cfg.machines.map((m) => m.path);
+  const sites = [...new Set(machines.map((m) => m.split('/')[0]!))];
+  return (q) => {
+    const levels = sumLevelsFor(q, cfg, calendars, sites);
+    const level = (['day', 'shift', 'hour'] as const).find((l) => levels.has(l) && q.from >= store.rollupSumsFrom(l));
+    const to = readEnd(q, calendars);
+    const parts = level !== undefined ? storedSums(store, level, level === 'shift' ? q : { ...q, to }) : windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to }));
+    return rollupJson(parts, q, calendars, machines);
+  };
+}
