@@ -21,7 +21,7 @@ const LAYERS = [
   ['config', 'agent/src/config', ['core', 'kpi', 'alerts', 'sources', 'sinks', 'simulator']],
   ['api', 'agent/src/api', ['core', 'store', 'observe']],
   ['readers', 'agent/src/readers', ['core', 'kpi', 'store', 'config', 'api', 'sinks']],
-  ['composition', 'agent/src/{agent,cli,demo,replay}.ts', ['*']],
+  ['composition', 'agent/src/{agent,central,cli,demo,replay}.ts', ['*']],
   ['wiring', 'agent/src/wiring', ['*']],
   ['reports', 'agent/src/reports', ['core', 'kpi', 'store', 'observe']],
   ['dashboard', 'dashboard', ['api', 'core']],

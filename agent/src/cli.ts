@@ -20,6 +20,7 @@ const USAGE = `Usage: yieldwatch <command> [options]
 Commands:
   start --config FILE                 run the agent
   demo [--config FILE]                simulated machines, embedded broker, agent and API (default config: config/demo.yaml)
+  dashboard --config FILE             the central dashboard over the InfluxDB the agents write to (config key central)
   replay --config FILE --input FILE [--output FILE]
                                       run recorded MQTT messages (JSON lines) through the KPI pipeline
   check-config FILE                   validate a config file
@@ -196,6 +197,18 @@ async function main(argv: string[]): Promise<void> {
       onSignals(() => agent.stop());
       const url = await agent.start();
       if (url) logger.info({ url }, 'HTTP API listening.');
+      return;
+    }
+    case 'dashboard': {
+      if (!values.config) usageError('dashboard needs --config FILE (with central.influxdb: the InfluxDB the agents write to)');
+      const loaded = await loadConfigIsolated(values.config);
+      const logger = createLogger({ level: loaded.config.agent.logLevel });
+      const { CentralDashboard } = await import('./central.js');
+      const central = new CentralDashboard({ ...loaded, logger });
+      onSignals(() => central.stop());
+      const url = await central.start();
+      logger.info({ url, influxdb: loaded.config.central?.influxdb.url }, 'Central dashboard listening.');
+      process.stdout.write(`yieldwatch central dashboard: ${url}/ (reading ${loaded.config.central?.influxdb.url ?? '?'}, database ${loaded.config.central?.influxdb.database ?? '?'})\n`);
       return;
     }
     case 'demo': {

@@ -13,10 +13,10 @@ export const LocaleContext = createContext<Locale>({ lang: 'en', t: (key, vars) 
 
 export const SessionContext = createContext<SessionJson | null>(null);
 
-/** True when the browser may acknowledge alerts and record scrap: an operator or admin, or an agent without logins. */
+/** True when the browser may acknowledge alerts and record scrap: an operator or admin, or an agent without logins; never on the central dashboard, which only reads. */
 export function useMayOperate(): boolean {
   const s = useContext(SessionContext);
-  return s !== null && (s.login === 'none' || s.role === 'operator' || s.role === 'admin');
+  return s !== null && !s.central && (s.login === 'none' || s.role === 'operator' || s.role === 'admin');
 }
 
 /** The language and its words, for any view. */

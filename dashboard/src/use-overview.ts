@@ -1,10 +1,13 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import type { OverviewJson } from '../../agent/src/api/contract.js';
 import { getJson } from './api.js';
+import { SessionContext } from './context.js';
 import { openLive } from './live.js';
 
 /** How often the shift and day sums are read again; the current window comes live. */
 const REFRESH_MS = 30_000;
+/** The central dashboard has no live stream: it reads everything this often. */
+const CENTRAL_REFRESH_MS = 15_000;
 /** After a live window or alert, the sums are read again this much later (one read for a burst of windows). */
 const SOON_MS = 3_000;
 
@@ -12,12 +15,14 @@ const SOON_MS = 3_000;
  * Where every machine stands (`/api/v1/overview`), kept live: new windows from the stream replace
  * a machine's current window at once, and the whole overview is read again soon after any event,
  * every 30 s, and when the stream comes back after a drop. `live` says whether the stream is up.
+ * The central dashboard (over InfluxDB) has no stream: it reads the overview every 15 s.
  */
 export function useOverview(): { data: OverviewJson | undefined; error: string | undefined; live: boolean; reload: () => void } {
   const [data, setData] = useState<OverviewJson | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [live, setLive] = useState(true);
   const [reloads, setReloads] = useState(0);
+  const central = useContext(SessionContext)?.central === true;
 
   useEffect(() => {
     const abort = new AbortController();
@@ -32,7 +37,13 @@ export function useOverview(): { data: OverviewJson | undefined; error: string |
         },
       );
     void load();
-    const timer = setInterval(load, REFRESH_MS);
+    const timer = setInterval(load, central ? CENTRAL_REFRESH_MS : REFRESH_MS);
+    if (central) {
+      return () => {
+        abort.abort();
+        clearInterval(timer);
+      };
+    }
     let soon: ReturnType<typeof setTimeout> | undefined;
     const reloadSoon = () => {
       soon ??= setTimeout(() => {
@@ -63,7 +74,7 @@ export function useOverview(): { data: OverviewJson | undefined; error: string |
       clearTimeout(soon);
       close();
     };
-  }, [reloads]);
+  }, [reloads, central]);
 
   return { data, error, live, reload: () => setReloads((n) => n + 1) };
 }

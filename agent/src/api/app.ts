@@ -102,7 +102,7 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
       registerAuth(api, auth);
       requireDocumentedRoutes(api);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-      await api.register(sessionRoutes, auth);
+      await api.register(sessionRoutes, { ...auth, central: deps.reader.backend === 'influxdb' });
       await api.register(alertRoutes, deps);
       await api.register(streamRoutes, deps);
       await api.register(kpiRoutes, deps);

@@ -199,6 +199,8 @@ export interface SessionJson {
   name: string | null;
   role: 'viewer' | 'operator' | 'admin';
   csrf: string | null;
+  /** True on the central dashboard over InfluxDB: it only reads (alerts are acknowledged and scrap recorded on the agents) and has no live stream. */
+  central: boolean;
 }
 
 /** The query of `GET /api/v1/kpis/series`. */

@@ -10,6 +10,7 @@ import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 import { SCRAP_DESTINATIONS } from '../core/reasons.js';
+import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
 /** An ISA-95 machine path with three or four levels. */
@@ -317,6 +318,17 @@ export const sinkSchema = (await pluginUnion(Object.values(SINK_TYPES))).meta({
 
 export type { SinkConfig, SourceConfig };
 
+/** `yieldwatch dashboard`: the central view reads what agents' `influxdb` sinks write, with the same connection keys. */
+const centralSchema = z
+  .strictObject({
+    influxdb: influxdbSinkSchema
+      .pick({ url: true, database: true, retentionPolicy: true, measurement: true, alertMeasurement: true, auth: true, tls: true, timeout: true })
+      .meta({ description: 'The InfluxDB the agents\' `influxdb` sinks write to: the same `url`, `database`, `measurement`, `alertMeasurement`, `auth` and `tls` as theirs. Read with InfluxQL over the v1 `/query` API, so InfluxDB 1.x, 2.x (with a DBRP mapping) and 3 Core work.' }),
+    lookback: positiveDuration('How far back the central view looks for machines and their alerts.').prefault('400d'),
+  })
+  .meta({ description: 'Only for `yieldwatch dashboard --config FILE`: the central dashboard over InfluxDB for a plant with many agents. It shows every machine any agent writes there, by site; `sites`, `materials`, `machineDefaults.targets`, `machines[].name` and `api` of this file apply to it, `sources` and `sinks` are not used.' });
+export type CentralConfig = z.output<typeof centralSchema>;
+
 /** "unknown product "x"; expected one of: a, b" — the message of a reference to a name that is not defined. */
 function unknownName(what: string, name: string, defined: Record<string, unknown>, key: string): string {
   const names = Object.keys(defined);
@@ -380,6 +392,7 @@ export const configSchema = z
     store: storeSchema,
     api: apiSchema,
     demo: simulatorSchema.optional().meta({ description: 'Only for `yieldwatch demo`: the embedded broker and simulated machines.' }),
+    central: centralSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     // A late sample for a window already pruned would come back as a window holding only itself.

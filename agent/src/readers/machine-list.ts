@@ -2,14 +2,21 @@ import type { MachineInfo } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
 import { parseMachinePath } from '../core/sample.js';
 
+type Targets = Config['machineDefaults']['targets'];
+
+function targetsJson(t: NonNullable<Targets> | Record<string, never>): MachineInfo['targets'] {
+  const v = t as NonNullable<Targets>;
+  if (v.yield === undefined && v.scrapRate === undefined) return undefined;
+  return { ...(v.yield !== undefined ? { yield: v.yield } : {}), ...(v.scrapRate !== undefined ? { scrap_rate: v.scrapRate } : {}), band: v.band ?? 0.02 };
+}
+
 /** The configured machines as the API lists them: ISA-95 levels, product, material and each signal's kind. */
 export function machineList(cfg: Config): MachineInfo[] {
   return cfg.machines.map((m) => {
     const ref = parseMachinePath(m.path)!;
     const product = m.product === undefined ? undefined : cfg.products[m.product];
     const signals = { ...cfg.machineDefaults.signals, ...m.signals };
-    const t = { ...cfg.machineDefaults.targets, ...m.targets };
-    const targets = t.yield === undefined && t.scrapRate === undefined ? undefined : { ...(t.yield !== undefined ? { yield: t.yield } : {}), ...(t.scrapRate !== undefined ? { scrap_rate: t.scrapRate } : {}), band: t.band ?? 0.02 };
+    const targets = targetsJson({ ...cfg.machineDefaults.targets, ...m.targets });
     return {
       machine: m.path,
       site: ref.site,
@@ -22,4 +29,18 @@ export function machineList(cfg: Config): MachineInfo[] {
       ...(targets !== undefined ? { targets } : {}),
     };
   });
+}
+
+/**
+ * A machine the central dashboard found in InfluxDB: the config's entry when it has one (its name
+ * and targets), else its path's levels, the default targets, and the product and material its
+ * newest window names. Undefined for a path that is no machine path.
+ */
+export function foundMachine(cfg: Config, configured: ReadonlyMap<string, MachineInfo>, path: string, product: string | undefined, material: string | undefined): MachineInfo | undefined {
+  const known = configured.get(path);
+  if (known !== undefined) return known;
+  const ref = parseMachinePath(path);
+  if (ref === undefined) return undefined;
+  const targets = targetsJson({ ...cfg.machineDefaults.targets });
+  return { machine: path, site: ref.site, area: ref.area, line: ref.line, name: ref.machine, product, material, signals: {}, ...(targets !== undefined ? { targets } : {}) };
 }

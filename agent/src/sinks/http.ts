@@ -16,6 +16,8 @@ export interface PostOptions {
   timeoutMs: number;
   ca?: Buffer | undefined;
   rejectUnauthorized?: boolean | undefined;
+  /** Read the whole answer up to this many bytes, and fail beyond (a query's result); default: keep the first 64 KiB (an error page). */
+  maxAnswerBytes?: number | undefined;
 }
 
 /**
@@ -38,7 +40,11 @@ export function post(url: URL, body: Buffer, o: PostOptions): Promise<HttpAnswer
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
-        if (size < MAX_ANSWER_BYTES) chunks.push(c);
+        if (o.maxAnswerBytes !== undefined && size + c.length > o.maxAnswerBytes) {
+          req.destroy(new Error(`the answer is larger than ${o.maxAnswerBytes} bytes`));
+          return;
+        }
+        if (o.maxAnswerBytes !== undefined || size < MAX_ANSWER_BYTES) chunks.push(c);
         size += c.length;
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));

@@ -1,5 +1,7 @@
 import type { OverviewItemJson, OverviewPeriodJson } from '../../../agent/src/api/contract.js';
-import { useLocale } from '../context.js';
+import { useContext } from 'preact/hooks';
+import { Sparkline } from '../components/sparkline.js';
+import { SessionContext, useLocale } from '../context.js';
 import { amount, percent, timeOfDay } from '../format.js';
 import { useOverview } from '../use-overview.js';
 import { machineHref } from '../links.js';
@@ -9,6 +11,7 @@ import { rate } from '../targets.js';
 export function Overview() {
   const { t } = useLocale();
   const { data, error, live } = useOverview();
+  const central = useContext(SessionContext)?.central === true;
 
   if (error !== undefined && data === undefined) return <p role="alert">{t('overview.failed', { error })}</p>;
   if (data === undefined) return <p aria-busy="true">{t('overview.loading')}</p>;
@@ -19,7 +22,7 @@ export function Overview() {
     <section class="overview">
       <h1>{t('overview.title')}</h1>
       <p class={live ? 'live up' : 'live down'} role="status">
-        {live ? t('live.connected') : t('live.reconnecting')}
+        {central ? t('live.polling') : live ? t('live.connected') : t('live.reconnecting')}
       </p>
       {[...sites].map(([site, machines]) => (
         <section class="site" key={site} aria-labelledby={`site-${site}`}>
@@ -68,6 +71,7 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
       )}
       <Period label={m.shift === null ? t('tile.noShift') : t('tile.shift', { name: m.shift.period.split(' ').at(-1) ?? '' })} p={m.shift} cls="shift" target={m.targets?.yield} band={band} />
       <Period label={t('tile.day')} p={m.day} cls="day" target={m.targets?.yield} band={band} />
+      <Recent m={m} />
       {m.targets !== undefined && (
         <p class="target muted">
           {[m.targets.yield !== undefined ? t('tile.targetYield', { value: percent(lang, m.targets.yield) }) : undefined, m.targets.scrap_rate !== undefined ? t('tile.targetScrap', { value: percent(lang, m.targets.scrap_rate) }) : undefined]
@@ -78,6 +82,18 @@ function Tile({ m, zone }: { m: OverviewItemJson; zone: string }) {
       {m.alerts.length > 0 && <p class="alerts">{t('tile.alerts', { count: m.alerts.length })}</p>}
     </li>
   );
+}
+
+/** The yield of the last hours, hour by hour, as a sparkline; described in words (first and last hour) for those who cannot see it. */
+function Recent({ m }: { m: OverviewItemJson }) {
+  const { t, lang } = useLocale();
+  const r = m.recent;
+  const known = r.yield.map((v, i) => [v, r.t[i]!] as const).filter(([v]) => v !== null);
+  if (known.length === 0) return null;
+  const [firstV] = known[0]!;
+  const [lastV] = known.at(-1)!;
+  const label = t('tile.recent', { hours: r.t.length, from: percent(lang, firstV ?? undefined), to: percent(lang, lastV ?? undefined) });
+  return <Sparkline values={r.yield} target={m.targets?.yield} label={label} />;
 }
 
 function Period({ label, p, cls, target, band }: { label: string; p: OverviewPeriodJson | null; cls: string; target: number | undefined; band: number }) {

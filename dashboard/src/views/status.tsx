@@ -32,7 +32,9 @@ export function StatusView() {
         <dd>{when(s.agent.started_at)}</dd>
         <dt>{t('status.store')}</dt>
         <dd>
-          {amount(lang, s.store.size_bytes / 1e6, 1)} MB · {t('status.windows', { count: amount(lang, s.store.windows) })}
+          {s.store.kind === 'influxdb'
+            ? t('status.influxdb', { url: s.store.url ?? '' })
+            : `${amount(lang, (s.store.size_bytes ?? 0) / 1e6, 1)} MB · ${t('status.windows', { count: amount(lang, s.store.windows ?? 0) })}`}
         </dd>
       </dl>
       <h2>{t('status.parts')}</h2>

@@ -11,7 +11,7 @@ const LOGIN_WINDOW = '15 minutes';
  * `POST /api/v1/login` (name and password → a session cookie and the CSRF token), `POST
  * /api/v1/logout`, and `GET /api/v1/session`: who the browser is, and its CSRF token.
  */
-export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => {
+export const sessionRoutes: FastifyPluginAsync<AuthOptions & { central: boolean }> = async (app, o) => {
   app.post<{ Body: { name: string; password: string } }>(
     '/login',
     {
@@ -38,7 +38,7 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
       // No Max-Age: the cookie ends with the browser; the session ends after api.sessionTtl unused.
       reply.setCookie(SESSION_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https' });
       req.principal = { name: who.name, role: who.role, via: 'session' };
-      return { login: 'session', name: who.name, role: who.role, csrf: reply.generateCsrf({ userInfo: who.name }) };
+      return { login: 'session', name: who.name, role: who.role, csrf: reply.generateCsrf({ userInfo: who.name }), central: o.central };
     },
   );
 
@@ -50,8 +50,8 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions> = async (app, o) => 
   });
 
   app.get('/session', { schema: { summary: 'Who the caller is, with the CSRF token of a session', tags: ['session'], querystring: NO_QUERY } }, async (req, reply): Promise<SessionJson> => {
-    if (!loginRequired(o)) return { login: 'none', name: null, role: 'admin', csrf: null };
+    if (!loginRequired(o)) return { login: 'none', name: null, role: 'admin', csrf: null, central: o.central };
     const p = req.principal!;
-    return { login: p.via, name: p.name, role: p.role, csrf: p.via === 'session' ? reply.generateCsrf({ userInfo: p.name }) : null };
+    return { login: p.via, name: p.name, role: p.role, csrf: p.via === 'session' ? reply.generateCsrf({ userInfo: p.name }) : null, central: o.central };
   });
 };

@@ -46,7 +46,7 @@ describe('influxdb line protocol', () => {
     expect(line).toBe(
       'yieldwatch_window,agent=edge\\ 01,area=hall\\,a,line=line\\=1,machine=press\\ 1,material=steel,product=bracket,site=plant\\ 1,window=1m ' +
         'loss_co2e_kg=1e-7,parts_good=90.0,parts_scrap=10.0,parts_total=100.0,scrap_kg=5.0,scrap_rate=0.1,yield=0.9,' +
-        'dq_stale=0i,dq_implausible=1i,dq_rebaselined=0i,dq_too_late=0i,dq_skewed=0i,dq_dup=2i,dq_rejected=0i,revision=0i ' +
+        'dq_stale=0i,dq_implausible=1i,dq_rebaselined=0i,dq_too_late=0i,dq_skewed=0i,dq_dup=2i,dq_rejected=0i,method="yieldwatch-kpi/1",revision=0i ' +
         `${T0}`,
     );
   });

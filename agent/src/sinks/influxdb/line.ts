@@ -48,7 +48,8 @@ export function windowLine(measurement: string, a: Aggregate, agentId: string): 
   ];
   const fields = floatFields(a.kpis);
   for (const k of QUALITY_COUNTS) fields.push(`dq_${k}=${a.quality[k] ?? 0}i`);
-  fields.push(`revision=${a.revision}i`);
+  // The method's version, so that a reader of the points (the central dashboard, a report) can name it.
+  fields.push(`method=${esc().quoted(a.method)}`, `revision=${a.revision}i`);
   let out = `${seriesKey(measurement, a.machine, tags)} ${fields.join(',')} ${a.windowStart}`;
   // One more point per key of the scrap split (by reason, by destination), in `<measurement>_by_<dimension>` with the key as a
   // tag named after the dimension: series stay bounded by machines × keys, and a revision overwrites each point like the window's.
@@ -94,7 +95,10 @@ export function alertLine(measurement: string, c: AlertChange, agentId: string):
   const fields = [
     `alert_id=${escape.quoted(a.id)}`,
     `by=${escape.quoted(c.by)}`,
+    ...(c.kind === 'acknowledged' && a.comment !== undefined ? [`comment=${escape.quoted(a.comment)}`] : []),
+    `message=${escape.quoted(a.message)}`,
     `parts=${a.parts}i`,
+    `rule_type=${escape.quoted(a.ruleType)}`,
     `started_at=${a.startedAt}i`,
     `state=${escape.quoted(a.state)}`,
     `threshold=${a.threshold}`,
