@@ -160,17 +160,22 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
   const overview = overviewOf(
     cfg,
     {
-      machines,
+      machines: async () => (await machines()).map(({ windows: _w, last_window_start: _l, ...info }) => info),
       rollup,
       lastWindows: async (list) => {
         const wanted = new Set(list);
-        const [series] = await db.run(`SELECT * FROM ${m} ${where(...span(clock.now() - NEWEST_LOOKBACK_MS, undefined))} GROUP BY * ORDER BY time DESC LIMIT 1`);
-        const out = new Map<string, WindowJson>();
+        // The newest point of every series: of each machine's windows, and of each of its reasons and destinations (kept where it is the newest window's).
+        const w = where(...span(clock.now() - NEWEST_LOOKBACK_MS, undefined));
+        const [windows, reasons, destinations] = await db.run(
+          `SELECT * FROM ${m} ${w} GROUP BY * ORDER BY time DESC LIMIT 1; SELECT * FROM ${byReason} ${w} GROUP BY * ORDER BY time DESC LIMIT 1; SELECT * FROM ${byDestination} ${w} GROUP BY * ORDER BY time DESC LIMIT 1`,
+        );
+        const splits = splitsOf({ reason: reasons!, destination: destinations! });
         const newest = new Map<string, Aggregate>();
-        for (const { tags, row } of rowsOf(series!)) {
-          const a = aggregateOf(tags, row, new Map(), undefined);
+        for (const { tags, row } of rowsOf(windows!)) {
+          const a = aggregateOf(tags, row, splits, undefined);
           if (a !== undefined && wanted.has(a.machine) && (newest.get(a.machine)?.windowStart ?? -Infinity) < a.windowStart) newest.set(a.machine, a);
         }
+        const out = new Map<string, WindowJson>();
         for (const [path, a] of newest) out.set(path, aggregateToJson(a));
         return out;
       },

@@ -75,7 +75,8 @@ export function aggregateOf(tags: Record<string, string>, row: Record<string, nu
     } else kpis[name] = v;
   }
   const windowMs = windowMsOf(tags);
-  const split = splits.get(keyOf(tags, time));
+  // A window that measures scrap has a split, empty when it made none (the sink writes no point for an empty split).
+  const split = splits.get(keyOf(tags, time)) ?? ('parts_scrap' in kpis ? { reason: {}, destination: {} } : undefined);
   return {
     machine,
     windowStart: time,
