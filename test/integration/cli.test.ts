@@ -113,4 +113,31 @@ describe('the demo (npm start)', () => {
     expect(await p.exited).toBe(0);
     expect(p.output()).toMatch(/checkpoint saved/);
   });
+
+  it('dashboard: the central view needs central.influxdb; with InfluxDB unreachable it still serves and says why it has no numbers (503, status down)', { timeout: 60_000 }, async () => {
+    const bare = join(dir, 'no-central.yaml');
+    writeFileSync(bare, stringify({ machines: [{ path: 'p/l/m' }] }));
+    const missing = await run(['dashboard', '--config', bare]);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toMatch(/central\.influxdb/);
+
+    const config = join(dir, 'central.yaml');
+    // Port 9 (discard) on loopback: nothing answers there.
+    writeFileSync(config, stringify({ agent: { dataDir: join(dir, 'central-data') }, central: { influxdb: { url: 'http://127.0.0.1:9', database: 'plant', timeout: '2s' } }, api: { port: 0 } }));
+    const p = spawnAgent(['dashboard', '--config', config]);
+    try {
+      const url = await waitFor('the central dashboard to print its URL', () => /central dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 30_000);
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      const overview = await fetch(`${url}/api/v1/overview`);
+      expect(overview.status).toBe(503);
+      expect(((await overview.json()) as { message: string }).message).toMatch(/cannot read InfluxDB: .*127\.0\.0\.1:9/);
+      const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { store: { kind: string }; parts: Record<string, { status: string; reason?: string }> };
+      expect(status.store.kind).toBe('influxdb');
+      expect(status.parts.influxdb).toMatchObject({ status: 'down' });
+    } finally {
+      p.child.kill('SIGTERM');
+    }
+    expect(await p.exited).toBe(0);
+  });
 });

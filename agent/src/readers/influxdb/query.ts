@@ -59,7 +59,8 @@ export class InfluxQuery {
       this.stats.failures++;
       this.stats.lastOk = false;
       this.stats.lastError = (err as Error).message;
-      throw err;
+      // The API answers 503 with the reason: the dashboard is up, what it reads is not.
+      throw Object.assign(new Error(`The central dashboard cannot read InfluxDB: ${(err as Error).message}`, { cause: err }), { statusCode: 503 });
     } finally {
       this.stats.seconds += (performance.now() - t0) / 1000;
     }
