@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { alertToJson, SEVERITIES, type Alert } from '../../core/alert.js';
-import type { AcknowledgeBody, AlertDetailJson } from '../contract.js';
+import type { AcknowledgeBody, AlertDetailJson, AlertHistoryItemJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 import { ID_PARAMS, NO_QUERY } from '../schemas.js';
@@ -19,7 +19,7 @@ interface AlertsQuery {
 }
 
 const listSchema = {
-  summary: 'Alerts, newest first, by state, machine, line, severity and start time',
+  summary: 'Alerts (one incident per machine and cause, with the rules that fired inside it), newest first, by state, machine, line, severity and start time',
   tags: ['alerts'],
   querystring: {
     type: 'object',
@@ -66,7 +66,8 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       const q = req.query;
       const limit = Math.min(q.limit === undefined ? MAX_ITEMS : Number(q.limit), MAX_ITEMS);
       const events = deps.store.alerts.events({ machine: q.machine, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to'), limit });
-      return { items: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, alert: alertToJson(e.alert) })) };
+      const items: AlertHistoryItemJson[] = events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, rule: e.rule ?? null, alert: alertToJson(e.alert) }));
+      return { items };
     },
   );
 
@@ -74,7 +75,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     const alert = deps.store.alerts.get(req.params.id);
     if (alert === undefined) return reply.code(404).send({ error: `no alert "${req.params.id}"` });
     const events = deps.store.alerts.events({ alertId: alert.id });
-    const detail: AlertDetailJson = { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+    const detail: AlertDetailJson = { ...alertToJson(alert), events: events.map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, rule: e.rule ?? null })) };
     return detail;
   });
 
@@ -82,7 +83,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/alerts/:id/ack',
     {
       schema: {
-        summary: 'Acknowledge an alert (operator): firing, or returned to normal and never acknowledged',
+        summary: 'Acknowledge an alert, every rule inside it at once (operator): firing, or returned to normal and never acknowledged',
         tags: ['alerts'],
         params: ID_PARAMS,
         querystring: NO_QUERY,

@@ -79,16 +79,17 @@ function floatFields(values: Readonly<Record<string, number>>): string[] {
 
 /**
  * One alert change as a point at the time of the change: tags locate the machine, the rule and
- * the event (fired, acknowledged, resolved), fields carry the values.
+ * the event (fired, rule_fired, acknowledged, resolved), fields carry the incident's values.
  */
 export function alertLine(measurement: string, c: AlertChange, agentId: string): string {
   const a = c.alert;
   const escape = esc();
   // The event is a tag: fired, acknowledged and resolved of one alert committed together share a timestamp and must not overwrite each other.
+  // So is the rule a rule_fired is about: two rules joining one incident in one commit are two points.
   const out = seriesKey(measurement, a.machine, [
     ['agent', agentId],
     ['event', c.kind],
-    ['rule', a.rule],
+    ['rule', (c.kind === 'rule_fired' || c.kind === 'rule_resolved') && c.rule !== undefined ? c.rule : a.rule],
     ['severity', a.severity],
   ]);
   const fields = [
