@@ -212,6 +212,8 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     // The alert's own page, as a Teams or Slack message links it: the trail shows who acknowledged.
     await page.goto(`${url}/alerts/${encodeURIComponent(alertId)}`);
     await page.getByRole('heading', { name: /demo\/line1\/press2/ }).waitFor();
+    // One alert for the spike, with every check (rule) that saw it listed inside.
+    expect(await page.locator('ul.rule-hits li').count()).toBeGreaterThan(0);
     await waitFor('the acknowledgement in the trail', async () => (await page.locator('ul.history li').allTextContents()).some((l) => l.includes('acknowledged · Anna')), 10_000, 200);
     await page.getByRole('navigation').getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();

@@ -4,8 +4,10 @@
  * repeated spikes, for a window rule (`threshold`) and the `fast` rule.
  *
  * The agent runs as its own process (as in production), reading an aedes broker in this process;
- * one machine makes 100 parts/s with 2 % scrap, and every run switches it to 60 % scrap until
- * both alerts fired, then back until both resolved. Windows are short (`--window`, default 2 s,
+ * two machines make the same 100 parts/s with 2 % scrap, one judged by the window rule only and
+ * one by the fast rule only (on one machine both rules would share one alert, and the second to
+ * fire would only join it, not notified); every run switches both to 60 % scrap until both
+ * alerts fired, then back until both resolved. Windows are short (`--window`, default 2 s,
  * lateness 300 ms) so that many runs fit in a few minutes: a window rule's latency is the wait
  * for its window to close plus the agent's own delay, which is reported separately.
  *
@@ -30,7 +32,8 @@ const { values: flags } = parseArgs({
 const RUNS = Number(flags.runs);
 const WINDOW_MS = Number(flags.window) * 1000;
 const LATENESS_MS = 300;
-const MACHINE = 'bench/l1/m1';
+/** The same parts on two machines: one for each rule, so that each rule opens an alert of its own. */
+const MACHINES = ['bench/l1/m1', 'bench/l1/m2'];
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
 function quantile(xs: readonly number[], q: number): number {
@@ -49,13 +52,14 @@ async function main(): Promise<void> {
       agent: { id: 'latency', dataDir: './data', logLevel: 'warn' },
       kpi: { windowSize: `${WINDOW_MS}ms`, allowedLateness: `${LATENESS_MS}ms` },
       machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } },
-      machines: [{ path: MACHINE, partMassKg: 0.1 }],
+      machines: MACHINES.map((path) => ({ path, partMassKg: 0.1 })),
       sources: [{ type: 'mqtt', id: 'line', url: broker.url, clientId: 'yw-latency', topics: [{ topic: 'bench/{line}/{machine}/c', site: 'bench', fields: { parts_good: 'good', parts_scrap: 'scrap' }, timestamp: { field: 'ts' } }] }],
       alerts: {
         rules: [
           { id: 'window', type: 'threshold', scrapRate: 0.3, minParts: 20, cooldown: '0s' },
           { id: 'fast', type: 'fast', scrapRate: 0.3, parts: 30, cooldown: '0s' },
         ],
+        machines: { [MACHINES[0]!]: { fast: { enabled: false } }, [MACHINES[1]!]: { window: { enabled: false } } },
       },
       api: { port: apiPort },
     }),
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
       scrap += bad;
       const ts = Date.now();
       if (spiking && firstSpikeAt === 0) firstSpikeAt = ts;
-      void pub.publishAsync('bench/l1/m1/c', JSON.stringify({ good, scrap, ts }), { qos: 1 });
+      for (const m of MACHINES) void pub.publishAsync(`${m}/c`, JSON.stringify({ good, scrap, ts }), { qos: 1 });
     };
     const timer = setInterval(tick, 100);
     const window: number[] = [];

@@ -184,7 +184,7 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
   it('rebuilds the alerts from their points: the acknowledged spike, who acknowledged it and why, its trail', async () => {
     const [a, b] = await Promise.all([central.alerts({}), local.alerts({})]);
     expect(b.length).toBeGreaterThan(0);
-    const pick = (x: typeof a) => x.map(({ id, machine, line, rule, rule_type, severity, state, started_at, acknowledged_by, comment, message }) => ({ id, machine, line, rule, rule_type, severity, state, started_at, acknowledged_by, comment, message }));
+    const pick = (x: typeof a) => x.map(({ id, machine, line, rule, rule_type, severity, state, started_at, acknowledged_by, comment, message, rules }) => ({ id, machine, line, rule, rule_type, severity, state, started_at, acknowledged_by, comment, message, rules }));
     expect(pick(a)).toEqual(pick(b));
     const detail = await central.alert(ackedId);
     expect(detail?.acknowledged_by).toBe('anna');

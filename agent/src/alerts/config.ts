@@ -5,7 +5,7 @@ import { lineOf } from '../core/alert.js';
 const ruleId = z
   .string()
   .regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' })
-  .meta({ description: 'Name of the rule; one open alert per machine and rule.' });
+  .meta({ description: 'Name of the rule. The rules that fire on one machine share its one open alert (an incident), each listed in it.' });
 const rate = (description: string) => z.number().gt(0).lt(1).meta({ description });
 
 /** Keys every rule has. */
@@ -14,7 +14,7 @@ const common = {
   severity: z.enum(['info', 'warning', 'critical']).default('warning').meta({ description: 'Severity; channels filter on it.' }),
   enabled: z.boolean().default(true).meta({ description: 'Set `false` to switch the rule off (e.g. for one machine).' }),
   minDuration: duration('The condition must hold this long (event time) before the alert fires; 0 fires at the first breach.').prefault('0s'),
-  cooldown: duration('After an alert of this rule resolved, the same machine does not fire it again for this long (against flapping).').prefault('10m'),
+  cooldown: duration('After this rule cleared on a machine, it does not fire there again for this long (against flapping).').prefault('10m'),
   hysteresis: z
     .number()
     .min(0)

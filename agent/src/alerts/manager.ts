@@ -1,5 +1,5 @@
 import type { Aggregate } from '../core/aggregate.js';
-import { lineOf, type Alert, type AlertChange } from '../core/alert.js';
+import { lineOf, severityRank, type Alert, type AlertChange, type AlertRuleHit } from '../core/alert.js';
 import { SIGNAL_INDEX } from '../core/signals.js';
 import type { IncrementObserver } from '../kpi/engine.js';
 import type { AlertRule } from './config.js';
@@ -7,15 +7,17 @@ import { SlidingParts } from './fast.js';
 import { FRESH, step, type RuleState, type Transition } from './lifecycle.js';
 import { pChartObservation, sustainedObservation, thresholdObservation, type Baseline, type Observation } from './rules.js';
 
-/** The part of every pair a failed commit must put back. */
-export type AlertSnapshot = Map<string, Pick<Pair, 'state' | 'alert' | 'baseline' | 'recent' | 'lastEnd'>>;
+/** What a failed commit must put back: every pair's state and every machine's open incident. */
+export interface AlertSnapshot {
+  pairs: Map<string, Pick<Pair, 'state' | 'baseline' | 'recent' | 'lastEnd'>>;
+  incidents: Map<string, Alert>;
+}
 
-/** One (machine, rule) pair. */
+/** One (machine, rule) pair: its own lifecycle; while it is open, its hit is open in the machine's incident. */
 interface Pair {
   machine: string;
   rule: AlertRule;
   state: RuleState;
-  alert: Alert | undefined;
   /** p-chart: trailing non-alerting windows, oldest first. */
   baseline: { parts: number; scrap: number }[];
   /** sustained: scrap rates of the recent judged windows, oldest first. */
@@ -42,13 +44,17 @@ const RULE_WORDS: Record<AlertRule['type'], string> = {
 };
 
 /**
- * The alert rules of every machine and the lifecycle of their alerts (agent/src/alerts/README.md).
- * Window rules run on each commit's new windows; the fast rule runs on every accepted increment
- * and leaves its changes pending until the next commit, which persists them with the windows.
+ * The alert rules of every machine and the lifecycle of their incidents (agent/src/alerts/README.md).
+ * Each (machine, rule) pair fires and resolves on its own; what it fires joins the machine's one
+ * open incident, or opens one. Window rules run on each commit's new windows; the fast rule runs
+ * on every accepted increment and leaves its changes pending until the next commit, which
+ * persists them with the windows.
  */
 export class AlertManager {
   private readonly pairs = new Map<string, Pair>();
   private readonly byMachine = new Map<string, Pair[]>();
+  /** The open incident (firing or acknowledged) of each machine that has one. */
+  private readonly incidents = new Map<string, Alert>();
   private readonly observers = new Map<string, IncrementObserver>();
   private pending: AlertChange[] = [];
   /** Last time a pending change was added (agent time), for the caller's clock. */
@@ -59,7 +65,7 @@ export class AlertManager {
     for (const [machine, list] of rules) {
       const pairs: Pair[] = [];
       for (const rule of list) {
-        const p: Pair = { machine, rule, state: FRESH, alert: undefined, baseline: [], recent: [], sliding: rule.type === 'fast' ? new SlidingParts(rule.parts) : undefined, lastEnd: undefined };
+        const p: Pair = { machine, rule, state: FRESH, baseline: [], recent: [], sliding: rule.type === 'fast' ? new SlidingParts(rule.parts) : undefined, lastEnd: undefined };
         this.pairs.set(`${machine}|${rule.id}`, p);
         pairs.push(p);
       }
@@ -90,21 +96,23 @@ export class AlertManager {
    * put it back (the windows are judged again when the commit is retried).
    */
   snapshot(): AlertSnapshot {
-    const out: AlertSnapshot = new Map();
-    for (const [key, p] of this.pairs) out.set(key, { state: p.state, alert: p.alert, baseline: p.baseline.slice(), recent: p.recent.slice(), lastEnd: p.lastEnd });
-    return out;
+    const pairs: AlertSnapshot['pairs'] = new Map();
+    for (const [key, p] of this.pairs) pairs.set(key, { state: p.state, baseline: p.baseline.slice(), recent: p.recent.slice(), lastEnd: p.lastEnd });
+    // Incidents are never changed in place (every change makes a new object): copying the map is enough.
+    return { pairs, incidents: new Map(this.incidents) };
   }
 
   rollback(snap: AlertSnapshot): void {
-    for (const [key, s] of snap) {
+    for (const [key, s] of snap.pairs) {
       const p = this.pairs.get(key);
       if (p === undefined) continue;
       p.state = s.state;
-      p.alert = s.alert;
       p.baseline = s.baseline;
       p.recent = s.recent;
       p.lastEnd = s.lastEnd;
     }
+    this.incidents.clear();
+    for (const [machine, a] of snap.incidents) this.incidents.set(machine, a);
   }
 
   /** Puts back changes a failed commit could not save; the next commit saves them first. */
@@ -112,28 +120,43 @@ export class AlertManager {
     this.pending = [...changes, ...this.pending];
   }
 
-  /** Open alerts (firing or acknowledged), optionally of one machine. */
+  /** Open incidents (firing or acknowledged), optionally of one machine (at most one each). */
   open(machine?: string): Alert[] {
-    const out: Alert[] = [];
-    for (const p of machine === undefined ? this.pairs.values() : (this.byMachine.get(machine) ?? [])) if (p.alert) out.push(p.alert);
-    return out;
+    if (machine === undefined) return [...this.incidents.values()];
+    const a = this.incidents.get(machine);
+    return a === undefined ? [] : [a];
   }
 
   /**
-   * Restores what the store knows: open alerts, when each pair may fire again after its last
-   * resolve, and the recent windows the p-chart and sustained rules look back on.
+   * Restores what the store knows: open incidents (each rule still open inside one reopens its
+   * pair), when each pair may fire again after its last resolve, and the recent windows the
+   * p-chart and sustained rules look back on. What the config no longer judges is resolved
+   * `by: config` at the next commit: a rule removed or switched off for its machine (nothing
+   * would ever clear it), and every open alert of a machine but its oldest (an old store kept
+   * one per rule).
    */
   restore(open: readonly Alert[], lastResolved: ReadonlyMap<string, number>, recentWindows: (machine: string, count: number) => readonly Aggregate[]): void {
-    for (const a of open) {
-      const p = this.pairs.get(`${a.machine}|${a.rule}`);
-      if (p === undefined) {
-        // The rule was removed or switched off for this machine: nothing will ever resolve it, so the config does.
-        const now = this.now();
-        this.pending.push({ kind: 'resolved', alert: { ...a, state: 'resolved', resolvedAt: now, updatedAt: now }, at: now, by: 'config', notify: true });
-        continue;
+    const now = this.now();
+    const oldestFirst = [...open].sort((x, y) => x.startedAt - y.startedAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    for (const stored of oldestFirst) {
+      let a = stored;
+      const openHits = stored.rules.filter((h) => h.resolvedAt === undefined);
+      const kept = this.incidents.has(stored.machine) ? [] : openHits.filter((h) => this.pairs.has(`${stored.machine}|${h.rule}`));
+      const gone = openHits.filter((h) => !kept.includes(h));
+      // An open incident with no open rule left in it (not written by this version): nothing would end it.
+      if (kept.length === 0 && gone.length === 0) gone.push(...stored.rules.slice(-1));
+      for (const [i, h] of gone.entries()) {
+        a = { ...a, rules: a.rules.map((x) => (x.rule === h.rule && x.resolvedAt === undefined ? { ...x, resolvedAt: now } : x)), updatedAt: now };
+        const last = kept.length === 0 && i === gone.length - 1;
+        if (last) a = { ...a, state: 'resolved', resolvedAt: now };
+        this.pending.push({ kind: last ? 'resolved' : 'rule_resolved', alert: a, at: now, by: 'config', notify: last, rule: h.rule });
       }
-      p.alert = a;
-      p.state = { ...p.state, open: true };
+      if (kept.length === 0) continue;
+      for (const h of kept) {
+        const p = this.pairs.get(`${stored.machine}|${h.rule}`)!;
+        p.state = { ...p.state, open: true };
+      }
+      this.incidents.set(stored.machine, a);
     }
     for (const [key, resolvedAt] of lastResolved) {
       const p = this.pairs.get(key);
@@ -143,8 +166,8 @@ export class AlertManager {
       const need = Math.max(0, ...pairs.map((p) => (p.rule.type === 'pChart' ? p.rule.baselineWindows : p.rule.type === 'sustained' ? p.rule.n : 0)));
       if (need === 0) continue;
       for (const a of recentWindows(machine, need)) {
-        // Windows since an open alert started were alerting; they stay out of the baseline, as they did live.
-        for (const p of pairs) this.remember(p, a, this.observe(p, a), p.alert !== undefined && a.windowEnd > p.alert.startedAt);
+        // Windows since an open rule fired were alerting; they stay out of the baseline, as they did live.
+        for (const p of pairs) this.remember(p, a, this.observe(p, a), p.state.open && a.windowEnd > (this.openHit(p)?.firedAt ?? -Infinity));
       }
     }
   }
@@ -165,7 +188,7 @@ export class AlertManager {
         const obs = this.observe(p, a);
         if (a.revision > 0 || late) {
           // Late data: recorded when it would have fired, never raised live (the moment has passed).
-          if (obs.breach && p.alert === undefined) out.push({ kind: 'late_breach', alert: this.newAlert(p, obs, a.windowStart, a.windowEnd, a.windowStart, now), at: now, by: 'rule', notify: false });
+          if (obs.breach && !p.state.open) out.push({ kind: 'late_breach', alert: this.newAlert(p, obs, a.windowStart, a.windowEnd, a.windowStart, now), at: now, by: 'rule', notify: false, rule: p.rule.id });
           continue;
         }
         // A gap (the machine sent nothing for a while) ends a breach run: two bad windows an hour apart are not an hour of scrap.
@@ -174,22 +197,27 @@ export class AlertManager {
         const r = step(p.state, obs, a.windowStart, a.windowEnd, p.rule);
         const change = this.apply(p, r.state, r.transition, obs, a.windowStart, a.windowEnd, a.windowStart, now);
         if (change) out.push(change);
-        this.remember(p, a, obs, r.transition === 'fire' || p.alert !== undefined);
+        this.remember(p, a, obs, p.state.open);
       }
     }
     return out;
   }
 
-  /** An operator acknowledges an open alert; undefined when there is no such open alert. */
+  /** An operator acknowledges an open incident, every rule in it at once; undefined when there is no such open, unacknowledged incident. */
   acknowledge(id: string, by: string, comment: string | undefined, now: number): AlertChange | undefined {
-    for (const p of this.pairs.values()) {
-      const a = p.alert;
-      if (a === undefined || a.id !== id) continue;
+    for (const [machine, a] of this.incidents) {
+      if (a.id !== id) continue;
       if (a.state === 'acknowledged') return undefined;
-      p.alert = { ...a, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by, comment, updatedAt: now };
-      return { kind: 'acknowledged', alert: p.alert, at: now, by, notify: true };
+      const acked: Alert = { ...a, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by, comment, updatedAt: now };
+      this.incidents.set(machine, acked);
+      return { kind: 'acknowledged', alert: acked, at: now, by, notify: true };
     }
     return undefined;
+  }
+
+  /** The hit of an open pair inside its machine's incident. */
+  private openHit(p: Pair): AlertRuleHit | undefined {
+    return this.incidents.get(p.machine)?.rules.find((h) => h.rule === p.rule.id && h.resolvedAt === undefined);
   }
 
   private observe(p: Pair, a: Aggregate): Observation {
@@ -250,17 +278,42 @@ export class AlertManager {
     }
   }
 
+  /**
+   * A pair's transition, applied to its machine's incident. A rule that fires opens an incident
+   * (`fired`, notified) or joins the open one (`rule_fired`, notified only when it raises the
+   * incident's severity: the operator already handles this cause, and an acknowledged incident
+   * stays acknowledged). A rule that clears is marked so (`rule_resolved`, recorded only) until
+   * the last one clears: then the incident resolves (notified).
+   */
   private apply(p: Pair, state: RuleState, transition: Transition, obs: Observation, from: number, to: number, windowStart: number | undefined, now: number): AlertChange | undefined {
     const since = p.state.breachSince ?? from;
     p.state = state;
+    const rule = p.rule.id;
+    const open = this.incidents.get(p.machine);
     if (transition === 'fire') {
-      p.alert = this.newAlert(p, obs, since, to, windowStart, now);
-      return { kind: 'fired', alert: p.alert, at: now, by: 'rule', notify: true };
+      if (open === undefined) {
+        const a = this.newAlert(p, obs, since, to, windowStart, now);
+        this.incidents.set(p.machine, a);
+        return { kind: 'fired', alert: a, at: now, by: 'rule', notify: true, rule };
+      }
+      const raised = severityRank(p.rule.severity) > severityRank(open.severity);
+      const a: Alert = { ...open, severity: raised ? p.rule.severity : open.severity, rules: [...open.rules, ruleHit(p, obs, since)], updatedAt: now };
+      this.incidents.set(p.machine, a);
+      return { kind: 'rule_fired', alert: a, at: now, by: 'rule', notify: raised, rule };
     }
-    if (transition === 'resolve' && p.alert) {
-      const resolved: Alert = { ...p.alert, state: 'resolved', resolvedAt: to, updatedAt: now };
-      p.alert = undefined;
-      return { kind: 'resolved', alert: resolved, at: now, by: 'rule', notify: true };
+    if (transition === 'resolve' && open !== undefined) {
+      const i = open.rules.findIndex((h) => h.rule === rule && h.resolvedAt === undefined);
+      if (i < 0) return undefined;
+      const rules = open.rules.map((h, j) => (j === i ? { ...h, resolvedAt: to } : h));
+      if (rules.some((h) => h.resolvedAt === undefined)) {
+        const a: Alert = { ...open, rules, updatedAt: now };
+        this.incidents.set(p.machine, a);
+        return { kind: 'rule_resolved', alert: a, at: now, by: 'rule', notify: false, rule };
+      }
+      // Over when the last of its rules clears (in event time: a late sample may clear a rule at an earlier time than another's).
+      const resolvedAt = Math.max(...rules.map((h) => h.resolvedAt!));
+      this.incidents.delete(p.machine);
+      return { kind: 'resolved', alert: { ...open, rules, state: 'resolved', resolvedAt, updatedAt: now }, at: now, by: 'rule', notify: true, rule };
     }
     return undefined;
   }
@@ -286,6 +339,12 @@ export class AlertManager {
       resolvedAt: undefined,
       updatedAt: now,
       message: `${pct(obs.value)} scrap on ${p.machine} over ${obs.parts} parts, above the ${RULE_WORDS[r.type]} of ${pct(obs.limit)} (rule ${r.id}, ${new Date(at).toISOString()})`,
+      rules: [ruleHit(p, obs, startedAt)],
     };
   }
+}
+
+/** What a pair's rule fired on, as it joins an incident. */
+function ruleHit(p: Pair, obs: Observation, firedAt: number): AlertRuleHit {
+  return { rule: p.rule.id, ruleType: p.rule.type, severity: p.rule.severity, value: obs.value, threshold: obs.limit, parts: obs.parts, firedAt, resolvedAt: undefined };
 }

@@ -20,8 +20,9 @@ const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789ab';
 
 /**
- * The basic scenario cut off in the middle of its spike (minute 5.5): the spiking machine has
- * open alerts. A fresh pipeline on the same store restores them, as after an agent restart.
+ * The basic scenario cut off in the middle of its spike (minute 5.5): the spiking machine has an
+ * open alert in which both rules fired (threshold opened it, sustained joined). A fresh pipeline
+ * on the same store restores it, as after an agent restart.
  */
 describe('alerts API', () => {
   const s = loadScenario('basic');
@@ -69,15 +70,17 @@ describe('alerts API', () => {
     }
   });
 
-  it('lists open alerts with filters; the restarted pipeline knows them', async () => {
+  it('lists open alerts with filters, one per machine with the rules that fired inside it; the restarted pipeline knows them', async () => {
     const r = await app.inject({ url: '/api/v1/alerts?state=open', headers: auth(VIEWER) });
     expect(r.statusCode).toBe(200);
     const items = r.json().items as Record<string, unknown>[];
-    expect(items.map((a) => [a.machine, a.rule, a.state]).sort()).toEqual([
-      [SPIKE, 'sustained', 'firing'],
-      [SPIKE, 'threshold', 'firing'],
+    expect(items.map((a) => [a.machine, a.rule, a.state, a.severity])).toEqual([[SPIKE, 'threshold', 'firing', 'critical']]);
+    const e = s.config.epoch_ms;
+    expect(items[0]!.rules).toEqual([
+      { rule: 'threshold', rule_type: 'threshold', severity: 'critical', value: 21 / 82, threshold: 0.15, parts: 82, fired_at: e + 3 * 60_000, resolved_at: null },
+      { rule: 'sustained', rule_type: 'sustained', severity: 'warning', value: expect.any(Number), threshold: 0.15, parts: expect.any(Number), fired_at: e + 4 * 60_000, resolved_at: null },
     ]);
-    expect(pipeline.openAlerts(SPIKE)).toHaveLength(2);
+    expect(pipeline.openAlerts(SPIKE)).toHaveLength(1);
     const critical = (await app.inject({ url: '/api/v1/alerts?severity=critical', headers: auth(VIEWER) })).json().items as Record<string, unknown>[];
     expect(critical.map((a) => a.rule)).toEqual(['threshold']);
     expect((await app.inject({ url: '/api/v1/alerts?line=plant1/l1', headers: auth(VIEWER) })).json().items).toEqual([]);
@@ -96,11 +99,11 @@ describe('alerts API', () => {
     const critical = await first('severity=critical');
     expect((critical.items as { rule: string }[]).map((a) => a.rule)).toEqual(['threshold']);
     expect(((await first('line=plant1/l1')).items as unknown[]).length).toBe(0);
-    expect(((await first('line=plant1/l2&only=alerts')).items as unknown[]).length).toBe(2);
+    expect(((await first('line=plant1/l2&only=alerts')).items as unknown[]).length).toBe(1);
     expect((await app.inject({ url: '/api/v1/stream?severity=loud', headers: auth(VIEWER) })).statusCode).toBe(400);
   });
 
-  it('acknowledging: viewers may not, operators may (named by their token), once; the audit trail and the live stream show it', async () => {
+  it('acknowledging: viewers may not, operators may (named by their token), once for the alert and all its rules; the audit trail and the live stream show it', async () => {
     const open = (await app.inject({ url: '/api/v1/alerts?state=open&severity=critical', headers: auth(VIEWER) })).json().items as { id: string }[];
     const id = open[0]!.id;
     const path = `/api/v1/alerts/${encodeURIComponent(id)}/ack`;
@@ -111,25 +114,28 @@ describe('alerts API', () => {
     expect((await stream.headers)['content-type']).toContain('text/event-stream');
     try {
       await waitFor('the initial open alerts', () => received.some((e) => e.event === 'alerts'), 5000);
-      expect((received[0]!.data.items as unknown[]).length).toBe(2);
+      expect((received[0]!.data.items as unknown[]).length).toBe(1);
 
       expect((await app.inject({ method: 'POST', url: path, headers: auth(VIEWER), payload: {} })).statusCode).toBe(403);
       const ok = await app.inject({ method: 'POST', url: path, headers: auth(OPERATOR), payload: { comment: 'die change, tool 4 worn' } });
       expect(ok.statusCode, ok.body).toBe(200);
       expect(ok.json()).toMatchObject({ id, state: 'acknowledged', acknowledged_by: 'Anna (shift lead)', comment: 'die change, tool 4 worn' });
+      expect((ok.json() as { rules: { rule: string }[] }).rules.map((h) => h.rule)).toEqual(['threshold', 'sustained']);
+      expect(pipeline.openAlerts(SPIKE).map((a) => a.state)).toEqual(['acknowledged']);
       expect((await app.inject({ method: 'POST', url: path, headers: auth(OPERATOR), payload: {} })).statusCode).toBe(409);
 
       await waitFor('the acknowledgement on the stream', () => received.some((e) => e.event === 'alert'), 5000);
       const ev = received.find((e) => e.event === 'alert')!;
-      expect(ev.data).toMatchObject({ event: 'acknowledged', by: 'Anna (shift lead)', alert: { id, state: 'acknowledged' } });
+      expect(ev.data).toMatchObject({ event: 'acknowledged', by: 'Anna (shift lead)', rule: null, alert: { id, state: 'acknowledged', rules: [{ rule: 'threshold' }, { rule: 'sustained' }] } });
     } finally {
       stream.close();
     }
 
     const one = (await app.inject({ url: `/api/v1/alerts/${encodeURIComponent(id)}`, headers: auth(VIEWER) })).json();
-    expect(one.events.map((e: { event: string }) => e.event)).toEqual(['fired', 'acknowledged']);
-    const history = (await app.inject({ url: `/api/v1/alerts/history?machine=${SPIKE}`, headers: auth(VIEWER) })).json().items as { event: string; alert: { rule: string } }[];
-    expect(history.map((e) => `${e.event} ${e.alert.rule}`)).toEqual(['fired threshold', 'fired sustained', 'acknowledged threshold']);
+    expect(one.rules.map((h: { rule: string }) => h.rule)).toEqual(['threshold', 'sustained']);
+    expect(one.events.map((e: { event: string; rule: string | null }) => `${e.event} ${e.rule}`)).toEqual(['fired threshold', 'rule_fired sustained', 'acknowledged null']);
+    const history = (await app.inject({ url: `/api/v1/alerts/history?machine=${SPIKE}`, headers: auth(VIEWER) })).json().items as { event: string; rule: string | null; alert: { id: string } }[];
+    expect(history.map((e) => `${e.event} ${e.rule} ${e.alert.id === id}`)).toEqual(['fired threshold true', 'rule_fired sustained true', 'acknowledged null true']);
     expect((await app.inject({ url: '/api/v1/alerts/nope/ack', method: 'POST', headers: auth(OPERATOR), payload: {} })).statusCode).toBe(404);
   });
 });

@@ -5,13 +5,13 @@
  */
 import type { QualityCounts, WindowJson } from '../core/aggregate.js';
 import { ROLLUP_GROUPS, ROLLUP_PERIODS, type RollupGroup, type RollupPeriod } from '../core/rollup.js';
-import type { AlertChangeJson, AlertEventKind, AlertJson } from '../core/alert.js';
+import type { AlertChangeJson, AlertEventKind, AlertJson, AlertRuleHitJson } from '../core/alert.js';
 import type { Health } from '../core/health.js';
 import type { SinkErrorKind } from '../core/sink.js';
 import type { EntryJson, EntryVersionJson } from '../core/entries.js';
 import type { SeriesBuckets } from '../core/series.js';
 
-export type { AlertChangeJson, AlertJson, EntryJson, EntryVersionJson, QualityCounts, WindowJson };
+export type { AlertChangeJson, AlertJson, AlertRuleHitJson, EntryJson, EntryVersionJson, QualityCounts, WindowJson };
 
 /** A list answer: `{ items: [...] }`. */
 export interface ListJson<T> {
@@ -50,9 +50,11 @@ export interface AlertEventJson {
   event: AlertEventKind;
   at: number;
   by: string;
+  /** The rule the event is about (the one that fired, joined, cleared or would have fired); null for an acknowledgement. */
+  rule: string | null;
 }
 
-/** `GET /api/v1/alerts/<id>`: the alert with its audit trail. */
+/** `GET /api/v1/alerts/<id>`: the incident (`rules`: every rule that fired inside it) with its audit trail. */
 export type AlertDetailJson = AlertJson & { events: AlertEventJson[] };
 
 /** One item of `GET /api/v1/alerts/history`: an audit event with the alert as it was then. */

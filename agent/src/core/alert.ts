@@ -9,18 +9,46 @@ export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
 
-/** One alert of one rule on one machine (agent/ARCHITECTURE.md, "Contracts"). At most one per (machine, rule) is open. */
+/** The rank of a severity: an incident takes the highest of its rules. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/** One rule that fired inside an incident, with the values it fired on. */
+export interface AlertRuleHit {
+  rule: string;
+  ruleType: 'threshold' | 'pChart' | 'sustained' | 'fast';
+  severity: Severity;
+  /** Scrap rate that made the rule fire. */
+  value: number;
+  /** The limit the value was compared with when it fired. */
+  threshold: number;
+  /** Parts the value was measured over. */
+  parts: number;
+  /** Event time the rule's breach started. */
+  firedAt: number;
+  /** Event time the rule cleared (undefined while it still sees the breach). */
+  resolvedAt: number | undefined;
+}
+
+/**
+ * One incident of one machine (agent/ARCHITECTURE.md, "Contracts"; agent/src/alerts/README.md,
+ * "Lifecycle"): every rule that fires while it is open joins it (`rules`), so one cause takes one
+ * acknowledgement. At most one per machine is open. The top-level rule, values and message are
+ * those of the rule that opened it; its severity is the highest of its rules.
+ */
 export interface Alert {
-  /** `<machine>|<rule>|<startedAt>`: stable across restarts and channels. */
+  /** `<machine>|<rule>|<startedAt>` of the rule that opened it: stable across restarts and channels. */
   id: string;
   machine: string;
   /** `<site>/<line>` or `<site>/<area>/<line>`: channels filter on it. */
   line: string;
   rule: string;
-  ruleType: 'threshold' | 'pChart' | 'sustained' | 'fast';
+  ruleType: AlertRuleHit['ruleType'];
+  /** The highest severity of its rules. */
   severity: Severity;
   state: AlertState;
-  /** Scrap rate that made it fire, and the latest one seen while open. */
+  /** Scrap rate that made it fire. */
   value: number;
   /** The limit the value was compared with when it fired (the p-chart's upper control limit, …). */
   threshold: number;
@@ -37,10 +65,16 @@ export interface Alert {
   /** Agent time of the last change. */
   updatedAt: number;
   message: string;
+  /** Every rule that fired inside the incident, in the order they fired (the opening rule first). */
+  rules: AlertRuleHit[];
 }
 
-/** What happened to an alert; every change is persisted, audited and offered to the channels. */
-export type AlertEventKind = 'fired' | 'acknowledged' | 'resolved' | 'late_breach';
+/**
+ * What happened to an incident; every change is persisted and audited, the notified ones are
+ * offered to the channels. `rule_fired`: another rule fired inside an open incident;
+ * `rule_resolved`: one of its rules cleared while others still see the breach.
+ */
+export type AlertEventKind = 'fired' | 'rule_fired' | 'rule_resolved' | 'acknowledged' | 'resolved' | 'late_breach';
 
 export interface AlertChange {
   kind: AlertEventKind;
@@ -48,10 +82,15 @@ export interface AlertChange {
   alert: Alert;
   /** Agent time of the change. */
   at: number;
-  /** Who acted (acknowledge), or `rule`. */
+  /** Who acted (acknowledge), `rule`, or `config` (its rule was removed from the config). */
   by: string;
-  /** Only `fired`, `acknowledged` and `resolved` are notified; `late_breach` is recorded only. */
+  /**
+   * Notified: `fired`, `acknowledged`, `resolved`, and a `rule_fired` that raised the incident's
+   * severity; the rest is recorded only.
+   */
   notify: boolean;
+  /** The rule the change is about (the one that fired, joined, cleared or would have fired); absent for an acknowledgement. */
+  rule?: string | undefined;
 }
 
 /** The JSON form of an alert in the API, the live stream and the MQTT and webhook channels: snake_case, times in epoch ms. */
@@ -74,6 +113,20 @@ export interface AlertJson {
   resolved_at: number | null;
   updated_at: number;
   message: string;
+  /** Every rule that fired inside the incident, the opening rule first. */
+  rules: AlertRuleHitJson[];
+}
+
+/** The JSON form of one rule inside an incident (see `AlertRuleHit`). */
+export interface AlertRuleHitJson {
+  rule: string;
+  rule_type: AlertRuleHit['ruleType'];
+  severity: Severity;
+  value: number;
+  threshold: number;
+  parts: number;
+  fired_at: number;
+  resolved_at: number | null;
 }
 
 /** An alert change as the channels send it. */
@@ -81,6 +134,8 @@ export interface AlertChangeJson {
   event: AlertEventKind;
   at: number;
   by: string;
+  /** The rule the change is about; null for an acknowledgement. */
+  rule: string | null;
   alert: AlertJson;
 }
 
@@ -105,10 +160,25 @@ export function alertToJson(a: Alert): AlertJson {
     resolved_at: a.resolvedAt ?? null,
     updated_at: a.updatedAt,
     message: a.message,
+    rules: a.rules.map((h) => ({
+      rule: h.rule,
+      rule_type: h.ruleType,
+      severity: h.severity,
+      value: h.value,
+      threshold: h.threshold,
+      parts: h.parts,
+      fired_at: h.firedAt,
+      resolved_at: h.resolvedAt ?? null,
+    })),
   };
+}
+
+/** The hit of an alert's own rule: what an alert stored before incidents (one rule each) holds. */
+export function hitOf(a: Omit<Alert, 'rules'>): AlertRuleHit {
+  return { rule: a.rule, ruleType: a.ruleType, severity: a.severity, value: a.value, threshold: a.threshold, parts: a.parts, firedAt: a.startedAt, resolvedAt: a.resolvedAt };
 }
 
 /** An alert change as the channels send it. */
 export function alertChangeToJson(c: AlertChange): AlertChangeJson {
-  return { event: c.kind, at: c.at, by: c.by, alert: alertToJson(c.alert) };
+  return { event: c.kind, at: c.at, by: c.by, rule: c.rule ?? null, alert: alertToJson(c.alert) };
 }

@@ -36,6 +36,14 @@ export function agentLog(logger: Logger): AgentLog {
         const fields = { alert: a.id, machine: a.machine, rule: a.rule, severity: a.severity, value: a.value, threshold: a.threshold, by: c.by };
         if (c.kind === 'fired') logger.warn(fields, `Alert: ${a.message}`);
         else if (c.kind === 'late_breach') logger.info(fields, `Late data shows a breach that was not alerted live: ${a.message}`);
+        else if (c.kind === 'rule_fired') {
+          // The rule that joined, with what it saw: the incident's own values are those of the rule that opened it.
+          const hit = a.rules.findLast((h) => h.rule === c.rule);
+          const joined = { ...fields, rule: c.rule, incidentRule: a.rule, value: hit?.value, threshold: hit?.threshold };
+          const text = `Rule ${c.rule ?? '?'} also sees the scrap on ${a.machine}; it joins the open alert ${a.id}`;
+          if (c.notify) logger.warn(joined, `${text}, now ${a.severity}.`);
+          else logger.info(joined, `${text}.`);
+        } else if (c.kind === 'rule_resolved') logger.info({ ...fields, rule: c.rule, incidentRule: a.rule }, `Rule ${c.rule ?? '?'} cleared on ${a.machine}; alert ${a.id} stays open for its other rules.`);
         else logger.info(fields, `Alert ${c.kind}: ${a.machine} ${a.rule}.`);
       }
     },

@@ -83,7 +83,9 @@ export class Pipeline {
     if (snapshot !== undefined) this.engine.restore(snapshot);
     const machines = opts.engine.machines.map((m) => m.path);
     this.alerts = new AlertManager(opts.alertRules, () => clock.now());
-    this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(), (m, n) => store.recentAggregates(m, n));
+    // A resolve older than the longest cooldown cannot keep a rule quiet any more.
+    const longestCooldown = Math.max(0, ...[...opts.alertRules.values()].flatMap((rules) => rules.map((r) => r.cooldown)));
+    this.alerts.restore(store.alerts.query({ state: 'open' }), store.alerts.lastResolved(longestCooldown), (m, n) => store.recentAggregates(m, n));
     for (const m of machines) {
       const observer = this.alerts.observer(m);
       if (observer !== undefined) this.engine.observe(m, observer);
@@ -122,7 +124,7 @@ export class Pipeline {
     return this.engine.drainRebaselined();
   }
 
-  /** The alerts the rules hold open for a machine in memory: what the next commit judges from. */
+  /** The incident the rules hold open for a machine in memory (none or one): what the next commit judges from. */
   openAlerts(machine: string): readonly Alert[] {
     return this.alerts.open(machine);
   }
@@ -163,11 +165,19 @@ export class Pipeline {
   }
 
   /**
-   * An operator acknowledges an open alert: persisted and offered to the channels at once.
-   * Returns the alert, or undefined when no open, unacknowledged alert has that id.
+   * An operator acknowledges an incident (every rule in it at once): persisted and offered to the
+   * channels at once. Returns the incident, or undefined when no open, unacknowledged one, and no
+   * resolved one that was never acknowledged, has that id. Throws when the store fails.
    */
   acknowledge(id: string, by: string, comment: string | undefined): Alert | undefined {
     const now = this.clock.now();
+    if (this.alerts.hasPending()) {
+      // The fast rule changed incidents in memory that the store does not have yet (one may have
+      // resolved since the operator saw it firing): saved first, so that the acknowledgement
+      // finds the incident as it is and its change is recorded after them.
+      this.commit([], now);
+      if (this.alerts.hasPending()) throw new Error('The local store does not take writes now; try again.');
+    }
     const before = this.alerts.snapshot();
     const change = this.alerts.acknowledge(id, by, comment, now) ?? this.acknowledgeReturned(id, by, comment, now);
     if (change === undefined) return undefined;

@@ -166,4 +166,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX manual_entries_current ON manual_entries (machine, ts) WHERE current = 1;
   `,
+  `
+  ALTER TABLE alert_events ADD COLUMN rule TEXT;
+  UPDATE alert_events SET rule = json_extract(data, '$.rule') WHERE kind != 'acknowledged';
+  `,
 ];

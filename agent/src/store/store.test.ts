@@ -67,6 +67,29 @@ describe('Store', () => {
     expect((err as Error).message).toMatch(new RegExp(`schema version ${MIGRATIONS.length + 1}.*\\(${MIGRATIONS.length}\\)`));
   });
 
+  it('an older store\'s audit trail gets the rule each event was about (none for an acknowledgement), and its alerts read with their one rule', () => {
+    const file = tempDb();
+    new Store({ path: file }).close();
+    const db = new Database(file);
+    // As the version before incidents left it: no rule column on the events, no rules in the alerts.
+    db.exec('DROP TABLE alert_events');
+    for (const m of MIGRATIONS.slice(0, -1)) if (m.includes('CREATE TABLE alert_events')) db.exec(m.slice(m.indexOf('CREATE TABLE alert_events')));
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    const alert = { id: 'p/l/m|t|1000', machine: 'p/l/m', line: 'p/l', rule: 't', ruleType: 'threshold', severity: 'warning', state: 'acknowledged', value: 0.3, threshold: 0.15, parts: 40, startedAt: 1000, updatedAt: 3000, message: '' };
+    const data = JSON.stringify(alert);
+    db.prepare('INSERT INTO alerts (id, machine, line, rule, severity, state, started_at, resolved_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)').run(alert.id, alert.machine, alert.line, 't', 'warning', 'acknowledged', 1000, 3000, data);
+    db.prepare('INSERT INTO alert_events (alert_id, kind, at, by, machine, data) VALUES (?, ?, ?, ?, ?, ?)').run(alert.id, 'fired', 2000, 'rule', alert.machine, data);
+    db.prepare('INSERT INTO alert_events (alert_id, kind, at, by, machine, data) VALUES (?, ?, ?, ?, ?, ?)').run(alert.id, 'acknowledged', 3000, 'Anna', alert.machine, data);
+    db.close();
+    const s = new Store({ path: file });
+    expect(s.alerts.events({ alertId: alert.id }).map((e) => [e.kind, e.rule])).toEqual([
+      ['fired', 't'],
+      ['acknowledged', undefined],
+    ]);
+    expect(s.alerts.get(alert.id)!.rules).toEqual([{ rule: 't', ruleType: 'threshold', severity: 'warning', value: 0.3, threshold: 0.15, parts: 40, firedAt: 1000, resolvedAt: undefined }]);
+    s.close();
+  });
+
   it('keeps a window\'s breakdowns and replaces them with its revision; a window without has none, also one stored before they existed', () => {
     const file = tempDb();
     // A store as the previous version left it: every migration but the breakdowns column, and one window.

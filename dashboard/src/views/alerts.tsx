@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { AlertDetailJson, AlertJson, ListJson } from '../../../agent/src/api/contract.js';
+import type { AlertDetailJson, AlertEventJson, AlertJson, AlertRuleHitJson, ListJson } from '../../../agent/src/api/contract.js';
 import { ApiError, getJson, postJson } from '../api.js';
-import { useLocale, useMayOperate } from '../context.js';
-import { dateTime, percent } from '../format.js';
+import { useLocale, useMayOperate, type Locale } from '../context.js';
+import { dateTime, percent, timeOfDay } from '../format.js';
 import type { MessageKey } from '../i18n.js';
 import { useSites } from '../use-sites.js';
 
@@ -14,7 +14,29 @@ function stateKey(a: AlertJson): MessageKey {
   return a.state === 'firing' ? 'alertState.firing' : 'alertState.acknowledged';
 }
 
-/** The alerts, newest first, filtered by state, with a link to each alert's page. */
+/** The checks (rules) that saw the scrap of one alert: what each saw against its limit, how serious, and when. */
+function RuleHits({ rules, zone }: { rules: readonly AlertRuleHitJson[]; zone: string }) {
+  const { t, lang } = useLocale();
+  return (
+    <ul class="rule-hits">
+      {rules.map((h, i) => (
+        <li key={i} class={`sev-${h.severity}`} data-rule={h.rule}>
+          {t('alerts.ruleHit', { rule: h.rule, value: percent(lang, h.value), parts: h.parts, limit: percent(lang, h.threshold) })} · {t(`severity.${h.severity}`)} ·{' '}
+          {h.resolved_at === null
+            ? t('alerts.ruleSince', { time: dateTime(lang, h.fired_at, zone) })
+            : t('alerts.ruleEnded', { from: dateTime(lang, h.fired_at, zone), to: timeOfDay(lang, h.resolved_at, zone) })}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** One line of an alert's trail: when, what (and which check, when it is about one), who. */
+function eventText(t: Locale['t'], ev: Pick<AlertEventJson, 'event' | 'rule'>): string {
+  return `${t(`alertEvent.${ev.event}` as MessageKey)}${ev.rule !== null ? ` (${ev.rule})` : ''}`;
+}
+
+/** The alerts, newest first, filtered by state, with a link to each alert's page: one row per incident, with the checks that saw it. */
 export function AlertsView({ go }: { go: (to: string) => void }) {
   const { t, lang } = useLocale();
   const { zoneOf } = useSites();
@@ -44,6 +66,7 @@ export function AlertsView({ go }: { go: (to: string) => void }) {
               <th>{t('alerts.started')}</th>
               <th>{t('alerts.machine')}</th>
               <th>{t('alerts.what')}</th>
+              <th>{t('alerts.rules')}</th>
               <th>{t('alerts.stateCol')}</th>
             </tr>
           </thead>
@@ -63,6 +86,9 @@ export function AlertsView({ go }: { go: (to: string) => void }) {
                     {t('floor.alarm', { value: percent(lang, a.value), parts: a.parts, limit: percent(lang, a.threshold) })}
                   </a>
                 </td>
+                <td>
+                  <RuleHits rules={a.rules} zone={zoneOf(a.machine)} />
+                </td>
                 <td>{t(stateKey(a))}</td>
               </tr>
             ))}
@@ -73,7 +99,7 @@ export function AlertsView({ go }: { go: (to: string) => void }) {
   );
 }
 
-/** One alert: what happened, its audit trail, and the acknowledgement with a comment. */
+/** One alert: what happened, the checks that saw it, its audit trail, and the acknowledgement (one for all its checks) with a comment. */
 export function AlertView({ id }: { id: string }) {
   const { t, lang } = useLocale();
   const mayOperate = useMayOperate();
@@ -119,11 +145,13 @@ export function AlertView({ id }: { id: string }) {
         </form>
       )}
       {note !== undefined && <p role="status">{note}</p>}
+      <h2>{t('alerts.rules')}</h2>
+      <RuleHits rules={alert.rules} zone={zone} />
       <h2>{t('alerts.trail')}</h2>
       <ul class="history">
         {alert.events.map((ev) => (
           <li key={ev.seq}>
-            {dateTime(lang, ev.at, zone)} · {t(`alertEvent.${ev.event}` as MessageKey)} · {ev.by}
+            {dateTime(lang, ev.at, zone)} · {eventText(t, ev)} · {ev.by}
           </li>
         ))}
       </ul>

@@ -49,6 +49,7 @@ function FloorTile({ m, site, zone, onChange }: { m: OverviewItemJson; site: Sit
   const mayOperate = useMayOperate();
   const [recording, setRecording] = useState<'reason' | { reason: string } | undefined>();
   const [note, setNote] = useState<string | undefined>();
+  // One alert per machine, however many checks saw the scrap: one tap acknowledges it.
   const firing = m.alerts.filter((a) => a.state === 'firing');
   const alert: AlertJson | undefined = firing[0] ?? m.alerts[0];
   const w = m.window;
@@ -81,7 +82,7 @@ function FloorTile({ m, site, zone, onChange }: { m: OverviewItemJson; site: Sit
           <p>{t('floor.alarm', { value: percent(lang, alert.value), parts: alert.parts, limit: percent(lang, alert.threshold) })}</p>
           {alert.state === 'firing' ? (
             mayOperate && (
-              <button type="button" class="ack" onClick={() => void act(() => Promise.all(firing.map((a) => postJson(`/api/v1/alerts/${encodeURIComponent(a.id)}/ack`, {}))), t('floor.acknowledged'))}>
+              <button type="button" class="ack" onClick={() => void act(() => postJson(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {}), t('floor.acknowledged'))}>
                 {t('floor.ack')}
               </button>
             )

@@ -195,7 +195,7 @@ export function MachineView({ machine }: { machine: string }) {
               <ul class="history">
                 {data.alerts.map((a) => (
                   <li key={a.seq}>
-                    {dateTime(lang, a.at, zone)} · {t(`alertEvent.${a.event}` as MessageKey)} · {a.alert.rule}
+                    {dateTime(lang, a.at, zone)} · {t(`alertEvent.${a.event}` as MessageKey)} · {a.rule ?? a.alert.rule}
                     {a.by !== 'rule' ? ` · ${a.by}` : ''}
                   </li>
                 ))}

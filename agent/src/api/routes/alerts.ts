@@ -19,7 +19,7 @@ interface AlertsQuery {
 }
 
 const listSchema = {
-  summary: 'Alerts, newest first, by state, machine, line, severity and start time',
+  summary: 'Alerts (one incident per machine and cause, with the rules that fired inside it), newest first, by state, machine, line, severity and start time',
   tags: ['alerts'],
   querystring: {
     type: 'object',
@@ -78,7 +78,7 @@ export const alertRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     '/alerts/:id/ack',
     {
       schema: {
-        summary: 'Acknowledge an alert (operator): firing, or returned to normal and never acknowledged',
+        summary: 'Acknowledge an alert, every rule inside it at once (operator): firing, or returned to normal and never acknowledged',
         tags: ['alerts'],
         params: ID_PARAMS,
         querystring: NO_QUERY,

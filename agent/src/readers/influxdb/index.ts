@@ -10,7 +10,7 @@ import { foundMachine, machineList } from '../machine-list.js';
 import { overviewOf } from '../overview.js';
 import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
 import { seriesJson } from '../series-json.js';
-import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
+import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
 import { ident, InfluxQuery, literal, rowsOf } from './query.js';
 
 /** How long the list of machines found in InfluxDB is reused: the overview asks for it on every refresh. */
@@ -201,14 +201,14 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
       if (events === undefined) return undefined;
       const opened = events.filter((e) => e.event !== 'late_breach');
       if (opened.length === 0) return undefined;
-      const detail: AlertDetailJson = { ...alertOf(opened), events: events.map((e, i) => ({ seq: i + 1, event: e.event, at: e.at, by: e.by })) };
+      const detail: AlertDetailJson = { ...alertOf(opened), events: events.map((e, i) => ({ seq: i + 1, event: e.event, at: e.at, by: e.by, rule: ruleOfEvent(e) })) };
       return detail;
     },
     async alertHistory(q) {
       const out: AlertHistoryItemJson[] = [];
       for (const events of (await alertEvents(q.machine)).values()) {
         events.forEach((e, i) => {
-          if ((q.from === undefined || e.at >= q.from) && (q.to === undefined || e.at < q.to)) out.push({ seq: 0, event: e.event, at: e.at, by: e.by, alert: alertOf(events.slice(0, i + 1)) });
+          if ((q.from === undefined || e.at >= q.from) && (q.to === undefined || e.at < q.to)) out.push({ seq: 0, event: e.event, at: e.at, by: e.by, rule: ruleOfEvent(e), alert: alertOf(events.slice(0, i + 1)) });
         });
       }
       out.sort((a, b) => a.at - b.at);

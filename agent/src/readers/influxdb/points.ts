@@ -1,5 +1,5 @@
 import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../../core/aggregate.js';
-import type { AlertEventKind, AlertJson, Severity } from '../../core/alert.js';
+import type { AlertEventKind, AlertJson, AlertRuleHitJson, Severity } from '../../core/alert.js';
 import { parseDuration } from '../../core/duration.js';
 import type { InfluxSeries } from './query.js';
 import { rowsOf } from './query.js';
@@ -117,6 +117,8 @@ export interface AlertPoint {
   startedAt: number;
   message: string | null;
   comment: string | null;
+  /** The rules inside the incident after this change (JSON of the API's form), when the point has them. */
+  rules: AlertRuleHitJson[] | null;
 }
 
 export function alertPointsOf(series: readonly InfluxSeries[]): AlertPoint[] {
@@ -141,16 +143,31 @@ export function alertPointsOf(series: readonly InfluxSeries[]): AlertPoint[] {
       startedAt: typeof row.started_at === 'number' ? row.started_at : (row.time as number),
       message: typeof row.message === 'string' ? row.message : null,
       comment: typeof row.comment === 'string' ? row.comment : null,
+      rules: typeof row.rules === 'string' ? parseRules(row.rules) : null,
     });
   }
   return out;
 }
 
-const EVENT_ORDER: Record<string, number> = { fired: 0, acknowledged: 1, resolved: 2 };
+function parseRules(text: string): AlertRuleHitJson[] | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? (v as AlertRuleHitJson[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The rule an event is about, as the audit trail names it: none for an acknowledgement. */
+export function ruleOfEvent(e: AlertPoint): string | null {
+  return e.event === 'acknowledged' ? null : e.rule;
+}
+
+const EVENT_ORDER: Record<string, number> = { fired: 0, rule_fired: 1, acknowledged: 2, rule_resolved: 3, resolved: 4 };
 
 /** Events of one alert oldest first; events committed together (one timestamp) in lifecycle order. */
 export function byTime(a: AlertPoint, b: AlertPoint): number {
-  return a.at - b.at || (EVENT_ORDER[a.event] ?? 1) - (EVENT_ORDER[b.event] ?? 1);
+  return a.at - b.at || (EVENT_ORDER[a.event] ?? 2) - (EVENT_ORDER[b.event] ?? 2);
 }
 
 /** An alert as its events leave it (oldest first, at least one). */
@@ -178,5 +195,7 @@ export function alertOf(events: readonly AlertPoint[]): AlertJson {
     resolved_at: resolved?.at ?? null,
     updated_at: last.at,
     message: [...events].reverse().find((e) => e.message !== null)?.message ?? `${(last.value * 100).toFixed(1)} % scrap on ${last.machine} (rule ${first.rule})`,
+    // Points written before they carried the rules name the rule of each event.
+    rules: [...events].reverse().find((e) => e.rules !== null)?.rules ?? [...new Set(events.map((e) => e.rule))].map((rule) => ({ rule, rule_type: first.ruleType, severity: last.severity, value: last.value, threshold: last.threshold, parts: last.parts, fired_at: last.startedAt, resolved_at: resolved?.at ?? null })),
   };
 }

@@ -53,11 +53,11 @@ export function storeReader(store: Store, cfg: Config, machines: readonly Machin
     async alert(id) {
       const a = store.alerts.get(id);
       if (a === undefined) return undefined;
-      const detail: AlertDetailJson = { ...alertToJson(a), events: store.alerts.events({ alertId: a.id }).map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by })) };
+      const detail: AlertDetailJson = { ...alertToJson(a), events: store.alerts.events({ alertId: a.id }).map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, rule: e.rule ?? null })) };
       return detail;
     },
     async alertHistory(q) {
-      return store.alerts.events(q).map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, alert: alertToJson(e.alert) }));
+      return store.alerts.events(q).map((e) => ({ seq: e.seq, event: e.kind, at: e.at, by: e.by, rule: e.rule ?? null, alert: alertToJson(e.alert) }));
     },
     async storage() {
       return { kind: 'store', size_bytes: store.sizeBytes(), windows: store.machineSummary().reduce((n, m) => n + m.windows, 0) };

@@ -18,9 +18,47 @@ import { influxdbSinkSchema, type InfluxdbSinkConfig } from './config.js';
 import { parseRetryAfter } from '../http.js';
 import { classify } from './index.js';
 import { parseMachinePath } from '../../core/sample.js';
-import { windowLine, windowTag } from './line.js';
+import { alertLine, windowLine, windowTag } from './line.js';
+import type { Alert } from '../../core/alert.js';
 
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
+
+describe('alert points', () => {
+  it('one point per change; two rules joining one alert in one commit are two points (the rule is a tag)', () => {
+    const hit = { ruleType: 'threshold', severity: 'warning', value: 0.3, threshold: 0.15, parts: 80, firedAt: T0, resolvedAt: undefined } as const;
+    const alert: Alert = {
+      id: `p/l1/m1|fast|${T0}`,
+      machine: 'p/l1/m1',
+      line: 'p/l1',
+      rule: 'fast',
+      ruleType: 'fast',
+      severity: 'warning',
+      state: 'firing',
+      value: 0.3,
+      threshold: 0.15,
+      parts: 50,
+      startedAt: T0,
+      windowStart: undefined,
+      acknowledgedAt: undefined,
+      acknowledgedBy: undefined,
+      comment: undefined,
+      resolvedAt: undefined,
+      updatedAt: T0 + 70_000,
+      message: '',
+      rules: [
+        { ...hit, rule: 'fast', ruleType: 'fast' },
+        { ...hit, rule: 'threshold' },
+        { ...hit, rule: 'pchart', ruleType: 'pChart' },
+      ],
+    };
+    const at = T0 + 70_000;
+    const lines = [alertLine('yw_alert', { kind: 'rule_fired', alert, at, by: 'rule', notify: false, rule: 'threshold' }, 'edge'), alertLine('yw_alert', { kind: 'rule_fired', alert, at, by: 'rule', notify: false, rule: 'pchart' }, 'edge')];
+    const seriesAndTime = lines.map((l) => `${l.split(' ')[0]} ${l.split(' ').at(-1)}`);
+    expect(new Set(seriesAndTime).size).toBe(2);
+    expect(lines[0]).toMatch(/,event=rule_fired,.*,rule=threshold,/);
+    expect(alertLine('yw_alert', { kind: 'acknowledged', alert, at, by: 'Anna', notify: true }, 'edge')).toMatch(/,event=acknowledged,.*,rule=fast,/);
+  });
+});
 
 function aggregate(over: Partial<Aggregate> = {}): Aggregate {
   return {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Aggregate } from '../../core/aggregate.js';
-import type { AlertChange } from '../../core/alert.js';
+import { alertToJson, type AlertChange } from '../../core/alert.js';
 import { QUALITY_COUNTS } from '../../core/aggregate.js';
 import { parseMachinePath } from '../../core/sample.js';
 
@@ -80,16 +80,17 @@ function floatFields(values: Readonly<Record<string, number>>): string[] {
 
 /**
  * One alert change as a point at the time of the change: tags locate the machine, the rule and
- * the event (fired, acknowledged, resolved), fields carry the values.
+ * the event (fired, rule_fired, acknowledged, resolved), fields carry the incident's values.
  */
 export function alertLine(measurement: string, c: AlertChange, agentId: string): string {
   const a = c.alert;
   const escape = esc();
   // The event is a tag: fired, acknowledged and resolved of one alert committed together share a timestamp and must not overwrite each other.
+  // So is the rule a rule_fired is about: two rules joining one incident in one commit are two points.
   const out = seriesKey(measurement, a.machine, [
     ['agent', agentId],
     ['event', c.kind],
-    ['rule', a.rule],
+    ['rule', (c.kind === 'rule_fired' || c.kind === 'rule_resolved') && c.rule !== undefined ? c.rule : a.rule],
     ['severity', a.severity],
   ]);
   const fields = [
@@ -99,6 +100,8 @@ export function alertLine(measurement: string, c: AlertChange, agentId: string):
     `message=${escape.quoted(a.message)}`,
     `parts=${a.parts}i`,
     `rule_type=${escape.quoted(a.ruleType)}`,
+    // The rules inside the incident, as the API shows them: the central dashboard reads them back.
+    `rules=${escape.quoted(JSON.stringify(alertToJson(a).rules))}`,
     `started_at=${a.startedAt}i`,
     `state=${escape.quoted(a.state)}`,
     `threshold=${a.threshold}`,

@@ -11,7 +11,8 @@ import type { Forwarder } from '../../forward.js';
 import { Store } from '../../store/store.js';
 import { createForwarder } from '../../wiring/sinks.js';
 import { mqttSinkSchema } from './config.js';
-import { kpiTopic, windowMessage } from './index.js';
+import { alertMessage, kpiTopic, windowMessage } from './index.js';
+import type { Alert } from '../../core/alert.js';
 
 const T0 = Date.UTC(2026, 10, 27, 8, 0, 0);
 const MACHINES = ['plant1/hall/line1/press1', 'plant1/line2/lathe2'];
@@ -125,5 +126,40 @@ describe('mqtt sink', () => {
     const late = await listen(broker.url);
     await waitFor('the retained messages', () => late.length === MACHINES.length, 5000);
     expectLatestRetained(late, sent);
+  });
+});
+
+describe('alert state on MQTT', () => {
+  it('the retained active alerts of a machine carry the rules that fired inside each', () => {
+    const machine = MACHINES[1]!;
+    const alert: Alert = {
+      id: `${machine}|fast|${T0}`,
+      machine,
+      line: 'plant1/line2',
+      rule: 'fast',
+      ruleType: 'fast',
+      severity: 'critical',
+      state: 'acknowledged',
+      value: 0.3,
+      threshold: 0.15,
+      parts: 50,
+      startedAt: T0,
+      windowStart: undefined,
+      acknowledgedAt: T0 + 30_000,
+      acknowledgedBy: 'Anna',
+      comment: undefined,
+      resolvedAt: undefined,
+      updatedAt: T0 + 70_000,
+      message: '',
+      rules: [
+        { rule: 'fast', ruleType: 'fast', severity: 'warning', value: 0.3, threshold: 0.15, parts: 50, firedAt: T0, resolvedAt: undefined },
+        { rule: 'sustained', ruleType: 'sustained', severity: 'critical', value: 0.3, threshold: 0.15, parts: 100, firedAt: T0 + 60_000, resolvedAt: undefined },
+      ],
+    };
+    const [topic, body] = alertMessage('', { kind: 'rule_fired', alert, at: T0 + 70_000, by: 'rule', notify: true, rule: 'sustained' }, [alert], 'edge').split('\n') as [string, string];
+    expect(topic).toBe(`${machine}/yieldwatch/alerts`);
+    const msg = JSON.parse(body) as { active: { id: string; rules: { rule: string }[] }[]; change: { event: string; rule: string } };
+    expect(msg.active.map((a) => [a.id, a.rules.map((h) => h.rule)])).toEqual([[alert.id, ['fast', 'sustained']]]);
+    expect(msg.change).toMatchObject({ event: 'rule_fired', rule: 'sustained' });
   });
 });

@@ -1,13 +1,28 @@
-import { alertChangeToJson, type AlertChange } from '../../core/alert.js';
+import { alertChangeToJson, type AlertChange, type AlertRuleHit } from '../../core/alert.js';
 
-const VERB: Record<AlertChange['kind'], string> = { fired: 'Scrap alert', acknowledged: 'Acknowledged', resolved: 'Resolved', late_breach: 'Late breach' };
+const VERB: Record<AlertChange['kind'], string> = {
+  fired: 'Scrap alert',
+  rule_fired: 'Scrap alert, more severe',
+  rule_resolved: 'One rule cleared',
+  acknowledged: 'Acknowledged',
+  resolved: 'Resolved',
+  late_breach: 'Late breach',
+};
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
 }
 
+/** The verb, the machine and the incident's rule with its severity; a rule that joined is named too. */
 function title(c: AlertChange): string {
-  return `${VERB[c.kind]}: ${c.alert.machine} (${c.alert.rule}, ${c.alert.severity})`;
+  const joined = c.kind === 'rule_fired' && c.rule !== undefined ? `, ${c.rule} joined` : '';
+  return `${VERB[c.kind]}: ${c.alert.machine} (${c.alert.rule}${joined}, ${c.alert.severity})`;
+}
+
+/** One rule inside the incident, in a line: what it saw, its limit, when it fired and cleared. */
+function ruleLine(h: AlertRuleHit): string {
+  const ended = h.resolvedAt === undefined ? 'still above' : `cleared ${new Date(h.resolvedAt).toISOString()}`;
+  return `${pct(h.value)} over ${h.parts} parts, limit ${pct(h.threshold)} (${h.severity}); fired ${new Date(h.firedAt).toISOString()}, ${ended}`;
 }
 
 function facts(c: AlertChange): [string, string][] {
@@ -19,6 +34,8 @@ function facts(c: AlertChange): [string, string][] {
   ];
   if (c.kind === 'acknowledged') out.push(['By', `${a.acknowledgedBy ?? c.by}${a.comment ? `: ${a.comment}` : ''}`]);
   if (c.kind === 'resolved' && a.resolvedAt !== undefined) out.push(['Resolved', new Date(a.resolvedAt).toISOString()]);
+  // Every rule that fired on this cause: one incident, one acknowledgement.
+  for (const h of a.rules) out.push([`Rule ${h.rule}`, ruleLine(h)]);
   return out;
 }
 

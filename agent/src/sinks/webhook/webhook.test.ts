@@ -34,8 +34,12 @@ const ALERT: Alert = {
   resolvedAt: undefined,
   updatedAt: Date.UTC(2026, 10, 27, 8, 1, 10),
   message: '31.0 % scrap on p/l1/m1 over 80 parts, above the threshold of 15.0 %',
+  rules: [
+    { rule: 'spike', ruleType: 'threshold', severity: 'critical', value: 0.31, threshold: 0.15, parts: 80, firedAt: Date.UTC(2026, 10, 27, 8, 0), resolvedAt: undefined },
+    { rule: 'fast', ruleType: 'fast', severity: 'warning', value: 0.4, threshold: 0.3, parts: 50, firedAt: Date.UTC(2026, 10, 27, 8, 0, 20), resolvedAt: Date.UTC(2026, 10, 27, 8, 0, 50) },
+  ],
 };
-const FIRED: AlertChange = { kind: 'fired', alert: ALERT, at: ALERT.updatedAt, by: 'rule', notify: true };
+const FIRED: AlertChange = { kind: 'fired', alert: ALERT, at: ALERT.updatedAt, by: 'rule', notify: true, rule: 'spike' };
 
 function config(extra: Record<string, unknown>) {
   return webhookSinkSchema.parse({ type: 'webhook', url: 'https://hooks.example/x', ...extra });
@@ -67,6 +71,26 @@ describe('webhook messages', () => {
     expect(linked.blocks[1]!.text!.text).toContain(`<http://edge:8080/alerts/${encodeURIComponent(ALERT.id)}|Open the alert in the dashboard>`);
     expect(slack.text).toContain('Scrap alert: p/l1/m1 (spike, critical)');
     expect(slack.blocks).toHaveLength(2);
+  });
+
+  it('one message per alert lists every rule that fired inside it; a rule that joins is sent only when it makes the alert more severe', () => {
+    const teams = JSON.parse(webhookSink.serializeAlert(config({ format: 'teams' }), FIRED, [], 'a')!) as { attachments: { content: { body: { facts?: { title: string; value: string }[] }[] } }[] };
+    const facts = teams.attachments[0]!.content.body[2]!.facts!;
+    expect(facts.filter((f) => f.title.startsWith('Rule '))).toEqual([
+      { title: 'Rule spike', value: '31.0 % over 80 parts, limit 15.0 % (critical); fired 2026-11-27T08:00:00.000Z, still above' },
+      { title: 'Rule fast', value: '40.0 % over 50 parts, limit 30.0 % (warning); fired 2026-11-27T08:00:20.000Z, cleared 2026-11-27T08:00:50.000Z' },
+    ]);
+    const slack = JSON.parse(webhookSink.serializeAlert(config({ format: 'slack' }), FIRED, [], 'a')!) as { blocks: { text?: { text: string } }[] };
+    expect(slack.blocks[1]!.text!.text).toContain('*Rule fast:* 40.0 % over 50 parts, limit 30.0 % (warning)');
+    const json = JSON.parse(webhookSink.serializeAlert(config({}), FIRED, [], 'a')!) as { rule: string; alert: { rules: { rule: string; resolved_at: number | null }[] } };
+    expect(json.rule).toBe('spike');
+    expect(json.alert.rules.map((h) => [h.rule, h.resolved_at])).toEqual([
+      ['spike', null],
+      ['fast', Date.UTC(2026, 10, 27, 8, 0, 50)],
+    ]);
+    const raised: AlertChange = { kind: 'rule_fired', alert: ALERT, at: ALERT.updatedAt, by: 'rule', notify: true, rule: 'fast' };
+    const card = JSON.parse(webhookSink.serializeAlert(config({ format: 'teams' }), raised, [], 'a')!) as { attachments: { content: { body: { text?: string }[] } }[] };
+    expect(card.attachments[0]!.content.body[0]!.text).toBe('Scrap alert, more severe: p/l1/m1 (spike, fast joined, critical)');
   });
 
   it('signs timestamp and body with HMAC-SHA256; classifies answers', () => {
