@@ -9,6 +9,7 @@ import { Store } from '../agent/src/store/store.js';
 import { createPipeline } from '../agent/src/wiring/pipeline-options.js';
 import { rollupReader } from '../agent/src/readers/store/rollups.js';
 import { storeReader } from '../agent/src/readers/store/index.js';
+import { shiftList } from '../agent/src/wiring/site-list.js';
 import { siteCalendars } from '../agent/src/config/site-calendars.js';
 import { rollup, windowSums } from '../agent/src/kpi/rollup.js';
 import type { RollupQuery, RollupRowJson } from '../agent/src/api/contract.js';
@@ -72,6 +73,7 @@ describe('GET /api/v1/kpis/rollup', () => {
       reader: storeReader(store, cfg, [], clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
       health: () => ({}),
+      shifts: shiftList(cfg),
     });
     await app.ready();
   });
@@ -178,5 +180,20 @@ describe('GET /api/v1/kpis/rollup', () => {
       expect(r.statusCode, q).toBe(400);
       expect(r.json().message, q).toContain(name);
     }
+  });
+
+  it('GET /api/v1/shifts lists a site\'s shifts for the shift picker, in site time across the clock change; 404 for a site without a calendar', async () => {
+    const res = await app.inject(`/api/v1/shifts?site=plant&from=${Date.parse('2026-10-25T00:00:00Z')}&to=${Date.parse('2026-10-26T00:00:00Z')}`);
+    expect(res.statusCode).toBe(200);
+    const items = (res.json() as { items: { name: string; date: string; start: number; end: number }[] }).items;
+    // Saturday's night shift runs into Sunday and is 13 hours long: the clocks go back at 03:00 that night.
+    expect(items.map((x) => `${x.date} ${x.name}`)).toEqual(['2026-10-24 night', '2026-10-25 day', '2026-10-25 night']);
+    expect(items[1]).toMatchObject({ start: Date.parse('2026-10-25T05:00:00Z'), end: Date.parse('2026-10-25T17:00:00Z') });
+    expect(items[0]!.end - items[0]!.start).toBe(13 * 3_600_000);
+    expect(items[2]!.end - items[2]!.start).toBe(12 * 3_600_000);
+    expect((await app.inject(`/api/v1/shifts?site=nowhere&from=0&to=1000`)).statusCode).toBe(404);
+    const tooLong = await app.inject(`/api/v1/shifts?site=plant&from=0&to=${40 * 86_400_000}`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().message).toMatch(/"to" must be at most 31 days/);
   });
 });

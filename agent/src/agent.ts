@@ -29,7 +29,7 @@ import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
 import { entryService } from './wiring/entries.js';
 import { storeReader } from './readers/store/index.js';
-import { materialList, siteList } from './wiring/site-list.js';
+import { materialList, shiftList, siteList } from './wiring/site-list.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
@@ -123,6 +123,7 @@ export class Agent {
           events: this.events,
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           sites: () => sites,
+          shifts: shiftList(config),
           materials: () => materials,
           method: KPI_METHOD,
           entries: entryService(config, this.store, this.pipeline, clock),

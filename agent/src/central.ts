@@ -14,7 +14,7 @@ import { packageVersion } from './core/package-root.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { influxReader } from './readers/influxdb/index.js';
 import { InfluxQuery } from './readers/influxdb/query.js';
-import { materialList, siteList } from './wiring/site-list.js';
+import { materialList, shiftList, siteList } from './wiring/site-list.js';
 
 export interface CentralOptions {
   config: Config;
@@ -60,6 +60,7 @@ export class CentralDashboard {
         registry,
         health: () => ({ influxdb: stats.lastOk ? { status: 'ok' } : { status: 'down', reason: stats.lastError ?? 'the last query failed' } }),
         sites: () => sites,
+          shifts: shiftList(config),
         materials: () => materials,
         method: KPI_METHOD,
         tokens: config.api.tokens,

@@ -17,6 +17,8 @@ import { Sessions } from './auth/sessions.js';
 import { UserFile } from './auth/users.js';
 import type { SessionJson } from './contract.js';
 import { storeReader } from '../readers/store/index.js';
+import { machineList } from '../readers/machine-list.js';
+import { materialList, shiftList, siteList } from '../wiring/site-list.js';
 
 const M = 'plant/l1/press';
 const T0 = Date.UTC(2026, 11, 3, 9, 0, 0);
@@ -40,9 +42,12 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
     await users.add('Anna', 'operator', 'correct horse battery', new Date(T0));
     await users.add('Wim', 'viewer', 'staple of the wall', new Date(T0));
     app = buildApp({
-      reader: storeReader(store, config, [], clock),
+      reader: storeReader(store, config, machineList(config), clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
       health: () => ({}),
+      sites: () => siteList(config),
+      materials: () => materialList(config),
+      shifts: shiftList(config),
       acknowledge: () => undefined,
       entries: entryService(config, store, pipeline, clock),
       tokens: (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `${role} script`, token: TOKENS[role], role })),
@@ -167,6 +172,19 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
       ['DELETE', '/api/v1/entries/nope', { why: 'typo' }, { anonymous: 401, viewer: 403, operator: 404, admin: 404 }],
       ['GET', '/api/v1/session', undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
       ['POST', '/api/v1/login', { name: 'Nobody', password: 'x' }, { anonymous: 401, viewer: 401, operator: 401, admin: 401 }],
+      ['POST', '/api/v1/logout', undefined, { anonymous: 401, viewer: 204, operator: 204, admin: 204 }],
+      ['GET', '/api/v1/overview', undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/api/v1/sites', undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/api/v1/materials', undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', `/api/v1/shifts?site=plant&from=${T0 - 86_400_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 404, operator: 404, admin: 404 }],
+      ['GET', `/api/v1/kpis/series?machine=${M}&from=${T0 - 3_600_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', `/api/v1/kpis/rollup?period=day&from=${T0 - 86_400_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      // No live stream in this app (no event hub): past the role check, a 404.
+      ['GET', '/api/v1/stream', undefined, { anonymous: 401, viewer: 404, operator: 404, admin: 404 }],
+      // Probes and scrapers need no login.
+      ['GET', '/livez', undefined, { anonymous: 200, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/readyz', undefined, { anonymous: 200, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/metrics', undefined, { anonymous: 200, viewer: 200, operator: 200, admin: 200 }],
     ];
     for (const [method, url, body, expected] of routes) {
       it(`${method} ${url}`, async () => {
@@ -177,6 +195,12 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
         }
       });
     }
+    it('the table above names every route the API documents: a new route cannot skip it', async () => {
+      const doc = app.swagger() as { paths: Record<string, Record<string, unknown>> };
+      const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, ':param')}`));
+      const tested = new Set(routes.map(([method, url]) => `${method} ${url.split('?')[0]!.replace(/\/(nope)(?=\/|$)/, '/:param')}`));
+      expect(documented.filter((r) => !tested.has(r)).sort()).toEqual([]);
+    });
     it('health and metrics stay open for probes and scrapers', async () => {
       expect((await app.inject('/livez')).statusCode).toBe(200);
       expect((await app.inject('/metrics')).statusCode).toBe(200);

@@ -245,6 +245,16 @@ export interface SiteJson {
   scrap_reasons: Record<string, ScrapReasonJson>;
 }
 
+/** One shift of a site as `GET /api/v1/shifts` lists it: in the site's calendar, bounds in epoch ms (end exclusive). */
+export interface ShiftJson {
+  site: string;
+  name: string;
+  /** The site date the shift starts on (`YYYY-MM-DD`): a night shift belongs to the day it starts. */
+  date: string;
+  start: number;
+  end: number;
+}
+
 /** One material of `GET /api/v1/materials`: the factors the KPIs of its loss were computed with, each with its source. */
 export interface MaterialJson {
   material: string;

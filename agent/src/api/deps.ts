@@ -7,7 +7,7 @@ import type { ForwarderStatus } from '../core/sink.js';
 import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
-import type { MaterialJson, SiteJson } from './contract.js';
+import type { MaterialJson, ShiftJson, SiteJson } from './contract.js';
 import type { EventHub } from './events.js';
 import type { KpiReader } from './reader.js';
 
@@ -32,6 +32,8 @@ export interface ApiDeps {
   method?: string;
   /** The sites: time zones and scrap reason labels (`/api/v1/sites`). */
   sites?: () => SiteJson[];
+  /** The shifts of a site's calendar that overlap a span (`/api/v1/shifts`); undefined for a site without a calendar. */
+  shifts?: (site: string, from: number, to: number) => ShiftJson[] | undefined;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
   entries?: EntryService;
   /** API tokens, for machines and scripts. */

@@ -1,4 +1,6 @@
-import type { MaterialJson, SiteJson } from '../api/contract.js';
+import type { MaterialJson, ShiftJson, SiteJson } from '../api/contract.js';
+import { siteCalendars } from '../config/site-calendars.js';
+import { shiftsBetween } from '../kpi/shifts.js';
 import type { Config } from '../config/schema.js';
 
 /** The material library as the dashboard and reports show it: every factor with its source. */
@@ -29,4 +31,14 @@ export function siteList(cfg: Config): SiteJson[] {
       ),
     };
   });
+}
+
+/** The shifts of each site's calendar over a span, for the machine view's shift picker; undefined for a site without a calendar. */
+export function shiftList(cfg: Config): (site: string, from: number, to: number) => ShiftJson[] | undefined {
+  const calendars = siteCalendars(cfg);
+  return (site, from, to) => {
+    const cal = calendars.get(site);
+    if (cal === undefined || cal.versions.length === 0) return undefined;
+    return shiftsBetween(cal, from, to).map((s) => ({ site, name: s.name, date: s.date, start: s.start, end: s.end }));
+  };
 }

@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { AlertHistoryItemJson, EntryJson, ListJson, MachineListItem, SeriesJson, SiteJson } from '../../../agent/src/api/contract.js';
+import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
+import type { AlertHistoryItemJson, EntryJson, ListJson, MachineListItem, SeriesJson, ShiftJson, SiteJson } from '../../../agent/src/api/contract.js';
 import { getJson } from '../api.js';
-import { useLocale } from '../context.js';
+import { SessionContext, useLocale } from '../context.js';
 import { TimeChart } from '../components/chart.js';
 import { amount, dateTime, percent, timeOfDay } from '../format.js';
 import type { MessageKey } from '../i18n.js';
@@ -44,6 +44,21 @@ export function MachineView({ machine }: { machine: string }) {
   const [site, setSite] = useState<SiteJson | undefined>();
   const [data, setData] = useState<{ series: SeriesJson; entries: EntryJson[]; alerts: AlertHistoryItemJson[] } | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [shifts, setShifts] = useState<ShiftJson[]>([]);
+  // The central dashboard over InfluxDB holds no manual entries: they are on the agents.
+  const central = useContext(SessionContext)?.central === true;
+
+  useEffect(() => {
+    if (site === undefined) return;
+    const abort = new AbortController();
+    const now = Date.now();
+    // The site's shifts of the last week, newest first; a site without a calendar has none (404).
+    getJson<ListJson<ShiftJson>>(`/api/v1/shifts?site=${encodeURIComponent(site.site)}&from=${now - 7 * 24 * HOUR}&to=${now}`, abort.signal).then(
+      (r) => setShifts(r.items.filter((x) => x.start < now).reverse()),
+      () => setShifts([]),
+    );
+    return () => abort.abort();
+  }, [site?.site]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -63,7 +78,7 @@ export function MachineView({ machine }: { machine: string }) {
     const q = `machine=${encodeURIComponent(machine)}&from=${range.from}&to=${range.to}`;
     Promise.all([
       getJson<SeriesJson>(`/api/v1/kpis/series?${q}&points=1000`, abort.signal),
-      getJson<ListJson<EntryJson>>(`/api/v1/entries?${q}`, abort.signal),
+      central ? Promise.resolve({ items: [] as EntryJson[] }) : getJson<ListJson<EntryJson>>(`/api/v1/entries?${q}`, abort.signal),
       getJson<ListJson<AlertHistoryItemJson>>(`/api/v1/alerts/history?${q}`, abort.signal),
     ]).then(
       ([series, entries, alerts]) => {
@@ -75,7 +90,7 @@ export function MachineView({ machine }: { machine: string }) {
       },
     );
     return () => abort.abort();
-  }, [machine, range.from, range.to]);
+  }, [machine, range.from, range.to, central]);
 
   const zone = site?.time_zone ?? 'UTC';
   const label = (v: number) => (range.to - range.from > 36 * HOUR ? dateTime(lang, v, zone) : timeOfDay(lang, v, zone));
@@ -86,6 +101,8 @@ export function MachineView({ machine }: { machine: string }) {
         : [
             { label: t('tile.yield'), values: data.series.columns.yield!, stroke: '#1a7f37', format: (v: number) => percent(lang, v) },
             { label: t('tile.scrapRate'), values: data.series.columns.scrap_rate!, stroke: '#cf222e', format: (v: number) => percent(lang, v) },
+            // Material efficiency only where the machine's material in is known (measured, or parts × mass).
+            ...(data.series.columns.material_efficiency?.some((v) => v !== null) ? [{ label: t('machine.efficiency'), values: data.series.columns.material_efficiency, stroke: '#8250df', format: (v: number) => percent(lang, v) }] : []),
           ],
     [data, lang],
   );
@@ -103,6 +120,25 @@ export function MachineView({ machine }: { machine: string }) {
             {t(key)}
           </button>
         ))}
+        {shifts.length > 0 && (
+          <label class="shift-pick">
+            {t('range.shift')}{' '}
+            <select
+              value={shifts.find((x) => x.start === range.from)?.start ?? ''}
+              onChange={(e) => {
+                const x = shifts.find((s) => String(s.start) === (e.target as HTMLSelectElement).value);
+                if (x !== undefined) setRange(x.start, Math.min(x.end, Date.now()));
+              }}
+            >
+              <option value="">{t('range.pickShift')}</option>
+              {shifts.map((x) => (
+                <option key={x.start} value={x.start}>
+                  {t('range.shiftOption', { name: x.name, date: x.date, from: timeOfDay(lang, x.start, zone), to: timeOfDay(lang, x.end, zone) })}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <span class="muted">
           {dateTime(lang, range.from, zone)} – {dateTime(lang, range.to, zone)}
         </span>

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type WindowJson } from '../contract.js';
+import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type ShiftJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
 import { NO_QUERY, TIME_PARAM } from '../schemas.js';
@@ -7,6 +7,8 @@ import { NO_QUERY, TIME_PARAM } from '../schemas.js';
 const MAX_ITEMS = 10_000;
 /** Longest span of one rollup query: the store keeps 400 days by default. */
 const MAX_ROLLUP_SPAN_MS = 400 * 86_400_000;
+/** Longest span of shifts listed at once: a picker needs days, not years. */
+const MAX_SHIFT_SPAN_MS = 31 * 86_400_000;
 
 function badRequest(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400 });
@@ -53,6 +55,27 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   }));
 
   app.get('/sites', { schema: { summary: 'The sites: time zone and scrap reason codes with their labels in English and Dutch', tags: ['kpis'], querystring: NO_QUERY } }, async () => ({ items: deps.sites?.() ?? [] }));
+
+  app.get<{ Querystring: { site: string; from: string; to: string } }>(
+    '/shifts',
+    {
+      schema: {
+        summary: 'The shifts of a site\'s calendar that overlap a span, for picking a shift',
+        tags: ['kpis'],
+        querystring: { type: 'object', additionalProperties: false, required: ['site', 'from', 'to'], properties: { site: { type: 'string', minLength: 1 }, from: TIME_PARAM, to: TIME_PARAM } },
+      },
+    },
+    async (req, reply): Promise<ListJson<ShiftJson> | undefined> => {
+      const q = req.query;
+      const from = parseTime(q.from, 'from')!;
+      const to = parseTime(q.to, 'to')!;
+      if (!(to > from)) throw badRequest('query parameter "to" must be after "from"');
+      if (to - from > MAX_SHIFT_SPAN_MS) throw badRequest('query parameter "to" must be at most 31 days after "from"');
+      const items = deps.shifts?.(q.site, from, to);
+      if (items === undefined) return reply.code(404).send({ error: `site "${q.site}" has no shift calendar (sites.${q.site}.shiftCalendar)` });
+      return { items };
+    },
+  );
 
   app.get<{ Querystring: { machine: string; from: string; to: string; points?: string } }>(
     '/kpis/series',
