@@ -125,6 +125,28 @@ describe('GET /api/v1/kpis/rollup', () => {
     expect(sunday[0]!.parts_scrap).toBe(byDay.find((x) => x.period === '2026-10-25')!.parts_scrap);
   });
 
+  it('format=csv: the same rows and numbers as the JSON, unrounded, one row per period and group, as a file to download', async () => {
+    const q = `period=day&by=machine&from=${FROM}&to=${TO}`;
+    const json = (await get(q)).json() as { items: RollupRowJson[] };
+    const res = await get(`${q}&format=csv`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="yieldwatch-day-by-machine-2026-10-24\.csv"$/);
+    const [header, ...lines] = res.body.trimEnd().split('\r\n').map((l) => l.split(','));
+    expect(header!.slice(0, 6)).toEqual(['period', 'period_start', 'period_end', 'machine', 'windows', 'coverage']);
+    expect(header).toContain('dq_stale');
+    expect(lines).toHaveLength(json.items.length);
+    lines.forEach((cells, i) => {
+      const row = Object.fromEntries(header!.map((h, j) => [h, cells[j]]));
+      const want = json.items[i]!;
+      expect(row.period).toBe(want.period);
+      expect(row.period_start).toBe(new Date(want.period_start).toISOString());
+      expect(row.machine).toBe(want.machine);
+      for (const k of ['parts_total', 'parts_good', 'yield', 'scrap_rate', 'coverage']) expect(row[k], k).toBe(String(want[k]));
+      expect(row.dq_stale).toBe(String(want.quality!.stale));
+    });
+  });
+
   it('whole hours are read from the stored hours: the same rows as from the windows, revisions included', async () => {
     const calendars = siteCalendars(cfg);
     const fromWindows = (period: RollupQuery['period'], by: RollupQuery['by']) =>

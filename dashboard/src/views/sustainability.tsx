@@ -29,11 +29,12 @@ export function SustainabilityView() {
   useEffect(() => {
     void getJson<{ method: string | null; items: MaterialJson[] }>('/api/v1/materials').then(setLibrary, () => undefined);
   }, []);
+  // The span the page reads, kept for its CSV links: the store keeps 400 days, the longest span one rollup may read.
+  const [span] = useState(() => ({ from: Date.now() - 399 * DAY, to: Date.now() }));
   useEffect(() => {
     const abort = new AbortController();
-    const to = Date.now();
-    // The store keeps 400 days: the longest span one rollup may read.
-    const q = (by: string) => getJson<ListJson<RollupRowJson>>(`/api/v1/kpis/rollup?period=${period}&by=${by}&from=${to - 399 * DAY}&to=${to}`, abort.signal).then((r) => r.items);
+    const { from, to } = span;
+    const q = (by: string) => getJson<ListJson<RollupRowJson>>(`/api/v1/kpis/rollup?period=${period}&by=${by}&from=${from}&to=${to}`, abort.signal).then((r) => r.items);
     Promise.all([q('material'), q('destination'), q('site')]).then(
       ([byMaterial, byDestination, bySite]) => {
         setData({ byMaterial, byDestination, bySite });
@@ -51,7 +52,11 @@ export function SustainabilityView() {
   const crm = [...new Set(sites.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('crm_loss_kg_'))))].sort();
   const destinations = rows(data?.byDestination);
   const destTotal = sum(destinations, 'scrap_kg');
-  const currency = library?.items[0]?.currency ?? 'EUR';
+  // Loss cost is in each material's own currency: a total over materials is only shown when they share one.
+  const currencyOf = (material: string) => library?.items.find((m) => m.material === material)?.currency;
+  const currencies = new Set(rows(data?.byMaterial).map((r) => currencyOf(String(r.material)) ?? '?'));
+  const currency = currencies.size === 1 ? [...currencies][0]! : undefined;
+  const csv = (by: string) => `/api/v1/kpis/rollup?period=${period}&by=${by}&from=${span.from}&to=${span.to}&format=csv`;
   return (
     <section class="sustainability">
       <h1>{t('sus.title')}</h1>
@@ -81,17 +86,22 @@ export function SustainabilityView() {
             <dd>{amount(lang, sum(sites, 'material_loss_kg'), 1)} kg</dd>
             <dt>{t('machine.lossCo2e')}</dt>
             <dd>{amount(lang, sum(sites, 'loss_co2e_kg'), 1)} kg CO₂e</dd>
-            <dt>{t('sus.cost', { currency })}</dt>
-            <dd>{amount(lang, sum(sites, 'loss_cost'), 0)}</dd>
+            <dt>{t('sus.cost', { currency: currency ?? '' })}</dt>
+            <dd>{currency !== undefined ? amount(lang, sum(sites, 'loss_cost'), 0) : t('sus.mixedCurrencies')}</dd>
           </dl>
           <h2>{t('sus.byMaterial')}</h2>
+          <p class="downloads">
+            <a href={csv('material')} download>
+              {t('sus.csv', { what: t('sus.byMaterial') })}
+            </a>
+          </p>
           <table>
             <thead>
               <tr>
                 <th>{t('sus.material')}</th>
                 <th>{t('machine.lossKg')}</th>
                 <th>{t('machine.lossCo2e')}</th>
-                <th>{t('sus.cost', { currency })}</th>
+                <th>{t('sus.costShort')}</th>
                 <th>{t('sus.efficiency')}</th>
               </tr>
             </thead>
@@ -101,13 +111,20 @@ export function SustainabilityView() {
                   <td>{String(r.material) || t('sus.noMaterial')}</td>
                   <td>{amount(lang, r.material_loss_kg as number | undefined, 1)}</td>
                   <td>{amount(lang, r.loss_co2e_kg as number | undefined, 1)}</td>
-                  <td>{amount(lang, r.loss_cost as number | undefined, 0)}</td>
+                  <td>
+                    {amount(lang, r.loss_cost as number | undefined, 0)} {currencyOf(String(r.material)) ?? ''}
+                  </td>
                   <td>{percent(lang, r.material_efficiency as number | undefined)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
           <h2>{t('sus.byDestination')}</h2>
+          <p class="downloads">
+            <a href={csv('destination')} download>
+              {t('sus.csv', { what: t('sus.byDestination') })}
+            </a>
+          </p>
           <table>
             <thead>
               <tr>

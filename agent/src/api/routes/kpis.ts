@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ROLLUP_GROUPS, ROLLUP_PERIODS, type ListJson, type MachineListItem, type RollupQuery, type RollupRowJson, type ShiftJson, type WindowJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { parseTime } from '../query.js';
+import { rollupCsv } from '../rollup-csv.js';
 import { NO_QUERY, TIME_PARAM } from '../schemas.js';
 
 const MAX_ITEMS = 10_000;
@@ -104,7 +105,7 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     },
   );
 
-  app.get<{ Querystring: { period: RollupQuery['period']; by?: RollupQuery['by']; from: string; to: string; machine?: string } }>(
+  app.get<{ Querystring: { period: RollupQuery['period']; by?: RollupQuery['by']; from: string; to: string; machine?: string; format?: 'json' | 'csv' } }>(
     '/kpis/rollup',
     {
       schema: {
@@ -120,17 +121,23 @@ export const kpiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
             from: { type: 'string' },
             to: { type: 'string' },
             machine: { type: 'string', minLength: 1 },
+            format: { type: 'string', enum: ['json', 'csv'], description: 'csv: one row per period and group, the same numbers unrounded, times in UTC; a file to download' },
           },
         },
       },
     },
-    async (req): Promise<ListJson<RollupRowJson>> => {
+    async (req, reply): Promise<ListJson<RollupRowJson> | string> => {
       const q = req.query;
       const from = parseTime(q.from, 'from')!;
       const to = parseTime(q.to, 'to')!;
       if (!(to > from)) throw badRequest('query parameter "to" must be after "from"');
       if (to - from > MAX_ROLLUP_SPAN_MS) throw badRequest('query parameter "to" must be at most 400 days after "from"');
-      return { items: await deps.reader.rollup({ period: q.period, by: q.by ?? 'machine', from, to, machine: q.machine }) };
+      const by = q.by ?? 'machine';
+      const items = await deps.reader.rollup({ period: q.period, by, from, to, machine: q.machine });
+      if (q.format !== 'csv') return { items };
+      const name = `yieldwatch-${q.period}-by-${by}-${new Date(from).toISOString().slice(0, 10)}.csv`;
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`);
+      return rollupCsv(items, by);
     },
   );
 };
