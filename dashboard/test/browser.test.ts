@@ -94,6 +94,8 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     expect(await press1.locator('.target').textContent()).toBe('target yield ≥ 95.0% · target scrap ≤ 5.0%');
     expect(await press1.locator('dd.yield').getAttribute('class')).toMatch(/yield (met|near|missed)/);
     await expect.poll(() => page.locator('p.live').textContent()).toContain('Live');
+    // The last hours as a sparkline, told in words too (the demo runs since minutes: its current hour so far).
+    expect(await press1.locator('svg.sparkline').getAttribute('aria-label')).toMatch(/^Yield over the last 12 hours, hour by hour: from \d{1,3}\.\d% to \d{1,3}\.\d%$/);
     await page.screenshot({ path: join(SHOTS, 'overview-en.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'overview').toEqual([]);
 
@@ -110,7 +112,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'press1' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/machines/demo/line1/press1');
     await page.getByRole('button', { name: 'Last hour' }).click();
-    const chart = page.getByRole('img', { name: 'Yield and scrap rate over time' });
+    const chart = page.getByRole('img', { name: 'Yield, scrap rate and material efficiency over time' });
     await chart.locator('canvas').waitFor();
     expect(await page.locator('section[aria-labelledby="h-entries"] td').filter({ hasText: 'bin at the press' }).count()).toBe(1);
     // Once its window is emitted, the entry is in the Pareto as manual scrap (the view reads again on a new range).
@@ -125,6 +127,13 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     );
     await page.screenshot({ path: join(SHOTS, 'machine-en.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'machine').toEqual([]);
+    // The shift picker: the demo site's current shift sets the range to its start.
+    const shiftPick = page.getByLabel('Shift');
+    await waitFor('the shifts of the last week', async () => (await shiftPick.locator('option').count()) > 1, 10_000, 200);
+    const current = await shiftPick.locator('option').nth(1).getAttribute('value');
+    await shiftPick.selectOption(current!);
+    await waitFor('the shift in the URL', () => new URL(page.url()).searchParams.get('from') === current, 5000);
+    await page.getByRole('button', { name: 'Last hour' }).click();
     const before = new URL(page.url()).searchParams;
     const box = (await chart.locator('.u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
@@ -238,6 +247,14 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await waitFor('destinations of this month', async () => (await page.locator('tr[data-destination]').count()) > 0, 20_000, 500);
     expect(await page.getByText('KPI method yieldwatch-kpi/2').count()).toBe(1);
     expect((await page.locator('table').last().textContent()) ?? '').toMatch(/AlMg3.*kg CO₂e\/kg.*\(20\d\d\)/);
+    // Each table downloads as CSV: exact numbers, one row per period and destination.
+    const csvLink = page.getByRole('link', { name: /Download “Scrap by destination \(ESRS E5-5\)” as CSV/ });
+    const csv = await page.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { type: r.headers.get('content-type'), text: await r.text() };
+    }, (await csvLink.getAttribute('href'))!);
+    expect(csv.type).toBe('text/csv; charset=utf-8');
+    expect(csv.text.split('\r\n')[0]).toMatch(/^period,period_start,period_end,destination,windows,coverage,.*scrap_kg/);
     await page.screenshot({ path: join(SHOTS, 'sustainability-en.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'sustainability').toEqual([]);
     expect(problems).toEqual([]);
