@@ -14,7 +14,9 @@ export function rollupCsv(rows: readonly RollupRowJson[], by: RollupQuery['by'])
   const kpis = new Set<string>();
   for (const r of rows) for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && !(LEAD as readonly string[]).includes(k) && k !== 'windows' && k !== 'coverage') kpis.add(k);
   const quality = rows.some((r) => r.quality !== undefined);
-  const header = [...LEAD, by, 'windows', 'coverage', ...[...kpis].sort(), ...(quality ? Object.keys(rows.find((r) => r.quality)!.quality!).map((q) => `dq_${q}`) : []), 'method'];
+  // Reason and destination rows have no windows or coverage of their own.
+  const counts = (['windows', 'coverage'] as const).filter((k) => rows.some((r) => r[k] !== undefined));
+  const header = [...LEAD, by, ...counts, ...[...kpis].sort(), ...(quality ? Object.keys(rows.find((r) => r.quality)!.quality!).map((q) => `dq_${q}`) : []), 'method'];
   const records = rows.map((r) => {
     const out: Record<string, string | number> = { ...Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'number' || typeof v === 'string')) } as Record<string, string | number>;
     out.period_start = new Date(r.period_start).toISOString();
