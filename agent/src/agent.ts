@@ -8,8 +8,6 @@ import { EventHub } from './api/events.js';
 import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Scheduler } from './core/clock.js';
 import { packageVersion } from './core/package-root.js';
-import { isLoopbackHost } from './core/loopback.js';
-import { YieldwatchError } from './core/errors.js';
 import type { Health } from './core/health.js';
 import type { PluginContext, SampleSink, Source } from './core/plugin.js';
 import type { ForwarderStatus } from './core/sink.js';
@@ -30,8 +28,8 @@ import { createSource } from './wiring/sources.js';
 import { entryService } from './wiring/entries.js';
 import { storeReader } from './readers/store/index.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
+import { authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
-import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
 
 export interface AgentOptions {
@@ -127,12 +125,7 @@ export class Agent {
           materials: () => materials,
           method: KPI_METHOD,
           entries: entryService(config, this.store, this.pipeline, clock),
-          tokens: config.api.tokens,
-          users: this.users,
-          sessions: new Sessions(config.api.sessionTtl, () => clock.now()),
-          trustProxy: config.api.trustProxy,
-          alwaysLogin: !isLoopbackHost(config.api.host) || this.users.count() > 0,
-          logger,
+          ...authDeps(config, this.users, clock, logger),
         }, [{ plugin: dashboardPlugin }])
       : undefined;
   }
@@ -142,23 +135,8 @@ export class Agent {
     for (const w of configWarnings(this.opts.config)) this.log.configWarning(w);
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
-    if (this.app) {
-      const { host, port, tokens } = this.opts.config.api;
-      // An open API is for the machine itself: a dashboard others reach needs a login.
-      if (!isLoopbackHost(host) && tokens.length === 0 && this.users.count() === 0) {
-        throw new YieldwatchError(
-          'YW_ERR_API_OPEN',
-          `api.host is "${host}", which other machines reach, but the API has no users and no api.tokens: anyone could acknowledge alerts and record scrap. Add a user ("yieldwatch user add <name> --role admin --config <file>") or an api.tokens entry, or set api.host to 127.0.0.1.`,
-        );
-      }
-      try {
-        url = await this.app.listen({ host, port });
-      } catch (err) {
-        // A part of the app that failed on its own (the dashboard's build) says so itself.
-        if (err instanceof YieldwatchError) throw err;
-        throw new YieldwatchError('YW_ERR_API_LISTEN', `The HTTP API cannot listen on ${host}:${port}: ${(err as Error).message}. Set api.port (or YIELDWATCH_API__PORT) to a free port.`, { cause: err });
-      }
-    }
+    // An open API would let anyone on the network acknowledge alerts and record scrap.
+    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, 'the KPIs, acknowledge alerts and record scrap');
     this.ticker.start();
     for (const f of this.forwarders) f.start();
     const sink: SampleSink = {

@@ -4,17 +4,16 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { dashboardPlugin } from '../../dashboard/server/plugin.js';
 import { buildApp } from './api/app.js';
-import { Sessions } from './api/auth/sessions.js';
 import { UserFile } from './api/auth/users.js';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { YieldwatchError } from './core/errors.js';
-import { isLoopbackHost } from './core/loopback.js';
 import { packageVersion } from './core/package-root.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { influxReader } from './readers/influxdb/index.js';
 import { InfluxQuery } from './readers/influxdb/query.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
+import { authDeps, listenApi } from './wiring/http-api.js';
 
 export interface CentralOptions {
   config: Config;
@@ -63,32 +62,15 @@ export class CentralDashboard {
           shifts: shiftList(config),
         materials: () => materials,
         method: KPI_METHOD,
-        tokens: config.api.tokens,
-        users: this.users,
-        sessions: new Sessions(config.api.sessionTtl, () => clock.now()),
-        trustProxy: config.api.trustProxy,
-        alwaysLogin: !isLoopbackHost(config.api.host) || this.users.count() > 0,
-        logger,
+        ...authDeps(config, this.users, clock, logger),
       },
       [{ plugin: dashboardPlugin }],
     );
   }
 
-  /** Listens on `api.host`/`api.port`; returns the URL. The same refusal as the agent's: no open API where others reach it. */
+  /** Listens on `api.host`/`api.port`; returns the URL. Like the agent, it needs a login where other machines reach it. */
   async start(): Promise<string> {
-    const { host, port, tokens } = this.opts.config.api;
-    if (!isLoopbackHost(host) && tokens.length === 0 && this.users.count() === 0) {
-      throw new YieldwatchError(
-        'YW_ERR_API_OPEN',
-        `api.host is "${host}", which other machines reach, but the API has no users and no api.tokens. Add a user ("yieldwatch user add <name> --role viewer --config <file>") or an api.tokens entry, or set api.host to 127.0.0.1.`,
-      );
-    }
-    try {
-      return await this.app.listen({ host, port });
-    } catch (err) {
-      if (err instanceof YieldwatchError) throw err;
-      throw new YieldwatchError('YW_ERR_API_LISTEN', `The dashboard cannot listen on ${host}:${port}: ${(err as Error).message}. Set api.port (or YIELDWATCH_API__PORT) to a free port.`, { cause: err });
-    }
+    return listenApi(this.app, this.opts.config, this.users, 'every agent\'s KPIs and alerts');
   }
 
   async stop(): Promise<void> {
