@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OverviewJson } from '../../agent/src/api/contract.js';
 import type { KpiReader } from '../../agent/src/api/reader.js';
 import { CentralDashboard } from '../../agent/src/central.js';
 import { validateConfig } from '../../agent/src/config/load.js';
@@ -52,6 +53,10 @@ function expectSame(actual: unknown, expected: unknown, path = '$'): void {
   expect(actual, path).toEqual(expected);
 }
 
+function withoutSignals(o: OverviewJson): OverviewJson {
+  return { ...o, items: o.items.map((m) => ({ ...m, signals: {} })) };
+}
+
 describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows what the agent shows', () => {
   let influx: InfluxdbServer;
   let dir: string;
@@ -59,13 +64,14 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
   let local: KpiReader;
   let central: KpiReader;
   let config: ReturnType<typeof validateConfig>;
+  let centralConfig: ReturnType<typeof validateConfig>;
   const clock = new VirtualClock(FROM);
   let ackedId = '';
 
   beforeAll(async () => {
     influx = await startInfluxdb();
     dir = mkdtempSync(join(tmpdir(), 'yw-central-'));
-    config = validateConfig({
+    const raw = {
       agent: { id: 'edge-1', dataDir: dir },
       kpi: { windowSize: '5m', allowedLateness: '10s' },
       sites: {
@@ -80,12 +86,14 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
         steel: { pricePerKg: 1.2, scrapValuePerKg: 0.2, currency: 'EUR', co2ePerKg: { value: 1.9, source: 'test', year: 2024 }, crm: { Mn: 0.01 }, scrapDestination: 'external_recycling' },
       },
       machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } }, targets: { yield: 0.9 } },
-      machines: MACHINES.map((path, i) => ({ path, partMassKg: 0.5 + i, material: 'steel', ...(i === 0 ? { name: 'Press 1' } : {}) })),
+      // The lathe weighs its material in, but not in every window: those have good kg and no material efficiency.
+      machines: MACHINES.map((path, i) => ({ path, partMassKg: 0.5 + i, material: 'steel', ...(i === 0 ? { name: 'Press 1' } : {}), ...(i === 1 ? { signals: { material_in_kg: { kind: 'delta' } } } : {}) })),
       alerts: { rules: [{ id: 'scrap-threshold', type: 'threshold', scrapRate: 0.3, minParts: 5, cooldown: '5m' }] },
       sinks: [{ type: 'influxdb', id: 'influx', url: influx.url, database: 'plant', createDatabase: true, batchSize: 500, retryMin: '50ms', retryMax: '200ms' }],
       central: { influxdb: { url: influx.url, database: 'plant' } },
       api: { enabled: false },
-    });
+    };
+    config = validateConfig(raw);
     store = new Store({ path: join(dir, 'yieldwatch.db') });
     const pipeline = createPipeline(config, store, clock, {}, [outboxWriter(config.sinks[0]!, 'edge-1')]);
     const counts = MACHINES.map(() => ({ good: 0, scrap: 0 }));
@@ -105,6 +113,7 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
           { machine, signal: 'parts_good', value: c.good, ts: t, source: 't' },
           { machine, signal: 'scrap_reason', value: minute % 3 === 0 ? 'crack' : 'burr', ts: t, source: 't' },
           { machine, signal: 'parts_scrap', value: c.scrap, ts: t, source: 't' },
+          ...(i === 1 && minute % 40 < 25 ? [{ machine, signal: 'material_in_kg' as const, value: 14 + (minute % 3), ts: t, source: 't' }] : []),
         ]);
       });
       pipeline.tick();
@@ -121,7 +130,10 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
     await waitFor('the outbox delivered to InfluxDB', () => fwd.status().pendingRecords === 0 && fwd.status().delivered > 0, 60_000);
     await fwd.stop();
     local = storeReader(store, config, machineList(config), clock);
-    central = influxReader(config, config.central!, clock, new InfluxQuery(config.central!.influxdb, dir));
+    // The central dashboard's own file: the sites, materials, names and targets, but not the agents' kpi keys (1-minute windows by default).
+    centralConfig = validateConfig({ sites: raw.sites, materials: raw.materials, machineDefaults: { targets: raw.machineDefaults.targets }, machines: raw.machines.map(({ path, name }) => ({ path, ...(name !== undefined ? { name } : {}) })), central: raw.central });
+    expect(centralConfig.kpi.windowSize).toBe(60_000);
+    central = influxReader(centralConfig, centralConfig.central!, clock, new InfluxQuery(centralConfig.central!.influxdb, dir));
   }, 120_000);
 
   afterAll(async () => {
@@ -136,6 +148,22 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
     expect(a[0]!.name).toBe('Press 1');
     expect(a.map((m) => [m.windows, m.last_window_start])).toEqual(b.map((m) => [m.windows, m.last_window_start]));
     expect(a[0]!.windows).toBeGreaterThan(300);
+  });
+
+  it('a ratio over hours sums only the windows that have it: material efficiency leaves out windows without material in', async () => {
+    const q = { period: 'hour', by: 'machine', from: FROM, to: FROM + 6 * HOUR, machine: 'plant/hall/l2/lathe' } as const;
+    const [a, b] = await Promise.all([central.rollup(q), local.rollup(q)]);
+    const windows = await local.windows({ machine: q.machine, from: q.from, to: q.to, limit: 1000 });
+    // The data has both kinds of window, so the test can tell the two sums apart.
+    expect(windows.some((w) => w.material_efficiency === undefined && (w.good_kg as number) > 0)).toBe(true);
+    expect(windows.some((w) => w.material_efficiency !== undefined)).toBe(true);
+    expectSame(a, b);
+  });
+
+  it('bad input reads nothing and never counts as InfluxDB down: a time beyond its range, a path with a newline, limit 0', async () => {
+    expect(await central.windows({ machine: 'plant/l1/press', from: FROM, to: 1e23, limit: 2 })).toHaveLength(2);
+    expect(await central.windows({ machine: 'plant/l1/pr\ness', from: FROM, to: NOW, limit: 10 })).toEqual([]);
+    expect(await central.windows({ machine: 'plant/l1/press', from: FROM, to: NOW, limit: 0 })).toEqual([]);
   });
 
   it('lists the same windows with the same KPIs, scrap by reason and destination, data quality and method', async () => {
@@ -171,7 +199,9 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
 
   it('shows the same overview: newest window, stale or not, shift and day so far, the last 12 hours, open alerts', async () => {
     const [a, b] = await Promise.all([central.overview(), local.overview()]);
-    expectSame(a, b);
+    // The central view does not know each signal's kind (the agents' files do); everything else is the same.
+    expect(a.items.map((m) => m.signals)).toEqual(a.items.map(() => ({})));
+    expectSame(withoutSignals(a), withoutSignals(b));
     const press = b.items[0]!;
     expect(press.shift?.period).toBe('2026-11-20 early');
     expect(press.recent.t).toHaveLength(12);
@@ -194,11 +224,11 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
   });
 
   it('serves it all as `yieldwatch dashboard` does: the overview over HTTP, read-only, with InfluxDB on the status page', async () => {
-    const dash = new CentralDashboard({ config: { ...config, api: { ...config.api, port: 0 } }, baseDir: dir, dataDir: dir, logger: pino({ level: 'silent' }), clock });
+    const dash = new CentralDashboard({ config: { ...centralConfig, api: { ...centralConfig.api, port: 0 } }, baseDir: dir, dataDir: dir, logger: pino({ level: 'silent' }), clock });
     try {
       const overview = await dash.app.inject('/api/v1/overview');
       expect(overview.statusCode).toBe(200);
-      expectSame(overview.json(), await local.overview());
+      expectSame(withoutSignals(overview.json() as OverviewJson), withoutSignals(await local.overview()));
       expect((await dash.app.inject('/api/v1/session')).json()).toMatchObject({ central: true });
       const status = (await dash.app.inject('/api/v1/status')).json() as { store: { kind: string; url: string }; parts: Record<string, { status: string }> };
       expect(status.store).toMatchObject({ kind: 'influxdb', url: influx.url });

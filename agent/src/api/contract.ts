@@ -186,7 +186,6 @@ export interface OverviewItemJson extends MachineInfo {
 /** `GET /api/v1/overview`: every configured machine, in config order, with the site time zones they are shown in. */
 export interface OverviewJson {
   generated_at: number;
-  window_ms: number;
   time_zones: Record<string, string>;
   items: OverviewItemJson[];
 }

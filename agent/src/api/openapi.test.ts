@@ -32,7 +32,7 @@ describe('the API documents itself', () => {
       expect(op!.summary, `${method} ${path} summary`).toMatch(/\w/);
       expect(op!.tags?.length, `${method} ${path} tag`).toBeGreaterThan(0);
     }
-    expect(doc.paths['/api/v1/kpis/rollup']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['by', 'from', 'machine', 'period', 'to']);
+    expect(doc.paths['/api/v1/kpis/rollup']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['by', 'format', 'from', 'machine', 'period', 'to']);
     await app.close();
     store.close();
   });

@@ -24,5 +24,6 @@ export function rollupCsv(rows: readonly RollupRowJson[], by: RollupQuery['by'])
     for (const [q, n] of Object.entries(r.quality ?? {})) out[`dq_${q}`] = n;
     return header.map((h) => out[h] ?? '');
   });
-  return stringify([header, ...records], { record_delimiter: '\r\n' });
+  // A cell that starts with = + - @ would run as a formula in a spreadsheet (a material named by a machine's signal): escaped.
+  return stringify([header, ...records], { record_delimiter: '\r\n', escape_formulas: true });
 }

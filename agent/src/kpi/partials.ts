@@ -7,7 +7,7 @@ const ADDITIVE = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rew
 const isAdditive = (k: string): boolean => ADDITIVE.has(k) || k.startsWith('crm_loss_kg_');
 
 /** Ratios: name → numerator and denominator, each summed over the windows that define the ratio. */
-const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
+export const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
   yield: ['parts_good', 'parts_total'],
   scrap_rate: ['parts_scrap', 'parts_total'],
   rework_ratio: ['parts_rework', 'parts_total'],

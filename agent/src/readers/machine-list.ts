@@ -38,7 +38,8 @@ export function machineList(cfg: Config): MachineInfo[] {
  */
 export function foundMachine(cfg: Config, configured: ReadonlyMap<string, MachineInfo>, path: string, product: string | undefined, material: string | undefined): MachineInfo | undefined {
   const known = configured.get(path);
-  if (known !== undefined) return known;
+  // The central file names the machine; what it makes and of what, its windows say when the file does not.
+  if (known !== undefined) return { ...known, product: known.product ?? product, material: known.material ?? material };
   const ref = parseMachinePath(path);
   if (ref === undefined) return undefined;
   const targets = targetsJson({ ...cfg.machineDefaults.targets });

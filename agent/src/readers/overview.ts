@@ -37,7 +37,6 @@ function byMachine(rows: readonly RollupRowJson[]): Map<string, RollupRowJson> {
  */
 export function overviewOf(cfg: Config, source: OverviewSource, now: () => number): () => Promise<OverviewJson> {
   const finders = new Map([...siteCalendars(cfg)].flatMap(([site, cal]) => (cal.versions.length > 0 ? [[site, shiftFinder(cal)] as const] : [])));
-  const staleAfter = 2 * cfg.kpi.windowSize + cfg.kpi.allowedLateness;
   return async () => {
     const t = now();
     const machines = await source.machines();
@@ -72,6 +71,8 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
     );
     const items = machines.map((m): OverviewItemJson => {
       const window = last.get(m.machine) ?? null;
+      // Stale after two of the machine's own windows and the allowed lateness (the central view's agents may use other window sizes than its file says).
+      const staleAfter = 2 * (window === null ? cfg.kpi.windowSize : window.window_end - window.window_start) + cfg.kpi.allowedLateness;
       const site = bySite.get(m.site)!;
       const rows = recentOf.get(m.machine);
       const col = (k: 'yield' | 'scrap_rate' | 'parts_total') => hours.map((h) => (rows?.get(h)?.[k] as number | undefined) ?? null);
@@ -85,6 +86,6 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
         alerts: open.filter((a) => a.machine === m.machine),
       };
     });
-    return { generated_at: t, window_ms: cfg.kpi.windowSize, time_zones: zones, items };
+    return { generated_at: t, time_zones: zones, items };
   };
 }

@@ -7,7 +7,8 @@ import type { MessageKey } from '../i18n.js';
 
 /** The ESRS E5-5 categories, diverted from disposal first. */
 const DESTINATIONS = ['internal_reuse', 'external_recycling', 'other_recovery', 'incineration', 'landfill', 'other_disposal', 'unknown'];
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 interface Rollups {
   byMaterial: RollupRowJson[];
@@ -30,7 +31,11 @@ export function SustainabilityView() {
     void getJson<{ method: string | null; items: MaterialJson[] }>('/api/v1/materials').then(setLibrary, () => undefined);
   }, []);
   // The span the page reads, kept for its CSV links: the store keeps 400 days, the longest span one rollup may read.
-  const [span] = useState(() => ({ from: Date.now() - 399 * DAY, to: Date.now() }));
+  // On whole hours, so the sums the store (or InfluxDB) keeps per hour serve it, not every window.
+  const [span] = useState(() => {
+    const to = Math.ceil(Date.now() / HOUR) * HOUR;
+    return { from: to - 399 * DAY, to };
+  });
   useEffect(() => {
     const abort = new AbortController();
     const { from, to } = span;
@@ -54,8 +59,13 @@ export function SustainabilityView() {
   const destTotal = sum(destinations, 'scrap_kg');
   // Loss cost is in each material's own currency: a total over materials is only shown when they share one.
   const currencyOf = (material: string) => library?.items.find((m) => m.material === material)?.currency;
-  const currencies = new Set(rows(data?.byMaterial).map((r) => currencyOf(String(r.material)) ?? '?'));
-  const currency = currencies.size === 1 ? [...currencies][0]! : undefined;
+  // Rows without a material or without a cost carry no currency; until the library is read, none is known.
+  const currencies = new Set(
+    rows(data?.byMaterial)
+      .filter((r) => String(r.material) !== '' && typeof r.loss_cost === 'number')
+      .map((r) => currencyOf(String(r.material)) ?? '?'),
+  );
+  const currency = library !== undefined && currencies.size <= 1 ? ([...currencies][0] ?? library.items[0]?.currency) : undefined;
   const csv = (by: string) => `/api/v1/kpis/rollup?period=${period}&by=${by}&from=${span.from}&to=${span.to}&format=csv`;
   return (
     <section class="sustainability">
@@ -87,7 +97,7 @@ export function SustainabilityView() {
             <dt>{t('machine.lossCo2e')}</dt>
             <dd>{amount(lang, sum(sites, 'loss_co2e_kg'), 1)} kg CO₂e</dd>
             <dt>{t('sus.cost', { currency: currency ?? '' })}</dt>
-            <dd>{currency !== undefined ? amount(lang, sum(sites, 'loss_cost'), 0) : t('sus.mixedCurrencies')}</dd>
+            <dd>{library === undefined ? '…' : currency !== undefined ? amount(lang, sum(sites, 'loss_cost'), 0) : t('sus.mixedCurrencies')}</dd>
           </dl>
           <h2>{t('sus.byMaterial')}</h2>
           <p class="downloads">

@@ -1,20 +1,24 @@
-import type { AlertDetailJson, AlertHistoryItemJson, AlertJson, MachineListItem, RollupQuery, WindowJson } from '../../api/contract.js';
+import type { AlertDetailJson, AlertHistoryItemJson, AlertJson, MachineInfo, MachineListItem, RollupQuery, WindowJson } from '../../api/contract.js';
 import type { KpiReader } from '../../api/reader.js';
 import type { CentralConfig, Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
 import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
 import type { Clock } from '../../core/clock.js';
-import { HOUR_MS, partialOf, type PartialSums } from '../../kpi/partials.js';
+import { HOUR_MS, partialOf, RATIOS, type PartialSums } from '../../kpi/partials.js';
 import type { AlertQuery } from '../../store/alerts.js';
 import { foundMachine, machineList } from '../machine-list.js';
 import { overviewOf } from '../overview.js';
 import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
 import { seriesJson } from '../series-json.js';
-import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
+import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, pointKey, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
 import { ident, InfluxQuery, literal, rowsOf } from './query.js';
 
-/** How long the list of machines found in InfluxDB is reused: the overview asks for it on every refresh. */
-const MACHINES_TTL_MS = 10_000;
+/** How long the machines found in InfluxDB are reused: every open overview asks for them every 15 s, and finding them reads the whole lookback. */
+const FOUND_TTL_MS = 5 * 60_000;
+/** How long the window counts of `GET /api/v1/machines` are reused (they count every window of the lookback). */
+const COUNTS_TTL_MS = 60_000;
+/** InfluxDB keeps times within ±2^63 ns: a time beyond is clamped rather than sent as a query InfluxDB cannot parse. */
+const MAX_TIME_MS = 9_000_000_000_000;
 /** How far back the overview looks for a machine's newest window. */
 const NEWEST_LOOKBACK_MS = 7 * 86_400_000;
 
@@ -32,7 +36,8 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
   const alertsM = ident(central.influxdb.alertMeasurement);
   const calendars = siteCalendars(cfg);
   const configured = new Map(machineList(cfg).map((x) => [x.machine, x]));
-  const span = (from: number | undefined, to: number | undefined) => [from !== undefined ? `time >= ${from}ms` : undefined, to !== undefined ? `time < ${to}ms` : undefined];
+  const clamp = (t: number) => Math.max(-MAX_TIME_MS, Math.min(MAX_TIME_MS, Math.trunc(t)));
+  const span = (from: number | undefined, to: number | undefined) => [from !== undefined ? `time >= ${clamp(from)}ms` : undefined, to !== undefined ? `time < ${clamp(to)}ms` : undefined];
   const where = (...conds: (string | undefined)[]) => {
     const c = conds.filter((x) => x !== undefined);
     return c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`;
@@ -40,49 +45,61 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
   const machineWhere = (path: string | undefined): string | undefined => {
     if (path === undefined) return undefined;
     const tags = tagsOf(path);
-    // A path that is no machine path matches nothing.
-    if (tags === undefined) return 'false';
+    // A path that is no machine path (or holds a control character no tag can) matches nothing.
+    if (tags === undefined || [...path].some((c) => c < ' ')) return 'false';
     return Object.entries(tags)
       .map(([k, v]) => `${ident(k)} = ${literal(v)}`)
       .join(' AND ');
   };
 
-  let found: { at: number; items: MachineListItem[] } | undefined;
-  async function machines(): Promise<MachineListItem[]> {
+  const fresh = (at: number | undefined, ttl: number) => at !== undefined && clock.now() - at < ttl && clock.now() >= at;
+
+  let found: { at: number; items: MachineInfo[]; newest: Map<string, number> } | undefined;
+  /** The machines any agent writes there: the configured ones first, in config order, as on an agent; then the others by path. */
+  async function discover(): Promise<{ items: MachineInfo[]; newest: Map<string, number> }> {
+    if (found !== undefined && fresh(found.at, FOUND_TTL_MS)) return found;
     const now = clock.now();
-    if (found !== undefined && now - found.at < MACHINES_TTL_MS && now >= found.at) return found.items;
-    const since = now - central.lookback;
-    const [last, counts] = await db.run(
-      `SELECT LAST("revision") FROM ${m} ${where(...span(since, undefined))} GROUP BY *; SELECT COUNT("revision") FROM ${m} ${where(...span(since, undefined))} GROUP BY "site","area","line","machine"`,
-    );
+    const [last] = await db.run(`SELECT LAST("revision") FROM ${m} ${where(...span(now - central.lookback, undefined))} GROUP BY *`);
     const newest = new Map<string, { t: number; product: string | undefined; material: string | undefined }>();
     for (const { tags, row } of rowsOf(last!)) {
       const path = pathOf(tags);
       const t = row.time as number;
       if (path !== undefined && (newest.get(path)?.t ?? -Infinity) < t) newest.set(path, { t, product: tags.product || undefined, material: tags.material || undefined });
     }
-    const windows = new Map<string, number>();
-    for (const { tags, row } of rowsOf(counts!)) {
-      const path = pathOf(tags);
-      if (path !== undefined) windows.set(path, (windows.get(path) ?? 0) + ((row.count as number) ?? 0));
-    }
-    const items: MachineListItem[] = [];
-    // Configured machines first, in config order, as on an agent; then what else writes there, by path.
-    const paths = [...configured.keys(), ...[...newest.keys()].filter((p) => !configured.has(p)).sort()];
-    for (const path of paths) {
+    const items: MachineInfo[] = [];
+    for (const path of [...configured.keys(), ...[...newest.keys()].filter((p) => !configured.has(p)).sort()]) {
       const n = newest.get(path);
       const info = foundMachine(cfg, configured, path, n?.product, n?.material);
-      if (info !== undefined) items.push({ ...info, windows: windows.get(path) ?? 0, last_window_start: n?.t ?? null });
+      if (info !== undefined) items.push(info);
     }
-    found = { at: now, items };
-    return items;
+    found = { at: now, items, newest: new Map([...newest].map(([p, n]) => [p, n.t])) };
+    return found;
+  }
+
+  let counted: { at: number; windows: Map<string, number> } | undefined;
+  async function machines(): Promise<MachineListItem[]> {
+    const { items, newest } = await discover();
+    if (counted === undefined || !fresh(counted.at, COUNTS_TTL_MS)) {
+      const now = clock.now();
+      const [counts] = await db.run(`SELECT COUNT("revision") FROM ${m} ${where(...span(now - central.lookback, undefined))} GROUP BY "site","area","line","machine"`);
+      const windows = new Map<string, number>();
+      for (const { tags, row } of rowsOf(counts!)) {
+        const path = pathOf(tags);
+        if (path !== undefined) windows.set(path, (windows.get(path) ?? 0) + ((row.count as number) ?? 0));
+      }
+      counted = { at: now, windows };
+    }
+    return items.map((info) => ({ ...info, windows: counted!.windows.get(info.machine) ?? 0, last_window_start: newest.get(info.machine) ?? null }));
   }
 
   /** The windows of a span, with their scrap split; `limit` per machine series. */
   async function windowAggregates(q: { machine?: string | undefined; from?: number | undefined; to?: number | undefined; limit?: number }): Promise<Aggregate[]> {
-    const w = where(machineWhere(q.machine), ...span(q.from, q.to));
+    // LIMIT 0 is no limit to InfluxDB.
+    if (q.limit === 0) return [];
+    // Without a start, the lookback bounds the read.
+    const w = where(machineWhere(q.machine), ...span(q.from ?? clock.now() - central.lookback, q.to));
     const limit = q.limit !== undefined ? ` LIMIT ${q.limit}` : '';
-    const [windows, reasons, destinations] = await db.run(`SELECT * FROM ${m} ${w} GROUP BY *${limit}; SELECT * FROM ${byReason} ${w} GROUP BY *; SELECT * FROM ${byDestination} ${w} GROUP BY *`);
+    const [windows, reasons, destinations] = await db.run(`SELECT * FROM ${m} ${w} GROUP BY *${limit}; SELECT * FROM ${byReason} ${w} GROUP BY *${limit}; SELECT * FROM ${byDestination} ${w} GROUP BY *${limit}`);
     const splits = splitsOf({ reason: reasons!, destination: destinations! });
     const out: Aggregate[] = [];
     for (const { tags, row } of rowsOf(windows!)) {
@@ -96,10 +113,26 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
   /** Each hour of each machine (and agent, material, product) summed by InfluxDB: what the store keeps as hour sums. */
   async function hourSums(q: { machine?: string | undefined; from: number; to: number }): Promise<PartialSums[]> {
     const w = where(machineWhere(q.machine), ...span(q.from, q.to));
-    const [sums, reasons, destinations] = await db.run(
-      `SELECT SUM(*), COUNT("revision") FROM ${m} ${w} GROUP BY time(1h),* fill(none); SELECT SUM(*) FROM ${byReason} ${w} GROUP BY time(1h),* fill(none); SELECT SUM(*) FROM ${byDestination} ${w} GROUP BY time(1h),* fill(none)`,
+    // A ratio's numerator and denominator are summed over the windows that have the ratio, as the store sums them
+    // (a window with good kg but no material in has no material efficiency): one statement per ratio.
+    const ratioNames = Object.keys(RATIOS);
+    const ratioSql = ratioNames.map((r) => {
+      const [num, den] = RATIOS[r]!;
+      return `SELECT SUM(${ident(num)}) AS "n", SUM(${ident(den)}) AS "d" FROM ${m} ${w} AND ${ident(r)} >= 0 GROUP BY time(1h),* fill(none)`;
+    });
+    const [sums, reasons, destinations, ...ratioSeries] = await db.run(
+      [`SELECT SUM(*), COUNT("revision") FROM ${m} ${w} GROUP BY time(1h),* fill(none)`, `SELECT SUM(*) FROM ${byReason} ${w} GROUP BY time(1h),* fill(none)`, `SELECT SUM(*) FROM ${byDestination} ${w} GROUP BY time(1h),* fill(none)`, ...ratioSql].join('; '),
     );
     const splits = splitsOf({ reason: reasons!, destination: destinations! }, 'sum_');
+    const ratios = new Map<string, Record<string, [number, number]>>();
+    ratioNames.forEach((r, i) => {
+      for (const { tags, row } of rowsOf(ratioSeries[i]!)) {
+        const key = pointKey(tags, row.time as number);
+        const at = ratios.get(key) ?? {};
+        at[r] = [(row.n as number | null) ?? 0, (row.d as number | null) ?? 0];
+        ratios.set(key, at);
+      }
+    });
     const out: PartialSums[] = [];
     for (const { tags, row } of rowsOf(sums!)) {
       const count = row.count;
@@ -109,13 +142,14 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
       const p = partialOf(a);
       p.windows = count;
       p.covered = count * (windowMsOf(tags) ?? 0);
+      p.ratios = ratios.get(pointKey(tags, row.time as number)) ?? {};
       out.push(p);
     }
     return out;
   }
 
   async function rollup(q: RollupQuery) {
-    const list = (await machines()).map((x) => x.machine);
+    const list = (await discover()).items.map((x) => x.machine);
     const sites = [...new Set(list.map((p) => p.split('/')[0]!))];
     const to = readEnd(q, calendars);
     const parts = sumLevelsFor(q, cfg, calendars, sites).has('hour') ? await hourSums({ machine: q.machine, from: q.from, to }) : (await windowAggregates({ machine: q.machine, from: q.from, to })).map(partialOf);
@@ -160,7 +194,7 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
   const overview = overviewOf(
     cfg,
     {
-      machines: async () => (await machines()).map(({ windows: _w, last_window_start: _l, ...info }) => info),
+      machines: async () => (await discover()).items,
       rollup,
       lastWindows: async (list) => {
         const wanted = new Set(list);
@@ -192,7 +226,10 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     },
     overview,
     async series(q) {
-      return seriesJson(q, (await windowAggregates({ machine: q.machine, from: q.from, to: q.to })).map(partialOf), cfg.kpi.windowSize);
+      const windows = await windowAggregates({ machine: q.machine, from: q.from, to: q.to });
+      // Buckets are whole windows of the agent that wrote them, whatever this file's kpi.windowSize says.
+      const windowMs = windows.length > 0 ? windows[windows.length - 1]!.windowEnd - windows[windows.length - 1]!.windowStart : cfg.kpi.windowSize;
+      return seriesJson(q, windows.map(partialOf), windowMs);
     },
     rollup,
     alerts,

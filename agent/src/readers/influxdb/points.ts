@@ -28,8 +28,8 @@ export function tagsOf(path: string): Record<string, string> | undefined {
   return undefined;
 }
 
-/** Key of one point of one machine and window: the split's points join their window on it. */
-function keyOf(tags: Record<string, string>, time: number): string {
+/** Key of one point of one machine and window (or hour): the split's and the ratios' points join their window on it. */
+export function pointKey(tags: Record<string, string>, time: number): string {
   return `${pathOf(tags)}|${tags.agent ?? ''}|${tags.material ?? ''}|${tags.product ?? ''}|${time}`;
 }
 
@@ -49,7 +49,7 @@ export function splitsOf(byDimension: Readonly<Record<string, readonly InfluxSer
         const name = k.slice(prefix.length);
         if (!NOT_KPI.has(name)) measures[name] = v;
       }
-      const id = keyOf(tags, row.time as number);
+      const id = pointKey(tags, row.time as number);
       const split = out.get(id) ?? {};
       (split[dimension] ??= {})[key] = measures;
       out.set(id, split);
@@ -76,7 +76,7 @@ export function aggregateOf(tags: Record<string, string>, row: Record<string, nu
   }
   const windowMs = windowMsOf(tags);
   // A window that measures scrap has a split, empty when it made none (the sink writes no point for an empty split).
-  const split = splits.get(keyOf(tags, time)) ?? ('parts_scrap' in kpis ? { reason: {}, destination: {} } : undefined);
+  const split = splits.get(pointKey(tags, time)) ?? ('parts_scrap' in kpis ? { reason: {}, destination: {} } : undefined);
   return {
     machine,
     windowStart: time,

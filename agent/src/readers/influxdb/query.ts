@@ -11,8 +11,11 @@ export interface InfluxSeries {
   values: (number | string | null)[][];
 }
 
-/** A query answer larger than this is refused: a view that needs more must ask for less. */
-const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
+/** A query answer larger than this is refused: a view that needs more must ask for less (30 days of 1-minute windows of one machine are about 30 MB). */
+const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+
+/** InfluxDB understood the request and refused it (a query it cannot parse): our error, not an outage. */
+class QueryRefused extends Error {}
 
 /** `"name"` for InfluxQL. */
 export function ident(name: string): string {
@@ -57,6 +60,7 @@ export class InfluxQuery {
       return out;
     } catch (err) {
       this.stats.failures++;
+      if (err instanceof QueryRefused) throw Object.assign(new Error(`The central dashboard asked InfluxDB something it refused: ${err.message}`, { cause: err }), { statusCode: 500 });
       this.stats.lastOk = false;
       this.stats.lastError = (err as Error).message;
       // The API answers 503 with the reason: the dashboard is up, what it reads is not.
@@ -74,14 +78,17 @@ export class InfluxQuery {
     if (auth.type === 'password') headers.authorization = `Basic ${Buffer.from(`${auth.userName}:${auth.password}`).toString('base64')}`;
     if (auth.type === 'token') headers.authorization = `Token ${auth.token}`;
     const res = await post(new URL('query', this.base), Buffer.from(params.toString()), { headers, timeoutMs: this.cfg.timeout, ca: this.ca, rejectUnauthorized: this.cfg.tls.rejectUnauthorized, maxAnswerBytes: MAX_ANSWER_BYTES });
-    let body: { error?: string; results?: { error?: string; series?: InfluxSeries[] }[] };
+    let body: { error?: string; results?: { error?: string; partial?: boolean; series?: InfluxSeries[] }[] };
     try {
       body = JSON.parse(res.body) as typeof body;
     } catch {
       throw new Error(`InfluxDB at ${this.base.origin} answered ${res.status} with no JSON: ${res.body.slice(0, 200)}`);
     }
     const error = body.error ?? body.results?.find((r) => r.error !== undefined)?.error;
-    if (res.status >= 400 || error !== undefined) throw new Error(`InfluxDB at ${this.base.origin} answered ${res.status}: ${error ?? res.body.slice(0, 200)}`);
+    if (res.status === 400 || /error parsing query/.test(error ?? '')) throw new QueryRefused(`InfluxDB at ${this.base.origin} answered ${res.status}: ${error ?? res.body.slice(0, 200)}`);
+    if (res.status >= 300 || error !== undefined) throw new Error(`InfluxDB at ${this.base.origin} answered ${res.status}: ${error ?? res.body.slice(0, 200)}`);
+    // A server with max-row-limit cuts an answer short and says so: sums over part of the windows would be wrong numbers.
+    if (body.results?.some((r) => r.partial === true)) throw new Error(`InfluxDB at ${this.base.origin} cut the answer short (partial): raise its max-row-limit, or ask for a shorter span`);
     return (body.results ?? []).map((r) => r.series ?? []);
   }
 }

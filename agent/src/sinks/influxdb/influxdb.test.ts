@@ -57,6 +57,11 @@ describe('alert points', () => {
     expect(new Set(seriesAndTime).size).toBe(2);
     expect(lines[0]).toMatch(/,event=rule_fired,.*,rule=threshold,/);
     expect(alertLine('yw_alert', { kind: 'acknowledged', alert, at, by: 'Anna', notify: true }, 'edge')).toMatch(/,event=acknowledged,.*,rule=fast,/);
+    // Late breaches of one rule committed together (an entry revising two windows) are two points: each at its window's start.
+    const late = [T0, T0 + 60_000].map((windowStart) => alertLine('yw_alert', { kind: 'late_breach', alert: { ...alert, windowStart }, at, by: 'rule', notify: false }, 'edge'));
+    expect(late.map((l) => l.split(' ').at(-1))).toEqual([String(T0), String(T0 + 60_000)]);
+    // The rules inside the alert travel with it, for the central dashboard.
+    expect(JSON.parse(JSON.parse(`"${/rules="((?:[^"\\]|\\.)*)"/.exec(lines[0]!)![1]!}"`) as string)).toHaveLength(alert.rules.length);
   });
 });
 

@@ -107,5 +107,6 @@ export function alertLine(measurement: string, c: AlertChange, agentId: string):
     `threshold=${a.threshold}`,
     `value=${a.value}`,
   ];
-  return `${out} ${fields.join(',')} ${c.at}`;
+  // A late breach is at its window's start: two of one rule committed together (an entry revising several windows) must not overwrite each other.
+  return `${out} ${fields.join(',')} ${c.kind === 'late_breach' && a.windowStart !== undefined ? a.windowStart : c.at}`;
 }
