@@ -46,6 +46,7 @@ import { siteCalendars } from '../../agent/src/wiring/calendars.js';
 import { siteShifts } from '../../agent/src/wiring/pipeline-options.js';
 import { sqliteFileBytes } from './common.js';
 import { compileTree, type CompiledTree } from './compile.js';
+import { account, snapshot } from './sysstat.js';
 import { BENCH_SITE, BENCH_ZONE, benchConfig, benchMachinePath, percentile, simulateWindows } from './store-seed.js';
 
 const { values: flags } = parseArgs({
@@ -504,6 +505,7 @@ async function main(): Promise<void> {
   say(`agent PID ${agent.pid} at ${base}, ready after ${(agent.wallMs / 1000).toFixed(1)} s`);
   await new Promise((r) => setTimeout(r, 2000));
   const rssIdle = rssOf(agent.pid);
+  const cpuAll0 = snapshot(process.pid);
 
   say(`GET /api/v1/overview ×${OVERVIEW_RUNS}…`);
   let tilesWithNumbers = 0;
@@ -542,12 +544,20 @@ async function main(): Promise<void> {
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(rssOf(agent.pid)), 250);
   const open0 = performance.now();
+  const cpuOpen0 = snapshot(process.pid);
   const contexts = await openDashboards(browser, base, DASHBOARDS);
   const openS = (performance.now() - open0) / 1000;
+  const cpuHold0 = snapshot(process.pid);
   const held: number[] = [];
   const hold0 = samples.length;
   await new Promise((r) => setTimeout(r, HOLD_S * 1000));
   held.push(...samples.slice(hold0));
+  const cpuHold1 = snapshot(process.pid);
+  /** CPU seconds of the agent between two snapshots. */
+  const agentCpuS = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>) => (account(a, b).ours.get(agent.pid) ?? 0) / 1e6;
+  const cpuOpenS = agentCpuS(cpuOpen0, cpuHold0);
+  const cpuHoldS = agentCpuS(cpuHold0, cpuHold1);
+  const otherCores = account(cpuAll0, cpuHold1).otherCores;
   // Still live after the hold: every stream up.
   let live = 0;
   for (const ctx of contexts) if ((await ctx.pages()[0]!.locator('p.live.up').count()) === 1) live++;
@@ -565,6 +575,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     /** The machine's 1-minute load average when the bench started and ended: other work on the two cores skews every number. */
     loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
+    /** Cores that processes other than the bench, its agent and its browser used on average from the first request to the end of the hold. */
+    otherCores,
     agentRunsAs: flags.tsx ? 'TypeScript under tsx' : 'JavaScript compiled by esbuild, plain node',
     store: { ...seed, reused },
     agentStart: { openStoreMs: agent.openMs, listenMs: agent.startMs, readyMs: agent.wallMs },
@@ -588,6 +600,7 @@ async function main(): Promise<void> {
       },
     },
     rss: { idleBytes: rssIdle, afterApiBytes: rssAfterApi, beforeBytes: rssBefore, withDashboardsBytes: rssWith, peakBytes: rssPeak, extraBytes: rssWith - rssBefore, dashboards: DASHBOARDS, live, openS, holdS: HOLD_S },
+    agentCpu: { openingS: cpuOpenS, holdS: cpuHoldS, holdCores: cpuHoldS / HOLD_S },
   };
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -599,7 +612,7 @@ async function main(): Promise<void> {
   const s = result.store;
   const lines = [
     `yieldwatch dashboard bench, ${result.date}`,
-    `machine: ${result.machine}; load average ${result.loadAverage.start.toFixed(1)} at the start, ${result.loadAverage.end.toFixed(1)} at the end`,
+    `machine: ${result.machine}; load average ${result.loadAverage.start.toFixed(1)} at the start, ${result.loadAverage.end.toFixed(1)} at the end; other processes used ${otherCores === undefined ? '?' : otherCores.toFixed(2)} cores during the measurements`,
     `agent: ${result.agentRunsAs}; its clock stands at ${new Date(NOW).toISOString()}, 20 s after the last window`,
     `store: ${fmt(s.machines)} machines × ${s.days} days of 1-minute windows = ${fmt(s.windows)} windows, ${fmt(s.hours)} hour, ${fmt(s.siteDays)} site day and ${fmt(s.shifts)} shift sums; ${(s.fileBytes / 2 ** 30).toFixed(2)} GiB`,
     `seed: ${s.seedS.toFixed(1)} s (template day ${s.steps.templateS.toFixed(1)} s, last day through the store ${s.steps.lastDayS.toFixed(1)} s, sums ${s.steps.sumsS.toFixed(1)} s, copies ${s.steps.copyS.toFixed(1)} s)${reused ? ', made by an earlier run and reused' : ''}`,
@@ -614,7 +627,7 @@ async function main(): Promise<void> {
     `| agent RSS: idle ${mb(rssIdle)}, after the API runs ${mb(rssAfterApi)}, before the dashboards ${mb(rssBefore)}, with ${DASHBOARDS} open (median over ${HOLD_S} s; peak ${mb(rssPeak)}) ${mb(rssWith)} | | | **+${mb(rssWith - rssBefore)}** | | |`,
     '',
     `page load medians (ms from navigation start): HTML ${f.medians.htmlMs.toFixed(0)}, app.js ${f.medians.appJsMs.toFixed(0)}, first contentful paint ${f.medians.firstContentfulPaintMs.toFixed(0)}, /api/v1/overview requested ${f.medians.overviewRequestMs.toFixed(0)} and received ${f.medians.overviewResponseMs.toFixed(0)}, every tile filled in the DOM ${f.medians.domFilledMs.toFixed(0)}, painted ${f.p50Ms.toFixed(0)}`,
-    `${DASHBOARDS} dashboards opened and filled in ${openS.toFixed(1)} s; ${live} of them live at the end of the hold`,
+    `${DASHBOARDS} dashboards opened and filled in ${openS.toFixed(1)} s (agent CPU ${cpuOpenS.toFixed(1)} s), then held ${HOLD_S} s (agent CPU ${cpuHoldS.toFixed(1)} s, ${(cpuHoldS / HOLD_S).toFixed(3)} cores); ${live} of them live at the end of the hold`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
