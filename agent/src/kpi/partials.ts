@@ -1,4 +1,4 @@
-import { QUALITY_COUNTS, type Aggregate, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
+import { QUALITY_COUNTS, type AggregateKpis, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
 import { addBreakdownsInto } from './breakdowns.js';
 import { emptyQuality } from './quality.js';
 
@@ -39,7 +39,7 @@ export interface PartialSums {
 export const HOUR_MS = 3_600_000;
 
 /** The sums of one window. */
-export function partialOf(a: Aggregate): PartialSums {
+export function partialOf(a: AggregateKpis): PartialSums {
   const sums: Record<string, number> = {};
   for (const k of Object.keys(a.kpis)) if (isAdditive(k)) sums[k] = a.kpis[k]!;
   const ratios: Record<string, [number, number]> = {};

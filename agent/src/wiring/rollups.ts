@@ -69,7 +69,7 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
       for (const cal of calendars.values()) if (cal.versions.length > 0) readTo = Math.max(readTo, shiftAt(cal, q.to - 1)?.end ?? q.to);
     }
     const read = { ...q, to: readTo };
-    return rollup(level !== undefined ? storedSums(store, level, level === 'shift' ? q : read) : windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: readTo })), {
+    return rollup(level !== undefined ? storedSums(store, level, level === 'shift' ? q : read) : windowSums(store.iterateAggregateKpis({ machine: q.machine, from: q.from, to: readTo })), {
       period: q.period,
       by: q.by,
       from: q.from,

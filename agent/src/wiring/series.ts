@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 /** A machine's stored windows bucketed for a chart (kpi/series.ts), in the API's JSON. */
 export function seriesReader(store: Store, cfg: Config): (q: SeriesQuery) => SeriesJson {
   return (q) => {
-    const s = series(windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: q.to })), q.from, q.to, bucketFor(q.from, q.to, cfg.kpi.windowSize, q.points));
+    const s = series(windowSums(store.iterateAggregateKpis({ machine: q.machine, from: q.from, to: q.to })), q.from, q.to, bucketFor(q.from, q.to, cfg.kpi.windowSize, q.points));
     const { split, ...totals } = s.totals;
     return {
       machine: q.machine,
