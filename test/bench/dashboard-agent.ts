@@ -3,8 +3,9 @@
  * is its own: the real Agent (store, pipeline, HTTP API and dashboard plugin) on the seeded store,
  * listening on 127.0.0.1 and a port the OS picks, with no sources. Its clock is a virtual one
  * stopped at the end of the seeded data, so "now", the current window, the shift and the day so
- * far are those of the data. Reports `{ type: 'ready', url, openMs, startMs }` over IPC; stops
- * on SIGTERM or when the parent goes.
+ * far are those of the data. Reports `{ type: 'ready', url, openMs, startMs }` over IPC; answers
+ * `{ type: 'memory' }` with its memory after a full garbage collection (run with --expose-gc);
+ * stops on SIGTERM or when the parent goes.
  *
  * Arguments: --data DIR (the folder of yieldwatch.db), --machines N, --now EPOCH_MS.
  */
@@ -32,6 +33,12 @@ const openMs = performance.now() - t0;
 const url = await agent.start();
 const startMs = performance.now() - t0 - openMs;
 process.send?.({ type: 'ready', url, openMs, startMs });
+process.on('message', (m: { type?: string } | null) => {
+  if (m?.type !== 'memory') return;
+  (globalThis as { gc?: () => void }).gc?.();
+  const u = process.memoryUsage();
+  process.send?.({ type: 'memory', rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+});
 
 let stopping = false;
 const stop = (): void => {

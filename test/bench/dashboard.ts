@@ -314,7 +314,8 @@ async function startAgent(dataDir: string): Promise<{ url: string; pid: number; 
   const t0 = performance.now();
   const child = fork(entry, ['--data', dataDir, '--machines', String(MACHINES), '--now', String(NOW)], {
     cwd: ROOT,
-    execArgv: flags.tsx ? ['--import', 'tsx'] : [],
+    // --expose-gc: the memory readings after a full collection (nothing in the agent calls it).
+    execArgv: flags.tsx ? ['--expose-gc', '--import', 'tsx'] : ['--expose-gc'],
     stdio: ['ignore', 2, 'inherit', 'ipc'],
   });
   agentChild = child;
@@ -322,6 +323,7 @@ async function startAgent(dataDir: string): Promise<{ url: string; pid: number; 
     const timer = setTimeout(() => rej(new Error('the agent did not start within 10 minutes')), 600_000);
     child.once('message', (m) => {
       clearTimeout(timer);
+      // The readiness message only; later ones answer memory().
       res(m as { url: string; openMs: number; startMs: number });
     });
     child.once('exit', (code, sig) => {
@@ -330,6 +332,28 @@ async function startAgent(dataDir: string): Promise<{ url: string; pid: number; 
     });
   });
   return { ...ready, pid: child.pid!, wallMs: performance.now() - t0 };
+}
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+/** The agent's memory right after a full garbage collection: what it holds, without the garbage of the moment. */
+function memoryAfterGc(): Promise<Memory> {
+  const child = agentChild!;
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error('the agent did not report its memory within 30 s')), 30_000);
+    const on = (m: { type?: string } & Memory) => {
+      if (m.type !== 'memory') return;
+      clearTimeout(timer);
+      child.off('message', on);
+      res(m);
+    };
+    child.on('message', on);
+    child.send({ type: 'memory' });
+  });
 }
 
 /** Resident set of a process, bytes (Linux /proc). */
@@ -538,6 +562,8 @@ async function main(): Promise<void> {
   }
   const filled = loads.map((l) => l.filledMs).sort((a, b) => a - b);
 
+  // A full collection first, then the RSS a moment later: before and with the dashboards, both after the agent's first collection.
+  const gcBefore = await memoryAfterGc();
   await new Promise((r) => setTimeout(r, 3000));
   const rssBefore = rssOf(agent.pid);
   say(`opening ${DASHBOARDS} dashboards and holding them ${HOLD_S} s…`);
@@ -553,6 +579,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, HOLD_S * 1000));
   held.push(...samples.slice(hold0));
   const cpuHold1 = snapshot(process.pid);
+  const gcWith = await memoryAfterGc();
   /** CPU seconds of the agent between two snapshots. */
   const agentCpuS = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>) => (account(a, b).ours.get(agent.pid) ?? 0) / 1e6;
   const cpuOpenS = agentCpuS(cpuOpen0, cpuHold0);
@@ -600,6 +627,8 @@ async function main(): Promise<void> {
       },
     },
     rss: { idleBytes: rssIdle, afterApiBytes: rssAfterApi, beforeBytes: rssBefore, withDashboardsBytes: rssWith, peakBytes: rssPeak, extraBytes: rssWith - rssBefore, dashboards: DASHBOARDS, live, openS, holdS: HOLD_S },
+    /** The agent's memory after a full garbage collection, before the dashboards opened and with them open. */
+    afterGc: { before: gcBefore, with: gcWith, extraRssBytes: gcWith.rss - gcBefore.rss, extraHeapBytes: gcWith.heapUsed - gcBefore.heapUsed },
     agentCpu: { openingS: cpuOpenS, holdS: cpuHoldS, holdCores: cpuHoldS / HOLD_S },
   };
   if (flags.json) {
@@ -607,6 +636,7 @@ async function main(): Promise<void> {
     return;
   }
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+  const signed = (b: number) => `${b < 0 ? '−' : '+'}${mb(Math.abs(b))}`;
   const pf = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
   const f = result.firstFilledOverview;
   const s = result.store;
@@ -624,7 +654,8 @@ async function main(): Promise<void> {
     `| GET /api/v1/kpis/series, one machine, 30 days, ${seriesInfo.points} points of ${seriesInfo.bucketMs / MIN_MS} min from ${fmt(seriesInfo.windows)} windows (${SERIES_RUNS} requests) | ${series.p50Ms.toFixed(0)} ms | ${series.p99Ms.toFixed(0)} ms | ${kb(series.bytes)} (gzip ${kb(series.gzipBytes)}) | p99 < ${GOALS.seriesMs} ms | ${pf(result.series.pass)} |`,
     `| navigation start → every tile shows numbers, painted (Chromium, ${PAGE_LOADS} cold loads; min ${f.minMs.toFixed(0)}, max ${f.maxMs.toFixed(0)} ms) | ${f.p50Ms.toFixed(0)} ms | | | p50 < ${GOALS.filledMs} ms | ${pf(f.pass)} |`,
     `| bundle served (${assets.map((a) => `${a.path} ${kb(a.bytes)}, gzip ${kb(a.gzipBytes)}`).join('; ')}) | | | ${kb(result.bundle.bytes)} (gzip ${kb(result.bundle.gzipBytes)}) | | |`,
-    `| agent RSS: idle ${mb(rssIdle)}, after the API runs ${mb(rssAfterApi)}, before the dashboards ${mb(rssBefore)}, with ${DASHBOARDS} open (median over ${HOLD_S} s; peak ${mb(rssPeak)}) ${mb(rssWith)} | | | **+${mb(rssWith - rssBefore)}** | | |`,
+    `| agent RSS: idle ${mb(rssIdle)}, after the API runs ${mb(rssAfterApi)}, before the dashboards ${mb(rssBefore)}, with ${DASHBOARDS} open (median over ${HOLD_S} s; peak ${mb(rssPeak)}) ${mb(rssWith)} | | | **${signed(rssWith - rssBefore)}** | | |`,
+    `| the same after a full garbage collection: RSS ${mb(gcBefore.rss)} -> ${mb(gcWith.rss)}, JS heap used ${mb(gcBefore.heapUsed)} -> ${mb(gcWith.heapUsed)}, external ${mb(gcBefore.external)} -> ${mb(gcWith.external)} | | | **${signed(gcWith.rss - gcBefore.rss)}** RSS, ${signed(gcWith.heapUsed - gcBefore.heapUsed)} heap | | |`,
     '',
     `page load medians (ms from navigation start): HTML ${f.medians.htmlMs.toFixed(0)}, app.js ${f.medians.appJsMs.toFixed(0)}, first contentful paint ${f.medians.firstContentfulPaintMs.toFixed(0)}, /api/v1/overview requested ${f.medians.overviewRequestMs.toFixed(0)} and received ${f.medians.overviewResponseMs.toFixed(0)}, every tile filled in the DOM ${f.medians.domFilledMs.toFixed(0)}, painted ${f.p50Ms.toFixed(0)}`,
     `${DASHBOARDS} dashboards opened and filled in ${openS.toFixed(1)} s (agent CPU ${cpuOpenS.toFixed(1)} s), then held ${HOLD_S} s (agent CPU ${cpuHoldS.toFixed(1)} s, ${(cpuHoldS / HOLD_S).toFixed(3)} cores); ${live} of them live at the end of the hold`,
