@@ -37,7 +37,7 @@ process.on('message', (m: { type?: string } | null) => {
   if (m?.type !== 'memory') return;
   (globalThis as { gc?: () => void }).gc?.();
   const u = process.memoryUsage();
-  process.send?.({ type: 'memory', rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+  process.send?.({ type: 'memory', rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external });
 });
 
 let stopping = false;
