@@ -16,18 +16,19 @@
  *      It runs as JavaScript compiled by esbuild (as `npm run build` output runs), or under tsx
  *      with `--tsx`.
  *   3. Measures `GET /api/v1/overview` and a machine's 30-day chart (`GET /api/v1/kpis/series`
- *      with the dashboard's 1,000 points) p50/p99 (nearest rank) after a warm-up, the response sizes, the
- *      bundle the dashboard serves (raw and gzip), the time from navigation start to an
- *      overview whose every tile shows numbers (the current yield, the shift's and the day's)
- *      in headless Chromium over cold page loads (a new context each), and the agent's RSS
- *      before and with 20 dashboards holding the overview and its live stream open (each after
- *      full garbage collections until it settles, so the garbage of the moment does not count),
- *      with the agent's CPU while they open and while they stay open.
+ *      with the dashboard's 1,000 points): p50 and p99 (nearest rank) after a warm-up, and the
+ *      response sizes; the bundle the dashboard serves (raw and gzip); the time from navigation
+ *      start to an overview whose every tile shows numbers (the current yield, the shift's and
+ *      the day's) in headless Chromium over cold page loads (a new context each); the agent's
+ *      RSS before and with 20 dashboards holding the overview and its live stream open (each
+ *      after full garbage collections until it settles, so the garbage of the moment does not
+ *      count), and the agent's CPU while they open and while they stay open.
  *
- * Options: --dashboard-machines N, --dashboard-days D (a quicker run), --overview-runs N
- * (default 100), --series-runs N (default 100: the p99 of fewer is their maximum), --page-loads N (default 7), --dashboards N
- * (default 20), --hold S (seconds the dashboards stay open, default 35: one 30-s refresh of each),
- * --keep DIR (keep the seeded store there, and reuse it when it matches), --tsx, --json.
+ * Options: --dashboard-machines N, --dashboard-days D (a quicker run), --overview-runs N and
+ * --series-runs N (default 100 each: the p99 of fewer is their maximum), --page-loads N
+ * (default 7), --dashboards N (default 20), --hold S (seconds the dashboards stay open, default
+ * 35: one 30-s refresh of each), --keep DIR (keep the seeded store there, and reuse it when it
+ * matches), --tsx, --json.
  * A missed goal is a result: the exit code is 0 unless the bench could not run.
  */
 import Database from 'better-sqlite3';
