@@ -44,6 +44,8 @@ export function useOverview(): { data: OverviewJson | undefined; error: string |
         clearInterval(timer);
       };
     }
+    /** Whether the stream was ever down: its first opening needs no read of its own (the one above is it). */
+    let dropped = false;
     let soon: ReturnType<typeof setTimeout> | undefined;
     const reloadSoon = () => {
       soon ??= setTimeout(() => {
@@ -65,7 +67,8 @@ export function useOverview(): { data: OverviewJson | undefined; error: string |
       (up) => {
         setLive(up);
         // Back after a drop: what was missed comes with a fresh read.
-        if (up) void load();
+        if (up && dropped) void load();
+        if (!up) dropped = true;
       },
     );
     return () => {

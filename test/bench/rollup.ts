@@ -17,15 +17,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sqliteFileBytes } from './common.js';
-import { VirtualClock } from '../../agent/src/core/clock.js';
-import { validateConfig } from '../../agent/src/config/load.js';
-import { decodeSums, encodeSums, HOUR_MS, type PartialSums } from '../../agent/src/kpi/partials.js';
+import { benchConfig, percentile, scaledSums, simulateWindows } from './store-seed.js';
+import { decodeSums, encodeSums, HOUR_MS } from '../../agent/src/kpi/partials.js';
 import { periodOf } from '../../agent/src/kpi/periods.js';
 import { shiftsBetween } from '../../agent/src/kpi/shifts.js';
 import { siteCalendars } from '../../agent/src/config/site-calendars.js';
 import { siteShifts } from '../../agent/src/wiring/pipeline-options.js';
 import { Store } from '../../agent/src/store/store.js';
-import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { rollupReader } from '../../agent/src/readers/store/rollups.js';
 import type { RollupQuery } from '../../agent/src/api/contract.js';
 
@@ -46,55 +44,13 @@ const RUNS = Number(flags.runs);
 const say = (s: string) => process.stderr.write(`${s}\n`);
 const DAY_MS = 86_400_000;
 
-
-function config(machines: number) {
-  const paths = Array.from({ length: machines }, (_, i) => `plant/line${Math.floor(i / 10) + 1}/m${String(i + 1).padStart(3, '0')}`);
-  return validateConfig({
-    kpi: { windowSize: '60s', allowedLateness: '10s' },
-    sites: {
-      plant: {
-        timeZone: 'Europe/Amsterdam',
-        shiftCalendar: [{ validFrom: '2024-01-01', shifts: { early: { start: '06:00', end: '14:00' }, late: { start: '14:00', end: '22:00' }, night: { start: '22:00', end: '06:00' } }, week: { mon: ['early', 'late', 'night'], tue: ['early', 'late', 'night'], wed: ['early', 'late', 'night'], thu: ['early', 'late', 'night'], fri: ['early', 'late'] } }],
-        scrapReasons: { burr: { label: { en: 'Burr' } }, crack: { label: { en: 'Crack' } }, dent: { label: { en: 'Dent' } } },
-      },
-    },
-    materials: { steel: { scrapDestination: 'external_recycling' } },
-    products: { bracket: { partMassKg: 0.35, material: 'steel' } },
-    machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' }, parts_rework: { kind: 'counter' }, material_in_kg: { kind: 'counter' } } },
-    machines: paths.map((path) => ({ path, product: 'bracket' })),
-    api: { enabled: false },
-  });
-}
-
 /** Step 1: real windows, hours and days of two machines for one day; returns bytes per machine-day and one stored hour. */
 function measureSize(dir: string): { windowBytesPerMachineDay: number; hourBytesPerMachineDay: number; dayBytesPerMachineDay: number; storeBytesPerMachineDay: number; sampleHour: string } {
-  const cfg = config(2);
+  const cfg = benchConfig(2);
   const t0 = Date.UTC(2026, 2, 2);
   const path = join(dir, 'size.db');
   const store = new Store({ path });
-  const clock = new VirtualClock(t0);
-  const pipeline = createPipeline(cfg, store, clock);
-  const c = cfg.machines.map(() => ({ good: 0, scrap: 0, rework: 0, kg: 0 }));
-  const reasons = ['burr', 'burr', 'burr', 'crack', 'dent'];
-  for (let t = t0; t <= t0 + DAY_MS; t += 5000) {
-    clock.set(t);
-    cfg.machines.forEach((m, i) => {
-      const k = c[i]!;
-      k.good += 4;
-      k.kg += 1.5;
-      if ((t / 5000 + i) % 9 === 0) k.scrap++;
-      if ((t / 5000 + i) % 23 === 0) k.rework++;
-      pipeline.ingest([
-        { machine: m.path, signal: 'scrap_reason', value: reasons[Math.floor(t / 45_000) % 5]!, ts: t, source: 'b' },
-        { machine: m.path, signal: 'parts_good', value: k.good, ts: t, source: 'b' },
-        { machine: m.path, signal: 'parts_scrap', value: k.scrap, ts: t, source: 'b' },
-        { machine: m.path, signal: 'parts_rework', value: k.rework, ts: t, source: 'b' },
-        { machine: m.path, signal: 'material_in_kg', value: k.kg, ts: t, source: 'b' },
-      ]);
-    });
-    if (t % 60_000 === 0) pipeline.tick();
-  }
-  pipeline.flushAll();
+  simulateWindows(cfg, store, t0, t0 + DAY_MS);
   const db = (store as unknown as { db: { prepare(sql: string): { get(): unknown; all(): unknown[] } } }).db;
   const bytesOf = (table: string) => (db.prepare(`SELECT SUM(pgsize) AS n FROM dbstat WHERE name = '${table}' OR name LIKE '${table}_%'`).get() as { n: number }).n;
   const windowBytes = bytesOf('aggregates');
@@ -105,17 +61,13 @@ function measureSize(dir: string): { windowBytesPerMachineDay: number; hourBytes
   return { windowBytesPerMachineDay: windowBytes / 2, hourBytesPerMachineDay: hourBytes / 2, dayBytesPerMachineDay: dayBytes / 2, storeBytesPerMachineDay: sqliteFileBytes(path) / 2, sampleHour };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 async function main(): Promise<void> {
   const dir = flags.keep ?? mkdtempSync(join(os.tmpdir(), 'yw-bench-rollup-'));
   try {
     say(`measuring the store size with 2 machines over 1 day of 1-minute windows…`);
     const size = measureSize(dir);
 
-    const cfg = config(MACHINES);
+    const cfg = benchConfig(MACHINES);
     const path = join(dir, 'hours.db');
     const store = new Store({ path });
     const start = Date.UTC(2026, 0, 1) - DAYS * DAY_MS;
@@ -127,14 +79,6 @@ async function main(): Promise<void> {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return 0.8 + (seed % 1000) / 2500;
     };
-    const scaled = (p: PartialSums, f: number): PartialSums => ({
-      ...p,
-      windows: p.windows * f,
-      covered: p.covered * f,
-      sums: Object.fromEntries(Object.entries(p.sums).map(([k, v]) => [k, v * f])),
-      ratios: Object.fromEntries(Object.entries(p.ratios).map(([k, [n, d]]) => [k, [n * f, d * f] as [number, number]])),
-      split: p.split === undefined ? undefined : Object.fromEntries(Object.entries(p.split).map(([dim, keys]) => [dim, Object.fromEntries(Object.entries(keys).map(([key, ms]) => [key, Object.fromEntries(Object.entries(ms).map(([m, v]) => [m, v * f]))]))])),
-    });
     const calendar = siteCalendars(cfg).get('plant')!;
     let rows = 0;
     store.noteShiftCalendars(siteShifts(cfg).fingerprint, start);
@@ -146,13 +90,13 @@ async function main(): Promise<void> {
         for (const m of cfg.machines) {
           const f = vary();
           for (let h = 0; h < 24; h++) {
-            store.putRollupSums('hour', { machine: m.path, start: dayStart + h * HOUR_MS, end: dayStart + (h + 1) * HOUR_MS, material: 'steel', product: 'bracket', data: encodeSums(scaled(sample, f)) });
+            store.putRollupSums('hour', { machine: m.path, start: dayStart + h * HOUR_MS, end: dayStart + (h + 1) * HOUR_MS, material: 'steel', product: 'bracket', data: encodeSums(scaledSums(sample, f)) });
           }
           // Its site day holds as many hours as the day is long (23, 24 or 25).
           const hours = (site.end - site.start) / HOUR_MS;
-          store.putRollupSums('day', { machine: m.path, start: site.start, end: site.end, material: 'steel', product: 'bracket', data: encodeSums(scaled(sample, f * hours)) });
+          store.putRollupSums('day', { machine: m.path, start: site.start, end: site.end, material: 'steel', product: 'bracket', data: encodeSums(scaledSums(sample, f * hours)) });
           rows += 25 + shifts.length;
-          for (const x of shifts) store.putRollupSums('shift', { machine: m.path, start: x.start, end: x.end, material: 'steel', product: 'bracket', data: encodeSums(scaled(sample, (f * (x.end - x.start)) / HOUR_MS)) });
+          for (const x of shifts) store.putRollupSums('shift', { machine: m.path, start: x.start, end: x.end, material: 'steel', product: 'bracket', data: encodeSums(scaledSums(sample, (f * (x.end - x.start)) / HOUR_MS)) });
         }
       });
     }

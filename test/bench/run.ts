@@ -37,6 +37,16 @@
  *   --opcua-warmup S     least warm-up after subscribing, seconds (default 5); it also lasts until
  *                        every item has delivered a value after its initial one
  *   --opcua-runs N       runs of each case (default 1)
+ *
+ * Benches of their own, each handed over to its script with the other flags:
+ *   --store-forward      an InfluxDB outage and the drain (store-forward.ts)
+ *   --alert-latency      spike to alert on the live stream (alert-latency.ts)
+ *   --rollup             rollups of a year's store, and its size (rollup.ts)
+ *   --dashboard          the dashboard and its API on 200 machines × 30 days of 1-minute windows:
+ *                        the overview and a 30-day chart p50/p99, the bundle, the time to a filled
+ *                        overview in Chromium, the agent's extra RSS with 20 dashboards open
+ *                        (dashboard.ts; --dashboard-machines N and --dashboard-days D for a quick
+ *                        run, --keep DIR to reuse the seeded store)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -64,12 +74,14 @@ type ConsumerKind = 'bare' | 'yieldwatch';
 
 // The store-and-forward and alert-latency benchmarks are their own scripts (they need InfluxDB and
 // an agent process of their own, not the MQTT load generator): `npm run bench -- --store-forward
-// [--days 7 --machines 100]`, `npm run bench -- --alert-latency [--runs 20]` and `npm run bench --
-// --rollup [--machines 200 --days 400]` hand over to them.
+// [--days 7 --machines 100]`, `npm run bench -- --alert-latency [--runs 20]`, `npm run bench --
+// --rollup [--machines 200 --days 400]` and `npm run bench -- --dashboard [--dashboard-machines 200
+// --dashboard-days 30]` hand over to them.
 for (const [flag, script] of [
   ['--store-forward', 'store-forward.ts'],
   ['--alert-latency', 'alert-latency.ts'],
   ['--rollup', 'rollup.ts'],
+  ['--dashboard', 'dashboard.ts'],
 ] as const) {
   if (!process.argv.includes(flag)) continue;
   const args = process.argv.slice(2).filter((a) => a !== flag);

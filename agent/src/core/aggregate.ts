@@ -59,6 +59,12 @@ export interface Aggregate {
   emittedAt: number;
 }
 
+/**
+ * What sums of windows (rollups, charts) read of a stored window: its machine, bounds, material
+ * and product, KPIs, data quality and scrap split; not its components, breakdowns or revision.
+ */
+export type AggregateKpis = Pick<Aggregate, 'machine' | 'windowStart' | 'windowEnd' | 'material' | 'product' | 'kpis' | 'quality' | 'split'>;
+
 /** The flat JSON form of a window (replay output, the HTTP API, the MQTT sink): snake_case, KPI names at top level. */
 export interface WindowJson {
   machine: string;

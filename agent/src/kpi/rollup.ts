@@ -1,5 +1,5 @@
 import type { RollupGroup } from '../core/rollup.js';
-import type { Aggregate, Breakdowns, QualityCounts } from '../core/aggregate.js';
+import type { AggregateKpis, Breakdowns, QualityCounts } from '../core/aggregate.js';
 import { sortedBreakdowns } from './breakdowns.js';
 import { addPartial, emptySums, partialOf, type PartialSums } from './partials.js';
 import { KPI_METHOD } from './derive.js';
@@ -74,7 +74,7 @@ function groupOf(by: RollupGroup, a: Pick<PartialSums, 'machine' | 'material' | 
 }
 
 /** `rollup` over stored windows. */
-export function* windowSums(windows: Iterable<Aggregate>): Generator<PartialSums> {
+export function* windowSums(windows: Iterable<AggregateKpis>): Generator<PartialSums> {
   for (const a of windows) yield partialOf(a);
 }
 

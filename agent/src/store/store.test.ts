@@ -159,6 +159,19 @@ describe('Store', () => {
     s.close();
   });
 
+  it('the windows as sums read them: the same machine, bounds, material, product, KPIs, quality and split as the whole windows, in the same order', () => {
+    const s = new Store({ path: ':memory:' });
+    const split = { reason: { burr: { parts_scrap: 2, scrap_kg: 1 } }, destination: { external_recycling: { scrap_kg: 1 } } };
+    s.putAggregate({ ...agg('a/l/m2', 60_000, 5), split, breakdowns: { reason: { burr: { parts_scrap: 2 } } } });
+    s.putAggregate({ ...agg('a/l/m1', 60_000, 3), product: undefined, material: undefined });
+    s.putAggregate(agg('a/l/m1', 0, 4));
+    const q = { from: 0, to: 120_000 };
+    const kpisOf = ({ machine, windowStart, windowEnd, material, product, kpis, quality, split }: Aggregate) => ({ machine, windowStart, windowEnd, material, product, kpis, quality, ...(split !== undefined ? { split } : {}) });
+    expect([...s.iterateAggregateKpis(q)]).toEqual([...s.iterateAggregates(q)].map(kpisOf));
+    expect([...s.iterateAggregateKpis({ machine: 'a/l/m1' })].map((w) => w.windowStart)).toEqual([0, 60_000]);
+    s.close();
+  });
+
   it('rejection counts add up per hour and reason', () => {
     const s = new Store({ path: ':memory:' });
     s.addRejections(0, new Map([['invalid_json', 2]]));

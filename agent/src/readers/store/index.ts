@@ -42,7 +42,7 @@ export function storeReader(store: Store, cfg: Config, machines: readonly Machin
     },
     overview,
     async series(q) {
-      return seriesJson(q, windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to: q.to })), cfg.kpi.windowSize);
+      return seriesJson(q, windowSums(store.iterateAggregateKpis({ machine: q.machine, from: q.from, to: q.to })), cfg.kpi.windowSize);
     },
     async rollup(q) {
       return rollup(q);

@@ -24,7 +24,7 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
     const levels = sumLevelsFor(q, cfg, calendars, sites);
     const level = (['day', 'shift', 'hour'] as const).find((l) => levels.has(l) && q.from >= store.rollupSumsFrom(l));
     const to = readEnd(q, calendars);
-    const parts = level !== undefined ? storedSums(store, level, level === 'shift' ? q : { ...q, to }) : windowSums(store.iterateAggregates({ machine: q.machine, from: q.from, to }));
+    const parts = level !== undefined ? storedSums(store, level, level === 'shift' ? q : { ...q, to }) : windowSums(store.iterateAggregateKpis({ machine: q.machine, from: q.from, to }));
     return rollupJson(parts, q, calendars, machines);
   };
 }
