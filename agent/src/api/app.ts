@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import compress from '@fastify/compress';
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import helmet from '@fastify/helmet';
@@ -71,6 +72,9 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   });
   app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CSP }, crossOriginEmbedderPolicy: false });
   app.register(rateLimit, { global: false });
+  // The overview of 200 machines is half a megabyte of JSON, and a shop-floor PC may sit on a slow link:
+  // gzip answers above 1 kB (cheap enough for a Raspberry Pi; brotli's default level is not). The live stream is not compressed.
+  app.register(compress, { encodings: ['gzip', 'deflate'], threshold: 1024 });
   // Every route's schema becomes the OpenAPI document; the docs page is served from the package, offline.
   app.register(swagger, {
     openapi: {

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
@@ -87,6 +88,20 @@ describe('GET /api/v1/overview', () => {
     expect((await read()).items[0]!.stale).toBe(false);
     clock.set(T0 + 16 * W + 2 * W + 10_001);
     expect((await read()).items[0]!.stale).toBe(true);
+    // The last 12 hours for the sparkline, hour by hour (now 05:08 UTC): the 05:00 hour so far holds the early
+    // shift's windows (its sums, its yield from them); the 04:00 hour the ten minutes before; the hours before, nothing.
+    const recent = (await read()).items[0]!.recent;
+    expect(recent.t).toHaveLength(12);
+    expect(recent.t.at(-1)).toBe(Date.UTC(2026, 11, 3, 5));
+    expect(recent.yield.at(-1)).toBeCloseTo(a!.shift!.kpis!.yield!, 12);
+    expect(recent.parts_total.at(-1)).toBe(a!.shift!.kpis!.parts_total);
+    const before = made.filter((m) => m.machine === A && m.t < T0 + 10 * W);
+    expect(recent.parts_total.at(-2)).toBe(before.reduce((s, m) => s + m.good + m.scrap, 0));
+    expect(recent.yield.slice(0, -2).every((v) => v === null)).toBe(true);
+    // A browser on a slow link gets it gzipped; the JSON inside is the same.
+    const zipped = await app.inject({ url: '/api/v1/overview', headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8'))).toEqual(await read());
     await app.close();
     store.close();
   });
