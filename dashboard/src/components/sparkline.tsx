@@ -27,7 +27,8 @@ export function Sparkline({ values, target, label }: { values: readonly (number 
       <title>{label}</title>
       {target !== undefined && target >= lo && target <= hi && <line class="target" x1="0" x2={W} y1={y(target)} y2={y(target)} />}
       <path d={d} />
-      <circle cx={x(last)} cy={y(values[last]!)} r="1.8" />
+      {/* The newest hour as a round dot: a zero-length line with round caps keeps its shape however the tile stretches the drawing. */}
+      <path class="now" d={`M${x(last).toFixed(1)},${y(values[last]!).toFixed(1)}h0`} />
     </svg>
   );
 }
