@@ -170,4 +170,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE alert_events ADD COLUMN rule TEXT;
   UPDATE alert_events SET rule = json_extract(data, '$.rule') WHERE kind != 'acknowledged';
   `,
+  `
+  CREATE TABLE machine_windows (machine TEXT PRIMARY KEY, windows INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO machine_windows (machine, windows) SELECT machine, COUNT(*) FROM aggregates GROUP BY machine;
+  CREATE TRIGGER machine_windows_insert AFTER INSERT ON aggregates BEGIN
+    INSERT INTO machine_windows (machine, windows) VALUES (new.machine, 1) ON CONFLICT (machine) DO UPDATE SET windows = windows + 1;
+  END;
+  CREATE TRIGGER machine_windows_delete AFTER DELETE ON aggregates BEGIN
+    UPDATE machine_windows SET windows = windows - 1 WHERE machine = old.machine;
+  END;
+  `,
 ];

@@ -72,9 +72,10 @@ describe('Store', () => {
     new Store({ path: file }).close();
     const db = new Database(file);
     // As the version before incidents left it: no rule column on the events, no rules in the alerts.
-    db.exec('DROP TABLE alert_events');
-    for (const m of MIGRATIONS.slice(0, -1)) if (m.includes('CREATE TABLE alert_events')) db.exec(m.slice(m.indexOf('CREATE TABLE alert_events')));
-    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    const incidents = MIGRATIONS.findIndex((m) => m.includes('ALTER TABLE alert_events ADD COLUMN rule'));
+    db.exec('DROP TABLE alert_events; DROP TRIGGER machine_windows_insert; DROP TRIGGER machine_windows_delete; DROP TABLE machine_windows');
+    for (const m of MIGRATIONS.slice(0, incidents)) if (m.includes('CREATE TABLE alert_events')) db.exec(m.slice(m.indexOf('CREATE TABLE alert_events')));
+    db.pragma(`user_version = ${incidents}`);
     const alert = { id: 'p/l/m|t|1000', machine: 'p/l/m', line: 'p/l', rule: 't', ruleType: 'threshold', severity: 'warning', state: 'acknowledged', value: 0.3, threshold: 0.15, parts: 40, startedAt: 1000, updatedAt: 3000, message: '' };
     const data = JSON.stringify(alert);
     db.prepare('INSERT INTO alerts (id, machine, line, rule, severity, state, started_at, resolved_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)').run(alert.id, alert.machine, alert.line, 't', 'warning', 'acknowledged', 1000, 3000, data);
@@ -87,6 +88,33 @@ describe('Store', () => {
       ['acknowledged', undefined],
     ]);
     expect(s.alerts.get(alert.id)!.rules).toEqual([{ rule: 't', ruleType: 'threshold', severity: 'warning', value: 0.3, threshold: 0.15, parts: 40, firedAt: 1000, resolvedAt: undefined }]);
+    s.close();
+  });
+
+  it('counts each machine\'s windows as they are stored, revised and pruned, without reading them; an older store is counted once at its upgrade', () => {
+    const file = tempDb();
+    const first = new Store({ path: file });
+    for (let i = 0; i < 3; i++) first.putAggregate(agg('s/l/a', i * 60_000, 5));
+    for (let i = 0; i < 2; i++) first.putAggregate(agg('s/l/b', i * 60_000, 5));
+    first.close();
+    // As the version before the counts left it: the same windows, no count table.
+    const counts = MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE machine_windows'));
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER machine_windows_insert; DROP TRIGGER machine_windows_delete; DROP TABLE machine_windows');
+    raw.pragma(`user_version = ${counts}`);
+    raw.close();
+    const s = new Store({ path: file });
+    expect(s.machineSummary()).toEqual([
+      { machine: 's/l/a', windows: 3, lastWindowStart: 120_000 },
+      { machine: 's/l/b', windows: 2, lastWindowStart: 60_000 },
+    ]);
+    s.putAggregate(agg('s/l/a', 180_000, 5));
+    // A revision replaces its window: no new one.
+    s.putAggregate(agg('s/l/a', 180_000, 7, 1));
+    expect(s.machineSummary()[0]).toEqual({ machine: 's/l/a', windows: 4, lastWindowStart: 180_000 });
+    s.prune(120_000);
+    expect(s.machineSummary()).toEqual([{ machine: 's/l/a', windows: 2, lastWindowStart: 180_000 }]);
+    expect(s.machineSummary().reduce((n, m) => n + m.windows, 0)).toBe(s.queryAggregates().length);
     s.close();
   });
 
