@@ -1,7 +1,8 @@
 import type { AlertJson, MachineInfo, OverviewItemJson, OverviewJson, OverviewPeriodJson, RollupQuery, RollupRowJson, WindowJson } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
 import { siteCalendars } from '../config/site-calendars.js';
-import { HOUR_MS } from '../kpi/partials.js';
+import { HOUR_MS, type PartialSums } from '../kpi/partials.js';
+import { series } from '../kpi/series.js';
 import { periodOf } from '../kpi/periods.js';
 import { shiftFinder } from '../kpi/shifts.js';
 
@@ -12,6 +13,8 @@ export const RECENT_HOURS = 12;
 export interface OverviewSource {
   machines(): Promise<readonly MachineInfo[]>;
   rollup(q: RollupQuery): Promise<RollupRowJson[]>;
+  /** The sums of every machine over whole hours (the hours' own sums where the backend keeps them, else the windows). */
+  hourSums(from: number, to: number): Promise<Iterable<PartialSums>>;
   /** The newest window of each machine. */
   lastWindows(machines: readonly string[]): Promise<Map<string, WindowJson>>;
   openAlerts(): Promise<AlertJson[]>;
@@ -43,13 +46,13 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
     const zones = Object.fromEntries([...new Set(machines.map((m) => m.site))].map((site) => [site, cfg.sites[site]?.timeZone ?? 'UTC']));
     const hourEnd = Math.floor(t / HOUR_MS) * HOUR_MS + HOUR_MS;
     const hourStart = hourEnd - RECENT_HOURS * HOUR_MS;
-    const [recent, last, open] = await Promise.all([source.rollup({ period: 'hour', by: 'machine', from: hourStart, to: hourEnd }), source.lastWindows(machines.map((m) => m.machine)), source.openAlerts()]);
-    const hours = Array.from({ length: RECENT_HOURS }, (_, i) => hourStart + i * HOUR_MS);
-    const recentOf = new Map<string, Map<number, RollupRowJson>>();
-    for (const r of recent) {
-      const m = String(r.machine);
-      if (!recentOf.has(m)) recentOf.set(m, new Map());
-      recentOf.get(m)!.set(r.period_start, r);
+    const [recent, last, open] = await Promise.all([source.hourSums(hourStart, hourEnd), source.lastWindows(machines.map((m) => m.machine)), source.openAlerts()]);
+    // Each machine's hours bucketed like a chart (sums per hour, ratios from them): the rollup's site periods are not needed for whole UTC hours.
+    const sumsOf = new Map<string, PartialSums[]>();
+    for (const p of recent) {
+      const list = sumsOf.get(p.machine);
+      if (list === undefined) sumsOf.set(p.machine, [p]);
+      else list.push(p);
     }
     const bySite = new Map<string, { day: OverviewPeriodJson; dayRows: Map<string, RollupRowJson>; shift: OverviewPeriodJson | null; shiftRows: Map<string, RollupRowJson> }>();
     await Promise.all(
@@ -74,15 +77,14 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
       // Stale after two of the machine's own windows and the allowed lateness (the central view's agents may use other window sizes than its file says).
       const staleAfter = 2 * (window === null ? cfg.kpi.windowSize : window.window_end - window.window_start) + cfg.kpi.allowedLateness;
       const site = bySite.get(m.site)!;
-      const rows = recentOf.get(m.machine);
-      const col = (k: 'yield' | 'scrap_rate' | 'parts_total') => hours.map((h) => (rows?.get(h)?.[k] as number | undefined) ?? null);
+      const hours = series(sumsOf.get(m.machine) ?? [], hourStart, hourEnd, HOUR_MS);
       return {
         ...m,
         window,
         stale: window === null || t - window.window_end > staleAfter,
         shift: site.shift === null ? null : { ...site.shift, ...kpisOf(site.shiftRows.get(m.machine)) },
         day: { ...site.day, ...kpisOf(site.dayRows.get(m.machine)) },
-        recent: { t: hours, yield: col('yield'), scrap_rate: col('scrap_rate'), parts_total: col('parts_total') },
+        recent: { t: hours.t, yield: hours.columns.yield!, scrap_rate: hours.columns.scrap_rate!, parts_total: hours.columns.parts_total! },
         alerts: open.filter((a) => a.machine === m.machine),
       };
     });

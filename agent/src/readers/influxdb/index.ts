@@ -196,6 +196,7 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     {
       machines: async () => (await discover()).items,
       rollup,
+      hourSums: (from, to) => hourSums({ from, to }),
       lastWindows: async (list) => {
         const wanted = new Set(list);
         // The newest point of every series: of each machine's windows, and of each of its reasons and destinations (kept where it is the newest window's).

@@ -8,17 +8,19 @@ import { windowSums } from '../../kpi/rollup.js';
 import type { Store } from '../../store/store.js';
 import { overviewOf } from '../overview.js';
 import { seriesJson } from '../series-json.js';
-import { rollupReader } from './rollups.js';
+import { hourSumsOf, rollupReader } from './rollups.js';
 
 /** The agent's own store as the API's reader (api/reader.ts): synchronous SQLite reads behind the one interface. */
 export function storeReader(store: Store, cfg: Config, machines: readonly MachineInfo[], clock: Clock): KpiReader {
   const rollup = rollupReader(store, cfg);
+  const hourSums = hourSumsOf(store, cfg);
   const openAlerts = async () => store.alerts.query({ state: 'open' }).map(alertToJson);
   const overview = overviewOf(
     cfg,
     {
       machines: async () => machines,
       rollup: async (q) => rollup(q),
+      hourSums: async (from, to) => hourSums(from, to),
       lastWindows: async (list) => {
         const out = new Map<string, WindowJson>();
         for (const m of list) {

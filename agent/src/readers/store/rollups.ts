@@ -1,7 +1,7 @@
 import type { RollupQuery, RollupRowJson } from '../../api/contract.js';
 import type { Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
-import { decodeSums, type PartialSums } from '../../kpi/partials.js';
+import { decodeSums, HOUR_MS, type PartialSums } from '../../kpi/partials.js';
 import { windowSums } from '../../kpi/rollup.js';
 import type { RollupLevel, Store } from '../../store/store.js';
 import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
@@ -26,5 +26,13 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
     const to = readEnd(q, calendars);
     const parts = level !== undefined ? storedSums(store, level, level === 'shift' ? q : { ...q, to }) : windowSums(store.iterateAggregateKpis({ machine: q.machine, from: q.from, to }));
     return rollupJson(parts, q, calendars, machines);
+  };
+}
+
+/** Every machine's sums over whole hours: the stored hour sums where the store kept them since `from`, else its windows. */
+export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
+  return (from, to) => {
+    const hours = cfg.kpi.windowSize <= HOUR_MS && HOUR_MS % cfg.kpi.windowSize === 0 && from >= store.rollupSumsFrom('hour');
+    return hours ? storedSums(store, 'hour', { period: 'hour', by: 'machine', from, to }) : windowSums(store.iterateAggregateKpis({ from, to }));
   };
 }
