@@ -1,8 +1,7 @@
 import type { AlertJson, MachineInfo, OverviewItemJson, OverviewJson, OverviewPeriodJson, RollupQuery, RollupRowJson, WindowJson } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
 import { siteCalendars } from '../config/site-calendars.js';
-import { HOUR_MS, type PartialSums } from '../kpi/partials.js';
-import { series } from '../kpi/series.js';
+import { addPartial, emptySums, HOUR_MS, type PartialSums } from '../kpi/partials.js';
 import { periodOf } from '../kpi/periods.js';
 import { shiftFinder } from '../kpi/shifts.js';
 
@@ -28,6 +27,26 @@ function kpisOf(row: RollupRowJson | undefined): Pick<OverviewPeriodJson, 'kpis'
   return { kpis, ...(row.coverage !== undefined ? { coverage: row.coverage } : {}) };
 }
 
+/** A ratio of an hour's sums: numerator over denominator, summed over the windows that have it; null without. */
+const ratio = (name: string) => (h: PartialSums | undefined): number | null => {
+  const r = h?.ratios[name];
+  return r !== undefined && r[1] !== 0 ? r[0] / r[1] : null;
+};
+
+/** Each machine's sums per hour from `start`, `hours` of them (undefined where it has none): components summed, as a chart's buckets. */
+function hourlyOf(parts: Iterable<PartialSums>, start: number, hours: number): Map<string, (PartialSums | undefined)[]> {
+  const out = new Map<string, (PartialSums | undefined)[]>();
+  for (const p of parts) {
+    const i = Math.floor((p.start - start) / HOUR_MS);
+    if (i < 0 || i >= hours) continue;
+    let row = out.get(p.machine);
+    if (row === undefined) out.set(p.machine, (row = new Array<PartialSums | undefined>(hours).fill(undefined)));
+    const h = (row[i] ??= emptySums(p.machine, start + i * HOUR_MS, start + (i + 1) * HOUR_MS, undefined, undefined));
+    addPartial(h, p, 1);
+  }
+  return out;
+}
+
 function byMachine(rows: readonly RollupRowJson[]): Map<string, RollupRowJson> {
   return new Map(rows.map((r) => [String(r.machine), r]));
 }
@@ -47,13 +66,9 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
     const hourEnd = Math.floor(t / HOUR_MS) * HOUR_MS + HOUR_MS;
     const hourStart = hourEnd - RECENT_HOURS * HOUR_MS;
     const [recent, last, open] = await Promise.all([source.hourSums(hourStart, hourEnd), source.lastWindows(machines.map((m) => m.machine)), source.openAlerts()]);
-    // Each machine's hours bucketed like a chart (sums per hour, ratios from them): the rollup's site periods are not needed for whole UTC hours.
-    const sumsOf = new Map<string, PartialSums[]>();
-    for (const p of recent) {
-      const list = sumsOf.get(p.machine);
-      if (list === undefined) sumsOf.set(p.machine, [p]);
-      else list.push(p);
-    }
+    const hourly = hourlyOf(recent, hourStart, RECENT_HOURS);
+    const hourTimes = Array.from({ length: RECENT_HOURS }, (_, i) => hourStart + i * HOUR_MS);
+    const empty: null[] = hourTimes.map(() => null);
     const bySite = new Map<string, { day: OverviewPeriodJson; dayRows: Map<string, RollupRowJson>; shift: OverviewPeriodJson | null; shiftRows: Map<string, RollupRowJson> }>();
     await Promise.all(
       Object.entries(zones).map(async ([site, zone]) => {
@@ -77,14 +92,14 @@ export function overviewOf(cfg: Config, source: OverviewSource, now: () => numbe
       // Stale after two of the machine's own windows and the allowed lateness (the central view's agents may use other window sizes than its file says).
       const staleAfter = 2 * (window === null ? cfg.kpi.windowSize : window.window_end - window.window_start) + cfg.kpi.allowedLateness;
       const site = bySite.get(m.site)!;
-      const hours = series(sumsOf.get(m.machine) ?? [], hourStart, hourEnd, HOUR_MS);
+      const hours = hourly.get(m.machine);
       return {
         ...m,
         window,
         stale: window === null || t - window.window_end > staleAfter,
         shift: site.shift === null ? null : { ...site.shift, ...kpisOf(site.shiftRows.get(m.machine)) },
         day: { ...site.day, ...kpisOf(site.dayRows.get(m.machine)) },
-        recent: { t: hours.t, yield: hours.columns.yield!, scrap_rate: hours.columns.scrap_rate!, parts_total: hours.columns.parts_total! },
+        recent: { t: hourTimes, yield: hours?.map(ratio('yield')) ?? empty, scrap_rate: hours?.map(ratio('scrap_rate')) ?? empty, parts_total: hours?.map((h) => h?.sums.parts_total ?? null) ?? empty },
         alerts: open.filter((a) => a.machine === m.machine),
       };
     });

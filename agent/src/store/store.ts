@@ -293,9 +293,13 @@ export class Store {
 
   /** The last `count` windows of one machine, oldest first. */
   recentAggregates(machine: string, count: number): Aggregate[] {
-    const rows = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? ORDER BY window_start DESC LIMIT ?').all(machine, count) as AggregateRow[];
+    // Prepared once: the overview asks for the newest window of every machine on each read.
+    this.recentStatement ??= this.db.prepare('SELECT * FROM aggregates WHERE machine = ? ORDER BY window_start DESC LIMIT ?');
+    const rows = this.recentStatement.all(machine, count) as AggregateRow[];
     return rows.reverse().map(fromRow);
   }
+
+  private recentStatement: Database.Statement | undefined;
 
   /**
    * Per machine: number of stored windows and the latest window start. The counts are kept by
