@@ -53,9 +53,9 @@ function byMachine(rows: readonly RollupRowJson[]): Map<string, RollupRowJson> {
 
 /**
  * Where every machine stands now, for the overview, from any backend: its newest window, its
- * site's current shift and day so far and its last hours hour by hour (all summed by the rollup:
- * ratios from sums), its open alerts, and whether its data stopped. One rollup per site and
- * period, so 200 machines cost a few queries.
+ * site's current shift and day so far (summed by the rollup) and its last hours hour by hour
+ * (the hours' sums), ratios always from sums; its open alerts, and whether its data stopped. One
+ * rollup per site and period, so 200 machines cost a few queries.
  */
 export function overviewOf(cfg: Config, source: OverviewSource, now: () => number): () => Promise<OverviewJson> {
   const finders = new Map([...siteCalendars(cfg)].flatMap(([site, cal]) => (cal.versions.length > 0 ? [[site, shiftFinder(cal)] as const] : [])));
