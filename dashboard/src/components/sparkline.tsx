@@ -25,7 +25,7 @@ export function Sparkline({ values, target, label }: { values: readonly (number 
   return (
     <svg class="sparkline" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={label}>
       <title>{label}</title>
-      {target !== undefined && target >= lo && target <= hi && <line class="target" x1="0" x2={W} y1={y(target)} y2={y(target)} />}
+      {target !== undefined && target >= lo && target <= hi && <line class="goal" x1="0" x2={W} y1={y(target)} y2={y(target)} />}
       <path d={d} />
       {/* The newest hour as a round dot: a zero-length line with round caps keeps its shape however the tile stretches the drawing. */}
       <path class="now" d={`M${x(last).toFixed(1)},${y(values[last]!).toFixed(1)}h0`} />
