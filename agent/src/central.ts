@@ -59,7 +59,7 @@ export class CentralDashboard {
         registry,
         health: () => ({ influxdb: stats.lastOk ? { status: 'ok' } : { status: 'down', reason: stats.lastError ?? 'the last query failed' } }),
         sites: () => sites,
-          shifts: shiftList(config),
+        shifts: shiftList(config),
         materials: () => materials,
         method: KPI_METHOD,
         ...authDeps(config, this.users, clock, logger),
