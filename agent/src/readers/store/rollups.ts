@@ -1,10 +1,10 @@
 import type { RollupQuery, RollupRowJson } from '../../api/contract.js';
 import type { Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
-import { decodeSums, HOUR_MS, type PartialSums } from '../../kpi/partials.js';
+import { decodeSums, type PartialSums } from '../../kpi/partials.js';
 import { windowSums } from '../../kpi/rollup.js';
 import type { RollupLevel, Store } from '../../store/store.js';
-import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
+import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
 
 function* storedSums(store: Store, level: RollupLevel, q: RollupQuery): Generator<PartialSums> {
   for (const s of store.iterateRollupSums(level, q.from, q.to, q.machine)) yield decodeSums(s);
@@ -32,7 +32,7 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
 /** Every machine's sums over whole hours: the stored hour sums where the store kept them since `from`, else its windows. */
 export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
   return (from, to) => {
-    const hours = cfg.kpi.windowSize <= HOUR_MS && HOUR_MS % cfg.kpi.windowSize === 0 && from >= store.rollupSumsFrom('hour');
+    const hours = windowsFitHours(cfg) && from >= store.rollupSumsFrom('hour');
     return hours ? storedSums(store, 'hour', { period: 'hour', by: 'machine', from, to }) : windowSums(store.iterateAggregateKpis({ from, to }));
   };
 }
