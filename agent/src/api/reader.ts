@@ -1,3 +1,4 @@
+import type { PartialSums } from '../core/rollup.js';
 import type { AlertQuery } from '../store/alerts.js';
 import type { AlertDetailJson, AlertHistoryItemJson, AlertJson, MachineListItem, OverviewJson, RollupQuery, RollupRowJson, SeriesJson, SeriesQuery, WindowJson } from './contract.js';
 
@@ -31,6 +32,11 @@ export interface KpiReader {
   overview(): Promise<OverviewJson>;
   series(q: SeriesQuery): Promise<SeriesJson>;
   rollup(q: RollupQuery): Promise<RollupRowJson[]>;
+  /**
+   * Every machine's sums over [from, to), for reports: one per machine, material and product and
+   * whole hour where from and to are whole hours and windows tile an hour, else one per window.
+   */
+  sums(q: { from: number; to: number }): Promise<Iterable<PartialSums>>;
   alerts(q: AlertQuery): Promise<AlertJson[]>;
   /** One alert with its audit trail; undefined when there is none with that id. */
   alert(id: string): Promise<AlertDetailJson | undefined>;

@@ -1,4 +1,4 @@
-import { QUALITY_COUNTS, type AggregateKpis, type Breakdowns, type QualityCounts } from '../core/aggregate.js';
+import { QUALITY_COUNTS, type AggregateKpis, type QualityCounts } from '../core/aggregate.js';
 import { addBreakdownsInto } from './breakdowns.js';
 import { emptyQuality } from './quality.js';
 
@@ -15,26 +15,8 @@ export const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
   material_efficiency: ['good_kg', 'material_in_kg'],
 };
 
-/**
- * What windows of one machine add up to, for rollups: one window, or every window of one hour
- * (the store keeps those, so a month is read from hours, not minutes). Sums only: ratios are
- * kept as numerator and denominator over the windows that define them.
- */
-export interface PartialSums {
-  machine: string;
-  /** Bounds of what the sums cover (a window, or an hour), epoch ms, end exclusive. */
-  start: number;
-  end: number;
-  material: string | undefined;
-  product: string | undefined;
-  windows: number;
-  /** Milliseconds the windows cover. */
-  covered: number;
-  sums: Record<string, number>;
-  ratios: Record<string, [number, number]>;
-  quality: QualityCounts;
-  split: Breakdowns | undefined;
-}
+export type { PartialSums } from '../core/rollup.js';
+import type { PartialSums } from '../core/rollup.js';
 
 export const HOUR_MS = 3_600_000;
 

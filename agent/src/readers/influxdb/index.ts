@@ -8,7 +8,7 @@ import { HOUR_MS, partialOf, RATIOS, type PartialSums } from '../../kpi/partials
 import type { AlertQuery } from '../../store/alerts.js';
 import { foundMachine, machineList } from '../machine-list.js';
 import { overviewOf } from '../overview.js';
-import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
+import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
 import { seriesJson } from '../series-json.js';
 import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, pointKey, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
 import { ident, InfluxQuery, literal, rowsOf } from './query.js';
@@ -226,6 +226,10 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
       return (await windowAggregates({ ...q, limit: q.limit })).slice(0, q.limit).map(aggregateToJson);
     },
     overview,
+    async sums(q) {
+      const hours = windowsFitHours(cfg) && q.from % HOUR_MS === 0 && q.to % HOUR_MS === 0;
+      return hours ? hourSums(q) : (await windowAggregates(q)).map(partialOf);
+    },
     async series(q) {
       const windows = await windowAggregates({ machine: q.machine, from: q.from, to: q.to });
       // Buckets are whole windows of the agent that wrote them, whatever this file's kpi.windowSize says.

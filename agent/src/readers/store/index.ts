@@ -49,6 +49,9 @@ export function storeReader(store: Store, cfg: Config, machines: readonly Machin
     async rollup(q) {
       return rollup(q);
     },
+    async sums(q) {
+      return hourSums(q.from, q.to);
+    },
     async alerts(q) {
       return store.alerts.query(q).map(alertToJson);
     },

@@ -1,7 +1,7 @@
 import type { RollupQuery, RollupRowJson } from '../../api/contract.js';
 import type { Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
-import { decodeSums, type PartialSums } from '../../kpi/partials.js';
+import { decodeSums, HOUR_MS, type PartialSums } from '../../kpi/partials.js';
 import { windowSums } from '../../kpi/rollup.js';
 import type { RollupLevel, Store } from '../../store/store.js';
 import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
@@ -29,10 +29,10 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
   };
 }
 
-/** Every machine's sums over whole hours: the stored hour sums where the store kept them since `from`, else its windows. */
+/** Every machine's sums over [from, to): the stored hour sums where they cover it exactly and the store kept them since `from`, else its windows. */
 export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
   return (from, to) => {
-    const hours = windowsFitHours(cfg) && from >= store.rollupSumsFrom('hour');
+    const hours = windowsFitHours(cfg) && from % HOUR_MS === 0 && to % HOUR_MS === 0 && from >= store.rollupSumsFrom('hour');
     return hours ? storedSums(store, 'hour', { period: 'hour', by: 'machine', from, to }) : windowSums(store.iterateAggregateKpis({ from, to }));
   };
 }
