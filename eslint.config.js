@@ -23,7 +23,7 @@ const LAYERS = [
   ['readers', 'agent/src/readers', ['core', 'kpi', 'store', 'config', 'api', 'sinks']],
   ['composition', 'agent/src/{agent,central,cli,demo,replay}.ts', ['*']],
   ['wiring', 'agent/src/wiring', ['*']],
-  ['reports', 'agent/src/reports', ['core', 'kpi', 'store', 'observe']],
+  ['reports', 'agent/src/reports', ['core', 'kpi', 'store', 'observe', 'config', 'api']],
   ['dashboard', 'dashboard', ['api', 'core']],
 ];
 

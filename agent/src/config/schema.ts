@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { duration, positiveDuration } from '../core/schema/duration.js';
 import { EU_CRM_ELEMENTS } from '../kpi/crm.js';
@@ -207,7 +208,16 @@ export const materialSchema = z.strictObject({
       description:
         'Mass fraction (0 to 1) per chemical element symbol, for elements on the EU critical raw materials list (Regulation (EU) 2024/1252), e.g. `{ Cu: 0.92 }`.',
     }),
-  recycledContentShare: z.number().min(0).max(1).optional().meta({ description: 'Share of recycled material in the input, 0 to 1.' }),
+  recycledContentShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .meta({ description: 'Share of recycled or reused (secondary) material in the input, 0 to 1: the secondary share of resource inflows in reports (ESRS E5-4). Unset: not stated, and the report says so.' }),
+  hazardousWaste: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Scrap of this material is hazardous waste (e.g. a leaded alloy, oily swarf): reports count its scrap under hazardous waste (ESRS E5-5).' }),
   scrapDestination: scrapDestinationSchema
     .default('external_recycling')
     .meta({ description: 'Where this material\'s scrap goes, as ESRS E5 waste categories (`internal_reuse` is in-house regrind or remelt).' }),
@@ -318,6 +328,78 @@ export const sinkSchema = (await pluginUnion(Object.values(SINK_TYPES))).meta({
 
 export type { SinkConfig, SourceConfig };
 
+const reportFormatSchema = z.enum(['json', 'csv', 'xlsx', 'pdf']);
+
+/** One scheduled report: when, what, and where it goes. */
+export const reportScheduleSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' })
+    .meta({ description: 'Name of the schedule; names its files and its delivery records.' }),
+  cron: z
+    .string()
+    .min(1)
+    .superRefine((expr, ctx) => {
+      try {
+        new Cron(expr, { paused: true });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 6 * * *" (minute hour day-of-month month day-of-week): ${(err as Error).message}` });
+      }
+    })
+    .meta({ description: 'When the report is made: a cron expression (5 fields, or 6 with seconds) in the site\'s time zone, e.g. `0 6 * * *` for 06:00 every day.' }),
+  period: z
+    .enum(['yesterday', 'last-shift', 'last-week', 'last-month', 'last-quarter', 'last-year'])
+    .default('yesterday')
+    .meta({ description: 'The period reported: the last whole one before the report is made.' }),
+  scope: z.string().default('all').meta({ description: 'What the report covers, as `yieldwatch report --scope` takes it: `all`, `site:NAME`, `line:NAME`, `machine:PATH`, `material:NAME`, … joined by commas.' }),
+  formats: z.array(reportFormatSchema).min(1).default(['pdf']).meta({ description: 'Formats written, each a file in `reports.folder`.' }),
+  language: z.enum(['en', 'nl']).default('en').meta({ description: 'Language of the report.' }),
+  webhook: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^https?:\/\/[^\s]+$/, { message: 'expected an http:// or https:// URL' })
+        .meta({ description: 'Where each report file is POSTed (the body is the file; `Content-Type` its format, `X-Yieldwatch-Report` the schedule and period). Never logged.' }),
+      headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
+      timeout: positiveDuration('How long one request may take before it is retried.').prefault('30s'),
+    })
+    .optional()
+    .meta({ description: 'Also POST each report file to this URL, through the durable outbox: a report made while the network is down is sent when it is back.' }),
+  email: z
+    .strictObject({
+      smtp: z
+        .strictObject({
+          host: z.string().min(1).meta({ description: 'The SMTP relay.' }),
+          port: z.number().int().min(1).max(65535).default(587).meta({ description: 'Its port: 587 (STARTTLS), 465 (TLS) or 25.' }),
+          secure: z.boolean().default(false).meta({ description: 'TLS from the start (port 465); otherwise STARTTLS is used when the relay offers it.' }),
+          user: z.string().optional().meta({ description: 'Login, when the relay needs one.' }),
+          password: z.string().optional().meta({ description: 'Password; prefer `${ENV}`. Never logged.' }),
+        })
+        .meta({ description: 'The SMTP relay the agent sends through.' }),
+      from: z.string().min(3).meta({ description: 'Sender address.' }),
+      to: z.array(z.string().min(3)).min(1).meta({ description: 'Recipients.' }),
+    })
+    .optional()
+    .meta({ description: 'Also e-mail the report files (as attachments) through an SMTP relay, through the durable outbox: a report made while the relay is unreachable is sent when it is back.' }),
+});
+export type ReportScheduleConfig = z.output<typeof reportScheduleSchema>;
+
+/** Reports: how the opportunity is judged and which reports are made on a schedule. */
+export const reportsSchema = z
+  .strictObject({
+    folder: z.string().min(1).default('reports').meta({ description: 'Where scheduled reports are written, relative to `agent.dataDir`.' }),
+    opportunity: z
+      .strictObject({
+        minParts: z.number().int().positive().default(200).meta({ description: 'Fewest parts a shift (a day, for a site without shifts) needs to count as a machine\'s demonstrated scrap rate.' }),
+        lookback: positiveDuration('How far back from a report\'s end a machine\'s best shift is looked for.').prefault('90d'),
+      })
+      .prefault({})
+      .meta({ description: 'The opportunity: what a period would have saved at each machine\'s own best demonstrated scrap rate.' }),
+    schedules: z.array(reportScheduleSchema).default([]).meta({ description: 'Reports made on a schedule, written to `folder` and optionally sent by webhook or e-mail.' }),
+  })
+  .prefault({})
+  .meta({ description: 'Material-efficiency reports (agent/src/reports/README.md).' });
+
 /** `yieldwatch dashboard`: the central view reads what agents' `influxdb` sinks write, with the same connection keys. */
 const centralSchema = z
   .strictObject({
@@ -391,6 +473,7 @@ export const configSchema = z
       .meta({ description: 'Where aggregates are forwarded, each through its own durable outbox: one entry per destination.' }),
     store: storeSchema,
     api: apiSchema,
+    reports: reportsSchema,
     demo: simulatorSchema.optional().meta({ description: 'Only for `yieldwatch demo`: the embedded broker and simulated machines.' }),
     central: centralSchema.optional(),
   })
@@ -432,6 +515,11 @@ export const configSchema = z
     for (const issue of resolveRules(cfg.alerts, cfg.machines.map((m) => m.path)).issues) {
       ctx.addIssue({ code: 'custom', path: ['alerts', ...issue.path], message: issue.message });
     }
+    const scheduleIds = new Set<string>();
+    cfg.reports.schedules.forEach((sc, i) => {
+      if (scheduleIds.has(sc.id)) ctx.addIssue({ code: 'custom', path: ['reports', 'schedules', i, 'id'], message: `duplicate schedule id "${sc.id}"; expected a unique \`id\` per schedule` });
+      scheduleIds.add(sc.id);
+    });
     for (const kind of ['sources', 'sinks'] as const) {
       const ids = new Map<string, number>();
       cfg[kind].forEach((s, i) => {

@@ -29,10 +29,18 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
   };
 }
 
-/** Every machine's sums over [from, to): the stored hour sums where they cover it exactly and the store kept them since `from`, else its windows. */
+/**
+ * Every machine's sums over [from, to): the stored hour sums where they cover it exactly, and the
+ * windows of the time before the store kept them (a store older than them).
+ */
 export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
   return (from, to) => {
-    const hours = windowsFitHours(cfg) && from % HOUR_MS === 0 && to % HOUR_MS === 0 && from >= store.rollupSumsFrom('hour');
-    return hours ? storedSums(store, 'hour', { period: 'hour', by: 'machine', from, to }) : windowSums(store.iterateAggregateKpis({ from, to }));
+    if (!windowsFitHours(cfg) || from % HOUR_MS !== 0 || to % HOUR_MS !== 0) return windowSums(store.iterateAggregateKpis({ from, to }));
+    // Kept from an hour's start on (a migration starts them at the next whole hour).
+    const hoursFrom = Math.min(Math.max(from, store.rollupSumsFrom('hour')), to);
+    return (function* () {
+      if (from < hoursFrom) yield* windowSums(store.iterateAggregateKpis({ from, to: hoursFrom }));
+      if (hoursFrom < to) yield* storedSums(store, 'hour', { period: 'hour', by: 'machine', from: hoursFrom, to });
+    })();
   };
 }
