@@ -178,6 +178,8 @@ export interface ReportMachineQuality {
   gaps: { start: number; end: number }[];
   /** Gaps beyond the ones listed. */
   more_gaps: number;
+  /** Length of all gaps together, ms. */
+  missing_ms: number;
   /** How masses were obtained: weighed (`measured`), counted parts × part mass (`estimated`) or not at all. */
   mass_basis: { scrap_kg: 'measured' | 'estimated' | 'none'; material_in_kg: 'measured' | 'none' };
 }

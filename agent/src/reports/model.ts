@@ -240,6 +240,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
       coverage: row.figures.coverage ?? 0,
       gaps: gaps.slice(0, MAX_GAPS_LISTED),
       more_gaps: Math.max(0, gaps.length - MAX_GAPS_LISTED),
+      missing_ms: gaps.reduce((a, g) => a + g.end - g.start, 0),
       mass_basis: massBasis(row.key, machineSums.get(row.key)),
     };
   });

@@ -1,0 +1,42 @@
+import type { ReportFormat, ReportJson, ReportLanguage } from '../api/report-contract.js';
+import { reportCsv } from './csv.js';
+
+/** A report written in one format, ready to save, send or serve. */
+export interface RenderedReport {
+  body: Buffer;
+  contentType: string;
+  /** `yieldwatch-<scope>-<period>.<ext>`, safe as a file name on every system. */
+  filename: string;
+}
+
+const CONTENT_TYPES: Record<ReportFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pdf: 'application/pdf',
+};
+
+/** The file name of a report: scope and period, with anything a file system or a header could choke on replaced. */
+export function reportFilename(r: ReportJson, format: ReportFormat): string {
+  const part = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+  return `yieldwatch-${part(r.scope.spec)}-${part(r.period.label)}.${format}`;
+}
+
+/**
+ * Writes a report in a format. XLSX and PDF load their libraries on first use, so an agent
+ * that never writes one never pays for them.
+ */
+export async function renderReport(r: ReportJson, format: ReportFormat, language: ReportLanguage): Promise<RenderedReport> {
+  let body: Buffer;
+  switch (format) {
+    case 'json':
+      body = Buffer.from(`${JSON.stringify(r, null, 2)}\n`);
+      break;
+    case 'csv':
+      body = Buffer.from(reportCsv(r));
+      break;
+    default:
+      throw new Error(`${format} reports are not written yet (${language})`);
+  }
+  return { body, contentType: CONTENT_TYPES[format], filename: reportFilename(r, format) };
+}
