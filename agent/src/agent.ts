@@ -27,6 +27,7 @@ import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
 import { entryService } from './wiring/entries.js';
 import { storeReader } from './readers/store/index.js';
+import { reportService } from './wiring/report.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
 import { authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
@@ -38,6 +39,8 @@ export interface AgentOptions {
   dataDir: string;
   /** Folder relative paths in plugin configs are resolved against. */
   baseDir: string;
+  /** `version` of the material library file, named in reports. */
+  materialLibraryVersion?: string | undefined;
   logger: Logger;
   clock?: Scheduler;
   /** Called with every committed emission (tests, live stream). */
@@ -111,9 +114,11 @@ export class Agent {
     const machines = machineList(config);
     const sites = siteList(config);
     const materials = materialList(config);
+    const reader = storeReader(this.store, config, machines, clock);
+    const entries = entryService(config, this.store, this.pipeline, clock);
     this.app = config.api.enabled
       ? buildApp({
-          reader: storeReader(this.store, config, machines, clock),
+          reader,
           agent: { id: config.agent.id, version: packageVersion(), startedAt: clock.now() },
           registry: this.registry,
           health: () => this.health(),
@@ -124,7 +129,8 @@ export class Agent {
           shifts: shiftList(config),
           materials: () => materials,
           method: KPI_METHOD,
-          entries: entryService(config, this.store, this.pipeline, clock),
+          entries,
+          reports: reportService({ cfg: config, clock, reader, entries, materialLibraryVersion: opts.materialLibraryVersion, agentId: config.agent.id }),
           ...authDeps(config, this.users, clock, logger),
         }, [{ plugin: dashboardPlugin }])
       : undefined;

@@ -14,12 +14,15 @@ import { influxReader } from './readers/influxdb/index.js';
 import { InfluxQuery } from './readers/influxdb/query.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
 import { authDeps, listenApi } from './wiring/http-api.js';
+import { reportService } from './wiring/report.js';
 
 export interface CentralOptions {
   config: Config;
   baseDir: string;
   /** Folder of the users file (`api.usersFile` is relative to it). */
   dataDir: string;
+  /** `version` of the material library file, named in reports. */
+  materialLibraryVersion?: string | undefined;
   logger: Logger;
   clock?: Clock;
 }
@@ -52,9 +55,11 @@ export class CentralDashboard {
     new Gauge({ name: 'yieldwatch_central_up', help: '1 while the last InfluxQL request succeeded', registers: [registry], collect() { this.set(stats.lastOk ? 1 : 0); } });
     const sites = siteList(config);
     const materials = materialList(config);
+    const reader = influxReader(config, central, clock, this.db);
     this.app = buildApp(
       {
-        reader: influxReader(config, central, clock, this.db),
+        reader,
+        reports: reportService({ cfg: config, clock, reader, materialLibraryVersion: opts.materialLibraryVersion, agentId: undefined }),
         agent: { id: config.agent.id, version: packageVersion(), startedAt: clock.now() },
         registry,
         health: () => ({ influxdb: stats.lastOk ? { status: 'ok' } : { status: 'down', reason: stats.lastError ?? 'the last query failed' } }),

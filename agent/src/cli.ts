@@ -23,6 +23,11 @@ Commands:
   dashboard --config FILE             the central dashboard over the InfluxDB the agents write to (config key central)
   replay --config FILE --input FILE [--output FILE]
                                       run recorded MQTT messages (JSON lines) through the KPI pipeline
+  report --config FILE --period PERIOD [--scope SCOPE] [--format pdf|xlsx|csv|json] [--lang en|nl] [--out FILE]
+                                      a material-efficiency report of the stored data (agent/src/reports/README.md);
+                                      PERIOD: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, "2026-11-03 early",
+                                      2026-11-01..2026-11-15, yesterday, last-week, last-month, …;
+                                      SCOPE: all (default), site:NAME, line:NAME, machine:PATH, material:NAME, product:NAME
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed
@@ -178,6 +183,11 @@ async function main(argv: string[]): Promise<void> {
         yes: { type: 'boolean', short: 'y' },
         role: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        period: { type: 'string' },
+        scope: { type: 'string' },
+        format: { type: 'string' },
+        lang: { type: 'string' },
+        out: { type: 'string' },
       },
     });
   } catch (err) {
@@ -243,6 +253,17 @@ async function main(argv: string[]): Promise<void> {
       const { rejected, ...counts } = res.stats;
       process.stderr.write(
         `${JSON.stringify({ messages: res.messages, windows: res.aggregates.length, ...counts, rejected: Object.fromEntries(rejected) })}\n`,
+      );
+      return;
+    }
+    case 'report': {
+      if (!values.config) usageError('report needs --config FILE');
+      const loaded = await loadConfig(values.config);
+      const { runReportCommand } = await import('./wiring/report.js');
+      process.exitCode = await runReportCommand(
+        loaded,
+        { period: values.period, scope: values.scope, format: values.format, lang: values.lang, out: values.out },
+        { stdout: (b) => process.stdout.write(b), stderr: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, stdoutTty: process.stdout.isTTY === true },
       );
       return;
     }

@@ -16,6 +16,7 @@ import { entryRoutes } from './routes/entries.js';
 import { streamRoutes } from './routes/stream.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
+import { reportRoutes } from './routes/reports.js';
 import { statusRoutes } from './routes/status.js';
 
 /** Same origin only, for the API and the dashboard alike: every asset is the agent's own (plants are often offline). */
@@ -111,6 +112,7 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
       await api.register(streamRoutes, deps);
       await api.register(kpiRoutes, deps);
       await api.register(entryRoutes, deps);
+      await api.register(reportRoutes, deps);
       await api.register(statusRoutes, deps);
     },
     { prefix: '/api/v1' },

@@ -179,6 +179,8 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
       ['GET', `/api/v1/shifts?site=plant&from=${T0 - 86_400_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 404, operator: 404, admin: 404 }],
       ['GET', `/api/v1/kpis/series?machine=${M}&from=${T0 - 3_600_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
       ['GET', `/api/v1/kpis/rollup?period=day&from=${T0 - 86_400_000}&to=${T0}`, undefined, { anonymous: 401, viewer: 200, operator: 200, admin: 200 }],
+      // No reports in this app (no report service): past the role check, a 404.
+      ['GET', '/api/v1/reports?period=2026-11', undefined, { anonymous: 401, viewer: 404, operator: 404, admin: 404 }],
       // No live stream in this app (no event hub): past the role check, a 404.
       ['GET', '/api/v1/stream', undefined, { anonymous: 401, viewer: 404, operator: 404, admin: 404 }],
       // Probes and scrapers need no login.

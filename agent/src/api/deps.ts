@@ -10,6 +10,7 @@ import type { UserFile } from './auth/users.js';
 import type { MaterialJson, ShiftJson, SiteJson } from './contract.js';
 import type { EventHub } from './events.js';
 import type { KpiReader } from './reader.js';
+import type { ReportFormat, ReportRequest } from './report-contract.js';
 
 /** What the HTTP API reads, and the few writes it asks for (acknowledgements, manual entries); it never writes the store itself. */
 export interface ApiDeps {
@@ -34,6 +35,11 @@ export interface ApiDeps {
   sites?: () => SiteJson[];
   /** The shifts of a site's calendar that overlap a span (`/api/v1/shifts`); undefined for a site without a calendar. */
   shifts?: (site: string, from: number, to: number) => ShiftJson[] | undefined;
+  /**
+   * A material-efficiency report in a format (`/api/v1/reports`); absent: 404. A period or scope
+   * that does not exist throws an error with `code: 'YW_ERR_REPORT_REQUEST'` (a 400 with its message).
+   */
+  reports?: (q: ReportRequest, format: ReportFormat) => Promise<{ body: Buffer; contentType: string; filename: string }>;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */
   entries?: EntryService;
   /** API tokens, for machines and scripts. */

@@ -10,7 +10,7 @@ import type { ReportScope } from './scope.js';
 /** Where a report reads: the dashboard's reader (the agent's store or InfluxDB) and, on an agent, its manual entries. */
 export interface ReportSources {
   reader: KpiReader;
-  entries?: EntryService | undefined;
+  entries?: Pick<EntryService, 'list'> | undefined;
 }
 
 /** How many entries a report lists at most: a month of a busy line is a few hundred. */
