@@ -65,7 +65,7 @@ const CONFIG_INPUT = {
 };
 
 /** Independent truth: sums of the stored windows whose start is in [from, to), machine by machine. */
-function storedSums(store: Store, from: number, to: number, machines = [M1, M2, M3]) {
+function storedSums(store: Store, from: number, to: number, machines = [M1, M2, M3]): Record<string, number | undefined> & { windows: number } {
   const out: Record<string, number> = {};
   let windows = 0;
   for (const a of store.queryAggregates({ from, to, limit: 1_000_000 })) {
