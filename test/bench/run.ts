@@ -47,6 +47,8 @@
  *                        overview in Chromium, the agent's extra RSS with 20 dashboards open
  *                        (dashboard.ts; --dashboard-machines N and --dashboard-days D for a quick
  *                        run, --keep DIR to reuse the seeded store)
+ *   --report             a month's material-efficiency report of 50 machines in every format (report.ts;
+ *                        --machines N, --days D, --runs R)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -82,6 +84,7 @@ for (const [flag, script] of [
   ['--alert-latency', 'alert-latency.ts'],
   ['--rollup', 'rollup.ts'],
   ['--dashboard', 'dashboard.ts'],
+  ['--report', 'report.ts'],
 ] as const) {
   if (!process.argv.includes(flag)) continue;
   const args = process.argv.slice(2).filter((a) => a !== flag);

@@ -45,11 +45,35 @@ function wallFields(zone: string, t: number): { year: number; month: number; day
   return out;
 }
 
-/** How far `zone`'s wall clock is ahead of UTC at instant `t`, in ms (+3,600,000 for CET). */
-export function zoneOffset(zone: string, t: number): number {
+/** The offset as Intl gives it, unremembered. */
+function offsetAt(zone: string, t: number): number {
   const w = wallFields(zone, t);
   const wall = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
   return wall - (t - (((t % 1000) + 1000) % 1000));
+}
+
+/** Offsets are remembered per quarter of an hour: the rules change at most once in one. */
+const BUCKET_MS = 900_000;
+const MAX_REMEMBERED = 100_000;
+const remembered = new Map<string, Map<number, number>>();
+
+/**
+ * How far `zone`'s wall clock is ahead of UTC at instant `t`, in ms (+3,600,000 for CET).
+ * Asking Intl costs microseconds and a month's rollup of shifts asks it thousands of times, so
+ * a quarter hour whose offset is the same at its start and its end is remembered; one with a
+ * change in it is always asked.
+ */
+export function zoneOffset(zone: string, t: number): number {
+  const bucket = Math.floor(t / BUCKET_MS);
+  let byBucket = remembered.get(zone);
+  if (byBucket === undefined) remembered.set(zone, (byBucket = new Map()));
+  const known = byBucket.get(bucket);
+  if (known !== undefined) return known;
+  const first = offsetAt(zone, bucket * BUCKET_MS);
+  if (offsetAt(zone, (bucket + 1) * BUCKET_MS - 1000) !== first) return offsetAt(zone, t);
+  if (byBucket.size >= MAX_REMEMBERED) byBucket.clear();
+  byBucket.set(bucket, first);
+  return first;
 }
 
 /**
@@ -68,8 +92,8 @@ export function zonedToEpoch(zone: string, date: SiteDate, minuteOfDay: number):
 
 /** The site date of instant `t`. */
 export function siteDateOf(zone: string, t: number): SiteDate {
-  const w = wallFields(zone, t);
-  return { year: w.year, month: w.month, day: w.day };
+  const wall = new Date(t + zoneOffset(zone, t));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate() };
 }
 
 /** The date `days` after `d` (negative: before). */

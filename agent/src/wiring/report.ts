@@ -61,7 +61,9 @@ export async function runReportCommand(loaded: LoadedConfig, o: ReportCommand, i
   }
   const started = clock.now();
   const steps: Record<string, string> = { period: 'reading the period', comparisons: 'reading the periods to compare with', opportunity: 'finding each machine\'s best shift', entries: 'reading manual entries', build: 'summing' };
+  // Only a report that takes a while says what it is doing.
   const progress = (step: string) => {
+    if (clock.now() - started < 1000) return;
     const text = `report ${o.period}: ${steps[step] ?? step}…`;
     io.stderr(io.tty ? `\r\x1b[K${text}` : `${text}\n`);
   };
