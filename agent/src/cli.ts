@@ -28,6 +28,10 @@ Commands:
                                       PERIOD: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, "2026-11-03 early",
                                       2026-11-01..2026-11-15, yesterday, last-week, last-month, …;
                                       SCOPE: all (default), site:NAME, line:NAME, machine:PATH, material:NAME, product:NAME
+  backfill --config FILE --sink ID --from TIME [--to TIME] [--dry-run] [--give-up-after DURATION]
+                                      send the stored windows of [from, to) again to one sink (an InfluxDB added
+                                      later gets their history); TIME: 2026-03-01 (UTC), an ISO 8601 instant with
+                                      Z or an offset, or epoch ms; --to defaults to now. Resumes an interrupted run
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed
@@ -188,6 +192,11 @@ async function main(argv: string[]): Promise<void> {
         format: { type: 'string' },
         lang: { type: 'string' },
         out: { type: 'string' },
+        sink: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'give-up-after': { type: 'string' },
       },
     });
   } catch (err) {
@@ -266,6 +275,33 @@ async function main(argv: string[]): Promise<void> {
         { stdout: (b) => process.stdout.write(b), stderr: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, stdoutTty: process.stdout.isTTY === true },
       );
       return;
+    }
+    case 'backfill': {
+      if (!values.config) usageError('backfill needs --config FILE');
+      const { backfillSink, backfillTimes, runBackfill } = await import('./wiring/backfill.js');
+      const times = backfillTimes({ from: values.from, to: values.to, giveUpAfter: values['give-up-after'] }, Date.now());
+      if (typeof times === 'string') usageError(times);
+      const loaded = await loadConfigIsolated(values.config);
+      const sink = backfillSink(loaded.config, values.config, values.sink);
+      if (typeof sink === 'string') usageError(sink);
+      // Ctrl-C or SIGTERM: stop after the write in flight, keep what is queued; a second one exits at once.
+      const abort = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.on(sig, () => {
+          if (abort.signal.aborted) {
+            process.stderr.write(`\n${sig} again: exiting without waiting; what is queued stays queued.\n`);
+            process.exit(130);
+          }
+          abort.abort(sig);
+        });
+      }
+      const code = await runBackfill(loaded, { sink, ...times, dryRun: values['dry-run'] === true }, {
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: process.stderr,
+        tty: process.stderr.isTTY === true,
+        signal: abort.signal,
+      });
+      return process.exit(code);
     }
     case 'check-config': {
       const file = positionals[0] ?? values.config;

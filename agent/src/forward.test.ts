@@ -76,6 +76,19 @@ describe('forwarder', () => {
     expect(fwd.status().health.status).toBe('ok');
   });
 
+  it('a channel of its own: it sends and acks only that channel, and the sink\'s own records wait', async () => {
+    const { sink, store, append } = setup();
+    const fwd = new Forwarder({ sink, outbox: store.outbox, channel: 'scripted~backfill', clock: systemClock, logger: captureLogs().logger, batchSize: 4, retryMin: 20, retryMax: 200, idlePoll: 20 });
+    stops.push(() => fwd.stop());
+    append('live');
+    store.transaction(() => ['b0', 'b1'].forEach((p) => store.outbox.append('scripted~backfill', Date.now(), `key ${p}`, p)));
+    fwd.start();
+    await waitFor('the channel delivered', () => sink.accepted.length === 2, 5000);
+    expect(sink.accepted).toEqual(['b0', 'b1']);
+    expect(fwd.status()).toMatchObject({ sink: 'scripted', pendingRecords: 0, delivered: 2 });
+    expect(store.outbox.stats('scripted')).toMatchObject({ pendingRecords: 1, delivered: 0 });
+  });
+
   it('retryable failures: nothing is lost or doubled, the delays grow, and health says why meanwhile', async () => {
     const { sink, fwd, append, log } = setup();
     let failures = 5;

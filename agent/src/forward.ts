@@ -16,6 +16,8 @@ import type { Outbox } from './store/outbox.js';
 export interface ForwarderOptions {
   sink: Sink;
   outbox: Outbox;
+  /** The outbox channel it sends: the sink's id by default; `yieldwatch backfill` drives a channel of its own. */
+  channel?: string;
   clock: Clock;
   logger: Logger;
   /** Records per write. */
@@ -60,9 +62,12 @@ export class Forwarder {
   private lossSeen = -1;
   private lossAt = -Infinity;
 
+  private readonly channel: string;
+
   constructor(private readonly o: ForwarderOptions) {
     this.random = o.random ?? Math.random;
-    o.outbox.register(o.sink.id);
+    this.channel = o.channel ?? o.sink.id;
+    o.outbox.register(this.channel);
   }
 
   get sinkId(): string {
@@ -91,7 +96,7 @@ export class Forwarder {
   }
 
   status(): ForwarderStatus {
-    const stats = this.o.outbox.stats(this.o.sink.id);
+    const stats = this.o.outbox.stats(this.channel);
     return {
       sink: this.o.sink.id,
       type: this.o.sink.type,
@@ -137,7 +142,7 @@ export class Forwarder {
           await sink.prepare();
           this.prepared = true;
         }
-        const batch = outbox.next(sink.id, this.o.batchSize);
+        const batch = outbox.next(this.channel, this.o.batchSize);
         if (batch.length === 0) {
           this.succeeded();
           await this.sleep(this.o.idlePoll ?? DEFAULT_IDLE_POLL_MS);
@@ -156,7 +161,7 @@ export class Forwarder {
         const max = this.o.retryMax;
         const delay = e.kind === 'blocked' ? max : retryDelay(this.failuresInRow, this.o.retryMin, max, this.random(), e.options.retryAfterMs);
         this.nextAttemptAt = this.o.clock.now() + delay;
-        const fields = { sink: sink.id, kind: e.kind, err: e, failuresInRow: this.failuresInRow, retryInMs: Math.round(delay), pending: outbox.stats(sink.id).pendingRecords };
+        const fields = { sink: sink.id, kind: e.kind, err: e, failuresInRow: this.failuresInRow, retryInMs: Math.round(delay), pending: outbox.stats(this.channel).pendingRecords };
         if (this.failuresInRow === 1) logger.warn(fields, `Writing to sink "${sink.id}" failed (${e.kind}); the records stay in the outbox and are retried with back-off.`);
         else logger.debug(fields, 'Sink write failed again.');
         await this.sleep(delay);
@@ -169,7 +174,7 @@ export class Forwarder {
   private async send(batch: readonly OutboxRecord[]): Promise<void> {
     try {
       await this.o.sink.write(batch);
-      this.o.outbox.ack(this.o.sink.id, batch, this.o.clock.now());
+      this.o.outbox.ack(this.channel, batch, this.o.clock.now());
     } catch (err) {
       if (!(err instanceof SinkError) || err.kind !== 'malformed') throw err;
       this.errors.malformed++;

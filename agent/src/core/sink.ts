@@ -14,10 +14,21 @@ export interface OutboxRecord {
   readonly sink: string;
   /** Agent time of the commit that appended it (epoch ms). */
   readonly createdAt: number;
-  /** What it is about, for logs and the dead-letter table: `window <machine> <start> r<revision>`. */
+  /** What it is about, for logs and the dead-letter table: `window <machine> <start> r<revision>` ({@link windowRecordKey}) or `alert <id> <kind>`. */
   readonly key: string;
   /** The serialized record (InfluxDB: one line of line protocol; MQTT: topic and JSON). */
   readonly payload: string;
+}
+
+/** The key of a window's outbox record: `window <machine> <start> r<revision>`. */
+export function windowRecordKey(a: Pick<Aggregate, 'machine' | 'windowStart' | 'revision'>): string {
+  return `window ${a.machine} ${a.windowStart} r${a.revision}`;
+}
+
+/** The window a record key of {@link windowRecordKey} names, or undefined for any other key (an alert's). */
+export function parseWindowRecordKey(key: string): { machine: string; windowStart: number; revision: number } | undefined {
+  const m = /^window (.+) (-?\d+) r(\d+)$/.exec(key);
+  return m === null ? undefined : { machine: m[1]!, windowStart: Number(m[2]), revision: Number(m[3]) };
 }
 
 /** The backlog bound of one sink: beyond either limit the oldest records are dropped (counted). */
@@ -84,6 +95,13 @@ export interface SinkDef<S extends ZodType = ZodType> {
   /** The payload of one alert change (the machine's open alerts after it are given too); undefined: not for this sink. */
   serializeAlert?(config: output<S>, change: AlertChange, openOfMachine: readonly Alert[], agentId: string): string | undefined;
   create(config: output<S>, ctx: PluginContext): Sink;
+  /**
+   * True when each window lands under a key of its own (InfluxDB: series and timestamp = window
+   * start), so that sending stored windows again (`yieldwatch backfill`) fills in history and a
+   * window sent twice overwrites itself. Absent: the sink keeps only the latest per machine (an
+   * MQTT retained topic) or takes no windows, and backfill refuses it.
+   */
+  readonly backfill?: boolean;
 }
 
 /** Per-sink bookkeeping, kept in `sink_state` in the same transactions as the records it counts. */

@@ -26,4 +26,17 @@ describe('logger', () => {
     expect(lines[0]).toMatchObject({ msg: 'Connected.', password: '[redacted]', source: { url: 'mqtt://x', password: '[redacted]' } });
     expect(text).not.toMatch(/hunter2|s3cret|Bearer abc|p4ss|never|t0ken|Basic xyz/);
   });
+
+  it('pretty into a given stream, synchronously; messages only when asked', () => {
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger({ level: 'info', destination, pretty: true, messagesOnly: true });
+    log.warn({ password: 'hunter2', pending: 3 }, 'Writing failed.');
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: Writing failed\.\n$/);
+  });
 });

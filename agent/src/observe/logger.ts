@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /** Keys whose values never reach a log line. */
@@ -12,8 +13,10 @@ export const REDACT_PATHS = [
 
 export interface LoggerSettings {
   level: string;
-  /** Human-readable output; default: when stdout is a terminal. */
+  /** Human-readable output; default: when stdout is a terminal (with a `destination`: only when set). */
   pretty?: boolean;
+  /** Pretty output shows each line's message only, not its fields (a command's terminal, where a progress line says the rest). */
+  messagesOnly?: boolean;
   /** Destination stream (tests inject one to assert on real output). */
   destination?: NodeJS.WritableStream;
 }
@@ -26,10 +29,16 @@ export function createLogger(s: LoggerSettings): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (s.destination) return pino(opts, s.destination as DestinationStream);
+  const prettyOptions = { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' };
+  if (s.destination) {
+    if (s.pretty !== true) return pino(opts, s.destination as DestinationStream);
+    // In this thread, synchronously: the caller's stream sees each line as it is logged. Loaded only here (it is not small).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (o: object) => DestinationStream;
+    return pino(opts, pretty({ ...prettyOptions, destination: s.destination, sync: true, hideObject: s.messagesOnly === true }));
+  }
   const pretty = s.pretty ?? Boolean(process.stdout.isTTY);
   if (pretty) {
-    return pino({ ...opts, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' } } });
+    return pino({ ...opts, transport: { target: 'pino-pretty', options: prettyOptions } });
   }
   return pino(opts);
 }

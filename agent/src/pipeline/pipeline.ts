@@ -8,7 +8,7 @@ import type { Sample } from '../core/sample.js';
 import { KpiEngine, type BreakdownEntry, type DueWindow, type EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
 import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
-import type { OutboxWriter } from '../core/sink.js';
+import { windowRecordKey, type OutboxWriter } from '../core/sink.js';
 import type { RollupLevel, Store } from '../store/store.js';
 import { toAggregate, type ScrapDestinationOf } from './emit.js';
 import { addPartial, decodeSums, emptySums, encodeSums, HOUR_MS, partialOf } from '../kpi/partials.js';
@@ -245,7 +245,7 @@ export class Pipeline {
     this.addToSums(agg, prev);
     for (const w of this.writers) {
       const payload = w.serialize(agg);
-      if (payload !== undefined) this.store.outbox.append(w.sink, now, `window ${agg.machine} ${agg.windowStart} r${agg.revision}`, payload);
+      if (payload !== undefined) this.store.outbox.append(w.sink, now, windowRecordKey(agg), payload);
     }
     return agg;
   }

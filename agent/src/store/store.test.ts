@@ -67,6 +67,46 @@ describe('Store', () => {
     expect((err as Error).message).toMatch(new RegExp(`schema version ${MIGRATIONS.length + 1}.*\\(${MIGRATIONS.length}\\)`));
   });
 
+  it('a second process opens the store beside its owner: the file must exist with this schema (never migrated under the owner); a transaction takes the write lock before it reads', () => {
+    const file = tempDb();
+    expect(() => new Store({ path: file, secondary: true })).toThrow(/Cannot open the local store/);
+    const owner = new Store({ path: file });
+    const second = new Store({ path: file, secondary: true });
+    second.transaction(() => second.putAggregate(agg('a/l/m', 0, 1)));
+    // A transaction takes the write lock before it reads (BEGIN IMMEDIATE): another process cannot write between its read and its write.
+    const other = new Database(file, { timeout: 50 });
+    owner.transaction(() => {
+      const before = owner.countAggregates();
+      expect(() => other.prepare("INSERT INTO store_meta (key, value) VALUES ('x', 1)").run()).toThrow(/database is locked/);
+      owner.putAggregate(agg('a/l/m', 60_000, before + 1));
+    });
+    other.close();
+    expect(second.queryAggregates().map((a) => a.kpis.parts_good)).toEqual([1, 2]);
+    second.close();
+    owner.close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    expect(() => new Store({ path: file, secondary: true })).toThrow(/older than this yieldwatch's .*start the agent of this version once/);
+    expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
+  });
+
+  it('counts windows, reads one window\'s revision, and keeps numbers under a key', () => {
+    const s = new Store({ path: ':memory:' });
+    for (let i = 0; i < 5; i++) s.putAggregate(agg(i % 2 === 0 ? 'a/l/m' : 'a/l/n', i * 60_000, i, i));
+    expect(s.countAggregates()).toBe(5);
+    expect(s.countAggregates({ from: 60_000, to: 240_000 })).toBe(3);
+    expect(s.countAggregates({ machine: 'a/l/n' })).toBe(2);
+    expect(s.aggregateRevision('a/l/m', 120_000)).toBe(2);
+    expect(s.aggregateRevision('a/l/m', 60_000)).toBeUndefined();
+    expect(s.meta('backfill x')).toBeUndefined();
+    s.setMeta('backfill x', 42);
+    expect(s.meta('backfill x')).toBe(42);
+    s.setMeta('backfill x', undefined);
+    expect(s.meta('backfill x')).toBeUndefined();
+    s.close();
+  });
+
   it('an older store\'s audit trail gets the rule each event was about (none for an acknowledgement), and its alerts read with their one rule', () => {
     const file = tempDb();
     new Store({ path: file }).close();

@@ -14,6 +14,12 @@ export interface StoreOptions {
   /** File path, or `:memory:` for replay and tests. */
   path: string;
   synchronous?: 'full' | 'normal';
+  /**
+   * Open the store of an agent that may be running, as a second process (`yieldwatch backfill`):
+   * the file must exist, its schema must be this version's (it is not migrated under the agent),
+   * and the start-up check and salvage are left to the agent that owns the file.
+   */
+  secondary?: boolean;
 }
 
 export interface AggregateQuery {
@@ -111,6 +117,20 @@ function migrate(db: Database.Database, path: string): void {
   }
 }
 
+/** A store opened as a second process must already have this version's schema: migrating it under a running agent is not safe. */
+function sameVersion(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new YieldwatchError('YW_ERR_STORE_VERSION', `The local store at ${path} has schema version ${version}, newer than this yieldwatch knows (${MIGRATIONS.length}); use the yieldwatch the agent runs.`);
+  }
+  if (version < MIGRATIONS.length) {
+    throw new YieldwatchError(
+      'YW_ERR_STORE_OPEN',
+      `The local store at ${path} has schema version ${version}, older than this yieldwatch's (${MIGRATIONS.length}); start the agent of this version once (it migrates the store), or use the yieldwatch the agent runs.`,
+    );
+  }
+}
+
 /**
  * What is wrong with the store file at `path`, or undefined when it is sound or does not exist
  * yet. Opening runs SQLite's own WAL recovery first (a torn tail is dropped there), then a
@@ -159,16 +179,22 @@ export class Store {
   constructor(opts: StoreOptions) {
     this.path = opts.path;
     try {
-      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-      const problem = opts.path === ':memory:' ? undefined : damage(opts.path);
-      if (problem !== undefined) {
-        this.recovery = salvage(opts.path, problem, (db) => migrate(db, opts.path));
+      if (opts.secondary === true) {
+        this.db = new Database(opts.path, { fileMustExist: true });
+      } else {
+        if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+        const problem = opts.path === ':memory:' ? undefined : damage(opts.path);
+        if (problem !== undefined) {
+          this.recovery = salvage(opts.path, problem, (db) => migrate(db, opts.path));
+        }
+        this.db = new Database(opts.path);
       }
-      this.db = new Database(opts.path);
+      // First: a second process waits for the other's write lock instead of failing at once.
+      this.db.pragma('busy_timeout = 5000');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      this.db.pragma('busy_timeout = 5000');
-      migrate(this.db, opts.path);
+      if (opts.secondary === true) sameVersion(this.db, opts.path);
+      else migrate(this.db, opts.path);
     } catch (err) {
       if (err instanceof YieldwatchError) throw err;
       throw new YieldwatchError('YW_ERR_STORE_OPEN', `Cannot open the local store at ${opts.path}: ${(err as Error).message}`, { cause: err });
@@ -204,9 +230,13 @@ export class Store {
     );
   }
 
-  /** Runs `fn` in one transaction: all of its writes commit together or not at all. */
+  /**
+   * Runs `fn` in one transaction: all of its writes commit together or not at all. It takes the
+   * write lock first (BEGIN IMMEDIATE): a transaction that read first could not take it once
+   * another process (`yieldwatch backfill`) wrote meanwhile, and would fail without waiting.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   getAggregate(machine: string, windowStart: number): Aggregate | undefined {
@@ -263,6 +293,20 @@ export class Store {
     const { sql, args } = aggregateSql(q);
     return (this.db.prepare(`${sql} LIMIT ?`).all(...args, q.limit ?? -1) as AggregateRow[]).map(fromRow);
   }
+
+  /** How many windows a query finds. */
+  countAggregates(q: Omit<AggregateQuery, 'limit'> = {}): number {
+    const w = whereOf({ equal: { machine: q.machine }, time: { column: 'window_start', from: q.from, to: q.to } });
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM aggregates ${w.sql}`).get(...w.args) as { n: number }).n;
+  }
+
+  /** The revision of one stored window, or undefined when it is not stored. */
+  aggregateRevision(machine: string, windowStart: number): number | undefined {
+    this.revisionStatement ??= this.db.prepare('SELECT revision FROM aggregates WHERE machine = ? AND window_start = ?');
+    return (this.revisionStatement.get(machine, windowStart) as { revision: number } | undefined)?.revision;
+  }
+
+  private revisionStatement: Database.Statement | undefined;
 
   /** The windows of a query one at a time, in the order of `queryAggregates`, without holding them all in memory. */
   *iterateAggregates(q: Omit<AggregateQuery, 'limit'> = {}): Generator<Aggregate> {
@@ -366,6 +410,17 @@ export class Store {
   rollupSumsFrom(level: RollupLevel): number {
     const key = LEVEL_TABLES[level].from;
     return (this.db.prepare('SELECT value FROM store_meta WHERE key = ?').get(key) as { value: number } | undefined)?.value ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** A number kept in the store under `key` (`store_meta`), or undefined. */
+  meta(key: string): number | undefined {
+    return (this.db.prepare('SELECT value FROM store_meta WHERE key = ?').get(key) as { value: number } | undefined)?.value;
+  }
+
+  /** Keeps a number under `key`; undefined removes it. Inside the caller's transaction when it has one. */
+  setMeta(key: string, value: number | undefined): void {
+    if (value === undefined) this.db.prepare('DELETE FROM store_meta WHERE key = ?').run(key);
+    else this.db.prepare('INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)').run(key, value);
   }
 
   /** Bytes on disk of the database and its WAL (0 in memory). */

@@ -106,6 +106,8 @@ export const influxdbSink = {
   config: () => import('./config.js').then((m) => m.influxdbSinkSchema),
   serializeWindow: (config: InfluxdbSinkConfig, a, agentId) => windowLine(config.measurement, a, agentId),
   serializeAlert: (config: InfluxdbSinkConfig, c, _open, agentId) => alertLine(config.alertMeasurement, c, agentId),
+  // A window is a point at its start in its own series: a resend overwrites it, so history can be sent again.
+  backfill: true,
   create(config: InfluxdbSinkConfig, ctx: PluginContext): Sink {
     return new InfluxdbSink(config, ctx);
   },
