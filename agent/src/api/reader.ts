@@ -35,8 +35,9 @@ export interface KpiReader {
   /**
    * Every machine's sums over [from, to), for reports: one per machine, material and product and
    * whole hour where from and to are whole hours and windows tile an hour, else one per window.
+   * `coarse`: whole site days will do (for totals, not for gaps), where from and to are the sites' midnights.
    */
-  sums(q: { from: number; to: number }): Promise<Iterable<PartialSums>>;
+  sums(q: { from: number; to: number; coarse?: boolean }): Promise<Iterable<PartialSums>>;
   alerts(q: AlertQuery): Promise<AlertJson[]>;
   /** One alert with its audit trail; undefined when there is none with that id. */
   alert(id: string): Promise<AlertDetailJson | undefined>;

@@ -16,8 +16,8 @@ export interface ReportSources {
 /** How many entries a report lists at most: a month of a busy line is a few hundred. */
 const MAX_ENTRIES = 10_000;
 
-async function sumsOf(reader: KpiReader, p: ReportPeriod): Promise<PartialSums[]> {
-  return [...(await reader.sums({ from: p.start, to: p.end }))];
+async function sumsOf(reader: KpiReader, p: ReportPeriod, coarse = false): Promise<PartialSums[]> {
+  return [...(await reader.sums({ from: p.start, to: p.end, coarse }))];
 }
 
 /**
@@ -36,7 +36,8 @@ export async function readReport(
   const prev = previousPeriod(period, ctx);
   const year = yearBefore(period, ctx);
   progress('comparisons');
-  const [previous, yearSums] = await Promise.all([prev === undefined ? undefined : sumsOf(src.reader, prev), year === undefined ? undefined : sumsOf(src.reader, year)]);
+  // Only their totals are shown: whole days will do.
+  const [previous, yearSums] = await Promise.all([prev === undefined ? undefined : sumsOf(src.reader, prev, true), year === undefined ? undefined : sumsOf(src.reader, year, true)]);
 
   progress('opportunity');
   const demonstrated: DemonstratedPeriod[] = [];

@@ -8,12 +8,13 @@ import { windowSums } from '../../kpi/rollup.js';
 import type { Store } from '../../store/store.js';
 import { overviewOf } from '../overview.js';
 import { seriesJson } from '../series-json.js';
-import { hourSumsOf, rollupReader } from './rollups.js';
+import { daySumsOf, hourSumsOf, rollupReader } from './rollups.js';
 
 /** The agent's own store as the API's reader (api/reader.ts): synchronous SQLite reads behind the one interface. */
 export function storeReader(store: Store, cfg: Config, machines: readonly MachineInfo[], clock: Clock): KpiReader {
   const rollup = rollupReader(store, cfg);
   const hourSums = hourSumsOf(store, cfg);
+  const daySums = daySumsOf(store, cfg);
   const openAlerts = async () => store.alerts.query({ state: 'open' }).map(alertToJson);
   const overview = overviewOf(
     cfg,
@@ -50,7 +51,7 @@ export function storeReader(store: Store, cfg: Config, machines: readonly Machin
       return rollup(q);
     },
     async sums(q) {
-      return hourSums(q.from, q.to);
+      return q.coarse === true ? daySums(q.from, q.to) : hourSums(q.from, q.to);
     },
     async alerts(q) {
       return store.alerts.query(q).map(alertToJson);

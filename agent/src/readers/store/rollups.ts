@@ -44,3 +44,14 @@ export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number
     })();
   };
 }
+
+/** Every machine's sums over [from, to) in whole site days where that gives the same sums (from and to the sites' midnights, days kept since from), else as `hourSumsOf`. */
+export function daySumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
+  const calendars = siteCalendars(cfg);
+  const sites = [...new Set(cfg.machines.map((m) => m.path.split('/')[0]!))];
+  const hours = hourSumsOf(store, cfg);
+  return (from, to) => {
+    const days = sumLevelsFor({ period: 'day', by: 'machine', from, to }, cfg, calendars, sites).has('day') && from >= store.rollupSumsFrom('day');
+    return days ? storedSums(store, 'day', { period: 'day', by: 'machine', from, to }) : hours(from, to);
+  };
+}
