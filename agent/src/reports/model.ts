@@ -12,6 +12,7 @@ import type {
 } from '../api/report-contract.js';
 import type { Entry } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
+import { addPartial, emptySums } from '../kpi/partials.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { periodOf } from '../kpi/periods.js';
 import { addFigures, emptyFigureSums, figuresOf, type FigureSums } from './figures.js';
@@ -51,14 +52,48 @@ export interface ReportSettings {
   opportunity: { basis: 'shift' | 'day'; minParts: number; lookbackMs: number };
 }
 
+/**
+ * Sums as read (hours or windows) added up per machine, material, product and step of the chart,
+ * and the spans each machine has data for: what a report needs of them, in a few thousand sums
+ * rather than a month of hours (a month of 50 machines is 36,000 hours). `keep`: the scope.
+ */
+export function collapseSums(parts: Iterable<PartialSums>, keep: (p: PartialSums) => boolean, stepStart: (t: number) => number): { sums: PartialSums[]; spans: Map<string, { start: number; end: number }[]> } {
+  const by = new Map<string, PartialSums>();
+  const spans = new Map<string, { start: number; end: number }[]>();
+  for (const p of parts) {
+    if (!keep(p)) continue;
+    let list = spans.get(p.machine);
+    if (list === undefined) spans.set(p.machine, (list = []));
+    const last = list.at(-1);
+    if (last !== undefined && p.start <= last.end && p.end >= last.start) {
+      last.start = Math.min(last.start, p.start);
+      last.end = Math.max(last.end, p.end);
+    } else list.push({ start: p.start, end: p.end });
+    const key = `${p.machine}\u0000${p.material ?? ''}\u0000${p.product ?? ''}\u0000${stepStart(p.start)}`;
+    const into = by.get(key);
+    if (into === undefined) {
+      const copy = emptySums(p.machine, p.start, p.end, p.material, p.product);
+      addPartial(copy, p, 1);
+      by.set(key, copy);
+    } else {
+      addPartial(into, p, 1);
+      into.start = Math.min(into.start, p.start);
+      into.end = Math.max(into.end, p.end);
+    }
+  }
+  return { sums: [...by.values()], spans };
+}
+
 /** What was read for a report: the sums of its period and of the periods it is compared with. */
 export interface ReportData {
   period: ReportPeriod;
   scope: ReportScope;
   now: number;
-  /** Sums over the period (every machine; the scope is applied here). */
+  /** Sums over the period, at most one per machine, material, product and step of the chart (`collapseSums`); the scope is applied here. */
   sums: readonly PartialSums[];
-  /** The length of each of those sums' spans: an hour, or a window. */
+  /** The spans each machine has data for, as read (hours or windows), joined where they touch: where its gaps are. */
+  spans: ReadonlyMap<string, readonly { start: number; end: number }[]>;
+  /** The length of the spans read: an hour, or a window. */
   resolutionMs: number;
   previous: { period: ReportPeriod; sums: readonly PartialSums[] } | undefined;
   yearBefore: { period: ReportPeriod; sums: readonly PartialSums[] } | undefined;
@@ -71,7 +106,7 @@ export interface ReportData {
 const periodJson = (p: ReportPeriod): ReportPeriodJson => ({ kind: p.kind, label: p.label, start: p.start, end: p.end });
 
 /** The step of a report's chart: hours of a shift or day, days of a week or month, weeks of a quarter, months of a year. */
-function stepOf(p: ReportPeriod): 'hour' | 'day' | 'week' | 'month' {
+export function stepOf(p: ReportPeriod): 'hour' | 'day' | 'week' | 'month' {
   if (p.kind === 'shift' || p.kind === 'day') return 'hour';
   if (p.kind === 'quarter') return 'week';
   if (p.kind === 'year' || p.end - p.start > 62 * 86_400_000) return 'month';
@@ -231,8 +266,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
     };
   };
   const machineQuality: ReportMachineQuality[] = byMachine.map((row) => {
-    const spans = parts.filter((p) => p.machine === row.key);
-    const gaps = gapsOf(spans, period.start, Math.min(period.end, now));
+    const gaps = gapsOf(data.spans.get(row.key) ?? [], period.start, Math.min(period.end, now));
     return {
       machine: row.key,
       name: row.name!,

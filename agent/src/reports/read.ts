@@ -2,10 +2,11 @@ import type { KpiReader } from '../api/reader.js';
 import type { EntryService } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
 import { HOUR_MS } from '../kpi/partials.js';
-import type { ReportData } from './model.js';
+import { collapseSums, stepOf, type ReportData } from './model.js';
+import { periodOf } from '../kpi/periods.js';
 import type { DemonstratedPeriod } from './opportunity.js';
 import { previousPeriod, yearBefore, type PeriodContext, type ReportPeriod } from './period.js';
-import type { ReportScope } from './scope.js';
+import { inScope, type ReportScope } from './scope.js';
 
 /** Where a report reads: the dashboard's reader (the agent's store or InfluxDB) and, on an agent, its manual entries. */
 export interface ReportSources {
@@ -32,7 +33,12 @@ export async function readReport(
 ): Promise<ReportData> {
   const { period, scope, ctx } = q;
   progress('period');
-  const sums = await sumsOf(src.reader, period);
+  const step = stepOf(period);
+  const keep = inScope(scope);
+  // Sums come in time order, machine by machine: the last step answers most of them.
+  let last = { start: 0, end: 0 };
+  const stepStart = (t: number) => (t >= last.start && t < last.end ? last.start : (last = periodOf(step, ctx.timeZone, t)!).start);
+  const { sums, spans } = collapseSums(await src.reader.sums({ from: period.start, to: period.end }), keep, stepStart);
   const prev = previousPeriod(period, ctx);
   const year = yearBefore(period, ctx);
   progress('comparisons');
@@ -58,6 +64,7 @@ export async function readReport(
     scope,
     now: q.now,
     sums,
+    spans,
     resolutionMs: onHours ? HOUR_MS : q.windowSize,
     previous: prev === undefined || previous === undefined ? undefined : { period: prev, sums: previous },
     yearBefore: year === undefined || yearSums === undefined ? undefined : { period: year, sums: yearSums },
