@@ -74,7 +74,7 @@ export const UNITS: Readonly<Record<string, string>> = {
   rebaselined: 'count',
   too_late: 'count',
   skewed: 'count',
-  duplicate: 'count',
+  dup: 'count',
   rejected: 'count',
   entries: 'count',
 };
