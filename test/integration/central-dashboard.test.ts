@@ -18,6 +18,7 @@ import { influxReader } from '../../agent/src/readers/influxdb/index.js';
 import { InfluxQuery } from '../../agent/src/readers/influxdb/query.js';
 import { machineList } from '../../agent/src/readers/machine-list.js';
 import { storeReader } from '../../agent/src/readers/store/index.js';
+import { makeReport } from '../../agent/src/reports/service.js';
 import { Store } from '../../agent/src/store/store.js';
 import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from '../../agent/src/wiring/sinks.js';
@@ -240,5 +241,26 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
     } finally {
       await dash.stop();
     }
+  });
+  it('makes the same report: totals, breakdowns, ESRS tables, the opportunity and the gaps, from InfluxDB as from the store', async () => {
+    const ask = (reader: KpiReader, cfg: typeof config) => makeReport({ cfg, clock, reader }, { period: '2026-11-19', scope: 'site:plant' });
+    const [a, b] = await Promise.all([ask(central, centralConfig), ask(local, config)]);
+    expect(b.totals.windows).toBeGreaterThan(0);
+    expect(a.source).toBe('influxdb');
+    expectSame(a.period, b.period);
+    expectSame(a.totals, b.totals);
+    expectSame(a.series, b.series);
+    expectSame(a.by_machine, b.by_machine);
+    expectSame(a.by_reason, b.by_reason);
+    expectSame(a.by_destination, b.by_destination);
+    expectSame(a.esrs.e5_5.diverted, b.esrs.e5_5.diverted);
+    expectSame(a.esrs.e5_5.directed, b.esrs.e5_5.directed);
+    expectSame(a.opportunity, b.opportunity);
+    expectSame(a.previous, b.previous);
+    const gaps = (r: typeof a) => r.data_quality.machines.map(({ machine, coverage, gaps, missing_ms }) => ({ machine, coverage, gaps, missing_ms }));
+    expectSame(gaps(a), gaps(b));
+    expectSame(a.factors, b.factors);
+    // The central view keeps no manual entries, and says so.
+    expect(a.data_quality.entries_available).toBe(false);
   });
 });
