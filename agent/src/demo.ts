@@ -4,12 +4,13 @@ import { YieldwatchError } from './core/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserFile } from './api/auth/users.js';
 import { isLoopbackHost } from './core/loopback.js';
 import { startBroker } from './simulator/broker.js';
 import type { OpcuaSimulator } from './simulator/opcua-server.js';
 import { startSimulator } from './simulator/publisher.js';
+import { seedDemoHistory } from './wiring/demo-history.js';
 
 export interface RunningDemo {
   agent: Agent;
@@ -60,6 +61,9 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
   const sinks = config.sinks.map((s) => (s.type === 'mqtt' && loopback(s.url) ? { ...s, url: broker.url } : s));
   const agentConfig = { ...config, sources, sinks };
   const login = await demoLogin(agentConfig, loaded.dataDir);
+  const t0 = performance.now();
+  const history = seedDemoHistory(agentConfig, join(loaded.dataDir, 'yieldwatch.db'), Date.now(), () => logger.info('Demo: writing the simulated machines\' past to the new store (first start only)…'));
+  if (history > 0) logger.info({ windows: history, seconds: Math.round((performance.now() - t0) / 100) / 10 }, 'Demo history: the simulated machines\' past written to the store.');
   let agent = new Agent({ ...loaded, config: agentConfig, logger });
   let apiUrl: string | undefined;
   try {

@@ -274,6 +274,11 @@ export class Store {
     this.putCheckpoint.run(now, state);
   }
 
+  /** Forgets the checkpoint: the next start takes every counter's first value as its baseline. */
+  dropCheckpoint(): void {
+    this.db.prepare('DELETE FROM checkpoint').run();
+  }
+
   /** The last checkpoint saved, as saved, or undefined for a new store. */
   loadCheckpoint(): { savedAt: number; state: string } | undefined {
     const r = this.db.prepare('SELECT saved_at, state FROM checkpoint WHERE id = 1').get() as { saved_at: number; state: string } | undefined;
