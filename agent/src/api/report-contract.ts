@@ -1,4 +1,6 @@
 import type { QualityCounts } from '../core/aggregate.js';
+import type { EntryJson } from '../core/entries.js';
+import type { MaterialJson } from './contract.js';
 
 /**
  * The material-efficiency report as JSON: the report model every format is written from
@@ -184,23 +186,8 @@ export interface ReportMachineQuality {
   mass_basis: { scrap_kg: 'measured' | 'estimated' | 'none'; material_in_kg: 'measured' | 'none' };
 }
 
-export interface ReportEntry {
-  id: string;
-  machine: string;
-  time: number;
-  parts?: number;
-  kg?: number;
-  reason?: string;
-  destination?: string;
-  comment?: string;
-  /** Who recorded (or last changed) it, when, and why it was changed. */
-  by: string;
-  at: number;
-  version: number;
-  event: 'created' | 'edited' | 'deleted';
-  why?: string;
-  deleted: boolean;
-}
+/** A manual entry of the period: its current version (who made it, when, why it was changed), as `GET /api/v1/entries` lists it without its history. */
+export type ReportEntry = Omit<EntryJson, 'history'>;
 
 export interface ReportDataQuality {
   coverage?: number;
@@ -215,15 +202,9 @@ export interface ReportDataQuality {
   partial_period: boolean;
 }
 
-export interface ReportFactor {
-  material: string;
-  price_per_kg: number | null;
-  scrap_value_per_kg: number;
-  currency: string;
-  co2e_per_kg: { value: number; source: string; year: number; boundary: string | null } | null;
-  crm: Record<string, number>;
+/** A material used in the period, with every factor the report applied (`GET /api/v1/materials`' fields), its recycled content and whether its scrap is hazardous. */
+export interface ReportFactor extends MaterialJson {
   recycled_content_share: number | null;
-  scrap_destination: string;
   hazardous: boolean;
 }
 

@@ -10,7 +10,7 @@ import type {
   ReportRow,
   ReportTarget,
 } from '../api/report-contract.js';
-import type { Entry } from '../core/entries.js';
+import { entryToJson, type Entry } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { periodOf } from '../kpi/periods.js';
@@ -253,15 +253,8 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   const entries: ReportEntry[] = (data.entries ?? [])
     .filter((e) => machines.has(e.current.machine) && e.current.ts >= period.start && e.current.ts < period.end)
     .map((e) => {
-      const c = e.current;
-      const out: ReportEntry = { id: c.id, machine: c.machine, time: c.ts, by: c.by, at: c.at, version: c.version, event: c.kind, deleted: c.kind === 'deleted' };
-      if (c.parts !== undefined) out.parts = c.parts;
-      if (c.kg !== undefined) out.kg = c.kg;
-      if (c.reason !== undefined) out.reason = c.reason;
-      if (c.destination !== undefined) out.destination = c.destination;
-      if (c.comment !== undefined) out.comment = c.comment;
-      if (c.why !== undefined) out.why = c.why;
-      return out;
+      const { history: _history, ...current } = entryToJson(e);
+      return current;
     })
     .sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
 
