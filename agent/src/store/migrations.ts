@@ -181,7 +181,7 @@ export const MIGRATIONS: readonly string[] = [
   END;
   `,
   `
-  CREATE TABLE report_runs (
+  CREATE TABLE IF NOT EXISTS report_runs (
     schedule TEXT NOT NULL,
     period TEXT NOT NULL,
     period_start INTEGER NOT NULL,
@@ -192,6 +192,6 @@ export const MIGRATIONS: readonly string[] = [
     pruned_at INTEGER,
     PRIMARY KEY (schedule, period)
   ) WITHOUT ROWID;
-  CREATE INDEX report_runs_unpruned ON report_runs (made_at) WHERE pruned_at IS NULL;
+  CREATE INDEX IF NOT EXISTS report_runs_unpruned ON report_runs (made_at) WHERE pruned_at IS NULL;
   `,
 ];
