@@ -9,7 +9,7 @@ import { reportChannel, type OutboxBound, type ReportChannelKind, type Sink } fr
 import type { ReportScheduleStats } from '../core/stats.js';
 import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
-import { nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from '../reports/schedule.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from '../reports/schedule.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import { reportEmailSink, reportWebhookSink, type ReportDelivery, type ReportFileRef } from '../sinks/report-delivery.js';
 import type { Store } from '../store/store.js';
@@ -209,14 +209,21 @@ export class ReportScheduler {
       });
   }
 
+  /** Sets the timer of the next look; never throws (a store that cannot be read now is looked at again within a minute). */
   private arm(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    for (const s of this.schedules) s.stats.nextAt = s.plan.nextAfter(now);
-    // An occurrence that came while reports were being made is looked at right away.
-    const pending = this.schedules.some((s) => this.toMake(s, now) !== undefined);
+    let wait = MAX_CHECK_INTERVAL_MS;
+    try {
+      for (const s of this.schedules) s.stats.nextAt = s.plan.nextAfter(now);
+      // An occurrence that came while reports were being made is looked at right away.
+      const pending = this.schedules.some((s) => this.toMake(s, now) !== undefined);
+      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now);
+    } catch (err) {
+      this.o.logger.error({ err }, 'Looking at the report schedules failed; looked at again in a minute.');
+    }
     this.o.clock.clearTimer(this.timer);
-    this.timer = this.o.clock.setTimeout(() => this.check(), pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now));
+    this.timer = this.o.clock.setTimeout(() => this.check(), wait);
   }
 
   private toMake(s: Scheduled, now: number): DueReport | undefined {
