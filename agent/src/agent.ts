@@ -28,6 +28,7 @@ import { createSource } from './wiring/sources.js';
 import { entryService } from './wiring/entries.js';
 import { storeReader } from './readers/store/index.js';
 import { reportService } from './wiring/report.js';
+import { ReportScheduler } from './wiring/report-scheduler.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
 import { authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
@@ -57,14 +58,16 @@ export class Agent {
   readonly pipeline: Pipeline;
   readonly sources: Source[];
   readonly forwarders: Forwarder[];
+  /** Scheduled reports (`reports.schedules`) and the forwarders of their deliveries. */
+  readonly reports: ReportScheduler;
   /** Committed windows and alert changes, for the live stream. */
   readonly events = new EventHub();
   readonly registry: Registry;
   readonly app: FastifyInstance | undefined;
   private readonly ticker: Ticker;
   private readonly log: AgentLog;
-  /** Delivery state of every sink, read at call time. */
-  private readonly sinks = (): ForwarderStatus[] => this.forwarders.map((f) => f.status());
+  /** Delivery state of every sink and every scheduled report's delivery channel, read at call time. */
+  private readonly sinks = (): ForwarderStatus[] => [...this.forwarders, ...this.reports.forwarders].map((f) => f.status());
   /** The local users who log in to the dashboard (`api.usersFile`). */
   readonly users: UserFile;
   private stopped = false;
@@ -101,21 +104,26 @@ export class Agent {
       onCommitRecovered: log.commitRecovered,
     }, config.sinks.map((sc) => outboxWriter(sc, config.agent.id)));
     this.sources = config.sources.map((sc) => createSource(sc, context(sc.id, { source: sc.id, type: sc.type })));
+    // The configured machines do not change while the agent runs.
+    const machines = machineList(config);
+    const reader = storeReader(this.store, config, machines, clock);
+    const entries = entryService(config, this.store, this.pipeline, clock);
+    const reportSources = { reader, entries, materialLibraryVersion: opts.materialLibraryVersion, agentId: config.agent.id };
+    this.reports = new ReportScheduler({ config, store: this.store, clock, logger: logger.child({ part: 'reports' }), dataDir: opts.dataDir, sources: reportSources });
     this.ticker = new Ticker({
       pipeline: this.pipeline,
-      prune: (before) => this.store.prune(before),
+      prune: (before) => {
+        this.reports.pruneFiles(before);
+        return this.store.prune(before);
+      },
       clock,
       retentionMs: config.store.retention,
       rejectReasons: ENGINE_REJECT_REASONS,
       events: log,
     });
-    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks });
-    // The configured machines do not change while the agent runs.
-    const machines = machineList(config);
+    this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks, reports: () => this.reports.stats() });
     const sites = siteList(config);
     const materials = materialList(config);
-    const reader = storeReader(this.store, config, machines, clock);
-    const entries = entryService(config, this.store, this.pipeline, clock);
     this.app = config.api.enabled
       ? buildApp({
           reader,
@@ -130,7 +138,7 @@ export class Agent {
           materials: () => materials,
           method: KPI_METHOD,
           entries,
-          reports: reportService({ cfg: config, clock, reader, entries, materialLibraryVersion: opts.materialLibraryVersion, agentId: config.agent.id }),
+          reports: reportService({ cfg: config, clock, ...reportSources }),
           ...authDeps(config, this.users, clock, logger),
         }, [{ plugin: dashboardPlugin }])
       : undefined;
@@ -145,6 +153,8 @@ export class Agent {
     if (this.app) url = await listenApi(this.app, this.opts.config, this.users, 'the KPIs, acknowledge alerts and record scrap');
     this.ticker.start();
     for (const f of this.forwarders) f.start();
+    // A report due while the agent was down is made now, in the background.
+    this.reports.start();
     const sink: SampleSink = {
       samples: (b) => this.pipeline.ingest(b),
       reject: (reason, machine) => this.pipeline.reject(reason, machine),
@@ -159,7 +169,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.ticker.stop();
-    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    // Waits for a report being made (the store stays open until it is recorded).
+    await Promise.allSettled([...this.sources.map((s) => s.stop()), this.reports.stop()]);
     this.pipeline.tick();
     this.pipeline.checkpoint();
     // What a sink has not accepted yet stays in the outbox for the next start.
@@ -171,6 +182,6 @@ export class Agent {
 
   /** Health of every long-running part, by name. */
   health(): Record<string, Health> {
-    return partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: this.sinks });
+    return { ...partsHealth({ pipeline: this.pipeline, sources: this.sources, sinks: this.sinks }), ...this.reports.health() };
   }
 }

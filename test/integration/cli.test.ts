@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -109,6 +109,15 @@ describe('the demo (npm start)', () => {
         expect(w.loss_co2e_kg as number).toBeGreaterThan(0);
       }
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      // The daily report of yesterday is made at start, as PDF and CSV in the data folder.
+      expect(p.output()).toContain(`Scheduled reports (daily) go to ${join(dataDir, 'reports')}`);
+      const [, period, outcome, reason] = await waitFor('the daily report at start', () => /Scheduled report \\"daily\\" of (\d{4}-\d{2}-\d{2}) (made|failed)(?:: ([^.]*))?/.exec(p.output()) ?? undefined, 30_000, 100);
+      if (outcome === 'made') {
+        for (const ext of ['pdf', 'csv']) expect(existsSync(join(dataDir, 'reports', `yieldwatch-daily-site_demo-${period}.${ext}`)), ext).toBe(true);
+      } else {
+        // Until the PDF writer is in (reports/render.ts), the only way the demo's report may fail.
+        expect(reason).toMatch(/^pdf reports are not written yet/);
+      }
     } finally {
       p.child.kill('SIGINT');
     }

@@ -311,6 +311,27 @@ describe('a broken config is refused with the key path and what was expected', (
     }
   });
 
+  it('report schedules: a cron expression, unique ids, and no sink with the id of a schedule\'s delivery channel', () => {
+    const base = { machines: [{ path: 'p1/l1/m1', partMassKg: 1 }] };
+    const hook = { url: 'https://hooks.example/r' };
+    const ok = validateConfig({ ...base, sinks: [{ type: 'webhook', id: 'report.daily.email', url: 'https://hooks.example/a' }], reports: { schedules: [{ id: 'daily', cron: '0 6 * * *', webhook: hook }] } });
+    expect(ok.reports.schedules[0]).toMatchObject({ id: 'daily', period: 'yesterday', scope: 'all', formats: ['pdf'], language: 'en', webhook: { headers: {}, timeout: 30_000 } });
+    for (const [reports, sinks, key, text] of [
+      [{ schedules: [{ id: 'daily', cron: '0 6 * *', webhook: hook }] }, [], 'reports.schedules[0].cron', 'cron expression'],
+      [{ schedules: [{ id: 'd', cron: '0 6 * * *' }, { id: 'd', cron: '0 7 * * *' }] }, [], 'reports.schedules[1].id', 'duplicate schedule id'],
+      [{ schedules: [{ id: 'daily', cron: '0 6 * * *', webhook: hook }] }, [{ type: 'webhook', id: 'report.daily.webhook', url: 'https://hooks.example/a' }], 'sinks[0].id', 'delivery channel of report schedule "daily"'],
+    ] as const) {
+      let message = '';
+      try {
+        validateConfig({ ...base, reports, sinks });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, key).toContain(key);
+      expect(message, key).toContain(text);
+    }
+  });
+
   it('an MQTT topic maps scrap either as one counter or per reason, never both', () => {
     const source = (t: Record<string, unknown>) => ({ machines: [{ path: 'p1/l1/m1', partMassKg: 1 }], sources: [{ type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ topic: '{site}/{line}/{machine}', ...t }] }] });
     expect(validateConfig(source({ scrapByReason: { object: 'scrap' } })).sources[0]).toBeDefined();

@@ -11,6 +11,7 @@ import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { simulatorSchema } from '../simulator/config.js';
 import { SCRAP_DESTINATIONS } from '../core/reasons.js';
+import { reportChannel } from '../core/sink.js';
 import { influxdbSinkSchema } from '../sinks/influxdb/config.js';
 
 const MACHINE_PATH_RE = /^[^/\s]+(\/[^/\s]+){2,3}$/;
@@ -359,12 +360,12 @@ export const reportScheduleSchema = z.strictObject({
       url: z
         .string()
         .regex(/^https?:\/\/[^\s]+$/, { message: 'expected an http:// or https:// URL' })
-        .meta({ description: 'Where each report file is POSTed (the body is the file; `Content-Type` its format, `X-Yieldwatch-Report` the schedule and period). Never logged.' }),
+        .meta({ description: 'Where each report file is POSTed: the body is the file, `Content-Type` its format; `X-Yieldwatch-Schedule`, `X-Yieldwatch-Period`, `X-Yieldwatch-Scope`, `X-Yieldwatch-File` and `Content-Disposition` name it, and `Idempotency-Key` is the same on every retry. Never logged.' }),
       headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
       timeout: positiveDuration('How long one request may take before it is retried.').prefault('30s'),
     })
     .optional()
-    .meta({ description: 'Also POST each report file to this URL, through the durable outbox: a report made while the network is down is sent when it is back.' }),
+    .meta({ description: 'Also POST each report file to this URL, through the durable outbox (channel `report.<id>.webhook`): a report made while the network is down is sent when it is back; one the receiver refuses (4xx) goes to the dead-letter table.' }),
   email: z
     .strictObject({
       smtp: z
@@ -380,7 +381,7 @@ export const reportScheduleSchema = z.strictObject({
       to: z.array(z.string().min(3)).min(1).meta({ description: 'Recipients.' }),
     })
     .optional()
-    .meta({ description: 'Also e-mail the report files (as attachments) through an SMTP relay, through the durable outbox: a report made while the relay is unreachable is sent when it is back.' }),
+    .meta({ description: 'Also e-mail the report files (as attachments, one e-mail per report) through an SMTP relay, through the durable outbox (channel `report.<id>.email`): a report made while the relay is unreachable is sent when it is back.' }),
 });
 export type ReportScheduleConfig = z.output<typeof reportScheduleSchema>;
 
@@ -519,6 +520,18 @@ export const configSchema = z
     cfg.reports.schedules.forEach((sc, i) => {
       if (scheduleIds.has(sc.id)) ctx.addIssue({ code: 'custom', path: ['reports', 'schedules', i, 'id'], message: `duplicate schedule id "${sc.id}"; expected a unique \`id\` per schedule` });
       scheduleIds.add(sc.id);
+    });
+    // A schedule's deliveries are outbox channels beside the sinks': a sink must not have one's id.
+    const channels = new Map<string, string>();
+    for (const sc of cfg.reports.schedules) {
+      if (sc.webhook !== undefined) channels.set(reportChannel(sc.id, 'webhook'), sc.id);
+      if (sc.email !== undefined) channels.set(reportChannel(sc.id, 'email'), sc.id);
+    }
+    cfg.sinks.forEach((s, i) => {
+      const schedule = channels.get(s.id);
+      if (schedule !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sinks', i, 'id'], message: `sink id "${s.id}" is the delivery channel of report schedule "${schedule}"; expected another id` });
+      }
     });
     for (const kind of ['sources', 'sinks'] as const) {
       const ids = new Map<string, number>();

@@ -14,7 +14,6 @@ export const ERROR_CODES = {
   YW_ERR_OPCUA_TRUST: 'An OPC UA server certificate could not be read or trusted, or its fingerprint did not match.',
   YW_ERR_DASHBOARD_BUILD: 'The dashboard could not be built from its sources (dashboard/src).',
   YW_ERR_REPORT_REQUEST: 'A report was asked for with a period or scope that does not exist.',
-  YW_ERR_REPORT_RENDER: 'A report could not be written in the format asked for.',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

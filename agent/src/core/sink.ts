@@ -31,6 +31,18 @@ export function parseWindowRecordKey(key: string): { machine: string; windowStar
   return m === null ? undefined : { machine: m[1]!, windowStart: Number(m[2]), revision: Number(m[3]) };
 }
 
+/** How a scheduled report is delivered besides its file in `reports.folder`. */
+export type ReportChannelKind = 'webhook' | 'email';
+
+/**
+ * The outbox channel (and sink id in status and metrics) of one schedule's delivery:
+ * `report.<schedule id>.webhook` or `report.<schedule id>.email`. The config refuses a sink whose
+ * id is one of these.
+ */
+export function reportChannel(schedule: string, kind: ReportChannelKind): string {
+  return `report.${schedule}.${kind}`;
+}
+
 /** The backlog bound of one sink: beyond either limit the oldest records are dropped (counted). */
 export interface OutboxBound {
   maxBytes: number;

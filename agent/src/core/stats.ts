@@ -32,3 +32,20 @@ export interface PipelineStats {
   /** Failed commit attempts in a row (the store is reported degraded while above 0). */
   failuresInRow: number;
 }
+
+/** What one report schedule did since start: metrics, health and the status read it. */
+export interface ReportScheduleStats {
+  schedule: string;
+  /** Reports made (each recorded once per period, with its files and deliveries). */
+  made: number;
+  /** Attempts that failed (retried at the schedule's next occurrence). */
+  failed: number;
+  /** Period and time of the last report made. */
+  lastPeriod: string | undefined;
+  lastMadeAt: number | undefined;
+  /** Why the last attempt failed, while it is the latest attempt; undefined once one succeeds. */
+  lastError: string | undefined;
+  lastFailedAt: number | undefined;
+  /** The next occurrence (epoch ms), when there is one. */
+  nextAt: number | undefined;
+}

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Source } from '../core/plugin.js';
 import { SINK_ERROR_KINDS, type ForwarderStatus } from '../core/sink.js';
-import type { PipelineStats } from '../core/stats.js';
+import type { PipelineStats, ReportScheduleStats } from '../core/stats.js';
 
 /** What the metrics are read from, each at scrape time. */
 export interface MetricSources {
@@ -10,6 +10,8 @@ export interface MetricSources {
   sources: readonly Source[];
   /** Delivery state of every sink (none when the agent forwards nowhere). */
   sinks?: () => readonly ForwarderStatus[];
+  /** What each report schedule did (none when no report is scheduled); their deliveries are in `sinks`. */
+  reports?: () => readonly ReportScheduleStats[];
 }
 
 const QUALITY_KINDS = ['stale', 'implausible', 'rebaselined', 'dup', 'skewed', 'too_late'] as const;
@@ -158,6 +160,7 @@ export function createMetrics(deps: MetricSources): Registry {
     },
   });
   sinkMetrics(registry, sinks);
+  reportMetrics(registry, deps.reports ?? (() => []));
   return registry;
 }
 
@@ -211,6 +214,33 @@ function sinkMetrics(registry: Registry, sinks: () => readonly ForwarderStatus[]
       each((s) => {
         for (const kind of SINK_ERROR_KINDS) this.inc({ sink: s.sink, kind }, s.errors[kind]);
       });
+    },
+  });
+}
+
+/** Per-schedule counts of scheduled reports, read at scrape time. */
+function reportMetrics(registry: Registry, reports: () => readonly ReportScheduleStats[]): void {
+  const counter = (name: string, help: string, value: (s: ReportScheduleStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['schedule'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of reports()) this.inc({ schedule: s.schedule }, value(s));
+      },
+    });
+  counter('yieldwatch_reports_made_total', 'Scheduled reports made (written and recorded once per schedule and period), since start.', (s) => s.made);
+  counter('yieldwatch_report_failures_total', 'Scheduled reports that failed (a bad scope, a render error); each is tried again at the schedule\'s next occurrence.', (s) => s.failed);
+  new Gauge({
+    name: 'yieldwatch_report_last_made_timestamp_seconds',
+    help: 'When the schedule last made a report (epoch seconds).',
+    labelNames: ['schedule'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of reports()) if (s.lastMadeAt !== undefined) this.set({ schedule: s.schedule }, s.lastMadeAt / 1000);
     },
   });
 }

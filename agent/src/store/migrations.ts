@@ -180,4 +180,18 @@ export const MIGRATIONS: readonly string[] = [
     UPDATE machine_windows SET windows = windows - 1 WHERE machine = old.machine;
   END;
   `,
+  `
+  CREATE TABLE IF NOT EXISTS report_runs (
+    schedule TEXT NOT NULL,
+    period TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    occurrence INTEGER NOT NULL,
+    made_at INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    pruned_at INTEGER,
+    PRIMARY KEY (schedule, period)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS report_runs_unpruned ON report_runs (made_at) WHERE pruned_at IS NULL;
+  `,
 ];

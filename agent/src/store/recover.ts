@@ -24,6 +24,7 @@ const TABLES: readonly { name: string; order: string }[] = [
   { name: 'rollup_shifts', order: 'machine, shift_start, material, product' },
   { name: 'manual_entries', order: 'id, version' },
   { name: 'store_meta', order: 'key' },
+  { name: 'report_runs', order: 'schedule, period' },
 ];
 
 export interface TableSalvage {

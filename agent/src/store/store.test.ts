@@ -248,4 +248,39 @@ describe('Store', () => {
     expect(s.rejectionTotals()).toEqual({ invalid_json: 6, wrong_type: 1 });
     s.close();
   });
+
+  it('a scheduled report is recorded once per schedule and period, with its outbox records or not at all; its files are pruned, its record stays', () => {
+    const file = tempDb();
+    const s = new Store({ path: file });
+    const run = { schedule: 'daily', period: '2026-11-03', periodStart: 1000, periodEnd: 2000, occurrence: 2500, madeAt: 3000, files: ['a.csv', 'a.pdf'] };
+    const make = (madeAt: number) =>
+      s.transaction(() => {
+        if (!s.reportRuns.record({ ...run, madeAt })) return false;
+        s.outbox.append('report.daily.webhook', madeAt, 'report daily 2026-11-03', '{}');
+        return true;
+      });
+    // A transaction that fails after recording leaves neither the run nor its records.
+    expect(() =>
+      s.transaction(() => {
+        s.reportRuns.record(run);
+        s.outbox.append('report.daily.webhook', 3000, 'report daily 2026-11-03', '{}');
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(s.reportRuns.has('daily', '2026-11-03')).toBe(false);
+    expect(s.outbox.stats('report.daily.webhook').pendingRecords).toBe(0);
+    expect(make(3000)).toBe(true);
+    expect(make(4000)).toBe(false);
+    expect(s.outbox.stats('report.daily.webhook').pendingRecords).toBe(1);
+    s.close();
+    const again = new Store({ path: file });
+    expect(again.reportRuns.get('daily', '2026-11-03')).toEqual({ ...run, prunedAt: undefined });
+    expect(again.reportRuns.has('daily', '2026-11-04')).toBe(false);
+    expect(again.reportRuns.unpruned(3000)).toEqual([]);
+    expect(again.reportRuns.unpruned(3001).map((r) => r.period)).toEqual(['2026-11-03']);
+    again.reportRuns.markPruned('daily', '2026-11-03', 9000);
+    expect(again.reportRuns.unpruned(10_000)).toEqual([]);
+    expect(again.reportRuns.list()).toEqual([{ ...run, prunedAt: 9000 }]);
+    again.close();
+  });
 });

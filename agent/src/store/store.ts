@@ -6,6 +6,7 @@ import { YieldwatchError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { AlertTable } from './alerts.js';
 import { EntryTable } from './entries.js';
+import { ReportRunTable } from './report-runs.js';
 import { whereOf } from './where.js';
 import { Outbox } from './outbox.js';
 import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
@@ -172,6 +173,8 @@ export class Store {
   readonly alerts: AlertTable;
   /** Manual scrap entries with every version; written inside the same transactions as the windows they revise. */
   readonly entries: EntryTable;
+  /** Scheduled reports made, one per schedule and period; recorded in the same transactions as their outbox records. */
+  readonly reportRuns: ReportRunTable;
 
   /** Set when the file was damaged at open and a fresh one was made from its intact prefix. */
   readonly recovery: RecoveryReport | undefined;
@@ -202,6 +205,7 @@ export class Store {
     this.outbox = new Outbox(this.db);
     this.alerts = new AlertTable(this.db);
     this.entries = new EntryTable(this.db);
+    this.reportRuns = new ReportRunTable(this.db);
     this.getAgg = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start = ?');
     this.getHolding = this.db.prepare('SELECT * FROM aggregates WHERE machine = ? AND window_start <= ? ORDER BY window_start DESC LIMIT 1');
     this.upsertAgg = this.db.prepare(`

@@ -1,0 +1,138 @@
+import { Cron } from 'croner';
+import type { Config, ReportScheduleConfig } from '../config/schema.js';
+import { siteCalendars } from '../config/site-calendars.js';
+import { lastComplete, type PeriodContext, type ReportPeriod, type ReportPeriodKind } from './period.js';
+import { levelOf, parseScope } from './scope.js';
+
+/**
+ * Scheduled reports, the pure part (README.md, "Schedules"): in which time zone a schedule's cron
+ * runs, which of its occurrences is due at an instant, which period that occurrence reports, and
+ * whether a check at that instant has anything to make. Time comes in as an argument (the
+ * agent's injected clock); the timer loop, the files and the store are in
+ * `wiring/report-scheduler.ts`.
+ */
+
+/** The period kind of each relative period a schedule may report. */
+const PERIOD_KINDS: Record<ReportScheduleConfig['period'], Exclude<ReportPeriodKind, 'custom'>> = {
+  yesterday: 'day',
+  'last-shift': 'shift',
+  'last-week': 'week',
+  'last-month': 'month',
+  'last-quarter': 'quarter',
+  'last-year': 'year',
+};
+
+/**
+ * Longest wait between two checks of the schedules. A timer that fires after a laptop slept or
+ * the clock jumped is not trusted to be the only look: every check asks the clock what is due.
+ */
+export const MAX_CHECK_INTERVAL_MS = 60_000;
+
+/** The site time a schedule runs in, and what keeps it from being told (then its reports fail with that reason). */
+export interface ScheduleSite {
+  ctx: PeriodContext;
+  problem: string | undefined;
+}
+
+/**
+ * The time zone (and shift calendar) of a schedule's scope, as `makeReport` finds it: the zone of
+ * the scope's site (`sites.<site>.timeZone`, UTC when the site is not configured), and the site's
+ * shift calendar when the scope is one site. A scope that names nothing or spans sites in different
+ * zones runs in UTC and has a problem.
+ */
+export function scheduleSite(cfg: Config, scope: string): ScheduleSite {
+  const utc: PeriodContext = { timeZone: 'UTC', calendar: undefined };
+  const parsed = parseScope(scope, { machines: cfg.machines.map((m) => m.path), materials: Object.keys(cfg.materials), products: Object.keys(cfg.products) });
+  if (typeof parsed === 'string') return { ctx: utc, problem: parsed };
+  const sites = [...new Set(parsed.machines.map((m) => levelOf('site', m)))].sort();
+  const zones = [...new Set(sites.map((site) => cfg.sites[site]?.timeZone ?? 'UTC'))];
+  if (zones.length > 1) return { ctx: utc, problem: `the scope spans sites in different time zones (${sites.join(', ')}); name one site, e.g. site:${sites[0]}` };
+  const site = sites.length === 1 ? sites[0] : undefined;
+  const calendar = site === undefined ? undefined : siteCalendars(cfg).get(site);
+  return { ctx: { timeZone: zones[0] ?? 'UTC', calendar: calendar !== undefined && calendar.versions.length > 0 ? calendar : undefined }, problem: undefined };
+}
+
+/** An occurrence of a schedule and the period it reports, or why it has none. */
+export interface DueReport {
+  schedule: string;
+  /** The occurrence (epoch ms). */
+  occurrence: number;
+  /** The last whole period before the occurrence, in the site's time. */
+  period: ReportPeriod | undefined;
+  /** Why this occurrence cannot make its report (a bad scope, no shift calendar); undefined when it can. */
+  problem: string | undefined;
+}
+
+/** One configured schedule: its cron in the site's time zone and the relative period it reports. */
+export class ReportSchedule {
+  readonly id: string;
+  readonly kind: Exclude<ReportPeriodKind, 'custom'>;
+  private readonly cron: Cron;
+
+  constructor(
+    readonly config: Pick<ReportScheduleConfig, 'id' | 'cron' | 'period'>,
+    readonly site: ScheduleSite,
+  ) {
+    this.id = config.id;
+    this.kind = PERIOD_KINDS[config.period];
+    // Paused and without a function: croner only computes times here, it runs no timer.
+    this.cron = new Cron(config.cron, { timezone: site.ctx.timeZone, paused: true });
+  }
+
+  /** The latest occurrence at or before `t` (epoch ms), or undefined when there is none. */
+  latestAt(t: number): number | undefined {
+    // previousRuns counts a run earlier in the reference's second, not one exactly at it.
+    return this.cron.previousRuns(1, new Date(t + 1))[0]?.getTime();
+  }
+
+  /** The first occurrence after `t`, or undefined when there is none. */
+  nextAfter(t: number): number | undefined {
+    return this.cron.nextRun(new Date(t))?.getTime() ?? undefined;
+  }
+
+  /** The period an occurrence reports: the last whole one of the schedule's kind that ended at or before it. */
+  periodAt(occurrence: number): ReportPeriod | undefined {
+    return lastComplete(this.kind, this.site.ctx, occurrence);
+  }
+
+  /** The occurrence due at `t` (the latest at or before it) and its period; undefined before the first occurrence. */
+  dueAt(t: number): DueReport | undefined {
+    const occurrence = this.latestAt(t);
+    if (occurrence === undefined) return undefined;
+    const period = this.site.problem === undefined ? this.periodAt(occurrence) : undefined;
+    const problem = this.site.problem ?? (period === undefined ? `there is no ${this.kind} that ended before ${new Date(occurrence).toISOString()} (sites.<site>.shiftCalendar)` : undefined);
+    return { schedule: this.id, occurrence, period, problem };
+  }
+}
+
+/**
+ * What one check of a schedule at `now` makes: the report of its latest due occurrence, unless that
+ * occurrence was already attempted in this run of the agent (`lastAttempt`: a failed one waits for
+ * the next occurrence) or its period was already made (`made`, the store's record). So a check
+ * after any pause, a restart included, makes only the latest missed occurrence, once; an occurrence
+ * whose period was made before (an hourly cron of a daily report) makes nothing.
+ */
+export function reportToMake(s: ReportSchedule, now: number, made: (schedule: string, period: string) => boolean, lastAttempt: number | undefined): DueReport | undefined {
+  const due = s.dueAt(now);
+  if (due === undefined || due.occurrence === lastAttempt) return undefined;
+  if (due.period !== undefined && made(s.id, due.period.label)) return undefined;
+  return due;
+}
+
+/** How long until the schedules should be looked at again: their next occurrence, at most MAX_CHECK_INTERVAL_MS away. */
+export function nextCheckIn(schedules: readonly ReportSchedule[], now: number): number {
+  let wait = MAX_CHECK_INTERVAL_MS;
+  for (const s of schedules) {
+    const next = s.nextAfter(now);
+    if (next !== undefined) wait = Math.min(wait, Math.max(0, next - now));
+  }
+  return wait;
+}
+
+/** A file name part with anything a file system or a header could choke on replaced. */
+const part = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+
+/** The file of a scheduled report: `yieldwatch-<schedule>-<scope>-<period>.<format>`, e.g. `yieldwatch-daily-site_demo-2026-11-03.pdf`. */
+export function scheduledReportFile(schedule: string, scope: string, period: string, format: string): string {
+  return `yieldwatch-${part(schedule)}-${part(scope)}-${part(period)}.${format}`;
+}
