@@ -23,6 +23,8 @@ export interface FixtureOptions {
   /** When the report is made (epoch ms); default 2 November 2026 08:00, after the month. */
   now?: number;
   machines?: number;
+  /** No machine sent anything: no sums, no comparisons, no entries. */
+  noData?: boolean;
 }
 
 export const TIME_ZONE = 'Europe/Amsterdam';
@@ -280,7 +282,7 @@ export function fixtureReport(o: FixtureOptions = {}): ReportJson {
   const period = parsePeriod('2026-10', ctx, now) as ReportPeriod;
   const specs = machineSpecs(o.machines ?? 3);
   const { entries: list, manual } = entries();
-  const sums = hoursOf(specs, period, 1, now, manual);
+  const sums = o.noData === true ? [] : hoursOf(specs, period, 1, now, manual);
 
   // Each machine's shifts on its material, for the opportunity (from the same hours).
   const shifts = new Map<string, DemonstratedPeriod & { scrap: number }>();
@@ -303,11 +305,11 @@ export function fixtureReport(o: FixtureOptions = {}): ReportJson {
     now,
     sums,
     resolutionMs: H,
-    previous: { period: prev, sums: daysOf(specs, prev, 2, 1.15) },
+    previous: o.noData === true ? undefined : { period: prev, sums: daysOf(specs, prev, 2, 1.15) },
     // A year earlier only the presses ran.
-    yearBefore: { period: year, sums: daysOf(specs.slice(0, 2), year, 3, 1.4) },
+    yearBefore: o.noData === true ? undefined : { period: year, sums: daysOf(specs.slice(0, 2), year, 3, 1.4) },
     demonstrated: [...shifts.values()].map(({ scrap: _scrap, ...d }) => d),
-    entries: list.filter((e) => e.current.at <= now),
+    entries: o.noData === true ? [] : list.filter((e) => e.current.at <= now),
   };
   const settings: ReportSettings = {
     method: 'yieldwatch-kpi/2',

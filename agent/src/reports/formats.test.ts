@@ -380,6 +380,27 @@ describe('the PDF report', () => {
     for (const page of pages) expect(inkShare(decodePng(page)).share).toBeGreaterThan(0.01);
   });
 
+  it('a period without any data still gives both formats: empty cells, no chart, no opportunity figure, never zeros', async () => {
+    const empty = fixtureReport({ noData: true });
+    expect(empty.totals.yield).toBeUndefined();
+    const w = reportWords('en', empty.time_zone);
+    const wb = await workbook(empty, 'en');
+    const { headers, rows } = tableOf(wb.getWorksheet(w.t('sheet.machines'))!);
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row.getCell(headers.indexOf(measureHeader(w, 'yield')) + 1).value).toBeNull();
+      expect(row.getCell(headers.indexOf(measureHeader(w, 'parts_total')) + 1).value).toBeNull();
+      expect(row.getCell(headers.indexOf(measureHeader(w, 'coverage')) + 1).value).toBe(0);
+    }
+    const body = (await renderReport(empty, 'pdf', 'en')).body;
+    expect((body.toString('latin1').match(/\/Type \/Page\b/g) ?? []).length).toBeLessThanOrEqual(4);
+    if (!havePoppler) return;
+    const { pages, text } = poppler(body);
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(flat(text)).toContain(w.t('chart.noData'));
+    expect(flat(text)).toContain(flat(w.t('opp.none', { basis: w.t('opp.basis.shift'), min: '500', days: '28' })));
+  });
+
   it.skipIf(!havePoppler)('says when the period is not over yet', async () => {
     const partial = fixtureReport({ now: MID_OCTOBER });
     const w = reportWords('nl', partial.time_zone);

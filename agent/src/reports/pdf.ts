@@ -273,9 +273,9 @@ class Writer {
     type Better = 'up' | 'down' | undefined;
     type Tile = { label: string; value: string; lines: Cell[] };
     const shareChange = (now: number | undefined, before: number | undefined, better: Better, key: 'headline.vsPrevious' | 'headline.vsYear'): Cell | undefined =>
-      now === undefined || before === undefined ? undefined : { text: w.t(key, { change: w.points(now - before) }), color: colorOf(now - before, better) };
+      now === undefined || before === undefined ? undefined : { text: w.t(key, { change: w.points(now - before) }), color: colorOf(now - before, better, 0.0005) };
     const relChange = (now: number | undefined, before: number | undefined, better: Better, key: 'headline.vsPrevious' | 'headline.vsYear'): Cell | undefined =>
-      now === undefined || before === undefined || before === 0 ? undefined : { text: w.t(key, { change: w.change(now / before - 1) }), color: colorOf(now - before, better) };
+      now === undefined || before === undefined || before === 0 ? undefined : { text: w.t(key, { change: w.change(now / before - 1) }), color: colorOf(now / before - 1, better, 0.0005) };
     const target = (actual: number | undefined, tg: ReportJson['targets']['yield'], better: Better): Cell | undefined => {
       if (tg === undefined) return undefined;
       const met = better === 'up' ? tg.actual >= tg.target : tg.actual <= tg.target;
@@ -304,10 +304,18 @@ class Writer {
           : [],
     };
     const crm = Object.entries(t.crm_loss_kg ?? {});
+    // No critical raw material lost is "none" only where a loss was worked out at all.
     const crmTile: Tile = {
       label: `${w.t('title.crm')} (kg)`,
-      value: crm.length === 0 ? w.t('word.none') : crm.map(([el, v]) => `${el} ${w.kg(v)}`).join('  '),
-      lines: crm.length === 0 ? [{ text: w.t('headline.crmNone'), color: MUTED }] : crm.length === 1 ? cells(relChange(crm[0]![1], prev?.crm_loss_kg?.[crm[0]![0]], 'down', 'headline.vsPrevious')) : [],
+      value: crm.length > 0 ? crm.map(([el, v]) => `${el} ${w.kg(v)}`).join('  ') : t.material_loss_kg === undefined ? '–' : w.t('word.none'),
+      lines:
+        crm.length === 0
+          ? t.material_loss_kg === undefined
+            ? []
+            : [{ text: w.t('headline.crmNone'), color: MUTED }]
+          : crm.length === 1
+            ? cells(relChange(crm[0]![1], prev?.crm_loss_kg?.[crm[0]![0]], 'down', 'headline.vsPrevious'), relChange(crm[0]![1], year?.crm_loss_kg?.[crm[0]![0]], 'down', 'headline.vsYear'))
+            : [],
     };
     const tiles: Tile[] = [
       amount('parts_total', '', undefined),
@@ -354,15 +362,15 @@ class Writer {
     this.font(true, 10.5);
     const titleY = doc.y;
     doc.text(pdfText(w.t('title.chart', { step: w.t(`step.${step}`) })), this.left, titleY, { width: this.width });
-    // The legend, right-aligned on the title's line.
-    this.legend(titleY + 2);
     doc.y = titleY + 18;
-
     const points = r.series.points;
     if (points.length === 0) {
       this.para(w.t('chart.noData'), { color: MUTED });
       return;
     }
+    // The legend, right-aligned on the title's line.
+    this.legend(titleY + 2);
+    doc.y = titleY + 18;
     const x0 = this.left + axisW;
     const cw = this.width - axisW - 4;
     const span = r.period.end - r.period.start;
@@ -469,7 +477,7 @@ class Writer {
     const rowH = 15;
     this.ensure(24 + Math.max(1, bars.length) * rowH);
     this.font(true, 10.5);
-    doc.text(pdfText(`${w.t('title.pareto')} (${byParts ? w.t('unit.parts') : 'kg'})`), this.left, doc.y, { width: this.width });
+    doc.text(pdfText(total === 0 ? w.t('title.pareto') : `${w.t('title.pareto')} (${byParts ? w.t('unit.parts') : 'kg'})`), this.left, doc.y, { width: this.width });
     doc.moveDown(0.3);
     if (total === 0) {
       this.para(w.t('pareto.none'), { color: MUTED });
@@ -790,9 +798,9 @@ class Writer {
   }
 }
 
-/** Green when a change goes the better way, red when the worse, grey when neither is better. */
-function colorOf(delta: number, better: 'up' | 'down' | undefined): string {
-  if (better === undefined || Math.abs(delta) < 1e-12) return MUTED;
+/** Green when a change goes the better way, red when the worse, grey when neither is better or it rounds to nothing as shown. */
+function colorOf(delta: number, better: 'up' | 'down' | undefined, shown: number): string {
+  if (better === undefined || Math.abs(delta) < shown) return MUTED;
   return (delta > 0) === (better === 'up') ? GOOD : BAD;
 }
 
