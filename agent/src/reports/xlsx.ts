@@ -127,7 +127,10 @@ function unitText(w: ReportWords, unit: string): string {
  * workbook back through it.
  */
 export function measureHeader(w: ReportWords, measure: string, unit: string = UNITS[measure] ?? ''): string {
-  return `${measureName(w, measure)} (${unitText(w, unit)})`;
+  const name = measureName(w, measure);
+  const u = unitText(w, unit);
+  // "Parts", not "Parts (parts)".
+  return name.toLowerCase() === u.toLowerCase() ? name : `${name} (${u})`;
 }
 
 const DATE_FORMAT = 'yyyy-mm-dd hh:mm';
@@ -559,7 +562,7 @@ function qualitySheets(wb: ExcelJS.Workbook, r: ReportJson, w: ReportWords): voi
   );
   at++;
   const widths = new Widths();
-  headerRow(ws, at, [w.t('title.counts'), `${w.t('col.count')} (${w.t('unit.count')})`], widths);
+  headerRow(ws, at, [w.t('title.counts'), w.t('col.count')], widths);
   at++;
   for (const [k, v] of Object.entries(dq.counts)) {
     ws.getCell(at, 1).value = w.t(`m.${k}` as ReportWordKey);
