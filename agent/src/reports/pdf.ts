@@ -80,7 +80,7 @@ export function pdfText(s: string): string {
   return s.replace(/[^\u0020-\u007e\u00a0-\u00ff]/g, (c) => WIN_ANSI_EXTRA.has(c) ? c : (REPLACE[c] ?? '?'));
 }
 const WIN_ANSI_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
-const REPLACE: Record<string, string> = { '\u2212': '-', '\u202f': '\u00a0', '\u2009': '\u00a0', '\u2007': '\u00a0', '\u2011': '-', '≤': '<=', '≥': '>=', '→': '->', '₂': '2', '\n': '\n', '\t': ' ' };
+const REPLACE: Record<string, string> = { '\u2212': '-', '\u202f': '\u00a0', '\u2009': '\u00a0', '\u2007': '\u00a0', '\u2011': '-', '≤': '<=', '≥': '>=', '→': '->', '₂': '2', '\n': '\n', '\r': '', '\t': ' ' };
 
 interface Cell {
   text: string;
@@ -424,6 +424,8 @@ class Writer {
       });
       flush();
     });
+    // Data that stops before the period (or, in a running period, now) does is a gap at the end.
+    if (points.at(-1)!.end < Math.min(r.period.end, r.generated_at)) broken = true;
     // The time axis under the lower panel.
     const axisY = top + 2 * panelH + 10 + 3;
     this.font(false, 6.5, MUTED);
