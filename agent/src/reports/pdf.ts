@@ -135,7 +135,8 @@ class Writer {
 
   /** Starts a new page when fewer than `h` points are left on this one. */
   private ensure(h: number): void {
-    if (this.doc.y + h > this.bottom) this.newPage();
+    // On a page that is still empty, a new one would not have more room.
+    if (this.doc.y + h > this.bottom && this.doc.y > MARGIN_TOP + 1) this.newPage();
   }
 
   private newPage(): void {
@@ -144,26 +145,41 @@ class Writer {
     this.doc.y = MARGIN_TOP;
   }
 
+  /** A title waiting for what comes under it: it goes on the page where that starts, never alone at a page's foot. */
+  private pending: { text: string; size: number; before: number; after: number }[] = [];
+
   private heading(key: ReportWordKey, vars?: Record<string, string | number>, suffix = ''): void {
-    this.ensure(60);
-    this.doc.moveDown(0.6);
-    this.font(true, 13);
-    this.doc.text(pdfText(this.w.t(key, vars) + suffix), this.left, this.doc.y, { width: this.width });
-    this.doc.moveDown(0.3);
+    this.pending.push({ text: pdfText(this.w.t(key, vars) + suffix), size: 13, before: 9, after: 4 });
   }
 
   private subheading(text: string): void {
-    this.ensure(40);
-    this.doc.moveDown(0.4);
-    this.font(true, 10.5);
-    this.doc.text(pdfText(text), this.left, this.doc.y, { width: this.width });
-    this.doc.moveDown(0.2);
+    this.pending.push({ text: pdfText(text), size: 10.5, before: 6, after: 3 });
+  }
+
+  /** Makes room for the titles waiting and `h` points under them (on a new page if need be), then writes the titles. */
+  private place(h: number): void {
+    const width = { width: this.width };
+    const titles = this.pending.reduce((a, p) => {
+      this.font(true, p.size);
+      return a + p.before + this.doc.heightOfString(p.text, width) + p.after;
+    }, 0);
+    this.ensure(titles + h);
+    for (const p of this.pending) {
+      // No space above a title at the top of a page.
+      if (this.doc.y > MARGIN_TOP + 1) this.doc.y += p.before;
+      this.font(true, p.size);
+      this.doc.text(p.text, this.left, this.doc.y, width);
+      this.doc.y += p.after;
+    }
+    this.pending = [];
   }
 
   private para(text: string, o: { size?: number; color?: string; bold?: boolean } = {}): void {
     this.font(o.bold ?? false, o.size ?? 9, o.color ?? INK);
     const t = pdfText(text);
-    this.ensure(this.doc.heightOfString(t, { width: this.width }) + 2);
+    const h = this.doc.heightOfString(t, { width: this.width }) + 2;
+    this.place(h);
+    this.font(o.bold ?? false, o.size ?? 9, o.color ?? INK);
     this.doc.text(t, this.left, this.doc.y, { width: this.width });
     this.doc.moveDown(0.25);
   }
@@ -208,7 +224,7 @@ class Writer {
     const heights = rows.map((row) => heightOf(row.cells, row.bold === true, row.indent));
     const all = headerHeight + heights.reduce((a, b) => a + b, 0);
     // A short table stays on one page; a long one starts with its header and at least one row.
-    this.ensure(all < (this.bottom - MARGIN_TOP) / 3 ? all + 4 : headerHeight + (heights[0] ?? 0) + 4);
+    this.place(all < (this.bottom - MARGIN_TOP) / 3 ? all + 4 : headerHeight + (heights[0] ?? 0) + 4);
     header();
     rows.forEach((row, n) => {
       const h = heights[n]!;
@@ -713,7 +729,7 @@ class Writer {
             e.parts === undefined ? '' : w.number(e.parts),
             e.kg === undefined ? '' : w.kg(e.kg),
             e.reason === undefined ? '' : w.reason(e.reason, labels.get(e.reason)),
-            `${e.by}, ${w.dateTime(e.at)}`,
+            `${e.by}\n${w.dateTime(e.at)}`,
             { text: [w.t(`event.${e.event}`), e.why, e.comment].filter((x) => x !== undefined && x !== '').join(': '), color: e.deleted ? MUTED : INK },
           ],
         })),
