@@ -41,6 +41,18 @@ describe('what the running agent loads', () => {
     }
   });
 
+  // exceljs and pdfkit are several MB that only a report in XLSX or PDF needs: render.ts imports
+  // each writer with import() when one is asked for.
+  it('nothing loads exceljs or pdfkit at start, not even the report renderer; the writers do', () => {
+    for (const entry of ['agent/src/agent.ts', 'agent/src/cli.ts', 'agent/src/reports/render.ts']) {
+      const { packages } = loadedAtStart(entry);
+      expect(packages.get('exceljs'), `${entry} loads exceljs at start (through ${packages.get('exceljs')})`).toBeUndefined();
+      expect(packages.get('pdfkit'), `${entry} loads pdfkit at start (through ${packages.get('pdfkit')})`).toBeUndefined();
+    }
+    expect(loadedAtStart('agent/src/reports/xlsx.ts').packages.has('exceljs')).toBe(true);
+    expect(loadedAtStart('agent/src/reports/pdf.ts').packages.has('pdfkit')).toBe(true);
+  });
+
   it('the config worker does load the schema with every plugin config (the check above can see it)', () => {
     const { packages } = loadedAtStart('agent/src/config/load-worker.ts');
     expect(packages.has('zod')).toBe(true);

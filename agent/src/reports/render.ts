@@ -35,8 +35,16 @@ export async function renderReport(r: ReportJson, format: ReportFormat, language
     case 'csv':
       body = Buffer.from(reportCsv(r));
       break;
-    default:
-      throw new Error(`${format} reports are not written yet (${language})`);
+    case 'xlsx': {
+      const { reportXlsx } = await import('./xlsx.js');
+      body = await reportXlsx(r, language);
+      break;
+    }
+    case 'pdf': {
+      const { reportPdf } = await import('./pdf.js');
+      body = await reportPdf(r, language);
+      break;
+    }
   }
   return { body, contentType: CONTENT_TYPES[format], filename: reportFilename(r, format) };
 }
