@@ -112,12 +112,8 @@ describe('the demo (npm start)', () => {
       // The daily report of yesterday is made at start, as PDF and CSV in the data folder.
       expect(p.output()).toContain(`Scheduled reports (daily) go to ${join(dataDir, 'reports')}`);
       const [, period, outcome, reason] = await waitFor('the daily report at start', () => /Scheduled report \\"daily\\" of (\d{4}-\d{2}-\d{2}) (made|failed)(?:: ([^.]*))?/.exec(p.output()) ?? undefined, 30_000, 100);
-      if (outcome === 'made') {
-        for (const ext of ['pdf', 'csv']) expect(existsSync(join(dataDir, 'reports', `yieldwatch-daily-site_demo-${period}.${ext}`)), ext).toBe(true);
-      } else {
-        // Until the PDF writer is in (reports/render.ts), the only way the demo's report may fail.
-        expect(reason).toMatch(/^pdf reports are not written yet/);
-      }
+      expect(outcome, reason).toBe('made');
+      for (const ext of ['pdf', 'csv']) expect(existsSync(join(dataDir, 'reports', `yieldwatch-daily-site_demo-${period}.${ext}`)), ext).toBe(true);
     } finally {
       p.child.kill('SIGINT');
     }

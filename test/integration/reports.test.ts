@@ -5,7 +5,8 @@
  * ISO week over two months, and a day with a late-data revision and a manual entry; a machine's
  * outage is a gap, never zero production.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import ExcelJS from 'exceljs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import { VirtualClock } from '../../agent/src/core/clock.js';
 import type { Sample } from '../../agent/src/core/sample.js';
 import { machineList } from '../../agent/src/readers/machine-list.js';
 import { storeReader } from '../../agent/src/readers/store/index.js';
+import { reportWords } from '../../agent/src/reports/i18n.js';
 import { renderReport } from '../../agent/src/reports/render.js';
+import { requireBinary } from '../helpers/require-binary.js';
 import { makeReport, type ReportContext } from '../../agent/src/reports/service.js';
 import { Store } from '../../agent/src/store/store.js';
 import { entryService } from '../../agent/src/wiring/entries.js';
@@ -28,6 +31,8 @@ import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { reportService } from '../../agent/src/wiring/report.js';
 import { packageRoot } from '../../agent/src/core/package-root.js';
 
+/** pdftotext (poppler-utils) reads the PDF back; without it the PDF part is left out (loudly, and it fails in CI). */
+const havePoppler = requireBinary('pdftotext');
 const M1 = 'plant/line1/m1';
 const M2 = 'plant/line1/m2';
 const M3 = 'plant/line2/m3';
@@ -176,7 +181,7 @@ describe('material-efficiency reports', () => {
   ];
 
   for (const [period, start, end, kind] of PERIODS) {
-    it(`${period}: the totals and every machine's figures are the stored windows' sums, in JSON and CSV`, async () => {
+    it(`${period}: the totals and every machine's figures are the stored windows' sums, in JSON, CSV, XLSX and PDF`, async () => {
       const r = await report(period);
       expect(r.period).toEqual({ kind, label: period, start, end });
       const want = storedSums(store, start, end);
@@ -206,6 +211,23 @@ describe('material-efficiency reports', () => {
       expect(csv.every((x) => x.period !== '' && x.method === r.method)).toBe(true);
       // JSON is the model itself.
       expect(JSON.parse((await renderReport(r, 'json', 'en')).body.toString('utf8'))).toEqual(r);
+      // The workbook read back holds the same numbers, as numbers.
+      const book = new ExcelJS.Workbook();
+      await book.xlsx.load((await renderReport(r, 'xlsx', 'nl')).body as unknown as ArrayBuffer);
+      const numbers = new Set<number>();
+      book.eachSheet((sheet) => sheet.eachRow((row) => row.eachCell((c) => void (typeof c.value === 'number' && numbers.add(c.value)))));
+      const inBook = [r.totals.parts_total, r.totals.scrap_kg, r.totals.yield, r.totals.loss_cost!.EUR, r.esrs.e5_5.total_kg, r.opportunity.total.saved_kg, ...r.by_machine.flatMap((m) => [m.figures.parts_total, m.figures.scrap_kg])];
+      for (const v of inBook) expect(numbers.has(v!), `${v} in the workbook`).toBe(true);
+      expect(numbers.has(cell('machine', M2, 'parts_total')!)).toBe(true);
+      // The PDF has the headline figures as text, as its language writes them.
+      if (havePoppler) {
+        const pdfFile = join(dir, `${kind}.pdf`);
+        writeFileSync(pdfFile, (await renderReport(r, 'pdf', 'en')).body);
+        const text = execFileSync('pdftotext', ['-enc', 'UTF-8', pdfFile, '-']).toString('utf8').replace(/\s+/g, ' ');
+        const w = reportWords('en', r.time_zone);
+        for (const shown of [w.share(r.totals.yield), w.share(r.totals.scrap_rate), w.number(r.totals.parts_total), w.money(r.totals.loss_cost!.EUR, 'EUR')]) expect(text).toContain(shown);
+        expect(text).toContain(period.split(' ')[0]!);
+      }
     });
   }
 
