@@ -48,7 +48,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__EVERY: '1m',
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__LENGTH: '30s',
       // Live data only: the demo's history (demo.history) is tested on its own.
-      YIELDWATCH_DEMO__HISTORY: '0',
+      YIELDWATCH_DEMO__HISTORY: '0s',
     });
     url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(demo.output())?.[1], 30_000);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

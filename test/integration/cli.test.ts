@@ -79,7 +79,7 @@ describe('the demo (npm start)', () => {
       YIELDWATCH_API__PORT: '0',
       YIELDWATCH_DEMO__BROKER__PORT: '0',
       // Live data only: the demo's history is tested on its own (agent/src/wiring/demo-history.test.ts).
-      YIELDWATCH_DEMO__HISTORY: '0',
+      YIELDWATCH_DEMO__HISTORY: '0s',
     });
     try {
       const url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 30_000);

@@ -29,7 +29,7 @@ describe('the demo raises a scrap alert', () => {
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__EVERY: '1m',
       YIELDWATCH_DEMO__MACHINES__1__SPIKE__LENGTH: '30s',
       // Live data only: the demo's history (demo.history) is tested on its own.
-      YIELDWATCH_DEMO__HISTORY: '0',
+      YIELDWATCH_DEMO__HISTORY: '0s',
     });
     const retained = new Map<string, Record<string, unknown>>();
     let stream: ReturnType<typeof openEventStream> | undefined;

@@ -51,7 +51,7 @@ export const simulatorSchema = z.strictObject({
     .meta({ description: 'Topic template the simulator publishes to (same placeholders as the MQTT source).' }),
   publishInterval: positiveDuration('How often each simulated machine publishes its counters.').prefault('1s'),
   seed: z.number().int().default(1).meta({ description: 'Random seed, so a demo run can be repeated.' }),
-  history: duration('On the first start (an empty store), at least this much of the simulated machines\' past, from the start of that site day, is run through the real pipeline into the store before the agent starts, so the charts, shift comparisons, yesterday\'s report and the opportunity have data at once; 0 for none.').prefault('24h'),
+  history: duration('On the first start (an empty store), at least this much of the simulated machines\' past, from the start of that site day, is run through the real pipeline into the store before the agent starts, so the charts, shift comparisons, yesterday\'s report and the opportunity have data at once; `0s` for none.').prefault('24h'),
   machines: z.array(simulatedMachineSchema).min(1).meta({ description: 'Simulated machines that publish over MQTT.' }),
   opcua: z
     .strictObject({
