@@ -22,7 +22,7 @@ describe('dashboard plugin', () => {
       expect((await app.inject('/api/v1/machines')).json()).toEqual({ items: [] });
       expect((await app.inject('/nothing-here')).statusCode).toBe(404);
       // Every view has its own URL: a reload or a shared link opens the page there.
-      for (const view of ['/machines/demo%2Fline1%2Fpress1', '/floor/line1', '/alerts', '/status']) expect((await app.inject(view)).body, view).toBe(page.body);
+      for (const view of ['/machines/demo%2Fline1%2Fpress1', '/floor/line1', '/alerts', '/reports', '/status']) expect((await app.inject(view)).body, view).toBe(page.body);
       // The bundle: Preact, our code and its style sheet, built in memory at registration.
       const js = await app.inject('/assets/app.js');
       expect(js.statusCode).toBe(200);

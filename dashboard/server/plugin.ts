@@ -5,7 +5,7 @@ import { packageRoot } from '../../agent/src/core/package-root.js';
 import { dashboardAssets } from './build.js';
 
 /** The views' paths: each has its own URL, and a reload or a shared link opens the same view. */
-const VIEWS = ['/', '/machines/*', '/floor/*', '/alerts', '/alerts/*', '/sustainability', '/status'];
+const VIEWS = ['/', '/machines/*', '/floor/*', '/alerts', '/alerts/*', '/sustainability', '/reports', '/status'];
 
 /**
  * Serves the dashboard: its page at every view's path and its bundled assets under `/assets/`

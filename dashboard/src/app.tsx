@@ -6,6 +6,7 @@ import { initialLanguage, rememberLanguage, translate, type Language } from './i
 import { Login } from './views/login.js';
 import { AlertsView, AlertView } from './views/alerts.js';
 import { FloorView } from './views/floor.js';
+import { ReportsView } from './views/reports.js';
 import { StatusView } from './views/status.js';
 import { SustainabilityView } from './views/sustainability.js';
 import { MachineView } from './views/machine.js';
@@ -52,7 +53,8 @@ export function App() {
   const other: Language = lang === 'en' ? 'nl' : 'en';
   const link = (to: string) => (e: MouseEvent) => {
     e.preventDefault();
-    go(to);
+    // The view already shown stays as it is (a report keeps its period and scope in the URL).
+    if (to !== path) go(to);
   };
   return (
     <LocaleContext.Provider value={locale}>
@@ -70,6 +72,9 @@ export function App() {
           </a>
           <a href="/sustainability" onClick={link('/sustainability')} aria-current={path === '/sustainability' ? 'page' : undefined}>
             {locale.t('nav.sustainability')}
+          </a>
+          <a href="/reports" onClick={link('/reports')} aria-current={path === '/reports' ? 'page' : undefined}>
+            {locale.t('nav.reports')}
           </a>
           <a href="/status" onClick={link('/status')} aria-current={path === '/status' ? 'page' : undefined}>
             {locale.t('nav.status')}
@@ -118,7 +123,9 @@ function Route({ path, home, go }: { path: string; home: (e: MouseEvent) => void
   if (path === '/') return <Overview />;
   if (path === '/alerts') return <AlertsView go={go} />;
   if (path === '/status') return <StatusView />;
-  if (path === '/sustainability') return <SustainabilityView />;
+  if (path === '/sustainability') return <SustainabilityView go={go} />;
+  // A report: /reports?period=2026-11&scope=all (the query is the report's, so it can be shared).
+  if (path === '/reports') return <ReportsView />;
   // An alert's page, as the Teams and Slack messages link it: /alerts/<percent-encoded id>.
   if (path.startsWith('/alerts/')) return <AlertView id={pathOf(path, '/alerts/')} />;
   // A machine's path is its identifier, slashes and all: /machines/demo/line1/press1.

@@ -2,32 +2,19 @@
  * The dashboard in a real browser: Debian's headless Chromium driven by playwright-core, against
  * the demo as `npm start` runs it (simulated machines, embedded broker, the agent).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserFile } from '../../agent/src/api/auth/users.js';
 import { spawnAgent, type AgentProcess } from '../../test/helpers/agent-process.js';
+import { accessibilityProblems } from '../../test/helpers/axe.js';
 import { requireBinary } from '../../test/helpers/require-binary.js';
 import { waitFor } from '../../test/helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = requireBinary('chromium');
-/** axe-core, run inside the page: the accessibility basics (labels, names, contrast, landmarks). */
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** The serious and critical accessibility violations axe-core finds on the page as it is now. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (rightly) refuses an injected script tag.
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(async () => {
-    const page = globalThis as unknown as { document: unknown; axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } };
-    return page.axe.run(page.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-  });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Screenshots for people to look at (CI keeps them as artifacts). */
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');

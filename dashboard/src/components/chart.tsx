@@ -13,9 +13,9 @@ export interface ChartSeries {
 /**
  * A time chart (uPlot): times in epoch ms shown in the site's time zone, 24-hour; dragging across
  * it zooms (the caller reads that range again from the server); `marks` are drawn as vertical
- * lines (manual scrap entries).
+ * lines (manual scrap entries). Without `onZoom` (a report's fixed period) dragging does nothing.
  */
-export function TimeChart(props: { t: number[]; series: ChartSeries[]; timeLabel: (t: number) => string; onZoom: (from: number, to: number) => void; marks?: number[]; label: string; height?: number }) {
+export function TimeChart(props: { t: number[]; series: ChartSeries[]; timeLabel: (t: number) => string; onZoom?: (from: number, to: number) => void; marks?: number[]; label: string; height?: number; xSpace?: number; timeZone?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const latest = useRef(props);
@@ -27,10 +27,13 @@ export function TimeChart(props: { t: number[]; series: ChartSeries[]; timeLabel
       width: el.clientWidth || 800,
       height: props.height ?? 280,
       ms: 1,
+      // Ticks on the hours and midnights of the site's time zone (else the browser's).
+      ...(props.timeZone !== undefined ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts), props.timeZone!) } : {}),
       scales: { x: { time: true } },
       series: [{ value: (_u, v) => (v === null ? '–' : latest.current.timeLabel(v)) }, ...props.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? '–' : s.format(v)) }))],
-      axes: [{ values: (_u, splits) => splits.map((v) => latest.current.timeLabel(v)) }, { values: (_u, splits) => splits.map((v) => fmt(v)), size: 60 }],
-      cursor: { drag: { x: true, y: false } },
+      // `xSpace`: the least room (px) between time labels, for labels longer than a time of day.
+      axes: [{ values: (_u, splits) => splits.map((v) => latest.current.timeLabel(v)), ...(props.xSpace !== undefined ? { space: props.xSpace } : {}) }, { values: (_u, splits) => splits.map((v) => fmt(v)), size: 60 }],
+      cursor: { drag: { x: props.onZoom !== undefined, y: false } },
       hooks: {
         setSelect: [
           (u) => {
@@ -38,7 +41,7 @@ export function TimeChart(props: { t: number[]; series: ChartSeries[]; timeLabel
             const from = u.posToVal(u.select.left, 'x');
             const to = u.posToVal(u.select.left + u.select.width, 'x');
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-            latest.current.onZoom(Math.round(from), Math.round(to));
+            latest.current.onZoom?.(Math.round(from), Math.round(to));
           },
         ],
         draw: [

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ListJson, MaterialJson, RollupRowJson } from '../../../agent/src/api/contract.js';
+import type { ReportJson } from '../../../agent/src/api/report-contract.js';
 import { getJson } from '../api.js';
+import { OpportunityLead } from '../components/opportunity.js';
 import { useLocale } from '../context.js';
 import { amount, percent } from '../format.js';
 import type { MessageKey } from '../i18n.js';
@@ -20,8 +22,10 @@ interface Rollups {
  * For the sustainability lead: material lost by material, destination (ESRS E5-5) and period, its
  * embodied CO2e and cost, critical raw materials by element, and the method version with every
  * factor and its source. Periods are months or years of the site's time, from the rollups (sums, never averaged ratios).
+ * First, what the period shown could have saved at each machine's best shift (the report's
+ * opportunity), with a link to the period's full report.
  */
-export function SustainabilityView() {
+export function SustainabilityView({ go }: { go: (to: string) => void }) {
   const { t, lang } = useLocale();
   const [period, setPeriod] = useState<'month' | 'year'>('month');
   const [data, setData] = useState<Rollups | undefined>();
@@ -66,6 +70,8 @@ export function SustainabilityView() {
       .map((r) => currencyOf(String(r.material)) ?? '?'),
   );
   const currency = library !== undefined && currencies.size <= 1 ? ([...currencies][0] ?? library.items[0]?.currency) : undefined;
+  const opportunity = useOpportunity(current);
+  const reportHref = current === undefined ? '/reports' : `/reports?${new URLSearchParams({ period: current, scope: 'all' }).toString()}`;
   const csv = (by: string) => `/api/v1/kpis/rollup?period=${period}&by=${by}&from=${span.from}&to=${span.to}&format=csv`;
   return (
     <section class="sustainability">
@@ -91,6 +97,28 @@ export function SustainabilityView() {
         <p class="muted">{t('sus.noData')}</p>
       ) : (
         <>
+          <section class="opportunity" aria-labelledby="h-sus-opp">
+            <h2 id="h-sus-opp">{t('sus.opportunity', { period: current })}</h2>
+            {opportunity === undefined ? (
+              <p class="muted">…</p>
+            ) : typeof opportunity === 'string' ? (
+              <p class="muted">{t('sus.noOpportunity', { error: opportunity })}</p>
+            ) : (
+              <OpportunityLead opportunity={opportunity.opportunity} period={opportunity.data_quality.partial_period ? t('report.soFar', { period: current }) : current} />
+            )}
+            <p class="muted">{t('sus.opportunityWhy')}</p>
+            <p>
+              <a
+                href={reportHref}
+                onClick={(e) => {
+                  e.preventDefault();
+                  go(reportHref);
+                }}
+              >
+                {t('sus.report', { period: current })}
+              </a>
+            </p>
+          </section>
           <dl class="facts narrow">
             <dt>{t('machine.lossKg')}</dt>
             <dd>{amount(lang, sum(sites, 'material_loss_kg'), 1)} kg</dd>
@@ -194,4 +222,23 @@ export function SustainabilityView() {
       </table>
     </section>
   );
+}
+
+/**
+ * The report of the period the page shows (`2026-12`, `2026`: the rollups' labels are the
+ * reports' periods), for its opportunity: undefined while it is made, the API's sentence when it
+ * cannot be (a scope over sites in different time zones).
+ */
+function useOpportunity(period: string | undefined): ReportJson | string | undefined {
+  const [report, setReport] = useState<ReportJson | string | undefined>();
+  useEffect(() => {
+    setReport(undefined);
+    if (period === undefined) return;
+    const abort = new AbortController();
+    getJson<ReportJson>(`/api/v1/reports?${new URLSearchParams({ period, scope: 'all', format: 'json' }).toString()}`, abort.signal).then(setReport, (e: Error) => {
+      if (!abort.signal.aborted) setReport(e.message);
+    });
+    return () => abort.abort();
+  }, [period]);
+  return report;
 }
