@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Health } from '../core/health.js';
 import { SinkError } from '../core/sink.js';
 
 /** Most of an answer body kept: an error page must not fill memory. */
@@ -63,4 +64,22 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const at = Date.parse(v);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/** What an answer means: 2xx delivered; 408, 429 and 5xx retried; 401, 403, 404 blocked; other 4xx refused (dead letter). */
+export function classifyAnswer(status: number, body: string, retryAfterMs: number | undefined): SinkError | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  const text = body.trim().slice(0, 500);
+  const msg = `HTTP ${status}${text ? `: ${text}` : ''}`;
+  if (status === 408 || status === 429 || status >= 500) return new SinkError('retryable', msg, { status, retryAfterMs });
+  if (status === 401 || status === 403 || status === 404 || status === 410) return new SinkError('blocked', `${msg} (check the webhook URL and its credentials)`, { status });
+  if (status >= 400) return new SinkError('malformed', msg, { status });
+  return new SinkError('retryable', msg, { status });
+}
+
+/** POSTs to a webhook and judges its answer (`classifyAnswer`): the sink's health after it, and the error to throw when it was not accepted. */
+export async function postToWebhook(url: URL, body: Buffer, o: PostOptions): Promise<{ health: Health; error: SinkError | undefined }> {
+  const res = await post(url, body, o);
+  const error = classifyAnswer(res.status, res.body, parseRetryAfter(res.headers['retry-after'], Date.now()));
+  return { health: error === undefined ? { status: 'ok' } : { status: error.kind === 'blocked' ? 'down' : 'degraded', reason: error.message }, error };
 }

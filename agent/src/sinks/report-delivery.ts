@@ -3,8 +3,7 @@ import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Health } from '../core/health.js';
 import { SinkError, type OutboxRecord, type Sink } from '../core/sink.js';
-import { parseRetryAfter, post } from './http.js';
-import { classifyAnswer } from './webhook/index.js';
+import { postToWebhook } from './http.js';
 
 /**
  * Delivery of scheduled reports (agent/src/reports/README.md, "Schedules"): the two sinks a
@@ -101,10 +100,9 @@ class ReportWebhookSink implements Sink {
           'idempotency-key': `${d.schedule}/${asciiHeader(d.period)}/${f.name}`,
           ...this.o.headers,
         };
-        const res = await post(this.url, body, { headers, timeoutMs: this.o.timeoutMs });
-        const err = classifyAnswer(res.status, res.body, parseRetryAfter(res.headers['retry-after'], Date.now()));
-        this.status = err === undefined ? { status: 'ok' } : { status: err.kind === 'blocked' ? 'down' : 'degraded', reason: err.message };
-        if (err) throw err;
+        const { health, error } = await postToWebhook(this.url, body, { headers, timeoutMs: this.o.timeoutMs });
+        this.status = health;
+        if (error) throw error;
       }
     }
   }

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { Health } from '../../core/health.js';
 import type { PluginContext } from '../../core/plugin.js';
 import { readConfigFile } from '../../core/config-file.js';
-import { SinkError, type OutboxRecord, type Sink, type SinkDef } from '../../core/sink.js';
-import { parseRetryAfter, post } from '../http.js';
+import type { OutboxRecord, Sink, SinkDef } from '../../core/sink.js';
+import { classifyAnswer, postToWebhook } from '../http.js';
 import type { WebhookSinkConfig, webhookSinkSchema } from './config.js';
 import { jsonBody, slackBody, teamsBody } from './format.js';
 
@@ -12,16 +12,7 @@ export function signature(secret: string, timestamp: string, body: string): stri
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** What an answer means: 2xx delivered; 408, 429 and 5xx retried; 401, 403, 404 blocked; other 4xx refused (dead letter). */
-export function classifyAnswer(status: number, body: string, retryAfterMs: number | undefined): SinkError | undefined {
-  if (status >= 200 && status < 300) return undefined;
-  const text = body.trim().slice(0, 500);
-  const msg = `HTTP ${status}${text ? `: ${text}` : ''}`;
-  if (status === 408 || status === 429 || status >= 500) return new SinkError('retryable', msg, { status, retryAfterMs });
-  if (status === 401 || status === 403 || status === 404 || status === 410) return new SinkError('blocked', `${msg} (check the webhook URL and its credentials)`, { status });
-  if (status >= 400) return new SinkError('malformed', msg, { status });
-  return new SinkError('retryable', msg, { status });
-}
+export { classifyAnswer };
 
 class WebhookSink implements Sink {
   readonly type = 'webhook';
@@ -53,9 +44,8 @@ class WebhookSink implements Sink {
         headers['x-yieldwatch-timestamp'] = ts;
         headers['x-yieldwatch-signature'] = signature(this.config.secret, ts, r.payload);
       }
-      const res = await post(this.url, Buffer.from(r.payload), { headers, timeoutMs: this.config.timeout, ca: this.ca, rejectUnauthorized: this.config.tls.rejectUnauthorized });
-      const err = classifyAnswer(res.status, res.body, parseRetryAfter(res.headers['retry-after'], Date.now()));
-      this.status = err === undefined ? { status: 'ok' } : { status: err.kind === 'blocked' ? 'down' : 'degraded', reason: err.message };
+      const { health, error: err } = await postToWebhook(this.url, Buffer.from(r.payload), { headers, timeoutMs: this.config.timeout, ca: this.ca, rejectUnauthorized: this.config.tls.rejectUnauthorized });
+      this.status = health;
       // A refused record is isolated by the forwarder's split; the ones before it were delivered and are sent again (same bytes).
       if (err) throw err;
     }
