@@ -21,7 +21,8 @@ export interface PeriodContext {
 export const PERIOD_FORMS =
   '2026-11 (month), 2026-W45 (ISO week), 2026-Q4, 2026, 2026-11-03 (day), "2026-11-03 early" or 2026-11-03/early (shift), 2026-11-01..2026-11-15 (custom, both dates included), or yesterday, last-shift, last-week, last-month, last-quarter, last-year';
 
-const RELATIVE: Record<string, Exclude<ReportPeriodKind, 'custom'>> = {
+/** The period kind of each relative period (`last-day` is `yesterday` too). */
+export const RELATIVE_PERIODS: Readonly<Record<string, Exclude<ReportPeriodKind, 'custom'>>> = {
   yesterday: 'day',
   'last-day': 'day',
   'last-shift': 'shift',
@@ -63,7 +64,7 @@ function shiftPeriod(ctx: PeriodContext, d: SiteDate, name: string): ReportPerio
  */
 export function parsePeriod(spec: string, ctx: PeriodContext, now: number): ReportPeriod | string {
   const s = spec.trim();
-  const relative = RELATIVE[s];
+  const relative = RELATIVE_PERIODS[s];
   if (relative !== undefined) return lastComplete(relative, ctx, now) ?? `there is no ${relative} before now`;
 
   const custom = /^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/.exec(s);

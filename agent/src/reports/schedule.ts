@@ -1,7 +1,8 @@
 import { Cron } from 'croner';
 import type { Config, ReportScheduleConfig } from '../config/schema.js';
 import { siteCalendars } from '../config/site-calendars.js';
-import { lastComplete, type PeriodContext, type ReportPeriod, type ReportPeriodKind } from './period.js';
+import { lastComplete, RELATIVE_PERIODS, type PeriodContext, type ReportPeriod, type ReportPeriodKind } from './period.js';
+import { filePart } from './render.js';
 import { levelOf, parseScope } from './scope.js';
 
 /**
@@ -13,14 +14,7 @@ import { levelOf, parseScope } from './scope.js';
  */
 
 /** The period kind of each relative period a schedule may report. */
-const PERIOD_KINDS: Record<ReportScheduleConfig['period'], Exclude<ReportPeriodKind, 'custom'>> = {
-  yesterday: 'day',
-  'last-shift': 'shift',
-  'last-week': 'week',
-  'last-month': 'month',
-  'last-quarter': 'quarter',
-  'last-year': 'year',
-};
+const PERIOD_KINDS: Readonly<Record<ReportScheduleConfig['period'], Exclude<ReportPeriodKind, 'custom'>>> = RELATIVE_PERIODS;
 
 /**
  * Longest wait between two checks of the schedules. A timer that fires after a laptop slept or
@@ -129,8 +123,7 @@ export function nextCheckIn(schedules: readonly ReportSchedule[], now: number): 
   return wait;
 }
 
-/** A file name part with anything a file system or a header could choke on replaced. */
-const part = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+const part = filePart;
 
 /** The file of a scheduled report: `yieldwatch-<schedule>-<scope>-<period>.<format>`, e.g. `yieldwatch-daily-site_demo-2026-11-03.pdf`. */
 export function scheduledReportFile(schedule: string, scope: string, period: string, format: string): string {
