@@ -72,7 +72,7 @@ describe('yieldwatch CLI', () => {
 });
 
 describe('the demo (npm start)', () => {
-  it('shows live KPIs of the simulated machines on the API, and stops cleanly on SIGINT', { timeout: 90_000 }, async () => {
+  it('shows live KPIs of the simulated machines on the API, and stops cleanly on SIGINT', { timeout: 150_000 }, async () => {
     const dataDir = join(dir, 'demo-data');
     const p = spawnAgent(['demo'], {
       YIELDWATCH_AGENT__DATADIR: dataDir,
@@ -82,7 +82,8 @@ describe('the demo (npm start)', () => {
       YIELDWATCH_DEMO__HISTORY: '0s',
     });
     try {
-      const url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 30_000);
+      // Start-up makes the OPC UA server's certificates in a fresh data folder: seconds on a busy CI machine.
+      const url = await waitFor('the demo to print its URL', () => /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(p.output())?.[1], 60_000);
       const machines = (await (await fetch(`${url}/api/v1/machines`)).json()) as { items: { machine: string }[] };
       expect(machines.items.length).toBe(8);
       // Every simulated machine gets windows with production in them. A machine's first window may
