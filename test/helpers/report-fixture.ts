@@ -3,7 +3,7 @@ import type { Entry, EntryVersion } from '../../agent/src/core/entries.js';
 import type { PartialSums } from '../../agent/src/core/rollup.js';
 import { emptyQuality } from '../../agent/src/kpi/quality.js';
 import { zoneOffset } from '../../agent/src/kpi/site-time.js';
-import { collapseSums } from '../../agent/src/reports/collapse.js';
+import { collapseComparison, collapseSums } from '../../agent/src/reports/collapse.js';
 import { inScope } from '../../agent/src/reports/scope.js';
 import { periodOf } from '../../agent/src/kpi/periods.js';
 import { buildReport, stepOf, type ReportData, type ReportMachine, type ReportMaterial, type ReportSettings } from '../../agent/src/reports/model.js';
@@ -303,19 +303,24 @@ export function fixtureReport(o: FixtureOptions = {}): ReportJson {
   const prev = previousPeriod(period, ctx)!;
   const year = yearBefore(period, ctx)!;
   const scope = { spec: 'all', machines: specs.map((s) => s.machine.machine) };
-  const collapsed = collapseSums(sums, inScope(scope), (t) => periodOf(stepOf(period), ctx.timeZone, t)!.start);
+  const inMachines = (m: string) => scope.machines.includes(m);
+  const collapsed = collapseSums(sums, inMachines, inScope(scope), (t) => periodOf(stepOf(period), ctx.timeZone, t)!.start);
+  const comparison = (p: ReportPeriod, list: PartialSums[]) => ({ period: p, ...collapseComparison(list, inMachines, inScope(scope)), toDate: false });
   const data: ReportData = {
     period,
     scope,
     now,
     sums: collapsed.sums,
     spans: collapsed.spans,
+    covered: collapsed.covered,
+    coveredByStep: collapsed.coveredByStep,
     resolutionMs: H,
-    previous: o.noData === true ? undefined : { period: prev, sums: daysOf(specs, prev, 2, 1.15) },
+    previous: o.noData === true ? undefined : comparison(prev, daysOf(specs, prev, 2, 1.15)),
     // A year earlier only the presses ran.
-    yearBefore: o.noData === true ? undefined : { period: year, sums: daysOf(specs.slice(0, 2), year, 3, 1.4) },
+    yearBefore: o.noData === true ? undefined : comparison(year, daysOf(specs.slice(0, 2), year, 3, 1.4)),
     demonstrated: [...shifts.values()].map(({ scrap: _scrap, ...d }) => d),
     entries: o.noData === true ? [] : list.filter((e) => e.current.at <= now),
+    entriesTruncated: false,
   };
   const settings: ReportSettings = {
     method: 'yieldwatch-kpi/2',

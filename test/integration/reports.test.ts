@@ -341,6 +341,31 @@ describe('material-efficiency reports', () => {
     expect(r.targets.yield!.share_of_parts).toBe(1);
   });
 
+  it('a running period is compared with as much of the previous one as has passed of it', async () => {
+    // Now is 5 November 12:01 UTC, 13:01 in Amsterdam: the day so far against 4 November until 13:01.
+    const r = await report('2026-11-05');
+    expect(r.data_quality.partial_period).toBe(true);
+    const dayStart = Date.parse('2026-11-03T23:00:00Z');
+    const cut = dayStart + (clock.now() - Date.parse('2026-11-04T23:00:00Z'));
+    expect(r.previous!.to_date).toBe(true);
+    expect(r.previous!.period).toMatchObject({ label: '2026-11-04', start: dayStart, end: cut });
+    close(r.previous!.figures.parts_total, storedSums(store, dayStart, cut).parts_total);
+    // A whole day would have been about twice as many parts.
+    expect(r.previous!.figures.parts_total!).toBeLessThan(storedSums(store, dayStart, dayStart + 86_400_000).parts_total! * 0.6);
+    const done = await report('2026-11-04');
+    expect(done.previous!.to_date).toBe(false);
+    expect(done.previous!.period.end - done.previous!.period.start).toBe(86_400_000);
+  });
+
+  it('the coverage of a material scope is that of the machines that ran it, of all their data', async () => {
+    // M2 runs AlMg3 all month, with one outage: its coverage is the scope's, whatever the others ran.
+    const alu = await report('2026-10', 'material:AlMg3');
+    const all = await report('2026-10', `machine:${M2}`);
+    close(alu.totals.coverage, all.totals.coverage);
+    expect(alu.totals.coverage!).toBeLessThan(1);
+    expect(alu.totals.coverage!).toBeGreaterThan(0.9);
+  });
+
   it('a scope of one line or one material sums only those', async () => {
     const line = await report('2026-10', 'line:line1');
     expect(line.scope.machines).toEqual([M1, M2]);

@@ -93,8 +93,11 @@ export interface ReportDestinationRow {
 
 /** The same figures for another period, for comparison; absent when it has no data. */
 export interface ReportComparison {
+  /** Of a running period, `end` is as far into this period as the report's period has run. */
   period: ReportPeriodJson;
   figures: ReportFigures;
+  /** True where the report's period is running: this is the same length of time from the start of this period, not all of it. */
+  to_date: boolean;
 }
 
 /** A target of the scope, weighted by each machine's parts, against the actual. */
@@ -117,8 +120,8 @@ export interface EsrsE54 {
     secondary_kg?: number;
   }[];
   total_kg: number;
-  /** Over the materials whose recycled content is stated. */
-  secondary_kg: number;
+  /** Secondary (recycled) material put in; absent when a material's recycled content is not stated. */
+  secondary_kg?: number;
   /** `secondary_kg / total_kg`; absent when a material's recycled content is not stated or nothing went in. */
   secondary_share?: number;
   /** True when any row is an estimate. */
@@ -130,7 +133,7 @@ export interface EsrsE55 {
   total_kg: number;
   diverted: { preparation_for_reuse_kg: number; recycling_kg: number; other_recovery_kg: number; total_kg: number };
   directed: { incineration_kg: number; landfill_kg: number; other_disposal_kg: number; total_kg: number };
-  /** Scrap whose destination is not known (a window without material). */
+  /** Scrap whose destination is not known (a window without material, or stored without a destination split). */
   unassigned_kg: number;
   hazardous_kg: number;
   non_hazardous_kg: number;
@@ -168,7 +171,8 @@ export interface ReportOpportunity {
   /** How far back from the period's end the best is looked for, ms. */
   lookback_ms: number;
   rows: OpportunityRow[];
-  total: { saved_parts: number; saved_kg: number; saved_cost: Record<string, number>; saved_co2e_kg: number; saved_crm_kg: Record<string, number> };
+  /** `saved_kg` and `saved_co2e_kg` are absent when a row's is not known (no scrap kg, no CO2e factor): a sum of some rows would read as the whole. `saved_cost` is per currency over the priced materials, as loss cost is. */
+  total: { saved_parts: number; saved_kg?: number; saved_cost: Record<string, number>; saved_co2e_kg?: number; saved_crm_kg: Record<string, number> };
 }
 
 export interface ReportMachineQuality {
@@ -198,6 +202,8 @@ export interface ReportDataQuality {
   entries: ReportEntry[];
   /** False where the backend keeps no entries (the central dashboard over InfluxDB). */
   entries_available: boolean;
+  /** True where the period has more entries than a report lists (`MAX_ENTRIES` of agent/src/reports/read.ts): the first ones are listed. */
+  entries_truncated: boolean;
   /** The period is not over yet: figures are up to `generated_at`. */
   partial_period: boolean;
 }

@@ -1,5 +1,6 @@
 import type { EsrsE54, EsrsE55 } from '../api/report-contract.js';
 import type { PartialSums } from '../core/rollup.js';
+import { estimatedInputKg } from './figures.js';
 
 /**
  * Where each scrap destination goes in ESRS E5-5 (waste): the destinations are the method's own
@@ -22,8 +23,9 @@ export interface EsrsMaterial {
 
 /**
  * E5-4, resource inflows, by material: the material put in, weighed where the machine weighs its
- * input, else estimated by mass balance as good output + scrap (what went in came out as one or
- * the other); the secondary content from the library's recycled content share.
+ * input, else estimated by mass balance as good output + scrap (`estimatedInputKg`), window by
+ * window; the secondary content from the library's recycled content share, in total only when
+ * every material states it.
  */
 export function e54(parts: Iterable<PartialSums>, materialOf: (name: string) => EsrsMaterial | undefined): EsrsE54 {
   const by = new Map<string, { measured: number; estimated: number; estimatedAny: boolean }>();
@@ -32,9 +34,11 @@ export function e54(parts: Iterable<PartialSums>, materialOf: (name: string) => 
     const s = p.sums;
     let r = by.get(name);
     if (r === undefined) by.set(name, (r = { measured: 0, estimated: 0, estimatedAny: false }));
+    // Sums of many windows can hold both: each window's input is weighed or estimated on its own.
     if (s.material_in_kg !== undefined) r.measured += s.material_in_kg;
-    else if (s.good_kg !== undefined || s.scrap_kg !== undefined) {
-      r.estimated += (s.good_kg ?? 0) + (s.scrap_kg ?? 0);
+    const estimated = estimatedInputKg(p);
+    if (estimated !== 0) {
+      r.estimated += estimated;
       r.estimatedAny = true;
     }
   }
@@ -55,14 +59,16 @@ export function e54(parts: Iterable<PartialSums>, materialOf: (name: string) => 
     total += kg;
     rows.push(row);
   }
-  const out: EsrsE54 = { rows, total_kg: total, secondary_kg: secondary, estimate: rows.some((r) => !r.measured) };
+  const out: EsrsE54 = { rows, total_kg: total, estimate: rows.some((r) => !r.measured) };
+  if (allStated) out.secondary_kg = secondary;
   if (allStated && total > 0) out.secondary_share = secondary / total;
   return out;
 }
 
 /**
  * E5-5, waste from production: the scrap kg of each destination under its ESRS category, hazardous
- * or not by its material. Total = diverted + directed + unassigned, exactly.
+ * or not by its material; scrap kg of no known destination is unassigned, so the total is the
+ * scrap kg of the parts. Total = diverted + directed + unassigned, exactly.
  */
 export function e55(parts: Iterable<PartialSums>, materialOf: (name: string) => EsrsMaterial | undefined, estimated: boolean, otherLossKg: number | undefined): EsrsE55 {
   const cat = { preparation_for_reuse: 0, recycling: 0, other_recovery: 0, incineration: 0, landfill: 0, other_disposal: 0 };
@@ -70,17 +76,27 @@ export function e55(parts: Iterable<PartialSums>, materialOf: (name: string) => 
   let hazardous = 0;
   let nonHazardous = 0;
   for (const p of parts) {
-    const dest = p.split?.destination;
-    if (dest === undefined) continue;
     const haz = p.material !== undefined && materialOf(p.material)?.hazardousWaste === true;
-    for (const [d, m] of Object.entries(dest)) {
+    const add = (kg: number) => {
+      if (haz) hazardous += kg;
+      else nonHazardous += kg;
+    };
+    let split = 0;
+    for (const [d, m] of Object.entries(p.split?.destination ?? {})) {
       const kg = m.scrap_kg ?? 0;
       if (kg === 0) continue;
       const c = E5_5_CATEGORY[d as keyof typeof E5_5_CATEGORY];
       if (c === undefined) unassigned += kg;
       else cat[c] += kg;
-      if (haz) hazardous += kg;
-      else nonHazardous += kg;
+      add(kg);
+      split += kg;
+    }
+    // Scrap kg that no destination split holds (windows stored without one) is still waste: its
+    // destination is not known. So the table adds up to the report's scrap kg.
+    const rest = (p.sums.scrap_kg ?? 0) - split;
+    if (rest > 1e-9 * Math.max(1, split)) {
+      unassigned += rest;
+      add(rest);
     }
   }
   const diverted = cat.preparation_for_reuse + cat.recycling + cat.other_recovery;

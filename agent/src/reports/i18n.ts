@@ -258,7 +258,7 @@ const en = {
   'e54.estimate': 'Estimate: material that was not weighed going in is counted as good output + scrap.',
   'e54.noShare': 'No share of secondary material: the recycled content of {materials} is not in the material library.',
   'e55.estimate': 'Estimate: part of the scrap kg is counted as parts × part mass, not weighed.',
-  'quality.partial': 'This period is not over yet: the figures run up to {time}.',
+  'quality.partial': 'This period is not over yet: the figures run up to {time}, and the periods it is compared with are cut to the same length of time.',
   'quality.coverage': 'There is data for {coverage} of the time. The figures cover only the time with data: a gap is not counted as zero production.',
   'quality.full': 'There is data for the whole period on every machine.',
   'quality.resolution': 'Gaps are found to {resolution}: the data is read in spans of that length.',
@@ -270,6 +270,7 @@ const en = {
   'quality.noCounts': 'No reading was set aside or corrected.',
   'quality.noEntries': 'No scrap was recorded by hand in this period.',
   'quality.entriesUnavailable': 'This data source keeps no manual entries (the central dashboard over InfluxDB).',
+  'quality.entriesTruncated': 'The period has more than {count} entries: the first {count} are listed.',
   'quality.moreEntries': '{count} more entries are in the XLSX.',
   'method.text': 'Every figure follows the KPI method {method}: parts, masses, costs and CO2e are summed over the windows first, and every ratio is worked out from those sums, never averaged. A figure that cannot be worked out is left empty, never shown as 0. Yield and scrap rate are shares of the parts; material efficiency is a share of the kg.',
   'method.hash': 'Two reports with the same settings hash were made with the same KPI settings (machines, materials, products, sites, windows).',
@@ -529,7 +530,7 @@ const nl: Record<ReportWordKey, string> = {
   'e54.estimate': 'Schatting: materiaal dat bij de ingang niet is gewogen, telt als goede productie + uitval.',
   'e54.noShare': 'Geen aandeel secundair materiaal: het gerecycled gehalte van {materials} staat niet in de materiaalbibliotheek.',
   'e55.estimate': 'Schatting: een deel van de uitval in kg is berekend als stuks × stukgewicht, niet gewogen.',
-  'quality.partial': 'Deze periode is nog niet voorbij: de cijfers lopen tot {time}.',
+  'quality.partial': 'Deze periode is nog niet voorbij: de cijfers lopen tot {time}, en de perioden waarmee ze vergeleken worden zijn ingekort tot even lang.',
   'quality.coverage': 'Er zijn gegevens over {coverage} van de tijd. De cijfers gaan alleen over de tijd met gegevens: een hiaat telt niet als nulproductie.',
   'quality.full': 'Er zijn gegevens over de hele periode, van elke machine.',
   'quality.resolution': 'Hiaten zijn bepaald op {resolution} nauwkeurig: de gegevens worden in stukken van die lengte gelezen.',
@@ -541,6 +542,7 @@ const nl: Record<ReportWordKey, string> = {
   'quality.noCounts': 'Er is geen meting apart gezet of gecorrigeerd.',
   'quality.noEntries': 'In deze periode is geen uitval met de hand geboekt.',
   'quality.entriesUnavailable': 'Deze gegevensbron bewaart geen handmatige boekingen (het centrale dashboard op InfluxDB).',
+  'quality.entriesTruncated': 'De periode heeft meer dan {count} boekingen: de eerste {count} staan hier.',
   'quality.moreEntries': 'Nog {count} boekingen staan in de XLSX.',
   'method.text': 'Elk cijfer volgt de KPI-methode {method}: stuks, massa’s, kosten en CO2e worden eerst over de vensters opgeteld, en elke verhouding wordt uit die sommen berekend, nooit gemiddeld. Een cijfer dat niet te berekenen is, blijft leeg en staat nooit als 0. Opbrengst en uitvalpercentage zijn aandelen van de stuks; materiaalefficiëntie is een aandeel van de kg.',
   'method.hash': 'Twee rapporten met dezelfde hash zijn gemaakt met dezelfde KPI-instellingen (machines, materialen, producten, vestigingen, vensters).',
@@ -648,9 +650,9 @@ export function opportunitySentence(r: ReportJson, w: ReportWords): string {
   if (o.rows.every((row) => row.best === undefined)) return w.t('opp.none', { basis, min: w.number(o.min_parts), days: w.number(o.lookback_ms / 86_400_000) });
   if (o.total.saved_parts === 0) return w.t('opp.atBest', { basis });
   const amounts: string[] = [];
-  if (o.rows.some((row) => row.saved_kg !== undefined)) amounts.push(`${w.kg(o.total.saved_kg)} kg`);
+  if (o.total.saved_kg !== undefined) amounts.push(`${w.kg(o.total.saved_kg)} kg`);
   else amounts.push(w.t('opp.scrapParts', { count: w.number(o.total.saved_parts) }));
   for (const [cur, v] of Object.entries(o.total.saved_cost)) amounts.push(w.money(v, cur));
-  if (o.rows.some((row) => row.saved_co2e_kg !== undefined)) amounts.push(`${w.kg(o.total.saved_co2e_kg)} kg CO2e`);
+  if (o.total.saved_co2e_kg !== undefined) amounts.push(`${w.kg(o.total.saved_co2e_kg)} kg CO2e`);
   return w.t('opp.sentence', { basis, amounts: w.list(amounts) });
 }

@@ -1,8 +1,8 @@
 import type {
+  ReportComparison,
   ReportDestinationRow,
   ReportEntry,
   ReportFactor,
-  ReportFigures,
   ReportJson,
   ReportMachineQuality,
   ReportPeriodJson,
@@ -14,7 +14,7 @@ import { entryToJson, type Entry } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { periodOf } from '../kpi/periods.js';
-import { addFigures, emptyFigureSums, figuresOf, type FigureSums } from './figures.js';
+import { addFigures, coverageOf, emptyFigureSums, figuresOf, type FigureSums } from './figures.js';
 import { e54, e55, type EsrsMaterial } from './esrs.js';
 import { gapsOf, MAX_GAPS_LISTED } from './gaps.js';
 import { opportunityOf, type DemonstratedPeriod, type OpportunityMaterial } from './opportunity.js';
@@ -28,6 +28,9 @@ export interface ReportMachine {
   targets?: { yield?: number; scrap_rate?: number } | undefined;
   /** The measured signals by name (their kinds): whether masses are weighed or counted. */
   signals: Record<string, string>;
+  /** The machine's material and product as configured: what a material or product scope expects of it. */
+  material?: string | undefined;
+  product?: string | undefined;
 }
 
 /** What a report needs to know of a material: the factors of loss, ESRS and opportunity. */
@@ -58,16 +61,32 @@ export interface ReportData {
   now: number;
   /** Sums over the period, at most one per machine, material, product and step of the chart (`collapseSums`); the scope is applied here. */
   sums: readonly PartialSums[];
-  /** The spans each machine has data for, as read (hours or windows), joined where they touch: where its gaps are. */
+  /** The spans each machine has data for (of any material or product), as read (hours or windows), joined where they touch: where its gaps are. */
   spans: ReadonlyMap<string, readonly { start: number; end: number }[]>;
+  /** Milliseconds each machine's windows cover in the period, of any material or product. */
+  covered: ReadonlyMap<string, number>;
+  /** Milliseconds each machine's windows cover per step of the chart, by the step's start. */
+  coveredByStep: ReadonlyMap<number, ReadonlyMap<string, number>>;
   /** The length of the spans read: an hour, or a window. */
   resolutionMs: number;
-  previous: { period: ReportPeriod; sums: readonly PartialSums[] } | undefined;
-  yearBefore: { period: ReportPeriod; sums: readonly PartialSums[] } | undefined;
+  previous: ReportComparisonData | undefined;
+  yearBefore: ReportComparisonData | undefined;
   /** Each machine's shifts (days) on each material in the opportunity's lookback. */
   demonstrated: readonly DemonstratedPeriod[];
   /** Manual entries whose time is in the period; undefined where the backend keeps none. */
   entries: readonly Entry[] | undefined;
+  /** The period has more entries than were read. */
+  entriesTruncated: boolean;
+}
+
+/** A period to compare with: its sums in scope (`collapseComparison`) and what the scope's machines cover of it. */
+export interface ReportComparisonData {
+  /** Of a running report period, cut to as much as has passed of it (`toDate`). */
+  period: ReportPeriod;
+  sums: readonly PartialSums[];
+  /** Milliseconds each machine's windows cover, of any material or product. */
+  covered: ReadonlyMap<string, number>;
+  toDate: boolean;
 }
 
 const periodJson = (p: ReportPeriod): ReportPeriodJson => ({ kind: p.kind, label: p.label, start: p.start, end: p.end });
@@ -101,18 +120,31 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
     for (const p of list) addFigures(f, p, currencyOf);
     return f;
   };
-  const machinesWithData = (list: readonly PartialSums[]) => new Set(list.map((p) => p.machine));
-  // A machine or material scope counts every machine of it as coverable; a material or product
-  // scope only the machines that ran it, as the others were never meant to.
-  const coveringMachines = (list: readonly PartialSums[]) => (scope.material === undefined && scope.product === undefined ? scope.machines.length : machinesWithData(list).size);
-  const totalsOf = (list: readonly PartialSums[], span: ReportPeriod): ReportFigures => figuresOf(sum(list, 'total', span), coverableOf(span) * coveringMachines(list));
-
-  const totals = totalsOf(parts, period);
-  const compare = (c: ReportData['previous']) => {
+  // Coverage is the share of the time the expected machines sent data, whatever they ran: missing
+  // data is a fact of a machine, and a machine on another material was no gap. A material or
+  // product scope expects the machines configured with it and those that ran it
+  // (agent/src/reports/README.md, "Coverage").
+  const configuredFor = (m: string) => {
+    const info = s.machines.get(m);
+    return (scope.material !== undefined && info?.material === scope.material) || (scope.product !== undefined && info?.product === scope.product);
+  };
+  const expectedOf = (list: readonly PartialSums[]): readonly string[] => {
+    if (scope.material === undefined && scope.product === undefined) return scope.machines;
+    const ran = new Set(list.map((p) => p.machine));
+    return scope.machines.filter((m) => ran.has(m) || configuredFor(m));
+  };
+  const scopeCoverage = (covered: ReadonlyMap<string, number> | undefined, expected: readonly string[], span: ReportPeriod) =>
+    coverageOf(
+      expected.reduce((a, m) => a + (covered?.get(m) ?? 0), 0),
+      coverableOf(span) * expected.length,
+    );
+  const expected = expectedOf(parts);
+  const totals = figuresOf(sum(parts, 'total', period), scopeCoverage(data.covered, expected, period));
+  const compare = (c: ReportData['previous']): ReportComparison | null => {
     if (c === undefined) return null;
     const list = c.sums.filter((p) => inPeriod(p, c.period));
     if (list.length === 0) return null;
-    return { period: periodJson(c.period), figures: totalsOf(list, c.period) };
+    return { period: periodJson(c.period), figures: figuresOf(sum(list, 'total', c.period), scopeCoverage(c.covered, expectedOf(list), c.period)), to_date: c.toDate };
   };
 
   const group = (key: (p: PartialSums) => string) => {
@@ -132,7 +164,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
     .sort()
     .map((m) => {
       const f = machineSums.get(m) ?? emptyFigureSums(m, period.start, period.end);
-      const row: ReportRow = { key: m, name: nameOf(m), figures: figuresOf(f, coverableOf(period)) };
+      const row: ReportRow = { key: m, name: nameOf(m), figures: figuresOf(f, coverageOf(data.covered.get(m) ?? 0, coverableOf(period))) };
       const t = s.machines.get(m)?.targets;
       if (t !== undefined && (t.yield !== undefined || t.scrap_rate !== undefined)) row.targets = { ...(t.yield !== undefined ? { yield: t.yield } : {}), ...(t.scrap_rate !== undefined ? { scrap_rate: t.scrap_rate } : {}) };
       return row;
@@ -205,13 +237,12 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
 
   // The chart's steps, in the site's time.
   const step = stepOf(period);
-  const steps = new Map<number, { label: string; start: number; end: number; f: FigureSums; list: PartialSums[] }>();
+  const steps = new Map<number, { label: string; start: number; end: number; f: FigureSums }>();
   for (const p of parts) {
     const span = periodOf(step, s.timeZone, p.start)!;
     let st = steps.get(span.start);
-    if (st === undefined) steps.set(span.start, (st = { ...span, f: emptyFigureSums('step', span.start, span.end), list: [] }));
+    if (st === undefined) steps.set(span.start, (st = { ...span, f: emptyFigureSums('step', span.start, span.end) }));
     addFigures(st.f, p, currencyOf);
-    st.list.push(p);
   }
   const series: ReportJson['series'] = {
     step,
@@ -219,7 +250,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
       .sort((a, b) => a.start - b.start)
       .map((st) => {
         const span = { kind: period.kind, label: st.label, start: Math.max(st.start, period.start), end: Math.min(st.end, period.end) };
-        return { label: st.label, start: st.start, end: st.end, figures: figuresOf(st.f, coverableOf(span) * coveringMachines(st.list)) };
+        return { label: st.label, start: st.start, end: st.end, figures: figuresOf(st.f, scopeCoverage(data.coveredByStep.get(st.start), expected, span)) };
       }),
   };
 
@@ -238,7 +269,8 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
       machine: row.key,
       name: row.name!,
       windows: row.figures.windows,
-      coverage: row.figures.coverage ?? 0,
+      // The period has started (a report of one that has not is refused), so there is time to cover.
+      coverage: row.figures.coverage!,
       gaps: gaps.slice(0, MAX_GAPS_LISTED),
       more_gaps: Math.max(0, gaps.length - MAX_GAPS_LISTED),
       missing_ms: gaps.reduce((a, g) => a + g.end - g.start, 0),
@@ -250,8 +282,12 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   for (const p of parts) for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += p.quality[k];
 
   const machines = new Set(scope.machines);
+  // An entry has no material or product of its own: of a material or product scope, it is listed
+  // where its machine ran that material or product (at the resolution of the sums read).
+  const ranScope = scope.material === undefined && scope.product === undefined ? undefined : parts;
   const entries: ReportEntry[] = (data.entries ?? [])
     .filter((e) => machines.has(e.current.machine) && e.current.ts >= period.start && e.current.ts < period.end)
+    .filter((e) => ranScope === undefined || ranScope.some((p) => p.machine === e.current.machine && e.current.ts >= p.start && e.current.ts < p.end))
     .map((e) => {
       const { history: _history, ...current } = entryToJson(e);
       return current;
@@ -307,6 +343,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
       counts,
       entries,
       entries_available: data.entries !== undefined,
+      entries_truncated: data.entriesTruncated,
       partial_period: now < period.end,
     },
     factors,

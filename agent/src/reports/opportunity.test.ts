@@ -62,6 +62,37 @@ describe('the opportunity at each machine\'s best demonstrated shift', () => {
   });
 });
 
+describe('the opportunity\'s kg and totals', () => {
+  it('values a saved part at the machine\'s own kg per scrap part, leaving out a manual purge of kg without parts', () => {
+    const p = shiftSums('m', 0, 1000, 50);
+    // 30 kg purged by hand with no parts: no part weighs more for it.
+    p.sums.scrap_kg! += 30;
+    p.sums.manual_scrap_kg = 30;
+    const o = opportunityOf([p], [shift('m', 1, 1000, 20)], options);
+    expect(o.rows[0]!.saved_kg).toBeCloseTo(o.rows[0]!.saved_parts * 0.5, 9);
+  });
+
+  it('has no kg or CO2e total when a row has none, rather than the sum of the others', () => {
+    const weighed = shiftSums('m1', 0, 1000, 50);
+    const unweighed = shiftSums('m2', 0, 1000, 50);
+    delete unweighed.sums.scrap_kg;
+    const o = opportunityOf([weighed, unweighed], [shift('m1', 1, 1000, 20), shift('m2', 1, 1000, 20)], options);
+    expect(o.rows.find((r) => r.machine === 'm1')!.saved_kg).toBeGreaterThan(0);
+    expect(o.rows.find((r) => r.machine === 'm2')!.saved_kg).toBeUndefined();
+    expect(o.total.saved_parts).toBeCloseTo(60, 9);
+    expect(o.total.saved_kg).toBeUndefined();
+    expect(o.total.saved_co2e_kg).toBeUndefined();
+    // A machine at its best saves 0 kg whatever it weighs.
+    const atBest = opportunityOf([unweighed], [shift('m2', 0, 1000, 50)], options);
+    expect(atBest.total.saved_kg).toBe(0);
+  });
+
+  it('of a product scope, takes the machine\'s best on that product', () => {
+    const o = opportunityOf([shiftSums('m', 0, 1000, 50)], [{ ...shift('m', 1, 1000, 10), material: undefined }], options);
+    expect(o.rows[0]!.best?.scrap_rate).toBe(0.01);
+  });
+});
+
 describe('ESRS E5-5', () => {
   it('the categories add up to the total, whatever the destinations', () => {
     const dest = fc.constantFrom(...SCRAP_DESTINATIONS, 'unknown');

@@ -2,9 +2,9 @@ import type { KpiReader } from '../api/reader.js';
 import type { EntryService } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
 import { HOUR_MS } from '../kpi/partials.js';
-import { collapseSums } from './collapse.js';
-import { stepOf, type ReportData } from './model.js';
 import { periodOf } from '../kpi/periods.js';
+import { collapseComparison, collapseSums } from './collapse.js';
+import { stepOf, type ReportData } from './model.js';
 import type { DemonstratedPeriod } from './opportunity.js';
 import { previousPeriod, yearBefore, type PeriodContext, type ReportPeriod } from './period.js';
 import { inScope, type ReportScope } from './scope.js';
@@ -15,17 +15,30 @@ export interface ReportSources {
   entries?: Pick<EntryService, 'list'> | undefined;
 }
 
-/** How many entries a report lists at most: a month of a busy line is a few hundred. */
-const MAX_ENTRIES = 10_000;
+/** How many entries a report lists at most: a month of a busy line is a few hundred; beyond, the report says it left some out. */
+export const MAX_ENTRIES = 10_000;
 
-async function sumsOf(reader: KpiReader, p: ReportPeriod, coarse = false): Promise<PartialSums[]> {
-  return [...(await reader.sums({ from: p.start, to: p.end, coarse }))];
+/**
+ * The sums of a period to compare with. Of a running period, only as much of the other as has
+ * passed of this one (the first 3 days and 10 hours of last month against this month's): a
+ * whole month against a part of one would read as a drop of everything counted. Whole site days
+ * where they can be read, hours or windows for the rest.
+ */
+async function comparisonSums(reader: KpiReader, p: ReportPeriod, to: number): Promise<Iterable<PartialSums>> {
+  if (to >= p.end) return reader.sums({ from: p.start, to: p.end, coarse: true });
+  const hour = Math.max(p.start, to - (to % HOUR_MS));
+  const [whole, rest] = await Promise.all([reader.sums({ from: p.start, to: hour, coarse: true }), hour < to ? reader.sums({ from: hour, to }) : []]);
+  return (function* () {
+    yield* whole;
+    yield* rest;
+  })();
 }
 
 /**
  * Reads what a report of `period` and `scope` needs: the period's sums, those of the period
- * before and of the same period a year earlier, each machine's shifts (days) of the
- * opportunity's lookback, and the manual entries. `progress` is told each step.
+ * before and of the same period a year earlier (as much of them as has passed of a running
+ * period), each machine's shifts (days) of the opportunity's lookback, and the manual entries.
+ * `progress` is told each step.
  */
 export async function readReport(
   src: ReportSources,
@@ -36,40 +49,57 @@ export async function readReport(
   progress('period');
   const step = stepOf(period);
   const keep = inScope(scope);
+  const machines = new Set(scope.machines);
+  const machineInScope = (m: string) => machines.has(m);
   // Sums come in time order, machine by machine: the last step answers most of them.
   let last = { start: 0, end: 0 };
   const stepStart = (t: number) => (t >= last.start && t < last.end ? last.start : (last = periodOf(step, ctx.timeZone, t)!).start);
-  const { sums, spans } = collapseSums(await src.reader.sums({ from: period.start, to: period.end }), keep, stepStart);
-  const prev = previousPeriod(period, ctx);
-  const year = yearBefore(period, ctx);
+  const collapsed = collapseSums(await src.reader.sums({ from: period.start, to: period.end }), machineInScope, keep, stepStart);
+
   progress('comparisons');
-  // Only their totals are shown: whole days will do.
-  const [previous, yearSums] = await Promise.all([prev === undefined ? undefined : sumsOf(src.reader, prev, true), year === undefined ? undefined : sumsOf(src.reader, year, true)]);
+  const elapsed = Math.min(q.now, period.end) - period.start;
+  const compare = async (p: ReportPeriod | undefined) => {
+    if (p === undefined) return undefined;
+    const toDate = q.now < period.end;
+    const span = toDate ? { ...p, end: Math.min(p.end, p.start + elapsed) } : p;
+    const { sums, covered } = collapseComparison(await comparisonSums(src.reader, p, span.end), machineInScope, keep);
+    return { period: span, sums, covered, toDate };
+  };
+  const [previous, year] = await Promise.all([compare(previousPeriod(period, ctx)), compare(yearBefore(period, ctx))]);
 
   progress('opportunity');
   const demonstrated: DemonstratedPeriod[] = [];
-  const from = Math.min(period.start, period.end - q.opportunity.lookbackMs);
+  // From a whole day (shifts count whole anyway): a part of a day is no day demonstrated.
+  const lookbackStart = Math.min(period.start, period.end - q.opportunity.lookbackMs);
+  const from = q.opportunity.basis === 'day' ? periodOf('day', ctx.timeZone, lookbackStart)!.start : lookbackStart;
+  // Of a product scope, the best is the machine's on that product.
+  const by = scope.product !== undefined ? 'product' : 'material';
   for (const machine of scope.machines) {
-    const rows = await src.reader.rollup({ period: q.opportunity.basis, by: 'material', machine, from, to: period.end });
+    const rows = await src.reader.rollup({ period: q.opportunity.basis, by, machine, from, to: period.end });
     for (const r of rows) {
-      if (typeof r.scrap_rate !== 'number' || typeof r.parts_total !== 'number' || typeof r.material !== 'string' || r.material === '') continue;
-      demonstrated.push({ machine, material: r.material, period: r.period, start: r.period_start, scrap_rate: r.scrap_rate, parts_total: r.parts_total });
+      if (typeof r.scrap_rate !== 'number' || typeof r.parts_total !== 'number') continue;
+      const group = r[by];
+      if (typeof group !== 'string' || group === '' || (scope.product !== undefined && group !== scope.product)) continue;
+      demonstrated.push({ machine, material: by === 'material' ? group : undefined, period: r.period, start: r.period_start, scrap_rate: r.scrap_rate, parts_total: r.parts_total });
     }
   }
 
   progress('entries');
-  const entries = src.entries?.list({ from: period.start, to: period.end, limit: MAX_ENTRIES });
+  const listed = src.entries?.list({ from: period.start, to: period.end, limit: MAX_ENTRIES + 1 });
   const onHours = period.start % HOUR_MS === 0 && period.end % HOUR_MS === 0 && q.windowSize <= HOUR_MS && HOUR_MS % q.windowSize === 0;
   return {
     period,
     scope,
     now: q.now,
-    sums,
-    spans,
+    sums: collapsed.sums,
+    spans: collapsed.spans,
+    covered: collapsed.covered,
+    coveredByStep: collapsed.coveredByStep,
     resolutionMs: onHours ? HOUR_MS : q.windowSize,
-    previous: prev === undefined || previous === undefined ? undefined : { period: prev, sums: previous },
-    yearBefore: year === undefined || yearSums === undefined ? undefined : { period: year, sums: yearSums },
+    previous,
+    yearBefore: year,
     demonstrated,
-    entries,
+    entries: listed?.slice(0, MAX_ENTRIES),
+    entriesTruncated: listed !== undefined && listed.length > MAX_ENTRIES,
   };
 }

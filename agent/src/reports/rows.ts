@@ -123,7 +123,7 @@ export function reportNumbers(r: ReportJson): ReportNumber[] {
     if (row.secondary_kg !== undefined) push(P, 'esrs_e5_4', row.material, 'secondary_kg', row.secondary_kg);
   }
   push(P, 'esrs_e5_4', 'total', 'total_kg', e4.total_kg);
-  push(P, 'esrs_e5_4', 'total', 'secondary_kg', e4.secondary_kg);
+  if (e4.secondary_kg !== undefined) push(P, 'esrs_e5_4', 'total', 'secondary_kg', e4.secondary_kg);
   if (e4.secondary_share !== undefined) push(P, 'esrs_e5_4', 'total', 'secondary_share', e4.secondary_share);
 
   const e5 = r.esrs.e5_5;
@@ -163,9 +163,9 @@ export function reportNumbers(r: ReportJson): ReportNumber[] {
     for (const [el, v] of Object.entries(row.saved_crm_kg ?? {})) push(P, 'opportunity', key, `saved_crm_kg_${el}`, v, 'kg');
   }
   push(P, 'opportunity', 'total', 'saved_parts', opp.total.saved_parts);
-  push(P, 'opportunity', 'total', 'saved_kg', opp.total.saved_kg);
+  if (opp.total.saved_kg !== undefined) push(P, 'opportunity', 'total', 'saved_kg', opp.total.saved_kg);
   for (const [cur, v] of Object.entries(opp.total.saved_cost)) push(P, 'opportunity', 'total', 'saved_cost', v, cur);
-  push(P, 'opportunity', 'total', 'saved_co2e_kg', opp.total.saved_co2e_kg);
+  if (opp.total.saved_co2e_kg !== undefined) push(P, 'opportunity', 'total', 'saved_co2e_kg', opp.total.saved_co2e_kg);
   for (const [el, v] of Object.entries(opp.total.saved_crm_kg)) push(P, 'opportunity', 'total', `saved_crm_kg_${el}`, v, 'kg');
 
   const dq = r.data_quality;

@@ -51,7 +51,7 @@ export function configHash(cfg: Config): string {
 export async function makeReport(c: ReportContext, req: ReportRequest, progress?: (step: string) => void): Promise<ReportJson> {
   const cfg = c.cfg;
   const listed = await c.reader.machines();
-  const machines = new Map<string, ReportMachine>(listed.map((m) => [m.machine, { machine: m.machine, name: m.name, targets: m.targets, signals: m.signals }]));
+  const machines = new Map<string, ReportMachine>(listed.map((m) => [m.machine, { machine: m.machine, name: m.name, targets: m.targets, signals: m.signals, material: m.material, product: m.product }]));
   const scope = parseScope(req.scope, { machines: [...machines.keys()], materials: Object.keys(cfg.materials), products: Object.keys(cfg.products) });
   if (typeof scope === 'string') throw new ReportRequestError(scope);
 

@@ -20,12 +20,11 @@ export function OpportunityLead({ opportunity: o, period }: { opportunity: Repor
   const basis = t(o.basis === 'shift' ? 'report.basis.shift' : 'report.basis.day');
   if (o.rows.length === 0) return <p class="opportunity-lead">{t('report.opp.none')}</p>;
   if (o.total.saved_parts === 0) return <p class="opportunity-lead">{t('report.opp.atBest', { basis })}</p>;
-  // A figure no row could compute (no scrap kg, no price, no factor) is missing, not 0.
-  const has = (f: (r: ReportOpportunity['rows'][number]) => unknown) => o.rows.some((r) => f(r) !== undefined);
+  // A total the model could not make (a row without scrap kg or factor) is missing, not 0.
   const crm = crmText(lang, o.total.saved_crm_kg);
   const what = [
     ...(Object.keys(o.total.saved_cost).length > 0 ? [moneys(lang, o.total.saved_cost)] : []),
-    ...(has((r) => r.saved_co2e_kg) ? [`${amount(lang, o.total.saved_co2e_kg, 1)} kg CO₂e`] : []),
+    ...(o.total.saved_co2e_kg !== undefined ? [`${amount(lang, o.total.saved_co2e_kg, 1)} kg CO₂e`] : []),
     ...(crm !== '' ? [t('report.opp.crmItem', { list: crm })] : []),
   ];
   const top = o.rows[0];
@@ -36,7 +35,7 @@ export function OpportunityLead({ opportunity: o, period }: { opportunity: Repor
           basis,
           period,
           parts: amount(lang, o.total.saved_parts),
-          kg: has((r) => r.saved_kg) ? `${amount(lang, o.total.saved_kg, 1)} kg` : '–',
+          kg: o.total.saved_kg !== undefined ? `${amount(lang, o.total.saved_kg, 1)} kg` : '–',
           details: what.length > 0 ? `: ${list(lang, what)}` : '',
         })}
       </p>
