@@ -11,6 +11,8 @@ export interface CollapsedSums {
   covered: Map<string, number>;
   /** Milliseconds each machine's windows cover per step of the chart, by the step's start. */
   coveredByStep: Map<number, Map<string, number>>;
+  /** The shortest span read (an hour, or a window where hours were not kept); undefined without data. */
+  resolutionMs: number | undefined;
 }
 
 /**
@@ -25,8 +27,10 @@ export function collapseSums(parts: Iterable<PartialSums>, machineInScope: (mach
   const spans = new Map<string, { start: number; end: number }[]>();
   const covered = new Map<string, number>();
   const coveredByStep = new Map<number, Map<string, number>>();
+  let resolutionMs: number | undefined;
   for (const p of parts) {
     if (!machineInScope(p.machine)) continue;
+    if (resolutionMs === undefined || p.end - p.start < resolutionMs) resolutionMs = p.end - p.start;
     let list = spans.get(p.machine);
     if (list === undefined) spans.set(p.machine, (list = []));
     const last = list.at(-1);
@@ -52,7 +56,7 @@ export function collapseSums(parts: Iterable<PartialSums>, machineInScope: (mach
       into.end = Math.max(into.end, p.end);
     }
   }
-  return { sums: [...by.values()], spans, covered, coveredByStep };
+  return { sums: [...by.values()], spans, covered, coveredByStep, resolutionMs };
 }
 
 /**

@@ -86,7 +86,6 @@ export async function readReport(
 
   progress('entries');
   const listed = src.entries?.list({ from: period.start, to: period.end, limit: MAX_ENTRIES + 1 });
-  const onHours = period.start % HOUR_MS === 0 && period.end % HOUR_MS === 0 && q.windowSize <= HOUR_MS && HOUR_MS % q.windowSize === 0;
   return {
     period,
     scope,
@@ -95,7 +94,8 @@ export async function readReport(
     spans: collapsed.spans,
     covered: collapsed.covered,
     coveredByStep: collapsed.coveredByStep,
-    resolutionMs: onHours ? HOUR_MS : q.windowSize,
+    // Gaps are as fine as what was read: hours, or windows where the store kept no hours.
+    resolutionMs: collapsed.resolutionMs ?? q.windowSize,
     previous,
     yearBefore: year,
     demonstrated,
