@@ -27,7 +27,9 @@ Commands:
                                       a material-efficiency report of the stored data (agent/src/reports/README.md);
                                       PERIOD: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, "2026-11-03 early",
                                       2026-11-01..2026-11-15, yesterday, last-week, last-month, …;
-                                      SCOPE: all (default), site:NAME, line:NAME, machine:PATH, material:NAME, product:NAME
+                                      SCOPE: all (default), site:SITE, area:SITE/AREA, line:SITE/LINE or
+                                      line:SITE/AREA/LINE (as the machine paths have it; or the line's name alone),
+                                      machine:PATH, material:NAME, product:NAME, joined by commas
   backfill --config FILE --sink ID --from TIME [--to TIME] [--dry-run] [--give-up-after DURATION]
                                       send the stored windows of [from, to) again to one sink (an InfluxDB added
                                       later gets their history); TIME: 2026-03-01 (UTC), an ISO 8601 instant with

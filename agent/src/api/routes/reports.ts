@@ -16,7 +16,7 @@ export const reportRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           required: ['period'],
           properties: {
             period: { type: 'string', minLength: 1, maxLength: 64, description: 'In the site\'s time: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, 2026-11-03/early (a shift), 2026-11-01..2026-11-15, yesterday, last-week, last-month, …' },
-            scope: { type: 'string', minLength: 1, maxLength: 256, description: 'all (default), site:NAME, area:NAME, line:NAME, machine:PATH, material:NAME, product:NAME, joined by commas' },
+            scope: { type: 'string', minLength: 1, maxLength: 256, description: 'all (default), site:SITE, area:SITE/AREA, line:SITE/LINE or line:SITE/AREA/LINE (as the machine paths have it; a unique last level alone will do), machine:PATH, material:NAME, product:NAME, joined by commas' },
             format: { type: 'string', enum: [...REPORT_FORMATS], description: 'json (default): the report model; csv: one row per number; xlsx; pdf' },
             lang: { type: 'string', enum: [...REPORT_LANGUAGES], description: 'Language of the XLSX and PDF (default en)' },
             download: { type: 'string', enum: ['0', '1'], description: '1: served as an attachment (a file to save) rather than shown' },
