@@ -4,12 +4,12 @@ import type { CentralConfig, Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
 import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
 import type { Clock } from '../../core/clock.js';
-import { HOUR_MS, partialOf, RATIOS, type PartialSums } from '../../kpi/partials.js';
+import { HOUR_MS, onWholeHours, partialOf, RATIOS, type PartialSums } from '../../kpi/partials.js';
 import { periodOf } from '../../kpi/periods.js';
 import type { AlertQuery } from '../../store/alerts.js';
 import { foundMachine, machineList } from '../machine-list.js';
 import { overviewOf } from '../overview.js';
-import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
+import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
 import { seriesJson } from '../series-json.js';
 import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, pointKey, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
 import { ident, InfluxQuery, literal, rowsOf } from './query.js';
@@ -258,8 +258,7 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     async sums(q) {
       const days = q.coarse === true ? await daySums(q.from, q.to) : undefined;
       if (days !== undefined) return days;
-      const hours = windowsFitHours(cfg) && q.from % HOUR_MS === 0 && q.to % HOUR_MS === 0;
-      return hours ? hourSums(q) : (await windowAggregates(q)).map(partialOf);
+      return onWholeHours(q.from, q.to, cfg.kpi.windowSize) ? hourSums(q) : (await windowAggregates(q)).map(partialOf);
     },
     async series(q) {
       const windows = await windowAggregates({ machine: q.machine, from: q.from, to: q.to });
