@@ -27,11 +27,14 @@ Commands:
                                       a material-efficiency report of the stored data (agent/src/reports/README.md);
                                       PERIOD: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, "2026-11-03 early",
                                       2026-11-01..2026-11-15, yesterday, last-week, last-month, …;
-                                      SCOPE: all (default), site:NAME, line:NAME, machine:PATH, material:NAME, product:NAME
+                                      SCOPE: all (default), site:SITE, area:SITE/AREA, line:SITE/LINE or
+                                      line:SITE/AREA/LINE (as the machine paths have it; or the line's name alone),
+                                      machine:PATH, material:NAME, product:NAME, joined by commas
   backfill --config FILE --sink ID --from TIME [--to TIME] [--dry-run] [--give-up-after DURATION]
                                       send the stored windows of [from, to) again to one sink (an InfluxDB added
-                                      later gets their history); TIME: 2026-03-01 (UTC), an ISO 8601 instant with
-                                      Z or an offset, or epoch ms; --to defaults to now. Resumes an interrupted run
+                                      later gets their history); TIME: 2026-03-01 (midnight UTC, not the site's),
+                                      an ISO 8601 instant with Z or an offset (2026-03-01T00:00+01:00), or epoch ms;
+                                      --to defaults to now. Resumes an interrupted run
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed

@@ -14,11 +14,13 @@ import type { KpiReader } from '../../agent/src/api/reader.js';
 import { CentralDashboard } from '../../agent/src/central.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import { systemClock, VirtualClock } from '../../agent/src/core/clock.js';
+import { addPartial, emptySums, HOUR_MS, type PartialSums } from '../../agent/src/kpi/partials.js';
 import { influxReader } from '../../agent/src/readers/influxdb/index.js';
 import { InfluxQuery } from '../../agent/src/readers/influxdb/query.js';
 import { machineList } from '../../agent/src/readers/machine-list.js';
 import { storeReader } from '../../agent/src/readers/store/index.js';
 import { makeReport } from '../../agent/src/reports/service.js';
+import { windowLine } from '../../agent/src/sinks/influxdb/line.js';
 import { Store } from '../../agent/src/store/store.js';
 import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
 import { createForwarder, outboxWriter } from '../../agent/src/wiring/sinks.js';
@@ -52,6 +54,17 @@ function expectSame(actual: unknown, expected: unknown, path = '$'): void {
     return;
   }
   expect(actual, path).toEqual(expected);
+}
+
+/** Each machine's sums over a read, whatever its buckets: what a report's totals are made of. */
+function totalsByMachine(parts: Iterable<PartialSums>): Record<string, PartialSums> {
+  const by = new Map<string, PartialSums>();
+  for (const p of parts) {
+    let t = by.get(p.machine);
+    if (t === undefined) by.set(p.machine, (t = emptySums(p.machine, 0, 0, undefined, undefined)));
+    addPartial(t, p, 1);
+  }
+  return Object.fromEntries([...by].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function withoutSignals(o: OverviewJson): OverviewJson {
@@ -242,6 +255,40 @@ describe.skipIf(!hasInfluxd)('the central dashboard reads InfluxDB and shows wha
       await dash.stop();
     }
   });
+  it('sums whole site days in InfluxDB for a report\'s comparisons (coarse), with the hours\' totals, across the clock change; hours where the sites\' zones differ', async () => {
+    const readerOf = (cfg: typeof config, database: string) => influxReader(cfg, cfg.central!, clock, new InfluxQuery({ ...cfg.central!.influxdb, database }, dir));
+    const spans = (parts: readonly PartialSums[]) => [...new Set(parts.map((p) => (p.end - p.start) / HOUR_MS))].sort((a, b) => a - b);
+    const days = { from: Date.parse('2026-11-18T23:00:00Z'), to: Date.parse('2026-11-20T23:00:00Z') };
+
+    // plant is in Amsterdam, plant2 in UTC: tz() takes one zone, so the hours are read, as the store reads them.
+    const mixed = [...(await central.sums({ ...days, coarse: true }))];
+    expect(spans(mixed)).toEqual([1]);
+    expectSame(totalsByMachine(mixed), totalsByMachine(await local.sums({ ...days, coarse: true })));
+
+    // With both sites in Amsterdam InfluxDB sums the days, and the totals are the store's.
+    const oneZone = { ...centralConfig, sites: { ...centralConfig.sites, plant2: { ...centralConfig.sites.plant2!, timeZone: 'Europe/Amsterdam' } } };
+    const byDay = [...(await readerOf(oneZone, 'plant').sums({ ...days, coarse: true }))];
+    expect(spans(byDay)).toEqual([24]);
+    expectSame(totalsByMachine(byDay), totalsByMachine(await local.sums({ ...days, coarse: true })));
+
+    // The same windows, as the sink writes them, moved to the weekend the clocks go back (25 October 2026: a 25-hour day).
+    const shift = Date.parse('2026-10-24T20:00:00Z') - FROM;
+    const measurement = centralConfig.central!.influxdb.measurement;
+    await influx.query('', 'CREATE DATABASE dst');
+    const lines = store.queryAggregates({ from: FROM, to: NOW + HOUR_MS, limit: 1_000_000 }).map((a) => windowLine(measurement, { ...a, windowStart: a.windowStart + shift, windowEnd: a.windowEnd + shift }, 'edge-1'));
+    await influx.write('dst', lines, { precision: 'ms' });
+    const dst = readerOf(oneZone, 'dst');
+    const weekend = { from: Date.parse('2026-10-23T22:00:00Z'), to: Date.parse('2026-10-26T23:00:00Z') };
+    const [coarse, hours] = await Promise.all([dst.sums({ ...weekend, coarse: true }), dst.sums(weekend)]);
+    const dayList = [...coarse];
+    expect(spans(dayList)).toEqual([24, 25]);
+    expect([...new Set(dayList.map((p) => new Date(p.start).toISOString()))].sort()).toEqual(['2026-10-23T22:00:00.000Z', '2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']);
+    // The press ran all of the 25-hour day: 300 windows of 5 minutes.
+    expect(dayList.filter((p) => p.machine === 'plant/l1/press' && p.start === Date.parse('2026-10-24T22:00:00Z')).reduce((n, p) => n + p.windows, 0)).toBe(300);
+    expectSame(totalsByMachine(dayList), totalsByMachine(hours));
+    expect(totalsByMachine(hours)['plant/l1/press']!.windows).toBe(totalsByMachine(await local.sums({ from: FROM, to: NOW + HOUR_MS }))['plant/l1/press']!.windows);
+  });
+
   it('makes the same report: totals, breakdowns, ESRS tables, the opportunity and the gaps, from InfluxDB as from the store', async () => {
     const ask = (reader: KpiReader, cfg: typeof config) => makeReport({ cfg, clock, reader }, { period: '2026-11-19', scope: 'site:plant' });
     const [a, b] = await Promise.all([ask(central, centralConfig), ask(local, config)]);

@@ -10,11 +10,13 @@ import ExcelJS from 'exceljs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportJson } from '../../agent/src/api/report-contract.js';
 import { buildApp } from '../../agent/src/api/app.js';
+import { CentralDashboard } from '../../agent/src/central.js';
 import { validateConfig } from '../../agent/src/config/load.js';
 import type { Config } from '../../agent/src/config/schema.js';
 import { VirtualClock } from '../../agent/src/core/clock.js';
@@ -23,6 +25,7 @@ import { machineList } from '../../agent/src/readers/machine-list.js';
 import { storeReader } from '../../agent/src/readers/store/index.js';
 import { reportWords } from '../../agent/src/reports/i18n.js';
 import { renderReport } from '../../agent/src/reports/render.js';
+import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { makeReport, type ReportContext } from '../../agent/src/reports/service.js';
 import { Store } from '../../agent/src/store/store.js';
@@ -33,6 +36,7 @@ import { packageRoot } from '../../agent/src/core/package-root.js';
 
 /** pdftotext (poppler-utils) reads the PDF back; without it the PDF part is left out (loudly, and it fails in CI). */
 const havePoppler = requireBinary('pdftotext');
+const hasInfluxd = requireInfluxd();
 const M1 = 'plant/line1/m1';
 const M2 = 'plant/line1/m2';
 const M3 = 'plant/line2/m3';
@@ -413,5 +417,47 @@ describe('material-efficiency reports', () => {
     const bad = spawnSync(process.execPath, [...cli, 'report', '--config', configFile, '--period', 'October'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^No report: "October" is not a period; expected 2026-11 \(month\)/m);
+  });
+});
+
+describe.skipIf(!hasInfluxd)('reports of the central dashboard while InfluxDB is down', () => {
+  let influx: InfluxdbServer;
+  let dir: string;
+  let dash: CentralDashboard;
+
+  beforeAll(async () => {
+    influx = await startInfluxdb();
+    await influx.query('', 'CREATE DATABASE plant');
+    dir = mkdtempSync(join(tmpdir(), 'yw-reports-central-'));
+    const config = validateConfig({
+      sites: { plant: { timeZone: 'Europe/Amsterdam' } },
+      machines: [{ path: M1 }],
+      central: { influxdb: { url: influx.url, database: 'plant', timeout: '2s' } },
+      api: { port: 0 },
+    });
+    dash = new CentralDashboard({ config, baseDir: dir, dataDir: dir, logger: pino({ level: 'silent' }), clock: new VirtualClock(Date.parse('2026-11-20T09:00:00Z')) });
+  }, 60_000);
+  afterAll(async () => {
+    await dash?.stop();
+    await influx?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GET /api/v1/reports answers 503 with why while InfluxDB does not answer, as the other views do, and reports again once it is back', { timeout: 60_000 }, async () => {
+    const ask = (format: string) => dash.app.inject(`/api/v1/reports?period=2026-11-19&format=${format}`);
+    expect((await ask('json')).statusCode).toBe(200);
+
+    await influx.stopProcess();
+    for (const format of ['json', 'pdf']) {
+      const down = await ask(format);
+      expect(down.statusCode, format).toBe(503);
+      expect(down.headers['content-type']).toMatch(/^application\/json/);
+      expect(down.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(new RegExp(`cannot read InfluxDB: .*127\\.0\\.0\\.1:${influx.port}`)) });
+    }
+    // The same answer as the overview's: the dashboard is up, what it reads is not.
+    expect((await dash.app.inject('/api/v1/overview')).statusCode).toBe(503);
+
+    await influx.startProcess();
+    expect((await ask('json')).statusCode).toBe(200);
   });
 });

@@ -352,7 +352,7 @@ export const reportScheduleSchema = z.strictObject({
     .enum(['yesterday', 'last-shift', 'last-week', 'last-month', 'last-quarter', 'last-year'])
     .default('yesterday')
     .meta({ description: 'The period reported: the last whole one before the report is made.' }),
-  scope: z.string().default('all').meta({ description: 'What the report covers, as `yieldwatch report --scope` takes it: `all`, `site:NAME`, `line:NAME`, `machine:PATH`, `material:NAME`, … joined by commas.' }),
+  scope: z.string().default('all').meta({ description: 'What the report covers, as `yieldwatch report --scope` takes it: `all`, `site:SITE`, `area:SITE/AREA`, `line:SITE/LINE` or `line:SITE/AREA/LINE` (as the machine paths have it), `machine:PATH`, `material:NAME`, … joined by commas.' }),
   formats: z.array(reportFormatSchema).min(1).default(['pdf']).meta({ description: 'Formats written, each a file in `reports.folder`.' }),
   language: z.enum(['en', 'nl']).default('en').meta({ description: 'Language of the report.' }),
   webhook: z

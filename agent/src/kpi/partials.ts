@@ -20,6 +20,19 @@ import type { PartialSums } from '../core/rollup.js';
 
 export const HOUR_MS = 3_600_000;
 
+/** Windows of `windowMs` tile an hour exactly, so an hour's sums hold whole windows. */
+export function windowsFitHours(windowMs: number): boolean {
+  return windowMs <= HOUR_MS && HOUR_MS % windowMs === 0;
+}
+
+/**
+ * Whether sums over [from, to) may be read as whole hours and give the windows' sums: the span
+ * starts and ends on the hour, and windows of `windowMs` tile an hour.
+ */
+export function onWholeHours(from: number, to: number, windowMs: number): boolean {
+  return from % HOUR_MS === 0 && to % HOUR_MS === 0 && windowsFitHours(windowMs);
+}
+
 /** `RATIOS` as a list, made once: sums of windows run per window, a month's chart 43,200 times. */
 const RATIO_LIST = Object.entries(RATIOS);
 

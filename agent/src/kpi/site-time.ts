@@ -102,6 +102,11 @@ export function addDays(d: SiteDate, days: number): SiteDate {
   return { year: u.getUTCFullYear(), month: u.getUTCMonth() + 1, day: u.getUTCDate() };
 }
 
+/** How many calendar days `b` is after `a` (negative: before); a day the clocks change is one day. */
+export function daysBetween(a: SiteDate, b: SiteDate): number {
+  return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / DAY_MS);
+}
+
 /** 0 = Monday … 6 = Sunday (ISO 8601). */
 export function isoWeekday(d: SiteDate): number {
   return (new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay() + 6) % 7;

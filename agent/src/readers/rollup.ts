@@ -1,6 +1,6 @@
 import type { RollupQuery, RollupRowJson } from '../api/contract.js';
 import type { Config } from '../config/schema.js';
-import { HOUR_MS, type PartialSums } from '../kpi/partials.js';
+import { HOUR_MS, windowsFitHours, type PartialSums } from '../kpi/partials.js';
 import { periodOf } from '../kpi/periods.js';
 import { rollup, type RollupRow } from '../kpi/rollup.js';
 import { shiftAt, type ShiftCalendar } from '../kpi/shifts.js';
@@ -23,11 +23,6 @@ function toJson(r: RollupRow, by: RollupQuery['by']): RollupRowJson {
   };
 }
 
-/** Windows tile an hour exactly, so hour sums hold whole windows. */
-export function windowsFitHours(cfg: Config): boolean {
-  return cfg.kpi.windowSize <= HOUR_MS && HOUR_MS % cfg.kpi.windowSize === 0;
-}
-
 /** Where a query's sums may come from, coarsest first, when they give the same rollup as the windows. */
 export type SumLevel = 'shift' | 'day' | 'hour';
 
@@ -38,7 +33,7 @@ export type SumLevel = 'shift' | 'day' | 'hour';
  */
 export function sumLevelsFor(q: RollupQuery, cfg: Config, calendars: ReadonlyMap<string, ShiftCalendar>, sites: readonly string[]): Set<SumLevel> {
   const out = new Set<SumLevel>();
-  if (!windowsFitHours(cfg)) return out;
+  if (!windowsFitHours(cfg.kpi.windowSize)) return out;
   const zone = (site: string) => calendars.get(site)?.timeZone ?? 'UTC';
   if (sites.some((site) => zoneOffset(zone(site), q.from) % HOUR_MS !== 0 || zoneOffset(zone(site), q.to) % HOUR_MS !== 0)) return out;
   const dayPeriod = q.period === 'day' || q.period === 'week' || q.period === 'month' || q.period === 'quarter' || q.period === 'year';

@@ -65,6 +65,15 @@ describe('report periods in the site\'s time', () => {
     expect(err('2025-01-01..2026-12-31')).toMatch(/longer than 400 days/);
   });
 
+  it('a custom period may be 400 calendar days of the site, however many hours the clock changes make them', () => {
+    // 2026-10-01..2027-11-04 is 400 days with three clock changes in it, two of them back: 400 × 24 + 1 hours.
+    const p = parsed('2026-10-01..2027-11-04');
+    expect(Date.parse(p.end) - Date.parse(p.start)).toBe(400 * 86_400_000 + 3_600_000);
+    expect(parsePeriod('2026-10-01..2027-11-05', ctx, NOW)).toBe('"2026-10-01..2027-11-05" is longer than 400 days');
+    // The same dates in UTC have no clock changes: the limit does not depend on the zone.
+    expect(parsed('2026-10-01..2027-11-04', { timeZone: 'UTC' }).label).toBe('2026-10-01..2027-11-04');
+  });
+
   it('the period before: same kind and length; a shift before is the calendar\'s previous shift', () => {
     const prev = (s: string) => {
       const p = previousPeriod(parsePeriod(s, ctx, NOW) as ReportPeriod, ctx)!;

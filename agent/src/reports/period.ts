@@ -1,6 +1,6 @@
 import { periodOf, type PeriodSpan } from '../kpi/periods.js';
 import { shiftsOn, type ShiftCalendar } from '../kpi/shifts.js';
-import { addDays, formatDate, isoWeekday, parseDate, siteDateOf, zonedToEpoch, type SiteDate } from '../kpi/site-time.js';
+import { addDays, daysBetween, formatDate, isoWeekday, parseDate, siteDateOf, zonedToEpoch, type SiteDate } from '../kpi/site-time.js';
 
 /** The kinds of period a report covers, in the site's time. */
 export const REPORT_PERIODS = ['shift', 'day', 'week', 'month', 'quarter', 'year', 'custom'] as const;
@@ -31,6 +31,9 @@ export const RELATIVE_PERIODS: Readonly<Record<string, Exclude<ReportPeriodKind,
   'last-quarter': 'quarter',
   'last-year': 'year',
 };
+
+/** The longest custom period, in calendar days of the site (both dates included). */
+const MAX_CUSTOM_DAYS = 400;
 
 const startOfDay = (zone: string, d: SiteDate) => zonedToEpoch(zone, d, 0);
 
@@ -75,7 +78,8 @@ export function parsePeriod(spec: string, ctx: PeriodContext, now: number): Repo
     const start = startOfDay(ctx.timeZone, from);
     const end = startOfDay(ctx.timeZone, addDays(to, 1));
     if (end <= start) return `"${s}" ends before it starts`;
-    if (end - start > 400 * 86_400_000) return `"${s}" is longer than 400 days`;
+    // Counted in dates, not ms: a day the clocks go back is 25 hours and still one day.
+    if (daysBetween(from, to) + 1 > MAX_CUSTOM_DAYS) return `"${s}" is longer than ${MAX_CUSTOM_DAYS} days`;
     return { kind: 'custom', label: `${custom[1]}..${custom[2]}`, start, end };
   }
 
@@ -159,9 +163,7 @@ export function yearBefore(p: ReportPeriod, ctx: PeriodContext): ReportPeriod | 
 }
 
 function daysOf(p: ReportPeriod, ctx: PeriodContext): number {
-  const a = siteDateOf(ctx.timeZone, p.start);
-  const b = siteDateOf(ctx.timeZone, p.end);
-  return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
+  return daysBetween(siteDateOf(ctx.timeZone, p.start), siteDateOf(ctx.timeZone, p.end));
 }
 
 function shiftDays(p: ReportPeriod, ctx: PeriodContext, days: number): ReportPeriod {

@@ -19,6 +19,14 @@ describe('report scopes', () => {
     expect(scope('machine:south/l1/m4')).toMatchObject({ machines: ['south/l1/m4'] });
   });
 
+  it('a line is the machine path without the machine: SITE/AREA/LINE for 4-level paths, SITE/LINE for 3-level ones', () => {
+    expect(scope('line:north/press/l1')).toMatchObject({ spec: 'line:north/press/l1', machines: ['north/press/l1/m1', 'north/press/l1/m2'] });
+    expect(scope('line:south/l1')).toMatchObject({ spec: 'line:south/l1', machines: ['south/l1/m4'] });
+    // SITE/LINE does not name a line of 4-level paths: the area is part of its name.
+    expect(scope('line:north/l1')).toBe('unknown line "north/l1"; expected one of: north/press/l1, north/press/l2, south/l1');
+    expect(scope('area:press')).toMatchObject({ spec: 'area:north/press', machines: known.machines.slice(0, 3) });
+  });
+
   it('a unique last level is enough; an ambiguous one names the candidates', () => {
     expect(scope('line:l2')).toMatchObject({ spec: 'line:north/press/l2', machines: ['north/press/l2/m3'] });
     expect(scope('machine:m2')).toMatchObject({ spec: 'machine:north/press/l1/m2' });
@@ -38,7 +46,7 @@ describe('report scopes', () => {
   it('what does not exist is a sentence naming what does', () => {
     expect(scope('line:l9')).toBe('unknown line "l9"; expected one of: north/press/l1, north/press/l2, south/l1');
     expect(scope('material:steel')).toBe('unknown material "steel"; expected one of: S235, AlMg3');
-    expect(scope('cell:x')).toMatch(/^"cell:x" is not a scope; expected all, site:NAME/);
+    expect(scope('cell:x')).toMatch(/^"cell:x" is not a scope; expected all, site:SITE, area:SITE\/AREA .*line:SITE\/AREA\/LINE/);
     expect(scope('site:south,line:north/press/l1')).toBe('no machine is in all of site:south, line:north/press/l1');
     expect(scope('material:S235,material:AlMg3')).toBe('the scope names two materials');
   });

@@ -14,7 +14,9 @@ export interface ReportScope {
   product?: string;
 }
 
-export const SCOPE_FORMS = 'all, site:NAME, area:SITE/AREA, line:SITE/LINE (or just the line\'s name when it is unique), machine:PATH (or its last level), material:NAME, product:NAME, or several joined by commas (line:l1,material:S235)';
+// A line is its machines' path without the machine, so it has the area in it where the paths do.
+export const SCOPE_FORMS =
+  'all, site:SITE, area:SITE/AREA (area:SITE for site/line/machine paths), line:SITE/LINE or line:SITE/AREA/LINE (the machine path without the machine; or just the line\'s name when it is unique), machine:PATH (or its last level), material:NAME, product:NAME, or several joined by commas (line:l1,material:S235)';
 
 /** The groups of a machine path at each structural level; a 3-level path's area is its site (as in rollups). */
 export function levelOf(kind: 'site' | 'area' | 'line' | 'machine', path: string): string {

@@ -32,6 +32,8 @@ describe('backfill times and sinks', () => {
     expect(parseBackfillTime('2024-02-29')).toBe(Date.parse('2024-02-29T00:00:00Z'));
     expect(parseBackfillTime('2024-03-04T01:00:00+01:00')).toBe(FROM);
     expect(parseBackfillTime('2024-03-04T00:00Z')).toBe(FROM);
+    // The form the help gives for a site's midnight: minutes and an offset, no seconds.
+    expect(parseBackfillTime('2024-03-05T00:00+01:00')).toBe(FROM + 23 * 3_600_000);
     expect(parseBackfillTime(String(FROM))).toBe(FROM);
     for (const bad of ['2023-02-29', '2024-13-01', '2024-03-04T00:00:00', 'yesterday', '', '4.3.2024']) expect(parseBackfillTime(bad), bad).toBeUndefined();
   });

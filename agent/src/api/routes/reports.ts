@@ -16,7 +16,7 @@ export const reportRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           required: ['period'],
           properties: {
             period: { type: 'string', minLength: 1, maxLength: 64, description: 'In the site\'s time: 2026-11, 2026-W45, 2026-Q4, 2026, 2026-11-03, 2026-11-03/early (a shift), 2026-11-01..2026-11-15, yesterday, last-week, last-month, …' },
-            scope: { type: 'string', minLength: 1, maxLength: 256, description: 'all (default), site:NAME, area:NAME, line:NAME, machine:PATH, material:NAME, product:NAME, joined by commas' },
+            scope: { type: 'string', minLength: 1, maxLength: 256, description: 'all (default), site:SITE, area:SITE/AREA, line:SITE/LINE or line:SITE/AREA/LINE (as the machine paths have it; a unique last level alone will do), machine:PATH, material:NAME, product:NAME, joined by commas' },
             format: { type: 'string', enum: [...REPORT_FORMATS], description: 'json (default): the report model; csv: one row per number; xlsx; pdf' },
             lang: { type: 'string', enum: [...REPORT_LANGUAGES], description: 'Language of the XLSX and PDF (default en)' },
             download: { type: 'string', enum: ['0', '1'], description: '1: served as an attachment (a file to save) rather than shown' },
@@ -33,6 +33,8 @@ export const reportRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         out = await deps.reports({ period: q.period, scope: q.scope, language: q.lang ?? 'en' }, format);
       } catch (err) {
         if ((err as { code?: string }).code === 'YW_ERR_REPORT_REQUEST') throw Object.assign(new Error((err as Error).message), { statusCode: 400 });
+        // Rethrown as it is, so its status stays: a central InfluxDB that does not answer is the
+        // reader's 503 with the reason (readers/influxdb/query.ts), as on every other view.
         throw err;
       }
       const disposition = q.download === '1' || format === 'xlsx' || format === 'csv' ? 'attachment' : 'inline';

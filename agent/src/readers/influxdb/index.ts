@@ -4,11 +4,12 @@ import type { CentralConfig, Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
 import { aggregateToJson, type Aggregate } from '../../core/aggregate.js';
 import type { Clock } from '../../core/clock.js';
-import { HOUR_MS, partialOf, RATIOS, type PartialSums } from '../../kpi/partials.js';
+import { HOUR_MS, onWholeHours, partialOf, RATIOS, type PartialSums } from '../../kpi/partials.js';
+import { periodOf } from '../../kpi/periods.js';
 import type { AlertQuery } from '../../store/alerts.js';
 import { foundMachine, machineList } from '../machine-list.js';
 import { overviewOf } from '../overview.js';
-import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
+import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
 import { seriesJson } from '../series-json.js';
 import { aggregateOf, alertOf, alertPointsOf, byTime, pathOf, pointKey, ruleOfEvent, splitsOf, tagsOf, windowMsOf, type AlertPoint } from './points.js';
 import { ident, InfluxQuery, literal, rowsOf } from './query.js';
@@ -27,7 +28,8 @@ const NEWEST_LOOKBACK_MS = 7 * 86_400_000;
  * back with InfluxQL and summed by the same KPI core as the agent's store. Charts and window lists
  * read the windows; rollups over whole hours let InfluxDB sum each hour (`SUM()` per field,
  * `GROUP BY time(1h)`) and sum the hours here, like the store's hour sums; other rollups read the
- * windows. Ratios always come from the sums.
+ * windows. A report's coarse sums over whole site days are days (`GROUP BY time(1d)` with `tz()`),
+ * like the store's day sums. Ratios always come from the sums.
  */
 export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, db: InfluxQuery): KpiReader {
   const m = ident(central.influxdb.measurement);
@@ -110,18 +112,23 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     return out.sort((x, y) => x.windowStart - y.windowStart || (x.machine < y.machine ? -1 : x.machine > y.machine ? 1 : 0));
   }
 
-  /** Each hour of each machine (and agent, material, product) summed by InfluxDB: what the store keeps as hour sums. */
-  async function hourSums(q: { machine?: string | undefined; from: number; to: number }): Promise<PartialSums[]> {
+  /**
+   * Each bucket of each machine (and agent, material, product) summed by InfluxDB: hours (what the
+   * store keeps as hour sums), or days of one time zone (`tz()`). `endOf` gives a bucket's end from
+   * its start, as a day is 23 to 25 hours.
+   */
+  async function bucketSums(q: { machine?: string | undefined; from: number; to: number }, bucket: { every: '1h' | '1d'; zone?: string; endOf: (start: number) => number }): Promise<PartialSums[]> {
     const w = where(machineWhere(q.machine), ...span(q.from, q.to));
+    const group = `GROUP BY time(${bucket.every}),* fill(none)${bucket.zone === undefined ? '' : ` tz(${literal(bucket.zone)})`}`;
     // A ratio's numerator and denominator are summed over the windows that have the ratio, as the store sums them
     // (a window with good kg but no material in has no material efficiency): one statement per ratio.
     const ratioNames = Object.keys(RATIOS);
     const ratioSql = ratioNames.map((r) => {
       const [num, den] = RATIOS[r]!;
-      return `SELECT SUM(${ident(num)}) AS "n", SUM(${ident(den)}) AS "d" FROM ${m} ${w} AND ${ident(r)} >= 0 GROUP BY time(1h),* fill(none)`;
+      return `SELECT SUM(${ident(num)}) AS "n", SUM(${ident(den)}) AS "d" FROM ${m} ${w} AND ${ident(r)} >= 0 ${group}`;
     });
     const [sums, reasons, destinations, ...ratioSeries] = await db.run(
-      [`SELECT SUM(*), COUNT("revision") FROM ${m} ${w} GROUP BY time(1h),* fill(none)`, `SELECT SUM(*) FROM ${byReason} ${w} GROUP BY time(1h),* fill(none)`, `SELECT SUM(*) FROM ${byDestination} ${w} GROUP BY time(1h),* fill(none)`, ...ratioSql].join('; '),
+      [`SELECT SUM(*), COUNT("revision") FROM ${m} ${w} ${group}`, `SELECT SUM(*) FROM ${byReason} ${w} ${group}`, `SELECT SUM(*) FROM ${byDestination} ${w} ${group}`, ...ratioSql].join('; '),
     );
     const splits = splitsOf({ reason: reasons!, destination: destinations! }, 'sum_');
     const ratios = new Map<string, Record<string, [number, number]>>();
@@ -137,7 +144,8 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     for (const { tags, row } of rowsOf(sums!)) {
       const count = row.count;
       if (typeof count !== 'number' || count === 0) continue;
-      const a = aggregateOf(tags, row, splits, HOUR_MS, 'sum_');
+      const start = row.time as number;
+      const a = aggregateOf(tags, row, splits, bucket.endOf(start) - start, 'sum_');
       if (a === undefined) continue;
       const p = partialOf(a);
       p.windows = count;
@@ -146,6 +154,27 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
       out.push(p);
     }
     return out;
+  }
+
+  const HOURS = { every: '1h', endOf: (start: number) => start + HOUR_MS } as const;
+  const hourSums = (q: { machine?: string | undefined; from: number; to: number }) => bucketSums(q, HOURS);
+
+  /**
+   * Whole site days summed by InfluxDB, where they give the same totals as the hours: the store's
+   * condition for its day sums (from and to every site's midnight, windows fit in an hour, whole-hour
+   * offsets), and one time zone for all sites, as tz() takes one. Undefined where they do not.
+   */
+  async function daySums(from: number, to: number): Promise<PartialSums[] | undefined> {
+    const sites = [...new Set([...configured.keys(), ...(await discover()).items.map((x) => x.machine)].map((p) => p.split('/')[0]!))];
+    const zones = new Set(sites.map((site) => calendars.get(site)?.timeZone ?? 'UTC'));
+    if (zones.size !== 1 || !sumLevelsFor({ period: 'day', by: 'machine', from, to }, cfg, calendars, sites).has('day')) return undefined;
+    const zone = [...zones][0]!;
+    const dayOf = (t: number) => periodOf('day', zone, t)!;
+    const days = await bucketSums({ from, to }, { every: '1d', zone, endOf: (start) => dayOf(start).end });
+    // The WHERE bounds make the totals exact whatever the buckets; but a report keeps only sums that
+    // start in its period, so a server whose days are not the site's (a tz() it ignores, a clock
+    // change it places elsewhere) would lose the first one: then the hours are read instead.
+    return days.every((p) => p.start >= from && p.start < to && dayOf(p.start).start === p.start) ? days : undefined;
   }
 
   async function rollup(q: RollupQuery) {
@@ -227,8 +256,9 @@ export function influxReader(cfg: Config, central: CentralConfig, clock: Clock, 
     },
     overview,
     async sums(q) {
-      const hours = windowsFitHours(cfg) && q.from % HOUR_MS === 0 && q.to % HOUR_MS === 0;
-      return hours ? hourSums(q) : (await windowAggregates(q)).map(partialOf);
+      const days = q.coarse === true ? await daySums(q.from, q.to) : undefined;
+      if (days !== undefined) return days;
+      return onWholeHours(q.from, q.to, cfg.kpi.windowSize) ? hourSums(q) : (await windowAggregates(q)).map(partialOf);
     },
     async series(q) {
       const windows = await windowAggregates({ machine: q.machine, from: q.from, to: q.to });

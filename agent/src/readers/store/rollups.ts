@@ -1,10 +1,10 @@
 import type { RollupQuery, RollupRowJson } from '../../api/contract.js';
 import type { Config } from '../../config/schema.js';
 import { siteCalendars } from '../../config/site-calendars.js';
-import { decodeSums, HOUR_MS, type PartialSums } from '../../kpi/partials.js';
+import { decodeSums, onWholeHours, type PartialSums } from '../../kpi/partials.js';
 import { windowSums } from '../../kpi/rollup.js';
 import type { RollupLevel, Store } from '../../store/store.js';
-import { readEnd, rollupJson, sumLevelsFor, windowsFitHours } from '../rollup.js';
+import { readEnd, rollupJson, sumLevelsFor } from '../rollup.js';
 
 function* storedSums(store: Store, level: RollupLevel, q: RollupQuery): Generator<PartialSums> {
   for (const s of store.iterateRollupSums(level, q.from, q.to, q.machine)) yield decodeSums(s);
@@ -35,7 +35,7 @@ export function rollupReader(store: Store, cfg: Config): (q: RollupQuery) => Rol
  */
 export function hourSumsOf(store: Store, cfg: Config): (from: number, to: number) => Iterable<PartialSums> {
   return (from, to) => {
-    if (!windowsFitHours(cfg) || from % HOUR_MS !== 0 || to % HOUR_MS !== 0) return windowSums(store.iterateAggregateKpis({ from, to }));
+    if (!onWholeHours(from, to, cfg.kpi.windowSize)) return windowSums(store.iterateAggregateKpis({ from, to }));
     // Kept from an hour's start on (a migration starts them at the next whole hour).
     const hoursFrom = Math.min(Math.max(from, store.rollupSumsFrom('hour')), to);
     return (function* () {
