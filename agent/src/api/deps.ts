@@ -37,7 +37,8 @@ export interface ApiDeps {
   shifts?: (site: string, from: number, to: number) => ShiftJson[] | undefined;
   /**
    * A material-efficiency report in a format (`/api/v1/reports`); absent: 404. A period or scope
-   * that does not exist throws an error with `code: 'YW_ERR_REPORT_REQUEST'` (a 400 with its message).
+   * that does not exist throws an error with `code: 'YW_ERR_REPORT_REQUEST'` (a 400 with its message);
+   * too many at once, `code: 'YW_ERR_REPORT_BUSY'` (a 503 with Retry-After).
    */
   reports?: (q: ReportRequest, format: ReportFormat) => Promise<{ body: Buffer; contentType: string; filename: string }>;
   /** Manual scrap entries (`/api/v1/entries`); absent: those routes answer 404. */

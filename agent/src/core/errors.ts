@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   YW_ERR_OPCUA_TRUST: 'An OPC UA server certificate could not be read or trusted, or its fingerprint did not match.',
   YW_ERR_DASHBOARD_BUILD: 'The dashboard could not be built from its sources (dashboard/src).',
   YW_ERR_REPORT_REQUEST: 'A report was asked for with a period or scope that does not exist.',
+  YW_ERR_REPORT_BUSY: 'More reports were asked for at once than wait their turn; the API answers 503 with Retry-After.',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

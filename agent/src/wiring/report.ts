@@ -8,6 +8,7 @@ import { machineList } from '../readers/machine-list.js';
 import { influxReader } from '../readers/influxdb/index.js';
 import { InfluxQuery } from '../readers/influxdb/query.js';
 import { storeReader } from '../readers/store/index.js';
+import { reportQueue } from '../reports/queue.js';
 import { renderReport } from '../reports/render.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import type { ApiDeps } from '../api/deps.js';
@@ -89,7 +90,11 @@ export async function runReportCommand(loaded: LoadedConfig, o: ReportCommand, i
   }
 }
 
-/** The API's reports (`GET /api/v1/reports`): made from the reader the views read, written in the format asked for. */
+/** Reports that may wait their turn behind the one being made; more are answered 503 (`reports/queue.ts`). */
+const REPORTS_WAITING = 4;
+
+/** The API's reports (`GET /api/v1/reports`): made from the reader the views read, written in the format asked for, one at a time. */
 export function reportService(ctx: ReportContext): NonNullable<ApiDeps['reports']> {
-  return async (q, format) => renderReport(await makeReport(ctx, q), format, q.language ?? 'en');
+  const queue = reportQueue(REPORTS_WAITING);
+  return (q, format) => queue(async () => renderReport(await makeReport(ctx, q), format, q.language ?? 'en'));
 }

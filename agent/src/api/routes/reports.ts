@@ -33,6 +33,7 @@ export const reportRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         out = await deps.reports({ period: q.period, scope: q.scope, language: q.lang ?? 'en' }, format);
       } catch (err) {
         if ((err as { code?: string }).code === 'YW_ERR_REPORT_REQUEST') throw Object.assign(new Error((err as Error).message), { statusCode: 400 });
+        if ((err as { code?: string }).code === 'YW_ERR_REPORT_BUSY') return reply.code(503).header('retry-after', '10').send({ error: 'Service Unavailable', message: (err as Error).message, statusCode: 503 });
         // Rethrown as it is, so its status stays: a central InfluxDB that does not answer is the
         // reader's 503 with the reason (readers/influxdb/query.ts), as on every other view.
         throw err;
