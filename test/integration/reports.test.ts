@@ -399,6 +399,14 @@ describe('material-efficiency reports', () => {
       const bad = await app.inject('/api/v1/reports?period=last-fortnight');
       expect(bad.statusCode).toBe(400);
       expect(bad.json<{ message: string }>().message).toMatch(/"last-fortnight" is not a period/);
+      // Six months asked for at once: one is made, four wait, the sixth is told to come back.
+      const burst = await Promise.all(Array.from({ length: 6 }, () => app.inject('/api/v1/reports?period=2026-10&format=csv')));
+      expect(burst.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 503]);
+      const busy = burst.find((r) => r.statusCode === 503)!;
+      expect(busy.headers['retry-after']).toBe('10');
+      expect(busy.json<{ message: string }>().message).toMatch(/reports are already waiting/);
+      // Made one after the other, they are the same report.
+      expect(new Set(burst.filter((r) => r.statusCode === 200).map((r) => r.body)).size).toBe(1);
     } finally {
       await app.close();
     }
