@@ -1,9 +1,9 @@
 import { Cron } from 'croner';
 import type { Config, ReportScheduleConfig } from '../config/schema.js';
-import { siteCalendars } from '../config/site-calendars.js';
 import { lastComplete, RELATIVE_PERIODS, type PeriodContext, type ReportPeriod, type ReportPeriodKind } from './period.js';
 import { filePart } from './render.js';
-import { levelOf, parseScope } from './scope.js';
+import { parseScope } from './scope.js';
+import { scopeSite } from './service.js';
 
 /**
  * Scheduled reports, the pure part (README.md, "Schedules"): in which time zone a schedule's cron
@@ -29,21 +29,16 @@ export interface ScheduleSite {
 }
 
 /**
- * The time zone (and shift calendar) of a schedule's scope, as `makeReport` finds it: the zone of
- * the scope's site (`sites.<site>.timeZone`, UTC when the site is not configured), and the site's
- * shift calendar when the scope is one site. A scope that names nothing or spans sites in different
+ * The time zone (and shift calendar) of a schedule's scope: `scopeSite`, which `makeReport` asks
+ * too, of the configured machines it names. A scope that names nothing or spans sites in different
  * zones runs in UTC and has a problem.
  */
 export function scheduleSite(cfg: Config, scope: string): ScheduleSite {
   const utc: PeriodContext = { timeZone: 'UTC', calendar: undefined };
   const parsed = parseScope(scope, { machines: cfg.machines.map((m) => m.path), materials: Object.keys(cfg.materials), products: Object.keys(cfg.products) });
   if (typeof parsed === 'string') return { ctx: utc, problem: parsed };
-  const sites = [...new Set(parsed.machines.map((m) => levelOf('site', m)))].sort();
-  const zones = [...new Set(sites.map((site) => cfg.sites[site]?.timeZone ?? 'UTC'))];
-  if (zones.length > 1) return { ctx: utc, problem: `the scope spans sites in different time zones (${sites.join(', ')}); name one site, e.g. site:${sites[0]}` };
-  const site = sites.length === 1 ? sites[0] : undefined;
-  const calendar = site === undefined ? undefined : siteCalendars(cfg).get(site);
-  return { ctx: { timeZone: zones[0] ?? 'UTC', calendar: calendar !== undefined && calendar.versions.length > 0 ? calendar : undefined }, problem: undefined };
+  const where = scopeSite(cfg, parsed.machines);
+  return typeof where === 'string' ? { ctx: utc, problem: where } : { ctx: where.ctx, problem: undefined };
 }
 
 /** An occurrence of a schedule and the period it reports, or why it has none. */
