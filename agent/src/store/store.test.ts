@@ -91,6 +91,31 @@ describe('Store', () => {
     expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
   });
 
+  it('a read-only second process (yieldwatch report) reads beside the owner in the middle of a write, and can write nothing', () => {
+    const file = tempDb();
+    expect(() => new Store({ path: file, readOnly: true })).toThrow(/Cannot open the local store/);
+    const owner = new Store({ path: file });
+    owner.transaction(() => owner.putAggregate(agg('a/l/m', 0, 1)));
+    // The owner holds the write lock with a window not yet committed: the reader sees what was committed.
+    const writing = new Database(file);
+    writing.exec('BEGIN IMMEDIATE');
+    writing.prepare("INSERT INTO store_meta (key, value) VALUES ('x', 1)").run();
+    const reader = new Store({ path: file, readOnly: true });
+    expect(reader.queryAggregates().map((a) => a.kpis.parts_good)).toEqual([1]);
+    writing.exec('COMMIT');
+    writing.close();
+    expect(() => reader.transaction(() => reader.putAggregate(agg('a/l/m', 60_000, 2)))).toThrow(/readonly/);
+    expect(owner.queryAggregates().map((a) => a.kpis.parts_good)).toEqual([1]);
+    reader.close();
+    owner.close();
+    // A store one version behind is refused, not migrated.
+    const db = new Database(file);
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    expect(() => new Store({ path: file, readOnly: true })).toThrow(/older than this yieldwatch's/);
+    expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
+  });
+
   it('counts windows, reads one window\'s revision, and keeps numbers under a key', () => {
     const s = new Store({ path: ':memory:' });
     for (let i = 0; i < 5; i++) s.putAggregate(agg(i % 2 === 0 ? 'a/l/m' : 'a/l/n', i * 60_000, i, i));
