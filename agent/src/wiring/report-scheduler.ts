@@ -1,5 +1,4 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ReportScheduleConfig } from '../config/schema.js';
@@ -9,6 +8,7 @@ import { reportChannel, type OutboxBound, type ReportChannelKind, type Sink } fr
 import type { ReportScheduleStats } from '../core/stats.js';
 import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
+import { isTempFile, removeFiles, ReportFilesError, writeAllOrNone, type ReportFileBody } from './report-files.js';
 import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from '../reports/schedule.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import { reportEmailSink, reportWebhookSink, type ReportDelivery, type ReportFileRef } from '../sinks/report-delivery.js';
@@ -35,6 +35,8 @@ export interface ReportSchedulerOptions {
   /** Delivery retry delays (ms); the defaults are the sinks' (1 s doubling to 5 min). */
   retryMin?: number;
   retryMax?: number;
+  /** Writes a report in a format; `renderReport` unless a test makes a format fail. */
+  render?: typeof renderReport;
 }
 
 interface Channel {
@@ -54,25 +56,6 @@ interface Scheduled {
 
 /** Records of a report channel are a few hundred bytes each: this bound never bites unless something is badly wrong. */
 const CHANNEL_MAX_BYTES = 16 * 1024 * 1024;
-
-/** Writes `body` to `path` so that a reader sees the old file or the whole new one, never a part: a temp file, flushed, then renamed over it. */
-async function writeAtomically(path: string, body: Buffer): Promise<void> {
-  const dir = resolve(path, '..');
-  const tmp = join(dir, `.${path.slice(dir.length + 1)}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
@@ -250,19 +233,21 @@ export class ReportScheduler {
     try {
       if (due.problem !== undefined || due.period === undefined) throw new ReportRequestError(due.problem ?? 'no period');
       const report = await makeReport({ cfg: config, clock, ...this.o.sources }, { period: due.period.label, scope: sc.scope, language: sc.language });
-      mkdirSync(this.folder, { recursive: true });
       const files: ReportFileRef[] = [];
+      const bodies: ReportFileBody[] = [];
       for (const format of new Set(sc.formats)) {
         await yieldToLoop();
-        const rendered = await renderReport(report, format, sc.language);
+        const rendered = await (this.o.render ?? renderReport)(report, format, sc.language);
         const name = scheduledReportFile(sc.id, report.scope.spec, due.period.label, format);
-        await writeAtomically(join(this.folder, name), rendered.body);
+        bodies.push({ name, body: rendered.body });
         files.push({ name, contentType: rendered.contentType, bytes: rendered.body.length });
       }
+      mkdirSync(this.folder, { recursive: true });
+      await writeAllOrNone(this.folder, bodies);
       const now = clock.now();
       const delivery = (f: ReportFileRef[]): string =>
         JSON.stringify({ schedule: sc.id, period: due.period!.label, scope: report.scope.spec, scopeLabel: report.scope.label, files: f } satisfies ReportDelivery);
-      const recorded = store.transaction(() => {
+      const recorded = await this.recordOrRemove(files, () => store.transaction(() => {
         const fresh = store.reportRuns.record({
           schedule: sc.id,
           period: due.period!.label,
@@ -280,7 +265,7 @@ export class ReportScheduler {
           store.outbox.enforceBound(ch.id, now, this.bound);
         }
         return true;
-      });
+      }));
       if (!recorded) return;
       for (const ch of s.channels) ch.forwarder.wake();
       Object.assign(s.stats, { made: s.stats.made + 1, lastPeriod: due.period.label, lastMadeAt: now, lastError: undefined });
@@ -289,18 +274,33 @@ export class ReportScheduler {
         `Scheduled report "${sc.id}" of ${due.period.label} made.`,
       );
     } catch (err) {
+      // Normally none: a failed report's files were removed again.
+      const left = err instanceof ReportFilesError ? err.left : [];
       const reason = (err as Error)?.message ?? String(err);
       Object.assign(s.stats, { failed: s.stats.failed + 1, lastError: reason, lastFailedAt: clock.now() });
       // A request that cannot be made (a bad scope after a config change) needs no stack; anything else does.
-      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, ...(err instanceof ReportRequestError ? {} : { err }) };
+      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, ...(left.length > 0 ? { left } : {}), ...(err instanceof ReportRequestError ? {} : { err }) };
       logger.error(fields, `Scheduled report "${sc.id}"${periodLabel === undefined ? '' : ` of ${periodLabel}`} failed: ${reason}. It is tried again at the schedule's next occurrence.`);
+    }
+  }
+
+  /**
+   * Runs `record`; when it throws (the store cannot be written), removes the report's files before
+   * passing the error on: they were neither recorded nor delivered, and the retry writes them again.
+   */
+  private async recordOrRemove<T>(files: readonly ReportFileRef[], record: () => T): Promise<T> {
+    try {
+      return record();
+    } catch (err) {
+      const left = await removeFiles(this.folder, files.map((f) => f.name));
+      throw new ReportFilesError(`cannot record the report: ${(err as Error).message}`, left, { cause: err });
     }
   }
 
   /** Temp files left by a write that a crash cut short. */
   private removeTempFiles(): void {
     try {
-      for (const f of readdirSync(this.folder)) if (f.startsWith('.yieldwatch-') && f.endsWith('.tmp')) rmSync(join(this.folder, f), { force: true });
+      for (const f of readdirSync(this.folder)) if (isTempFile(f)) rmSync(join(this.folder, f), { force: true });
     } catch {
       // No folder yet: nothing to remove.
     }

@@ -1,0 +1,141 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { validateConfig } from '../config/load.js';
+import type { ConfigInput } from '../config/schema.js';
+import { VirtualClock } from '../core/clock.js';
+import { machineList } from '../readers/machine-list.js';
+import { storeReader } from '../readers/store/index.js';
+import { renderReport } from '../reports/render.js';
+import { Store } from '../store/store.js';
+import { createPipeline } from './pipeline-options.js';
+import { ReportScheduler, type ReportSchedulerOptions } from './report-scheduler.js';
+
+const M = 'ams/l1/press';
+/** Monday 2 November 2026, 00:00 in Amsterdam (CET, UTC+1). */
+const MONDAY = Date.parse('2026-11-01T23:00:00Z');
+const DAY = 86_400_000;
+
+type Schedules = NonNullable<ConfigInput['reports']>['schedules'];
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * An agent's report scheduler on a virtual clock, over a store the real pipeline fills with one
+ * press making 10 parts a minute (1 scrap). `feed` moves the clock a minute at a time, as the
+ * agent's ticker would emit windows, and lets each report being made finish before the next minute.
+ */
+function harness(schedules: Schedules, o: { kpi?: ConfigInput['kpi']; start: number; render?: ReportSchedulerOptions['render'] }) {
+  const dir = mkdtempSync(join(tmpdir(), 'yw-report-scheduler-'));
+  dirs.push(dir);
+  const config = validateConfig({
+    agent: { id: 'sched-test', dataDir: dir },
+    kpi: o.kpi ?? { windowSize: '5m', allowedLateness: '10s' },
+    sites: { ams: { timeZone: 'Europe/Amsterdam' } },
+    machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } },
+    machines: [{ path: M, partMassKg: 0.5 }],
+    api: { enabled: false },
+    reports: { schedules },
+  });
+  const clock = new VirtualClock(o.start);
+  const store = new Store({ path: ':memory:' });
+  const pipeline = createPipeline(config, store, clock);
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const reports = new ReportScheduler({
+    config,
+    store,
+    clock,
+    logger,
+    dataDir: dir,
+    sources: { reader: storeReader(store, config, machineList(config), clock), entries: undefined },
+    ...(o.render === undefined ? {} : { render: o.render }),
+  });
+  const folder = join(dir, 'reports');
+  let good = 0;
+  let scrap = 0;
+  /** Samples every minute up to `t` (a sample at each minute), ticking the pipeline and letting reports finish. */
+  const feed = async (t: number) => {
+    for (let m = clock.now() + 60_000 - (clock.now() % 60_000); m <= t; m += 60_000) {
+      clock.set(m);
+      good += 9;
+      scrap += 1;
+      pipeline.ingest([
+        { machine: M, signal: 'parts_good', value: good, ts: m, source: 't' },
+        { machine: M, signal: 'parts_scrap', value: scrap, ts: m, source: 't' },
+      ]);
+      pipeline.tick();
+      await reports.idle();
+    }
+  };
+  /** The stored windows' parts in [from, to): what a report of that time must hold. */
+  const storedParts = (from: number, to: number) =>
+    store
+      .queryAggregates({ from, to, limit: 1_000_000 })
+      .reduce((n, a) => n + ((a.kpis.parts_total as number | undefined) ?? 0), 0);
+  const files = () => {
+    try {
+      return readdirSync(folder).sort();
+    } catch {
+      return [];
+    }
+  };
+  return { config, clock, store, pipeline, reports, folder, logs, feed, storedParts, files };
+}
+
+describe('a report\'s files are all written, or none', () => {
+  it('a format that cannot be made leaves no file of the formats before it, and no record; the next report writes all', async () => {
+    let pdfFails = true;
+    const render: typeof renderReport = async (r, format, lang) => {
+      if (format === 'pdf' && pdfFails) throw new Error('PDF writer out of memory');
+      return renderReport(r, format, lang);
+    };
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['csv', 'json', 'pdf'] }], { start: MONDAY, render });
+    await h.feed(MONDAY + DAY + 7 * 3_600_000);
+    h.reports.start();
+    await h.reports.idle();
+    expect(h.files()).toEqual([]);
+    expect(h.store.reportRuns.has('daily', '2026-11-02')).toBe(false);
+    expect(h.reports.stats()[0]).toMatchObject({ made: 0, failed: 1, lastError: 'PDF writer out of memory' });
+    expect(h.reports.health()['report:daily']!.status).toBe('degraded');
+
+    pdfFails = false;
+    await h.feed(MONDAY + 2 * DAY + 7 * 3_600_000);
+    await h.reports.stop();
+    const made = h.store.reportRuns.get('daily', '2026-11-03');
+    expect(made?.files).toEqual(['yieldwatch-daily-site_ams-2026-11-03.csv', 'yieldwatch-daily-site_ams-2026-11-03.json', 'yieldwatch-daily-site_ams-2026-11-03.pdf']);
+    expect(h.files()).toEqual(made!.files);
+  });
+
+  it('a file that cannot be put in place takes the ones already renamed with it; temp files go too', async () => {
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['csv', 'json'] }], { start: MONDAY });
+    await h.feed(MONDAY + DAY + 7 * 3_600_000);
+    // A folder where the JSON goes: the CSV is renamed into place first, then the JSON's rename fails.
+    mkdirSync(join(h.folder, 'yieldwatch-daily-site_ams-2026-11-02.json'), { recursive: true });
+    h.reports.start();
+    await h.reports.idle();
+    expect(h.files()).toEqual(['yieldwatch-daily-site_ams-2026-11-02.json']);
+    expect(h.store.reportRuns.has('daily', '2026-11-02')).toBe(false);
+    expect(h.reports.stats()[0]).toMatchObject({ made: 0, failed: 1, lastError: expect.stringMatching(/cannot write the report's files/) });
+    await h.reports.stop();
+  });
+
+  it('a report the store cannot record is removed from the folder: neither recorded nor delivered', async () => {
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['csv', 'json'] }], { start: MONDAY });
+    await h.feed(MONDAY + DAY + 7 * 3_600_000);
+    const record = vi.spyOn(h.store.reportRuns, 'record').mockImplementationOnce(() => {
+      throw new Error('disk I/O error');
+    });
+    h.reports.start();
+    await h.reports.idle();
+    expect(record).toHaveBeenCalledTimes(1);
+    expect(h.files()).toEqual([]);
+    expect(h.reports.stats()[0]).toMatchObject({ failed: 1, lastError: 'cannot record the report: disk I/O error' });
+    await h.reports.stop();
+  });
+});
