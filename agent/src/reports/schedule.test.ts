@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/load.js';
 import type { ConfigInput, ReportScheduleConfig } from '../config/schema.js';
 import { VirtualClock } from '../core/clock.js';
-import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from './schedule.js';
+import { TICK_MS } from '../pipeline/ticker.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from './schedule.js';
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const at = (s: string) => Date.parse(s);
@@ -22,10 +23,10 @@ function config(schedules: ConfigInput['reports'] extends infer R ? (R extends {
   });
 }
 
-/** The schedules of a config, as the agent builds them. */
-function plans(schedules: Parameters<typeof config>[0]): ReportSchedule[] {
-  const cfg = config(schedules);
-  return cfg.reports.schedules.map((sc: ReportScheduleConfig) => new ReportSchedule(sc, scheduleSite(cfg, sc.scope)));
+/** The schedules of a config, as the agent builds them; `kpi` sets how long after its end a period's windows are in the store. */
+function plans(schedules: Parameters<typeof config>[0], kpi: ConfigInput['kpi'] = { windowSize: '60s', allowedLateness: '10s' }): ReportSchedule[] {
+  const cfg = config(schedules, { kpi });
+  return cfg.reports.schedules.map((sc: ReportScheduleConfig) => new ReportSchedule(sc, scheduleSite(cfg, sc.scope), periodSettleMs(cfg.kpi, TICK_MS)));
 }
 
 const dueText = (d: DueReport | undefined) => d && { occurrence: iso(d.occurrence), period: d.period?.label, start: iso(d.period?.start), end: iso(d.period?.end), problem: d.problem };
@@ -112,13 +113,14 @@ function loop(schedule: ReportSchedule, clock: VirtualClock, made: Set<string>, 
   let checks = 0;
   const check = () => {
     checks++;
-    const due = reportToMake(schedule, clock.now(), (id, period) => made.has(`${id} ${period}`), lastAttempt);
+    const look = reportToMake(schedule, clock.now(), (id, period) => made.has(`${id} ${period}`), lastAttempt);
+    const due = look.make;
     if (due !== undefined) {
       lastAttempt = due.occurrence;
       attempts.push({ at: iso(clock.now())!, period: due.period?.label });
       if (!fail(due)) made.add(`${schedule.id} ${due.period!.label}`);
     }
-    timer = clock.setTimeout(check, nextCheckIn([schedule], clock.now()));
+    timer = clock.setTimeout(check, nextCheckIn([schedule], clock.now(), look.waiting?.readyAt));
   };
   check();
   return {
@@ -199,10 +201,10 @@ describe('the loop on the injected clock: exactly once per schedule and period',
     const run = loop(hourly!, clock, made);
     expect(run.attempts).toEqual([]);
     clock.set(at('2026-11-05T22:30:00Z'));
-    // Midnight in Amsterdam is 23:00 UTC: the first occurrence of each day makes the day before.
+    // Midnight in Amsterdam is 23:00 UTC: the first occurrence of each day makes the day before, once its last window is in (70 s and a tick later).
     expect(run.attempts).toEqual([
-      { at: '2026-11-03T23:00:00.000Z', period: '2026-11-03' },
-      { at: '2026-11-04T23:00:00.000Z', period: '2026-11-04' },
+      { at: '2026-11-03T23:01:10.250Z', period: '2026-11-03' },
+      { at: '2026-11-04T23:01:10.250Z', period: '2026-11-04' },
     ]);
     run.stop();
   });
@@ -225,6 +227,32 @@ describe('the loop on the injected clock: exactly once per schedule and period',
     expect(again.attempts.map((a) => a.period)).toEqual(['2026-11-03', '2026-11-04']);
     again.stop();
     expect([...made]).toEqual(['daily 2026-11-04']);
+  });
+
+  it('an occurrence before the period\'s last windows are in the store waits for them: 00:05 with 15-minute windows and 10 minutes\' lateness makes yesterday at 00:25', () => {
+    const [early] = plans([{ id: 'early', cron: '5 0 * * *', scope: 'site:ams' }], { windowSize: '15m', allowedLateness: '10m' });
+    // The day's last window, 23:45 to midnight (22:45 to 23:00 UTC), is emitted at 00:10; one that held midnight would end at 00:15 at the latest.
+    const due = early!.dueAt(at('2026-11-03T23:05:00Z'));
+    expect(dueText(due)).toMatchObject({ occurrence: '2026-11-03T23:05:00.000Z', period: '2026-11-03', end: '2026-11-03T23:00:00.000Z' });
+    expect(iso(due!.readyAt)).toBe('2026-11-03T23:25:00.250Z');
+    expect(reportToMake(early!, at('2026-11-03T23:05:00Z'), () => false, undefined)).toEqual({ make: undefined, waiting: due });
+    expect(nextCheckIn([early!], at('2026-11-03T23:05:00Z'), due!.readyAt)).toBe(MAX_CHECK_INTERVAL_MS);
+    expect(nextCheckIn([early!], at('2026-11-03T23:25:00Z'), due!.readyAt)).toBe(250);
+
+    const clock = new VirtualClock(at('2026-11-03T22:00:00Z'));
+    const made = new Set<string>(['early 2026-11-02']);
+    const run = loop(early!, clock, made);
+    clock.set(at('2026-11-03T23:25:00Z'));
+    expect(run.attempts).toEqual([]);
+    clock.set(at('2026-11-04T23:30:00Z'));
+    expect(run.attempts).toEqual([
+      { at: '2026-11-03T23:25:00.250Z', period: '2026-11-03' },
+      { at: '2026-11-04T23:25:00.250Z', period: '2026-11-04' },
+    ]);
+    run.stop();
+    // An occurrence long after the period's end makes it at once: 06:00 is hours after the last window.
+    const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }], { windowSize: '15m', allowedLateness: '10m' });
+    expect(reportToMake(daily!, at('2026-11-04T05:00:00Z'), () => false, undefined).make?.period?.label).toBe('2026-11-03');
   });
 
   it('the next look is at the soonest next occurrence, and never more than a minute away', () => {

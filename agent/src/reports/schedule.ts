@@ -48,6 +48,12 @@ export interface DueReport {
   occurrence: number;
   /** The last whole period before the occurrence, in the site's time. */
   period: ReportPeriod | undefined;
+  /**
+   * When the period's last windows are in the store: its end, plus the length of the window that
+   * holds its last instant (windows are aligned to UTC, periods to the site's time) and the lateness
+   * that window waits for. A report made before would miss them. Undefined without a period.
+   */
+  readyAt: number | undefined;
   /** Why this occurrence cannot make its report (a bad scope, no shift calendar); undefined when it can. */
   problem: string | undefined;
 }
@@ -58,9 +64,14 @@ export class ReportSchedule {
   readonly kind: Exclude<ReportPeriodKind, 'custom'>;
   private readonly cron: Cron;
 
+  /**
+   * `settleMs`: how long after a period's end its last windows are in the store,
+   * `kpi.windowSize + kpi.allowedLateness` and the ticker's delay (`periodSettleMs`).
+   */
   constructor(
     readonly config: Pick<ReportScheduleConfig, 'id' | 'cron' | 'period'>,
     readonly site: ScheduleSite,
+    readonly settleMs: number,
   ) {
     this.id = config.id;
     this.kind = PERIOD_KINDS[config.period];
@@ -90,8 +101,25 @@ export class ReportSchedule {
     if (occurrence === undefined) return undefined;
     const period = this.site.problem === undefined ? this.periodAt(occurrence) : undefined;
     const problem = this.site.problem ?? (period === undefined ? `there is no ${this.kind} that ended before ${new Date(occurrence).toISOString()} (sites.<site>.shiftCalendar)` : undefined);
-    return { schedule: this.id, occurrence, period, problem };
+    return { schedule: this.id, occurrence, period, readyAt: period === undefined ? undefined : period.end + this.settleMs, problem };
   }
+}
+
+/**
+ * How long after a period's end its last windows are in the store: the window holding the
+ * period's last instant ends at most `windowSize` after it, is emitted `allowedLateness` after its
+ * end, at the ticker's next tick (`tickMs`).
+ */
+export function periodSettleMs(kpi: Pick<Config['kpi'], 'windowSize' | 'allowedLateness'>, tickMs: number): number {
+  return kpi.windowSize + kpi.allowedLateness + tickMs;
+}
+
+/** What a check of a schedule makes now, or when it should look again because a period is not ready. */
+export interface Look {
+  /** The report to make now. */
+  make: DueReport | undefined;
+  /** A due report whose period's last windows are not in the store yet: made at its `readyAt`, not before. */
+  waiting: DueReport | undefined;
 }
 
 /**
@@ -99,18 +127,25 @@ export class ReportSchedule {
  * occurrence was already attempted in this run of the agent (`lastAttempt`: a failed one waits for
  * the next occurrence) or its period was already made (`made`, the store's record). So a check
  * after any pause, a restart included, makes only the latest missed occurrence, once; an occurrence
- * whose period was made before (an hourly cron of a daily report) makes nothing.
+ * whose period was made before (an hourly cron of a daily report) makes nothing. An occurrence that
+ * comes before its period's last windows are in the store (00:05 for `yesterday` with 15-minute
+ * windows) waits for them: its report is made at the period's `readyAt`.
  */
-export function reportToMake(s: ReportSchedule, now: number, made: (schedule: string, period: string) => boolean, lastAttempt: number | undefined): DueReport | undefined {
+export function reportToMake(s: ReportSchedule, now: number, made: (schedule: string, period: string) => boolean, lastAttempt: number | undefined): Look {
   const due = s.dueAt(now);
-  if (due === undefined || due.occurrence === lastAttempt) return undefined;
-  if (due.period !== undefined && made(s.id, due.period.label)) return undefined;
-  return due;
+  const none: Look = { make: undefined, waiting: undefined };
+  if (due === undefined || due.occurrence === lastAttempt) return none;
+  if (due.period !== undefined && made(s.id, due.period.label)) return none;
+  if (due.readyAt !== undefined && due.readyAt > now) return { make: undefined, waiting: due };
+  return { make: due, waiting: undefined };
 }
 
-/** How long until the schedules should be looked at again: their next occurrence, at most MAX_CHECK_INTERVAL_MS away. */
-export function nextCheckIn(schedules: readonly ReportSchedule[], now: number): number {
-  let wait = MAX_CHECK_INTERVAL_MS;
+/**
+ * How long until the schedules should be looked at again: their next occurrence, or `until` (a
+ * period that becomes ready), at most MAX_CHECK_INTERVAL_MS away.
+ */
+export function nextCheckIn(schedules: readonly ReportSchedule[], now: number, until?: number): number {
+  let wait = until === undefined ? MAX_CHECK_INTERVAL_MS : Math.min(MAX_CHECK_INTERVAL_MS, Math.max(0, until - now));
   for (const s of schedules) {
     const next = s.nextAfter(now);
     if (next !== undefined) wait = Math.min(wait, Math.max(0, next - now));

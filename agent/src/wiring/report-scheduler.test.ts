@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ReportJson } from '../api/report-contract.js';
 import { validateConfig } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
 import { VirtualClock } from '../core/clock.js';
@@ -137,5 +138,30 @@ describe('a report\'s files are all written, or none', () => {
     expect(h.files()).toEqual([]);
     expect(h.reports.stats()[0]).toMatchObject({ failed: 1, lastError: 'cannot record the report: disk I/O error' });
     await h.reports.stop();
+  });
+});
+
+describe('a period is reported once its last windows are in the store', () => {
+  it('an occurrence at 00:05 with 15-minute windows and 10 minutes\' lateness waits until 00:25 and reports the whole day', async () => {
+    const h = harness([{ id: 'early', cron: '5 0 * * *', scope: 'site:ams', formats: ['json'] }], { start: MONDAY - 60_000, kpi: { windowSize: '15m', allowedLateness: '10m' } });
+    h.reports.start();
+    await h.reports.idle();
+    const tuesday = MONDAY + DAY;
+    // The occurrence has come (00:05); the day's last window (23:45 to midnight) is emitted only at 00:10.
+    await h.feed(tuesday + 6 * 60_000);
+    expect(h.store.reportRuns.has('early', '2026-11-02')).toBe(false);
+    expect(h.logs.find((l) => l.period === '2026-11-02' && String(l.msg).includes('waits until'))).toMatchObject({ readyAt: '2026-11-02T23:25:00.250Z' });
+    await h.feed(tuesday + 25 * 60_000);
+    expect(h.store.reportRuns.has('early', '2026-11-02')).toBe(false);
+    // Ready at 00:25:00.250: made within the minute the harness moves the clock by.
+    await h.feed(tuesday + 26 * 60_000);
+    expect(h.store.reportRuns.has('early', '2026-11-02')).toBe(true);
+    await h.feed(tuesday + 40 * 60_000);
+    await h.reports.stop();
+    const run = h.store.reportRuns.get('early', '2026-11-02')!;
+    const report = JSON.parse(readFileSync(join(h.folder, run.files[0]!), 'utf8')) as ReportJson;
+    // Every window of the day, the last one too: 96 windows of 15 minutes, 10 parts a minute (the first minute is the counters' baseline).
+    expect(report.totals.parts_total).toBe(h.storedParts(MONDAY, tuesday));
+    expect(report.totals.parts_total).toBe(24 * 60 * 10 - 10);
   });
 });

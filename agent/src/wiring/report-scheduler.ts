@@ -9,7 +9,8 @@ import type { ReportScheduleStats } from '../core/stats.js';
 import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
 import { isTempFile, removeFiles, ReportFilesError, writeAllOrNone, type ReportFileBody } from './report-files.js';
-import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from '../reports/schedule.js';
+import { TICK_MS } from '../pipeline/ticker.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport, type Look } from '../reports/schedule.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import { reportEmailSink, reportWebhookSink, type ReportDelivery, type ReportFileRef } from '../sinks/report-delivery.js';
 import type { Store } from '../store/store.js';
@@ -51,6 +52,8 @@ interface Scheduled {
   channels: Channel[];
   /** The occurrence last attempted in this run of the agent: a failed one is tried again at the next occurrence, not at every check. */
   lastAttempt: number | undefined;
+  /** The period whose report waits for its last windows, once it was logged. */
+  waitingFor: string | undefined;
   stats: ReportScheduleStats;
 }
 
@@ -78,8 +81,9 @@ export class ReportScheduler {
     this.folder = resolve(o.dataDir, config.reports.folder);
     // A record whose file was pruned cannot be sent any more: the channels keep records as long as the files.
     this.bound = { maxBytes: CHANNEL_MAX_BYTES, maxAgeMs: config.store.retention };
+    const settleMs = periodSettleMs(config.kpi, TICK_MS);
     this.schedules = config.reports.schedules.map((sc) => {
-      const plan = new ReportSchedule(sc, scheduleSite(config, sc.scope));
+      const plan = new ReportSchedule(sc, scheduleSite(config, sc.scope), settleMs);
       const channels: Channel[] = [];
       if (sc.webhook !== undefined) {
         const id = reportChannel(sc.id, 'webhook');
@@ -96,6 +100,7 @@ export class ReportScheduler {
         plan,
         channels,
         lastAttempt: undefined,
+        waitingFor: undefined,
         stats: { schedule: sc.id, made: 0, failed: 0, lastPeriod: undefined, lastMadeAt: undefined, lastError: undefined, lastFailedAt: undefined, nextAt: undefined },
       };
     });
@@ -198,10 +203,16 @@ export class ReportScheduler {
     const now = this.o.clock.now();
     let wait = MAX_CHECK_INTERVAL_MS;
     try {
-      for (const s of this.schedules) s.stats.nextAt = s.plan.nextAfter(now);
-      // An occurrence that came while reports were being made is looked at right away.
-      const pending = this.schedules.some((s) => this.toMake(s, now) !== undefined);
-      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now);
+      let pending = false;
+      let ready: number | undefined;
+      for (const s of this.schedules) {
+        s.stats.nextAt = s.plan.nextAfter(now);
+        const look = this.look(s, now);
+        // An occurrence that came while reports were being made is looked at right away.
+        if (look.make !== undefined) pending = true;
+        if (look.waiting?.readyAt !== undefined) ready = Math.min(ready ?? Infinity, look.waiting.readyAt);
+      }
+      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now, ready);
     } catch (err) {
       this.o.logger.error({ err }, 'Looking at the report schedules failed; looked at again in a minute.');
     }
@@ -209,15 +220,25 @@ export class ReportScheduler {
     this.timer = this.o.clock.setTimeout(() => this.check(), wait);
   }
 
-  private toMake(s: Scheduled, now: number): DueReport | undefined {
-    return reportToMake(s.plan, now, (id, period) => this.o.store.reportRuns.has(id, period), s.lastAttempt);
+  /** What a look at a schedule makes now; a period whose last windows are not in the store yet waits (logged once). */
+  private look(s: Scheduled, now: number): Look {
+    const look = reportToMake(s.plan, now, (id, period) => this.o.store.reportRuns.has(id, period), s.lastAttempt);
+    const waiting = look.waiting;
+    if (waiting?.period !== undefined && waiting.readyAt !== undefined && s.waitingFor !== waiting.period.label) {
+      s.waitingFor = waiting.period.label;
+      this.o.logger.info(
+        { schedule: s.config.id, period: waiting.period.label, occurrence: iso(waiting.occurrence), readyAt: iso(waiting.readyAt) },
+        `Scheduled report "${s.config.id}" of ${waiting.period.label} waits until ${iso(waiting.readyAt)}, when the period's last windows are in the store (kpi.windowSize + kpi.allowedLateness after its end).`,
+      );
+    }
+    return look;
   }
 
   /** Makes, one after another, each schedule's due report that was not made yet. */
   private async makeDue(): Promise<void> {
     for (const s of this.schedules) {
       if (this.stopped) return;
-      const due = this.toMake(s, this.o.clock.now());
+      const due = this.look(s, this.o.clock.now()).make;
       if (due === undefined) continue;
       s.lastAttempt = due.occurrence;
       await this.make(s, due);
