@@ -31,7 +31,7 @@ afterEach(() => {
  * press making 10 parts a minute (1 scrap). `feed` moves the clock a minute at a time, as the
  * agent's ticker would emit windows, and lets each report being made finish before the next minute.
  */
-function harness(schedules: Schedules, o: { kpi?: ConfigInput['kpi']; start: number; render?: ReportSchedulerOptions['render'] }) {
+function harness(schedules: Schedules, o: { kpi?: ConfigInput['kpi']; start: number; render?: ReportSchedulerOptions['render']; readFails?: () => boolean }) {
   const dir = mkdtempSync(join(tmpdir(), 'yw-report-scheduler-'));
   dirs.push(dir);
   const config = validateConfig({
@@ -48,15 +48,17 @@ function harness(schedules: Schedules, o: { kpi?: ConfigInput['kpi']; start: num
   const pipeline = createPipeline(config, store, clock);
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const reports = new ReportScheduler({
-    config,
-    store,
-    clock,
-    logger,
-    dataDir: dir,
-    sources: { reader: storeReader(store, config, machineList(config), clock), entries: undefined },
-    ...(o.render === undefined ? {} : { render: o.render }),
-  });
+  const reader = storeReader(store, config, machineList(config), clock);
+  const machines = reader.machines;
+  let reads = 0;
+  // A store that cannot be read while `readFails` says so (a damaged page, an I/O error).
+  reader.machines = async () => {
+    reads++;
+    if (o.readFails?.() === true) throw new Error('SQLITE_IOERR: disk I/O error');
+    return machines();
+  };
+  const scheduler = () => new ReportScheduler({ config, store, clock, logger, dataDir: dir, sources: { reader, entries: undefined }, ...(o.render === undefined ? {} : { render: o.render }) });
+  let reports = scheduler();
   const folder = join(dir, 'reports');
   let good = 0;
   let scrap = 0;
@@ -86,11 +88,33 @@ function harness(schedules: Schedules, o: { kpi?: ConfigInput['kpi']; start: num
       return [];
     }
   };
-  return { config, clock, store, pipeline, reports, folder, logs, feed, storedParts, files };
+  return {
+    config,
+    clock,
+    store,
+    pipeline,
+    get reports() {
+      return reports;
+    },
+    /** A restart of the agent: a new scheduler over the same store. */
+    restart: async () => {
+      await reports.stop();
+      reports = scheduler();
+      reports.start();
+      await reports.idle();
+    },
+    /** Reports attempted so far (each reads the machines first). */
+    reads: () => reads,
+    folder,
+    logs,
+    feed,
+    storedParts,
+    files,
+  };
 }
 
 describe('a report\'s files are all written, or none', () => {
-  it('a format that cannot be made leaves no file of the formats before it, and no record; the next report writes all', async () => {
+  it('a format that cannot be made leaves no file of the formats before it, and no record of a report made; the retry writes all', async () => {
     let pdfFails = true;
     const render: typeof renderReport = async (r, format, lang) => {
       if (format === 'pdf' && pdfFails) throw new Error('PDF writer out of memory');
@@ -102,14 +126,16 @@ describe('a report\'s files are all written, or none', () => {
     await h.reports.idle();
     expect(h.files()).toEqual([]);
     expect(h.store.reportRuns.has('daily', '2026-11-02')).toBe(false);
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'failed', error: 'PDF writer out of memory', files: [] });
     expect(h.reports.stats()[0]).toMatchObject({ made: 0, failed: 1, lastError: 'PDF writer out of memory' });
     expect(h.reports.health()['report:daily']!.status).toBe('degraded');
 
     pdfFails = false;
-    await h.feed(MONDAY + 2 * DAY + 7 * 3_600_000);
+    await h.feed(MONDAY + DAY + 8 * 3_600_000);
     await h.reports.stop();
-    const made = h.store.reportRuns.get('daily', '2026-11-03');
-    expect(made?.files).toEqual(['yieldwatch-daily-site_ams-2026-11-03.csv', 'yieldwatch-daily-site_ams-2026-11-03.json', 'yieldwatch-daily-site_ams-2026-11-03.pdf']);
+    const made = h.store.reportRuns.get('daily', '2026-11-02');
+    expect(made).toMatchObject({ status: 'made', attempts: 2 });
+    expect(made?.files).toEqual(['yieldwatch-daily-site_ams-2026-11-02.csv', 'yieldwatch-daily-site_ams-2026-11-02.json', 'yieldwatch-daily-site_ams-2026-11-02.pdf']);
     expect(h.files()).toEqual(made!.files);
   });
 
@@ -163,5 +189,76 @@ describe('a period is reported once its last windows are in the store', () => {
     // Every window of the day, the last one too: 96 windows of 15 minutes, 10 parts a minute (the first minute is the counters' baseline).
     expect(report.totals.parts_total).toBe(h.storedParts(MONDAY, tuesday));
     expect(report.totals.parts_total).toBe(24 * 60 * 10 - 10);
+  });
+});
+
+describe('a failed report is recorded and tried again', () => {
+  const TUESDAY_0700 = MONDAY + DAY + 7 * 3_600_000;
+
+  it('a store that cannot be read: the failure is recorded with its error, shown in health, and tried again 1 min later, doubling, until it is made', async () => {
+    let failing = 3;
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['json'] }], { start: MONDAY, readFails: () => failing-- > 0 });
+    await h.feed(TUESDAY_0700);
+    h.reports.start();
+    await h.reports.idle();
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'failed', attempts: 1, error: 'SQLITE_IOERR: disk I/O error', files: [] });
+    expect(h.reports.health()['report:daily']).toMatchObject({
+      status: 'degraded',
+      reason: 'the report of 2026-11-02 failed: SQLITE_IOERR: disk I/O error; it is tried again at 2026-11-03T06:01:00.000Z',
+    });
+    expect(h.logs.find((l) => l.level === 50 && l.period === '2026-11-02')).toMatchObject({ schedule: 'daily', reason: 'SQLITE_IOERR: disk I/O error', retryAt: '2026-11-03T06:01:00.000Z' });
+    // Not at every look: at 06:01, 06:03 and 06:07, when it is made.
+    await h.feed(TUESDAY_0700 + 6 * 60_000);
+    expect(h.reads()).toBe(3);
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'failed', attempts: 3 });
+    await h.feed(TUESDAY_0700 + 10 * 60_000);
+    expect(h.reads()).toBe(4);
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'made', attempts: 4, error: undefined, files: ['yieldwatch-daily-site_ams-2026-11-02.json'] });
+    expect(h.reports.health()['report:daily']!.status).toBe('ok');
+    expect(h.reports.stats()[0]).toMatchObject({ made: 1, failed: 3, lastError: undefined, failing: [] });
+    await h.reports.stop();
+  });
+
+  it('a failure from before a restart is tried again at once; one the store cannot record still waits its back-off', async () => {
+    let failing = true;
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['json'] }], { start: MONDAY, readFails: () => failing });
+    await h.feed(TUESDAY_0700);
+    const recordFailure = vi.spyOn(h.store.reportRuns, 'recordFailure');
+    recordFailure.mockImplementationOnce(() => {
+      throw new Error('database is locked');
+    });
+    h.reports.start();
+    await h.reports.idle();
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toBeUndefined();
+    expect(h.logs.some((l) => l.level === 50 && String(l.msg).includes('could not be recorded'))).toBe(true);
+    // Unrecorded, it is still not tried at every look: once a minute later.
+    await h.feed(TUESDAY_0700 + 30_000 + 60_000);
+    expect(h.reads()).toBe(2);
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'failed', attempts: 1 });
+    failing = false;
+    await h.restart();
+    expect(h.reads()).toBe(3);
+    expect(h.store.reportRuns.get('daily', '2026-11-02')).toMatchObject({ status: 'made', attempts: 2 });
+    await h.reports.stop();
+  });
+
+  it('the periods missed while a report kept failing are made oldest first once it works, within catchUp', async () => {
+    let failing = true;
+    const h = harness([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', formats: ['json'], catchUp: 2 }], { start: MONDAY + DAY, readFails: () => failing });
+    h.reports.start();
+    await h.feed(MONDAY + 4 * DAY + 7 * 3_600_000);
+    // Five days failing (the 1st, made at start, to the 5th); only the latest and two before it are still tried.
+    expect(h.reports.stats()[0]!.failing.map((f) => f.period)).toEqual(['2026-11-03', '2026-11-04', '2026-11-05']);
+    expect(h.logs.some((l) => l.level === 40 && l.period === '2026-11-01' && String(l.msg).includes('no longer tried again'))).toBe(true);
+    failing = false;
+    await h.feed(MONDAY + 4 * DAY + 8 * 3_600_000 + 5 * 60_000);
+    await h.reports.stop();
+    const runs = h.store.reportRuns.list('daily');
+    expect(runs.filter((r) => r.status === 'made').map((r) => r.period)).toEqual(['2026-11-03', '2026-11-04', '2026-11-05']);
+    expect(runs.filter((r) => r.status === 'failed').map((r) => [r.period, r.error])).toEqual([
+      ['2026-11-01', 'SQLITE_IOERR: disk I/O error'],
+      ['2026-11-02', 'SQLITE_IOERR: disk I/O error'],
+    ]);
+    expect(h.reports.health()['report:daily']!.status).toBe('ok');
   });
 });

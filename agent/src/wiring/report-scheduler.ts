@@ -10,7 +10,7 @@ import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
 import { isTempFile, removeFiles, ReportFilesError, writeAllOrNone, type ReportFileBody } from './report-files.js';
 import { TICK_MS } from '../pipeline/ticker.js';
-import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport, type Look } from '../reports/schedule.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportsToMake, retryDelay, scheduledReportFile, scheduleSite, type DueReport, type Look, type RunState } from '../reports/schedule.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import { reportEmailSink, reportWebhookSink, type ReportDelivery, type ReportFileRef } from '../sinks/report-delivery.js';
 import type { Store } from '../store/store.js';
@@ -18,10 +18,11 @@ import type { Store } from '../store/store.js';
 /**
  * Scheduled reports in the running agent (agent/src/reports/README.md, "Schedules"): a timer on
  * the agent's clock looks at the schedules at each occurrence (and at least every minute); a
- * report that is due and not yet made is made off the hot path, written to `reports.folder` (temp
- * file + rename), and recorded in the store in one transaction with the outbox records of its
- * deliveries; a forwarder per delivery channel sends them with the outbox's retries and dead
- * letters. Reports are made one at a time.
+ * report that is due, whose period's data is in, and not yet made (the latest period, and missed or
+ * failed ones within `catchUp`) is made off the hot path, written to `reports.folder` (all formats
+ * or none), and recorded in the store in one transaction with the outbox records of its
+ * deliveries; a failure is recorded too, and tried again with back-off. A forwarder per delivery
+ * channel sends them with the outbox's retries and dead letters. Reports are made one at a time.
  */
 
 export interface ReportSchedulerOptions {
@@ -50,8 +51,12 @@ interface Scheduled {
   config: ReportScheduleConfig;
   plan: ReportSchedule;
   channels: Channel[];
-  /** The occurrence last attempted in this run of the agent: a failed one is tried again at the next occurrence, not at every check. */
-  lastAttempt: number | undefined;
+  /** The latest occurrence tried whose period could not be told (a bad scope): tried again at the next occurrence, not at every look. */
+  lastProblem: number | undefined;
+  /** Why that occurrence failed, until an occurrence names its period again. */
+  problem: string | undefined;
+  /** Failures of this run of the agent by period: their back-off holds even while the store cannot record them. */
+  failures: Map<string, { failures: number; at: number; error: string }>;
   /** The period whose report waits for its last windows, once it was logged. */
   waitingFor: string | undefined;
   stats: ReportScheduleStats;
@@ -99,9 +104,11 @@ export class ReportScheduler {
         config: sc,
         plan,
         channels,
-        lastAttempt: undefined,
+        lastProblem: undefined,
+        problem: undefined,
+        failures: new Map(),
         waitingFor: undefined,
-        stats: { schedule: sc.id, made: 0, failed: 0, lastPeriod: undefined, lastMadeAt: undefined, lastError: undefined, lastFailedAt: undefined, nextAt: undefined },
+        stats: { schedule: sc.id, made: 0, failed: 0, lastPeriod: undefined, lastMadeAt: undefined, lastError: undefined, lastFailedAt: undefined, nextAt: undefined, failing: [] },
       };
     });
   }
@@ -146,18 +153,28 @@ export class ReportScheduler {
 
   /** What each schedule did since start. */
   stats(): ReportScheduleStats[] {
-    return this.schedules.map((s) => ({ ...s.stats }));
+    return this.schedules.map((s) => ({ ...s.stats, failing: [...s.stats.failing] }));
   }
 
-  /** Health of each schedule (`report:<id>`): degraded while its latest attempt failed. */
+  /** Health of each schedule (`report:<id>`): degraded while a period's report failed and is tried again, or its periods cannot be told. */
   health(): Record<string, Health> {
     const out: Record<string, Health> = {};
     for (const s of this.schedules) {
       const st = s.stats;
-      out[`report:${st.schedule}`] =
-        st.lastError === undefined
-          ? { status: 'ok', details: { made: st.made, lastPeriod: st.lastPeriod } }
-          : { status: 'degraded', reason: `the last report failed: ${st.lastError}; it is tried again at the next occurrence`, details: { made: st.made, failed: st.failed } };
+      const first = st.failing[0];
+      const details = { made: st.made, failed: st.failed, lastPeriod: st.lastPeriod };
+      if (first !== undefined) {
+        const which = st.failing.length === 1 ? `the report of ${first.period}` : `${st.failing.length} reports (${st.failing.map((f) => f.period).join(', ')})`;
+        out[`report:${st.schedule}`] = {
+          status: 'degraded',
+          reason: `${which} failed: ${first.error ?? 'unknown error'}; it is tried again at ${iso(first.retryAt)}`,
+          details: { ...details, failing: st.failing.map((f) => ({ period: f.period, error: f.error, retryAt: iso(f.retryAt) })) },
+        };
+      } else if (s.problem !== undefined) {
+        out[`report:${st.schedule}`] = { status: 'degraded', reason: `the last report failed: ${s.problem}; it is tried again at the next occurrence`, details };
+      } else {
+        out[`report:${st.schedule}`] = { status: 'ok', details };
+      }
     }
     return out;
   }
@@ -204,15 +221,15 @@ export class ReportScheduler {
     let wait = MAX_CHECK_INTERVAL_MS;
     try {
       let pending = false;
-      let ready: number | undefined;
+      let wake: number | undefined;
       for (const s of this.schedules) {
         s.stats.nextAt = s.plan.nextAfter(now);
         const look = this.look(s, now);
         // An occurrence that came while reports were being made is looked at right away.
-        if (look.make !== undefined) pending = true;
-        if (look.waiting?.readyAt !== undefined) ready = Math.min(ready ?? Infinity, look.waiting.readyAt);
+        if (look.make.length > 0) pending = true;
+        if (look.wakeAt !== undefined) wake = Math.min(wake ?? Infinity, look.wakeAt);
       }
-      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now, ready);
+      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now, wake);
     } catch (err) {
       this.o.logger.error({ err }, 'Looking at the report schedules failed; looked at again in a minute.');
     }
@@ -220,9 +237,34 @@ export class ReportScheduler {
     this.timer = this.o.clock.setTimeout(() => this.check(), wait);
   }
 
-  /** What a look at a schedule makes now; a period whose last windows are not in the store yet waits (logged once). */
+  /** The schedule's report of a period: the store's record, with this run's failures over it (the store may not have been able to record them). */
+  private runOf(s: Scheduled, period: string): RunState | undefined {
+    const row = this.o.store.reportRuns.get(s.config.id, period);
+    if (row?.status === 'made') return { made: true, failures: 0, failedAt: undefined, error: undefined };
+    const mine = s.failures.get(period);
+    if (mine !== undefined) return { made: false, failures: Math.max(mine.failures, row?.attempts ?? 0), failedAt: mine.at, error: mine.error };
+    return row === undefined ? undefined : { made: false, failures: row.attempts, failedAt: undefined, error: row.error };
+  }
+
+  /**
+   * What a look at a schedule makes now. Notes what the schedule's health shows (the failing
+   * periods), logs once that a period waits for its last windows, and that a failed period is
+   * given up once it falls out of the schedule's `catchUp`.
+   */
   private look(s: Scheduled, now: number): Look {
-    const look = reportToMake(s.plan, now, (id, period) => this.o.store.reportRuns.has(id, period), s.lastAttempt);
+    const id = s.config.id;
+    const look = reportsToMake(s.plan, now, { runOf: (period) => this.runOf(s, period), since: this.o.store.reportRuns.firstPeriodStart(id), lastProblem: s.lastProblem });
+    for (const f of s.stats.failing) {
+      if (look.periods.includes(f.period)) continue;
+      s.failures.delete(f.period);
+      this.o.logger.warn(
+        { schedule: id, period: f.period, reason: f.error },
+        `Scheduled report "${id}" of ${f.period} is no longer tried again: it is more than ${s.config.catchUp} periods back (reports.schedules[].catchUp). Its failure stays in the store; \`yieldwatch report\` makes it by hand.`,
+      );
+    }
+    s.stats.failing = look.failing.map((f) => ({ period: f.period, error: f.error, retryAt: f.retryAt }));
+    if (look.periods.length > 0) s.problem = undefined;
+    if (look.failing.length === 0 && s.problem === undefined) s.stats.lastError = undefined;
     const waiting = look.waiting;
     if (waiting?.period !== undefined && waiting.readyAt !== undefined && s.waitingFor !== waiting.period.label) {
       s.waitingFor = waiting.period.label;
@@ -234,14 +276,14 @@ export class ReportScheduler {
     return look;
   }
 
-  /** Makes, one after another, each schedule's due report that was not made yet. */
+  /** Makes, one after another, each schedule's due reports that were not made yet, oldest period first. */
   private async makeDue(): Promise<void> {
     for (const s of this.schedules) {
-      if (this.stopped) return;
-      const due = this.look(s, this.o.clock.now()).make;
-      if (due === undefined) continue;
-      s.lastAttempt = due.occurrence;
-      await this.make(s, due);
+      for (const due of this.look(s, this.o.clock.now()).make) {
+        if (this.stopped) return;
+        if (due.period === undefined) s.lastProblem = due.occurrence;
+        await this.make(s, due);
+      }
     }
   }
 
@@ -287,9 +329,10 @@ export class ReportScheduler {
         }
         return true;
       }));
+      s.failures.delete(due.period.label);
       if (!recorded) return;
       for (const ch of s.channels) ch.forwarder.wake();
-      Object.assign(s.stats, { made: s.stats.made + 1, lastPeriod: due.period.label, lastMadeAt: now, lastError: undefined });
+      Object.assign(s.stats, { made: s.stats.made + 1, lastPeriod: due.period.label, lastMadeAt: now });
       logger.info(
         { schedule: sc.id, period: due.period.label, scope: report.scope.spec, files: files.map((f) => f.name), deliveries: s.channels.map((c) => c.kind), ms: Math.round(performance.now() - started) },
         `Scheduled report "${sc.id}" of ${due.period.label} made.`,
@@ -298,11 +341,44 @@ export class ReportScheduler {
       // Normally none: a failed report's files were removed again.
       const left = err instanceof ReportFilesError ? err.left : [];
       const reason = (err as Error)?.message ?? String(err);
-      Object.assign(s.stats, { failed: s.stats.failed + 1, lastError: reason, lastFailedAt: clock.now() });
+      const now = clock.now();
+      Object.assign(s.stats, { failed: s.stats.failed + 1, lastError: reason, lastFailedAt: now });
+      const retry = due.period === undefined ? this.noteProblem(s, reason) : this.noteFailure(s, due, reason, left, now);
       // A request that cannot be made (a bad scope after a config change) needs no stack; anything else does.
-      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, ...(left.length > 0 ? { left } : {}), ...(err instanceof ReportRequestError ? {} : { err }) };
-      logger.error(fields, `Scheduled report "${sc.id}"${periodLabel === undefined ? '' : ` of ${periodLabel}`} failed: ${reason}. It is tried again at the schedule's next occurrence.`);
+      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, retryAt: iso(retry), ...(left.length > 0 ? { left } : {}), ...(err instanceof ReportRequestError ? {} : { err }) };
+      logger.error(
+        fields,
+        `Scheduled report "${sc.id}"${periodLabel === undefined ? '' : ` of ${periodLabel}`} failed: ${reason}. ${retry === undefined ? 'It is tried again at the schedule\'s next occurrence.' : `It is tried again at ${iso(retry)}.`}`,
+      );
     }
+  }
+
+  /** A schedule whose period cannot be told (a bad scope): there is no period to record; it is tried again at its next occurrence. */
+  private noteProblem(s: Scheduled, reason: string): undefined {
+    s.problem = reason;
+    return undefined;
+  }
+
+  /**
+   * A period's report failed: remembered with its back-off, and recorded in the store with its
+   * error and any file it left. Returns when it is tried again.
+   */
+  private noteFailure(s: Scheduled, due: DueReport, reason: string, left: string[], now: number): number {
+    const period = due.period!;
+    let failures: number;
+    try {
+      failures = (this.runOf(s, period.label)?.failures ?? 0) + 1;
+    } catch {
+      // The store cannot be read: this run's count goes on.
+      failures = (s.failures.get(period.label)?.failures ?? 0) + 1;
+    }
+    s.failures.set(period.label, { failures, at: now, error: reason });
+    try {
+      this.o.store.reportRuns.recordFailure({ schedule: s.config.id, period: period.label, periodStart: period.start, periodEnd: period.end, occurrence: due.occurrence, madeAt: now, files: left, error: reason });
+    } catch (err) {
+      this.o.logger.error({ err, schedule: s.config.id, period: period.label }, `The failure of scheduled report "${s.config.id}" of ${period.label} could not be recorded in the store; it is tried again all the same.`);
+    }
+    return now + retryDelay(failures);
   }
 
   /**
