@@ -152,6 +152,8 @@ export class Agent {
     // An open API would let anyone on the network acknowledge alerts and record scrap.
     if (this.app) url = await listenApi(this.app, this.opts.config, this.users, 'the KPIs, acknowledge alerts and record scrap');
     this.ticker.start();
+    // Windows of the checkpoint that came due while the agent was down are emitted before a report due now reads the store.
+    this.ticker.tick();
     for (const f of this.forwarders) f.start();
     // A report due while the agent was down is made now, in the background.
     this.reports.start();

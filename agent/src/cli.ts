@@ -252,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
           `  Open the dashboard: ${url}/   (first windows after ~${Math.round((loaded.config.kpi.windowSize + loaded.config.kpi.allowedLateness) / 1000)} s; the API: ${url}/api/v1/machines)\n` +
           (demo.login !== undefined ? `  Log in as "${demo.login.name}" with the one-time password ${demo.login.password} (change it: yieldwatch user passwd ${demo.login.name})\n` : '') +
           (loaded.config.reports.schedules.length > 0
-            ? `  Scheduled reports (${loaded.config.reports.schedules.map((s) => s.id).join(', ')}) go to ${demo.agent.reports.folder}; one that came due while the demo was stopped is written now.\n`
+            ? `  Scheduled reports (${loaded.config.reports.schedules.map((s) => s.id).join(', ')}) go to ${demo.agent.reports.folder}; those that came due while the demo was stopped (up to a week back) are written now.\n`
             : '') +
           `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
       );

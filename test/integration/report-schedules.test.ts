@@ -1,10 +1,11 @@
 /**
  * Scheduled reports in the real agent (agent/src/reports/README.md, "Schedules"): a store in a
  * temp dir filled through the real pipeline on a virtual clock, a daily schedule that writes its
- * report once per period (across a restart, and once after days down), a webhook receiver on a
+ * report once per period (across a restart, and after days down), a webhook receiver on a
  * free port that refuses with 503 before it takes each file exactly once, a receiver that refuses
- * for good (dead letter), an SMTP relay (smtp-server) that receives the files as attachments, and
- * a schedule whose scope no longer exists, which fails, is counted, and stops nothing.
+ * for good (dead letter), an SMTP relay (smtp-server) that receives the files as attachments, the
+ * reports missed while the agent was down made at its start, and a schedule whose scope no longer
+ * exists, which fails, is counted, and stops nothing.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -250,23 +251,28 @@ describe('scheduled reports in the running agent', () => {
     // The outbox counts deliveries since the store was made.
     await waitFor('Tuesday delivered', () => status('report.daily.webhook').delivered === 4 && status('report.daily.email').delivered === 2 && smtp.messages.length === 2, 20_000, 20);
 
-    // Down from Wednesday until Saturday 06:30: only Friday's report, the latest missed one, is made.
+    // Down from Wednesday until Saturday 06:30: the reports missed meanwhile (Wednesday's to Friday's) are made at start, oldest first.
     await agent.stop();
     clock.set(Date.parse('2026-11-07T05:30:00Z'));
     agent = newAgent();
     await agent.start();
     await agent.reports.idle();
-    expect(runs(agent)).toEqual(['2026-11-02', '2026-11-03', '2026-11-06']);
-    await waitFor('Friday delivered', () => smtp.messages.length === 3 && hook.got.filter((r) => r.status === 200).length === 6, 20_000, 20);
-    expect(hook.got.filter((r) => r.status === 200).map((r) => r.headers['x-yieldwatch-period'])).toEqual(['2026-11-02', '2026-11-02', '2026-11-03', '2026-11-03', '2026-11-06', '2026-11-06']);
+    expect(runs(agent)).toEqual(['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06']);
+    await waitFor('the missed days delivered', () => smtp.messages.length === 5 && hook.got.filter((r) => r.status === 200).length === 10, 20_000, 20);
+    expect(hook.got.filter((r) => r.status === 200).map((r) => r.headers['x-yieldwatch-period'])).toEqual(
+      ['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06'].flatMap((p) => [p, p]),
+    );
+    expect(await agent.registry.metrics()).toContain('yieldwatch_report_failing_periods{schedule="daily"} 0');
 
     // Retention: files of reports made before the cut are deleted, their runs stay (never made again).
     // Two days of the daily schedule's two files and of the refused one's CSV.
     expect(agent.reports.pruneFiles(Date.parse('2026-11-05T00:00:00Z'))).toBe(6);
-    expect(readdirSync(folder).filter((f) => f.includes('daily')).sort()).toEqual(['yieldwatch-daily-site_rs-2026-11-06.csv', 'yieldwatch-daily-site_rs-2026-11-06.json']);
+    expect(readdirSync(folder).filter((f) => f.includes('daily')).sort()).toEqual(['2026-11-04', '2026-11-05', '2026-11-06'].flatMap((p) => [`yieldwatch-daily-site_rs-${p}.csv`, `yieldwatch-daily-site_rs-${p}.json`]));
     expect(agent.store.reportRuns.list('daily').map((r) => [r.period, r.prunedAt !== undefined])).toEqual([
       ['2026-11-02', true],
       ['2026-11-03', true],
+      ['2026-11-04', false],
+      ['2026-11-05', false],
       ['2026-11-06', false],
     ]);
     expect(existsSync(join(folder, files[0]!))).toBe(false);

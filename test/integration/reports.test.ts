@@ -5,7 +5,8 @@
  * ISO week over two months, and a day with a late-data revision and a manual entry; a machine's
  * outage is a gap, never zero production.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import ExcelJS from 'exceljs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { renderReport } from '../../agent/src/reports/render.js';
 import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { makeReport, type ReportContext } from '../../agent/src/reports/service.js';
+import { MIGRATIONS } from '../../agent/src/store/migrations.js';
 import { Store } from '../../agent/src/store/store.js';
 import { entryService } from '../../agent/src/wiring/entries.js';
 import { createPipeline } from '../../agent/src/wiring/pipeline-options.js';
@@ -425,6 +427,60 @@ describe('material-efficiency reports', () => {
     const bad = spawnSync(process.execPath, [...cli, 'report', '--config', configFile, '--period', 'October'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^No report: "October" is not a period; expected 2026-11 \(month\)/m);
+  });
+
+  it('yieldwatch report runs beside the agent: it reads while another process owns the store and holds its write lock, and never migrates it', { timeout: 60_000 }, async () => {
+    const configFile = join(dir, 'agent.yaml');
+    writeFileSync(configFile, stringify(CONFIG_INPUT));
+    const tsx = join(packageRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const cli = [tsx, join(packageRoot(), 'agent', 'src', 'cli.ts')];
+    // Another process opens the store as the agent does and stays in a transaction, as in the middle of a commit.
+    const ownerScript = join(dir, 'owner.ts');
+    writeFileSync(
+      ownerScript,
+      `import { Store } from ${JSON.stringify(join(packageRoot(), 'agent', 'src', 'store', 'store.ts'))};
+const store = new Store({ path: process.argv[2]! });
+store.transaction(() => {
+  process.stdout.write('owning\\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+});
+`,
+    );
+    const owner = spawn(process.execPath, [tsx, ownerScript, join(dataDir, 'yieldwatch.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => owner.once('exit', () => r()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        owner.stdout.on('data', (b: Buffer) => b.toString().includes('owning') && resolve());
+        owner.once('exit', (code) => reject(new Error(`the owner exited (${code}) before it held the store`)));
+      });
+      const out = join(dir, 'beside.csv');
+      const run = spawnSync(process.execPath, [...cli, 'report', '--config', configFile, '--period', '2026-W44', '--out', out], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const rows = csvRows(readFileSync(out, 'utf8'));
+      expect(rows.find((x) => x.section === 'totals' && x.measure === 'parts_total')!.value).toBe(String(storedSums(store, PERIODS[2]![1], PERIODS[2]![2]).parts_total));
+    } finally {
+      owner.kill();
+      await exited;
+    }
+
+    // A store of an older schema (an upgraded yieldwatch beside the agent that has not restarted yet) is refused, not migrated.
+    const old = mkdtempSync(join(tmpdir(), 'yw-reports-old-'));
+    try {
+      const oldFile = join(old, 'data', 'yieldwatch.db');
+      new Store({ path: oldFile }).close();
+      const db = new Database(oldFile);
+      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.close();
+      writeFileSync(join(old, 'agent.yaml'), stringify(CONFIG_INPUT));
+      const refused = spawnSync(process.execPath, [...cli, 'report', '--config', join(old, 'agent.yaml'), '--period', '2026-10', '--format', 'json'], { encoding: 'utf8' });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/older than this yieldwatch's .*start the agent of this version once/);
+      const after = new Database(oldFile, { readonly: true });
+      expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
+      after.close();
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 });
 

@@ -352,6 +352,16 @@ export const reportScheduleSchema = z.strictObject({
     .enum(['yesterday', 'last-shift', 'last-week', 'last-month', 'last-quarter', 'last-year'])
     .default('yesterday')
     .meta({ description: 'The period reported: the last whole one before the report is made.' }),
+  catchUp: z
+    .number()
+    .int()
+    .min(0)
+    .max(366)
+    .default(7)
+    .meta({
+      description:
+        'How many periods before the latest one are made when their report is missing: missed while the agent was down, or failed (retried 1 min after, doubling to once an hour). Oldest first, and only periods since the schedule first ran, so a new schedule makes only its latest period. 0: only the latest period is made or retried.',
+    }),
   scope: z.string().default('all').meta({ description: 'What the report covers, as `yieldwatch report --scope` takes it: `all`, `site:SITE`, `area:SITE/AREA`, `line:SITE/LINE` or `line:SITE/AREA/LINE` (as the machine paths have it), `machine:PATH`, `material:NAME`, … joined by commas.' }),
   formats: z.array(reportFormatSchema).min(1).default(['pdf']).meta({ description: 'Formats written, each a file in `reports.folder`.' }),
   language: z.enum(['en', 'nl']).default('en').meta({ description: 'Language of the report.' }),

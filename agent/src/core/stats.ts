@@ -38,14 +38,16 @@ export interface ReportScheduleStats {
   schedule: string;
   /** Reports made (each recorded once per period, with its files and deliveries). */
   made: number;
-  /** Attempts that failed (retried at the schedule's next occurrence). */
+  /** Attempts that failed (each tried again with back-off while within the schedule's `catchUp`). */
   failed: number;
   /** Period and time of the last report made. */
   lastPeriod: string | undefined;
   lastMadeAt: number | undefined;
-  /** Why the last attempt failed, while it is the latest attempt; undefined once one succeeds. */
+  /** Why the last attempt failed; undefined once no period's report is failing. */
   lastError: string | undefined;
   lastFailedAt: number | undefined;
   /** The next occurrence (epoch ms), when there is one. */
   nextAt: number | undefined;
+  /** Periods whose report failed and is tried again, oldest first, with the reason and when (epoch ms). */
+  failing: { period: string; error: string | undefined; retryAt: number }[];
 }

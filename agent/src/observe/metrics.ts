@@ -232,7 +232,17 @@ function reportMetrics(registry: Registry, reports: () => readonly ReportSchedul
       },
     });
   counter('yieldwatch_reports_made_total', 'Scheduled reports made (written and recorded once per schedule and period), since start.', (s) => s.made);
-  counter('yieldwatch_report_failures_total', 'Scheduled reports that failed (a bad scope, a render error); each is tried again at the schedule\'s next occurrence.', (s) => s.failed);
+  counter('yieldwatch_report_failures_total', 'Attempts of scheduled reports that failed (a bad scope, a store that cannot be read, a writer that fails); each period is tried again with back-off while within the schedule\'s catchUp.', (s) => s.failed);
+  new Gauge({
+    name: 'yieldwatch_report_failing_periods',
+    help: 'Periods whose scheduled report failed and is tried again: a report is missing while this is above 0.',
+    labelNames: ['schedule'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of reports()) this.set({ schedule: s.schedule }, s.failing.length);
+    },
+  });
   new Gauge({
     name: 'yieldwatch_report_last_made_timestamp_seconds',
     help: 'When the schedule last made a report (epoch seconds).',

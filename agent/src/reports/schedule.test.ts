@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/load.js';
 import type { ConfigInput, ReportScheduleConfig } from '../config/schema.js';
 import { VirtualClock } from '../core/clock.js';
-import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from './schedule.js';
+import { TICK_MS } from '../pipeline/ticker.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportsToMake, retryDelay, RETRY_MAX_MS, scheduledReportFile, scheduleSite, type DueReport, type LookContext } from './schedule.js';
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const at = (s: string) => Date.parse(s);
@@ -22,10 +23,10 @@ function config(schedules: ConfigInput['reports'] extends infer R ? (R extends {
   });
 }
 
-/** The schedules of a config, as the agent builds them. */
-function plans(schedules: Parameters<typeof config>[0]): ReportSchedule[] {
-  const cfg = config(schedules);
-  return cfg.reports.schedules.map((sc: ReportScheduleConfig) => new ReportSchedule(sc, scheduleSite(cfg, sc.scope)));
+/** The schedules of a config, as the agent builds them; `kpi` sets how long after its end a period's windows are in the store. */
+function plans(schedules: Parameters<typeof config>[0], kpi: ConfigInput['kpi'] = { windowSize: '60s', allowedLateness: '10s' }): ReportSchedule[] {
+  const cfg = config(schedules, { kpi });
+  return cfg.reports.schedules.map((sc: ReportScheduleConfig) => new ReportSchedule(sc, scheduleSite(cfg, sc.scope), periodSettleMs(cfg.kpi, TICK_MS)));
 }
 
 const dueText = (d: DueReport | undefined) => d && { occurrence: iso(d.occurrence), period: d.period?.label, start: iso(d.period?.start), end: iso(d.period?.end), problem: d.problem };
@@ -100,25 +101,61 @@ describe('which occurrence is due and which period it reports', () => {
   });
 });
 
+/** The store's record of a schedule's period, as the loop below keeps it: it outlives a restart. */
+interface Recorded {
+  made: boolean;
+  failures: number;
+  start: number;
+}
+type Records = Map<string, Recorded>;
+
+/** A day already made, as the store would hold it (Amsterdam, CET in November). */
+const madeDay = (schedule: string, day: string): [string, Recorded] => [`${schedule} ${day}`, { made: true, failures: 0, start: Date.parse(`${day}T00:00:00+01:00`) }];
+const madeOnes = (records: Records) => [...records].filter(([, r]) => r.made).map(([k]) => k).sort();
+
 /**
  * The scheduler's loop on a virtual clock, as `wiring/report-scheduler.ts` runs it: a timer at the
- * next occurrence (at most a minute away), and at each firing the report to make, if any. `made`
- * is the store's record of (schedule, period); it outlives a restart, the loop's memory does not.
+ * next occurrence (at most a minute away), a period becoming ready or a retry, and at each firing
+ * the reports to make. `records` is the store's record of (schedule, period); it outlives a
+ * restart, the loop's memory (when a report last failed, the last occurrence without a period) does not.
  */
-function loop(schedule: ReportSchedule, clock: VirtualClock, made: Set<string>, fail: (due: DueReport) => boolean = () => false) {
+function loop(schedule: ReportSchedule, clock: VirtualClock, records: Records, fail: (due: DueReport) => boolean = () => false) {
   const attempts: { at: string; period: string | undefined }[] = [];
-  let lastAttempt: number | undefined;
+  const failedAt = new Map<string, number>();
+  let lastProblem: number | undefined;
   let timer: ReturnType<VirtualClock['setTimeout']> | undefined;
   let checks = 0;
+  const context = (): LookContext => {
+    const mine = [...records].filter(([k]) => k.startsWith(`${schedule.id} `));
+    return {
+      runOf: (period) => {
+        const r = records.get(`${schedule.id} ${period}`);
+        return r && { made: r.made, failures: r.failures, failedAt: failedAt.get(period), error: r.made ? undefined : 'it failed' };
+      },
+      since: mine.length === 0 ? undefined : Math.min(...mine.map(([, r]) => r.start)),
+      lastProblem,
+    };
+  };
   const check = () => {
     checks++;
-    const due = reportToMake(schedule, clock.now(), (id, period) => made.has(`${id} ${period}`), lastAttempt);
-    if (due !== undefined) {
-      lastAttempt = due.occurrence;
+    const look = reportsToMake(schedule, clock.now(), context());
+    for (const due of look.make) {
       attempts.push({ at: iso(clock.now())!, period: due.period?.label });
-      if (!fail(due)) made.add(`${schedule.id} ${due.period!.label}`);
+      if (due.period === undefined) {
+        lastProblem = due.occurrence;
+        continue;
+      }
+      const key = `${schedule.id} ${due.period.label}`;
+      const r = records.get(key) ?? { made: false, failures: 0, start: due.period.start };
+      if (fail(due)) {
+        r.failures++;
+        failedAt.set(due.period.label, clock.now());
+      } else {
+        r.made = true;
+      }
+      records.set(key, r);
     }
-    timer = clock.setTimeout(check, nextCheckIn([schedule], clock.now()));
+    timer = clock.setTimeout(check, nextCheckIn([schedule], clock.now(), reportsToMake(schedule, clock.now(), context()).wakeAt));
   };
   check();
   return {
@@ -137,8 +174,9 @@ describe('the loop on the injected clock: exactly once per schedule and period',
   it('the first start makes the latest due occurrence\'s report; the next occurrence makes the next one, no sooner', () => {
     const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }]);
     const clock = new VirtualClock(at('2026-11-04T09:12:00Z'));
-    const made = new Set<string>();
-    const run = loop(daily!, clock, made);
+    const records: Records = new Map();
+    const run = loop(daily!, clock, records);
+    // A schedule that never ran makes its latest period only, not a backlog of catch-up reports.
     expect(run.attempts).toEqual([{ at: '2026-11-04T09:12:00.000Z', period: '2026-11-03' }]);
     clock.set(at('2026-11-05T04:59:59Z'));
     expect(run.attempts).toHaveLength(1);
@@ -155,76 +193,161 @@ describe('the loop on the injected clock: exactly once per schedule and period',
     run.stop();
   });
 
-  it('a restart after missed occurrences makes the latest one once, not every missed one; a second restart makes nothing', () => {
+  it('a restart after missed occurrences makes each missed period once, oldest first; a second restart makes nothing', () => {
     const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }]);
     const clock = new VirtualClock(at('2026-11-02T10:00:00Z'));
-    const made = new Set<string>();
-    const first = loop(daily!, clock, made);
+    const records: Records = new Map();
+    const first = loop(daily!, clock, records);
     expect(first.attempts.map((a) => a.period)).toEqual(['2026-11-01']);
     // Down from 2 November noon until 6 November 08:30: the occurrences of the 3rd, 4th, 5th and 6th were missed.
     clock.set(at('2026-11-02T12:00:00Z'));
     first.stop();
     clock.set(at('2026-11-06T07:30:00Z'));
-    const second = loop(daily!, clock, made);
-    expect(second.attempts).toEqual([{ at: '2026-11-06T07:30:00.000Z', period: '2026-11-05' }]);
+    const second = loop(daily!, clock, records);
+    expect(second.attempts).toEqual(['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05'].map((period) => ({ at: '2026-11-06T07:30:00.000Z', period })));
     second.stop();
-    const third = loop(daily!, clock, made);
+    const third = loop(daily!, clock, records);
     expect(third.attempts).toEqual([]);
     clock.set(at('2026-11-07T05:00:00Z'));
     expect(third.attempts.map((a) => a.period)).toEqual(['2026-11-06']);
     third.stop();
-    expect([...made]).toEqual(['daily 2026-11-01', 'daily 2026-11-05', 'daily 2026-11-06']);
+    expect(madeOnes(records)).toEqual(['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06'].map((d) => `daily ${d}`));
   });
 
-  it('a long pause (the laptop slept, the clock jumped) makes only the latest occurrence when the timer finally fires', () => {
-    const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }]);
+  it('a long pause (the laptop slept, the clock jumped) makes the missed periods when the timer finally fires, at most catchUp before the latest', () => {
+    const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', catchUp: 3 }]);
     const clock = new VirtualClock(at('2026-11-02T10:00:00Z'));
-    const made = new Set<string>();
-    const run = loop(daily!, clock, made);
+    const records: Records = new Map();
+    const run = loop(daily!, clock, records);
     // Suspended for a week: no timer fired meanwhile, and the pending one fires once, late.
     run.stop();
     clock.set(at('2026-11-09T10:00:00Z'));
     run.fireLate();
     expect(run.attempts.map((a) => [a.at, a.period])).toEqual([
       ['2026-11-02T10:00:00.000Z', '2026-11-01'],
+      ['2026-11-09T10:00:00.000Z', '2026-11-05'],
+      ['2026-11-09T10:00:00.000Z', '2026-11-06'],
+      ['2026-11-09T10:00:00.000Z', '2026-11-07'],
       ['2026-11-09T10:00:00.000Z', '2026-11-08'],
     ]);
     run.stop();
   });
 
+  it('catch-up follows the occurrences: a weekday cron never makes the periods it does not report', () => {
+    const [weekdays] = plans([{ id: 'weekdays', cron: '0 6 * * 1-5', scope: 'site:ams', catchUp: 5 }]);
+    // Tuesday 10 November: Monday reports Sunday, and Friday's and Saturday's days are reported by no occurrence.
+    const periods = weekdays!.dueSince(at('2026-11-10T12:00:00Z'), 0).map((d) => [d.period?.label, iso(d.occurrence)]);
+    expect(periods).toEqual([
+      ['2026-11-02', '2026-11-03T05:00:00.000Z'],
+      ['2026-11-03', '2026-11-04T05:00:00.000Z'],
+      ['2026-11-04', '2026-11-05T05:00:00.000Z'],
+      ['2026-11-05', '2026-11-06T05:00:00.000Z'],
+      ['2026-11-08', '2026-11-09T05:00:00.000Z'],
+      ['2026-11-09', '2026-11-10T05:00:00.000Z'],
+    ]);
+    // Not before the schedule first ran.
+    expect(weekdays!.dueSince(at('2026-11-10T12:00:00Z'), at('2026-11-07T23:00:00Z')).map((d) => d.period?.label)).toEqual(['2026-11-08', '2026-11-09']);
+    expect(weekdays!.dueSince(at('2026-11-10T12:00:00Z'), undefined).map((d) => d.period?.label)).toEqual(['2026-11-09']);
+  });
+
   it('a repeated occurrence for a period already made makes nothing: an hourly cron of a daily report makes it once a day', () => {
     const [hourly] = plans([{ id: 'hourly', cron: '0 * * * *', scope: 'site:ams' }]);
     const clock = new VirtualClock(at('2026-11-03T22:30:00Z'));
-    const made = new Set<string>(['hourly 2026-11-02']);
-    const run = loop(hourly!, clock, made);
+    const records: Records = new Map([madeDay('hourly', '2026-11-02')]);
+    const run = loop(hourly!, clock, records);
     expect(run.attempts).toEqual([]);
     clock.set(at('2026-11-05T22:30:00Z'));
-    // Midnight in Amsterdam is 23:00 UTC: the first occurrence of each day makes the day before.
+    // Midnight in Amsterdam is 23:00 UTC: the first occurrence of each day makes the day before, once its last window is in (70 s and a tick later).
     expect(run.attempts).toEqual([
-      { at: '2026-11-03T23:00:00.000Z', period: '2026-11-03' },
-      { at: '2026-11-04T23:00:00.000Z', period: '2026-11-04' },
+      { at: '2026-11-03T23:01:10.250Z', period: '2026-11-03' },
+      { at: '2026-11-04T23:01:10.250Z', period: '2026-11-04' },
     ]);
     run.stop();
   });
 
-  it('a failed report is not retried at every check but at the next occurrence (and after a restart)', () => {
+  it('a failed report is tried again 1 min later, doubling to once an hour (and at once after a restart); later periods are made meanwhile', () => {
     const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }]);
     const clock = new VirtualClock(at('2026-11-04T09:00:00Z'));
-    const made = new Set<string>();
-    let failing = true;
-    const run = loop(daily!, clock, made, () => failing);
-    clock.set(at('2026-11-04T20:00:00Z'));
-    expect(run.attempts.map((a) => [a.at, a.period])).toEqual([['2026-11-04T09:00:00.000Z', '2026-11-03']]);
+    const records: Records = new Map();
+    // The store cannot read 3 November (a damaged page, say) until it is repaired.
+    let broken = true;
+    const fail = (due: DueReport) => broken && due.period?.label === '2026-11-03';
+    const run = loop(daily!, clock, records, fail);
+    clock.set(at('2026-11-04T14:00:00Z'));
+    expect(run.attempts.map((a) => a.at.slice(11, 16))).toEqual(['09:00', '09:01', '09:03', '09:07', '09:15', '09:31', '10:03', '11:03', '12:03', '13:03']);
+    expect(retryDelay(1)).toBe(60_000);
+    expect(retryDelay(100)).toBe(RETRY_MAX_MS);
     run.stop();
-    // A restart tries the latest due occurrence again, once.
-    const again = loop(daily!, clock, made, () => failing);
-    clock.set(at('2026-11-05T04:00:00Z'));
-    expect(again.attempts.map((a) => [a.at, a.period])).toEqual([['2026-11-04T20:00:00.000Z', '2026-11-03']]);
-    failing = false;
+    // A restart tries it again at once, then waits as long as its failures say.
+    const again = loop(daily!, clock, records, fail);
+    expect(again.attempts).toEqual([{ at: '2026-11-04T14:00:00.000Z', period: '2026-11-03' }]);
+    clock.set(at('2026-11-04T14:59:00Z'));
+    expect(again.attempts).toHaveLength(1);
+    // The next day's report does not wait for the failing one.
+    clock.set(at('2026-11-05T05:00:00Z'));
+    expect(madeOnes(records)).toEqual(['daily 2026-11-04']);
+    broken = false;
     clock.set(at('2026-11-05T06:00:00Z'));
-    expect(again.attempts.map((a) => a.period)).toEqual(['2026-11-03', '2026-11-04']);
+    expect(madeOnes(records)).toEqual(['daily 2026-11-03', 'daily 2026-11-04']);
+    // Ten failures before the restart, one at it, fifteen hourly ones until 05:00.
+    expect(records.get('daily 2026-11-03')?.failures).toBe(26);
+    const tries = again.attempts.length;
+    clock.set(at('2026-11-06T04:00:00Z'));
+    expect(again.attempts).toHaveLength(tries);
     again.stop();
-    expect([...made]).toEqual(['daily 2026-11-04']);
+  });
+
+  it('a report that keeps failing is given up once it is more than catchUp periods back', () => {
+    const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams', catchUp: 1 }]);
+    const clock = new VirtualClock(at('2026-11-04T09:00:00Z'));
+    const records: Records = new Map();
+    const run = loop(daily!, clock, records, (due) => due.period?.label === '2026-11-03');
+    clock.set(at('2026-11-06T09:00:00Z'));
+    const tries = (period: string) => run.attempts.filter((a) => a.period === period).map((a) => a.at);
+    // Tried hourly until the occurrence of the 6th (05:00 UTC), which considers only the 5th and the 4th before it.
+    expect(tries('2026-11-03').at(-1)).toBe('2026-11-06T04:03:00.000Z');
+    expect(madeOnes(records)).toEqual(['daily 2026-11-04', 'daily 2026-11-05']);
+    run.stop();
+  });
+
+  it('a schedule whose period cannot be told (a scope that names nothing, so it runs in UTC) tries each occurrence once', () => {
+    const [bad] = plans([{ id: 'bad', cron: '0 6 * * *', scope: 'line:gone' }]);
+    const clock = new VirtualClock(at('2026-11-04T09:00:00Z'));
+    const run = loop(bad!, clock, new Map());
+    clock.set(at('2026-11-06T09:00:00Z'));
+    expect(run.attempts).toEqual([
+      { at: '2026-11-04T09:00:00.000Z', period: undefined },
+      { at: '2026-11-05T06:00:00.000Z', period: undefined },
+      { at: '2026-11-06T06:00:00.000Z', period: undefined },
+    ]);
+    run.stop();
+  });
+
+  it('an occurrence before the period\'s last windows are in the store waits for them: 00:05 with 15-minute windows and 10 minutes\' lateness makes yesterday at 00:25', () => {
+    const [early] = plans([{ id: 'early', cron: '5 0 * * *', scope: 'site:ams' }], { windowSize: '15m', allowedLateness: '10m' });
+    // The day's last window, 23:45 to midnight (22:45 to 23:00 UTC), is emitted at 00:10; one that held midnight would end at 00:15 at the latest.
+    const due = early!.dueAt(at('2026-11-03T23:05:00Z'));
+    expect(dueText(due)).toMatchObject({ occurrence: '2026-11-03T23:05:00.000Z', period: '2026-11-03', end: '2026-11-03T23:00:00.000Z' });
+    expect(iso(due!.readyAt)).toBe('2026-11-03T23:25:00.250Z');
+    const none: LookContext = { runOf: () => undefined, since: undefined, lastProblem: undefined };
+    expect(reportsToMake(early!, at('2026-11-03T23:05:00Z'), none)).toMatchObject({ make: [], waiting: due, wakeAt: due!.readyAt });
+    expect(nextCheckIn([early!], at('2026-11-03T23:05:00Z'), due!.readyAt)).toBe(MAX_CHECK_INTERVAL_MS);
+    expect(nextCheckIn([early!], at('2026-11-03T23:25:00Z'), due!.readyAt)).toBe(250);
+
+    const clock = new VirtualClock(at('2026-11-03T22:00:00Z'));
+    const records: Records = new Map([madeDay('early', '2026-11-02')]);
+    const run = loop(early!, clock, records);
+    clock.set(at('2026-11-03T23:25:00Z'));
+    expect(run.attempts).toEqual([]);
+    clock.set(at('2026-11-04T23:30:00Z'));
+    expect(run.attempts).toEqual([
+      { at: '2026-11-03T23:25:00.250Z', period: '2026-11-03' },
+      { at: '2026-11-04T23:25:00.250Z', period: '2026-11-04' },
+    ]);
+    run.stop();
+    // An occurrence long after the period's end makes it at once: 06:00 is hours after the last window.
+    const [daily] = plans([{ id: 'daily', cron: '0 6 * * *', scope: 'site:ams' }], { windowSize: '15m', allowedLateness: '10m' });
+    expect(reportsToMake(daily!, at('2026-11-04T05:00:00Z'), none).make.map((d) => d.period?.label)).toEqual(['2026-11-03']);
   });
 
   it('the next look is at the soonest next occurrence, and never more than a minute away', () => {

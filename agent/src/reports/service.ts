@@ -43,6 +43,30 @@ export function configHash(cfg: Config): string {
   return createHash('sha256').update(canonical({ kpi, machines, machineDefaults, products, materials, sites })).digest('hex');
 }
 
+/** The sites a report's machines are in, and the site time its periods are told in. */
+export interface ScopeSite {
+  /** The sites of the machines, sorted. */
+  sites: string[];
+  /** The one site, when the machines are all in one. */
+  site: string | undefined;
+  /** Its time zone (UTC for a site that is not configured or for no machine), and its shift calendar when it is one site that has one. */
+  ctx: PeriodContext;
+}
+
+/**
+ * Where the machines of a scope are, in site time; a string when they are in sites of different
+ * time zones, whose periods could not be told (what to name instead). A report and a report
+ * schedule both ask this, so they always agree on a period's bounds.
+ */
+export function scopeSite(cfg: Config, machines: readonly string[]): ScopeSite | string {
+  const sites = [...new Set(machines.map((m) => levelOf('site', m)))].sort();
+  const zones = [...new Set(sites.map((site) => cfg.sites[site]?.timeZone ?? 'UTC'))];
+  if (zones.length > 1) return `the scope spans sites in different time zones (${sites.join(', ')}); name one site, e.g. site:${sites[0]}`;
+  const site = sites.length === 1 ? sites[0] : undefined;
+  const calendar = site === undefined ? undefined : siteCalendars(cfg).get(site);
+  return { sites, site, ctx: { timeZone: zones[0] ?? 'UTC', calendar: calendar !== undefined && calendar.versions.length > 0 ? calendar : undefined } };
+}
+
 /**
  * Makes the report model for a period and a scope as a user writes them. Throws a
  * ReportRequestError for a period or scope that does not exist. `progress` is told each step
@@ -55,13 +79,10 @@ export async function makeReport(c: ReportContext, req: ReportRequest, progress?
   const scope = parseScope(req.scope, { machines: [...machines.keys()], materials: Object.keys(cfg.materials), products: Object.keys(cfg.products) });
   if (typeof scope === 'string') throw new ReportRequestError(scope);
 
+  const where = scopeSite(cfg, scope.machines);
+  if (typeof where === 'string') throw new ReportRequestError(where);
+  const { sites, site, ctx } = where;
   const calendars = siteCalendars(cfg);
-  const sites = [...new Set(scope.machines.map((m) => levelOf('site', m)))].sort();
-  const zones = [...new Set(sites.map((site) => cfg.sites[site]?.timeZone ?? 'UTC'))];
-  if (zones.length > 1) throw new ReportRequestError(`the scope spans sites in different time zones (${sites.join(', ')}); name one site, e.g. site:${sites[0]}`);
-  const site = sites.length === 1 ? sites[0] : undefined;
-  const calendar = site === undefined ? undefined : calendars.get(site);
-  const ctx: PeriodContext = { timeZone: zones[0] ?? 'UTC', calendar: calendar !== undefined && calendar.versions.length > 0 ? calendar : undefined };
 
   const now = c.clock.now();
   const period = parsePeriod(req.period, ctx, now);

@@ -1,8 +1,25 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * One migration: SQL, or a function for a step SQL cannot make safe to run again (SQLite has no
+ * `ADD COLUMN IF NOT EXISTS`). A migration may run again over its own result (a hand-made downgrade
+ * that sets `user_version` back, as the tests of older stores do), so each must be idempotent.
+ */
+export type Migration = string | ((db: Database.Database) => void);
+
+/** Adds the columns a table lacks; `columns` maps a name to its definition. */
+const addColumns =
+  (table: string, columns: Record<string, string>): Migration =>
+  (db) => {
+    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    for (const [name, definition] of Object.entries(columns)) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${definition}`);
+  };
+
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
  * Never edit a released migration: add a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE aggregates (
     machine TEXT NOT NULL,
@@ -194,4 +211,6 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS report_runs_unpruned ON report_runs (made_at) WHERE pruned_at IS NULL;
   `,
+  // Failed scheduled reports are recorded too, with their error and attempts, and tried again.
+  addColumns('report_runs', { status: "TEXT NOT NULL DEFAULT 'made'", attempts: 'INTEGER NOT NULL DEFAULT 1', error: 'TEXT' }),
 ];

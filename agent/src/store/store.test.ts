@@ -91,6 +91,31 @@ describe('Store', () => {
     expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
   });
 
+  it('a read-only second process (yieldwatch report) reads beside the owner in the middle of a write, and can write nothing', () => {
+    const file = tempDb();
+    expect(() => new Store({ path: file, readOnly: true })).toThrow(/Cannot open the local store/);
+    const owner = new Store({ path: file });
+    owner.transaction(() => owner.putAggregate(agg('a/l/m', 0, 1)));
+    // The owner holds the write lock with a window not yet committed: the reader sees what was committed.
+    const writing = new Database(file);
+    writing.exec('BEGIN IMMEDIATE');
+    writing.prepare("INSERT INTO store_meta (key, value) VALUES ('x', 1)").run();
+    const reader = new Store({ path: file, readOnly: true });
+    expect(reader.queryAggregates().map((a) => a.kpis.parts_good)).toEqual([1]);
+    writing.exec('COMMIT');
+    writing.close();
+    expect(() => reader.transaction(() => reader.putAggregate(agg('a/l/m', 60_000, 2)))).toThrow(/readonly/);
+    expect(owner.queryAggregates().map((a) => a.kpis.parts_good)).toEqual([1]);
+    reader.close();
+    owner.close();
+    // A store one version behind is refused, not migrated.
+    const db = new Database(file);
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    expect(() => new Store({ path: file, readOnly: true })).toThrow(/older than this yieldwatch's/);
+    expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
+  });
+
   it('counts windows, reads one window\'s revision, and keeps numbers under a key', () => {
     const s = new Store({ path: ':memory:' });
     for (let i = 0; i < 5; i++) s.putAggregate(agg(i % 2 === 0 ? 'a/l/m' : 'a/l/n', i * 60_000, i, i));
@@ -112,9 +137,9 @@ describe('Store', () => {
     new Store({ path: file }).close();
     const db = new Database(file);
     // As the version before incidents left it: no rule column on the events, no rules in the alerts.
-    const incidents = MIGRATIONS.findIndex((m) => m.includes('ALTER TABLE alert_events ADD COLUMN rule'));
+    const incidents = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('ALTER TABLE alert_events ADD COLUMN rule'));
     db.exec('DROP TABLE alert_events; DROP TRIGGER machine_windows_insert; DROP TRIGGER machine_windows_delete; DROP TABLE machine_windows');
-    for (const m of MIGRATIONS.slice(0, incidents)) if (m.includes('CREATE TABLE alert_events')) db.exec(m.slice(m.indexOf('CREATE TABLE alert_events')));
+    for (const m of MIGRATIONS.slice(0, incidents)) if (typeof m === 'string' && m.includes('CREATE TABLE alert_events')) db.exec(m.slice(m.indexOf('CREATE TABLE alert_events')));
     db.pragma(`user_version = ${incidents}`);
     const alert = { id: 'p/l/m|t|1000', machine: 'p/l/m', line: 'p/l', rule: 't', ruleType: 'threshold', severity: 'warning', state: 'acknowledged', value: 0.3, threshold: 0.15, parts: 40, startedAt: 1000, updatedAt: 3000, message: '' };
     const data = JSON.stringify(alert);
@@ -138,7 +163,7 @@ describe('Store', () => {
     for (let i = 0; i < 2; i++) first.putAggregate(agg('s/l/b', i * 60_000, 5));
     first.close();
     // As the version before the counts left it: the same windows, no count table.
-    const counts = MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE machine_windows'));
+    const counts = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('CREATE TABLE machine_windows'));
     const raw = new Database(file);
     raw.exec('DROP TRIGGER machine_windows_insert; DROP TRIGGER machine_windows_delete; DROP TABLE machine_windows');
     raw.pragma(`user_version = ${counts}`);
@@ -274,13 +299,32 @@ describe('Store', () => {
     expect(s.outbox.stats('report.daily.webhook').pendingRecords).toBe(1);
     s.close();
     const again = new Store({ path: file });
-    expect(again.reportRuns.get('daily', '2026-11-03')).toEqual({ ...run, prunedAt: undefined });
+    expect(again.reportRuns.get('daily', '2026-11-03')).toEqual({ ...run, prunedAt: undefined, status: 'made', attempts: 1, error: undefined });
     expect(again.reportRuns.has('daily', '2026-11-04')).toBe(false);
     expect(again.reportRuns.unpruned(3000)).toEqual([]);
     expect(again.reportRuns.unpruned(3001).map((r) => r.period)).toEqual(['2026-11-03']);
     again.reportRuns.markPruned('daily', '2026-11-03', 9000);
     expect(again.reportRuns.unpruned(10_000)).toEqual([]);
-    expect(again.reportRuns.list()).toEqual([{ ...run, prunedAt: 9000 }]);
+    expect(again.reportRuns.list()).toEqual([{ ...run, prunedAt: 9000, status: 'made', attempts: 1, error: undefined }]);
     again.close();
+  });
+
+  it('a failed scheduled report is recorded with its error and attempts, becomes made when an attempt succeeds, and never overwrites one made', () => {
+    const s = new Store({ path: ':memory:' });
+    const run = { schedule: 'daily', period: '2026-11-03', periodStart: 1000, periodEnd: 2000, occurrence: 2500, madeAt: 3000, files: [] };
+    expect(s.reportRuns.firstPeriodStart('daily')).toBeUndefined();
+    s.reportRuns.recordFailure({ ...run, error: 'disk I/O error' });
+    // A file it could not remove again is kept with it, so that pruning deletes it.
+    s.reportRuns.recordFailure({ ...run, madeAt: 3060, files: ['a.csv'], error: 'no space left on device' });
+    expect(s.reportRuns.has('daily', '2026-11-03')).toBe(false);
+    expect(s.reportRuns.get('daily', '2026-11-03')).toMatchObject({ status: 'failed', attempts: 2, error: 'no space left on device', madeAt: 3060, files: ['a.csv'] });
+    expect(s.reportRuns.firstPeriodStart('daily')).toBe(1000);
+    expect(s.reportRuns.unpruned(4000).map((r) => r.files)).toEqual([['a.csv']]);
+    expect(s.transaction(() => s.reportRuns.record({ ...run, madeAt: 3180, files: ['a.csv', 'a.pdf'] }))).toBe(true);
+    expect(s.reportRuns.get('daily', '2026-11-03')).toEqual({ ...run, madeAt: 3180, files: ['a.csv', 'a.pdf'], prunedAt: undefined, status: 'made', attempts: 3, error: undefined });
+    s.reportRuns.recordFailure({ ...run, madeAt: 4000, error: 'late' });
+    expect(s.reportRuns.record({ ...run, madeAt: 5000 })).toBe(false);
+    expect(s.reportRuns.get('daily', '2026-11-03')).toMatchObject({ status: 'made', madeAt: 3180, attempts: 3 });
+    s.close();
   });
 });

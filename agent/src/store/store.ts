@@ -21,6 +21,11 @@ export interface StoreOptions {
    * and the start-up check and salvage are left to the agent that owns the file.
    */
   secondary?: boolean;
+  /**
+   * Open as a second process that only reads (`yieldwatch report`): as `secondary`, and SQLite
+   * refuses every write, so a reader beside the agent can never change its store.
+   */
+  readOnly?: boolean;
 }
 
 export interface AggregateQuery {
@@ -112,7 +117,9 @@ function migrate(db: Database.Database, path: string): void {
   }
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
@@ -181,9 +188,10 @@ export class Store {
 
   constructor(opts: StoreOptions) {
     this.path = opts.path;
+    const secondary = opts.secondary === true || opts.readOnly === true;
     try {
-      if (opts.secondary === true) {
-        this.db = new Database(opts.path, { fileMustExist: true });
+      if (secondary) {
+        this.db = new Database(opts.path, { fileMustExist: true, readonly: opts.readOnly === true });
       } else {
         if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
         const problem = opts.path === ':memory:' ? undefined : damage(opts.path);
@@ -194,9 +202,10 @@ export class Store {
       }
       // First: a second process waits for the other's write lock instead of failing at once.
       this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('journal_mode = WAL');
+      // The journal mode is the file's, set by its owner; a reader could not set it anyway.
+      if (opts.readOnly !== true) this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      if (opts.secondary === true) sameVersion(this.db, opts.path);
+      if (secondary) sameVersion(this.db, opts.path);
       else migrate(this.db, opts.path);
     } catch (err) {
       if (err instanceof YieldwatchError) throw err;

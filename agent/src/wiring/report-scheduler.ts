@@ -1,5 +1,4 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ReportScheduleConfig } from '../config/schema.js';
@@ -9,7 +8,9 @@ import { reportChannel, type OutboxBound, type ReportChannelKind, type Sink } fr
 import type { ReportScheduleStats } from '../core/stats.js';
 import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
-import { MAX_CHECK_INTERVAL_MS, nextCheckIn, ReportSchedule, reportToMake, scheduledReportFile, scheduleSite, type DueReport } from '../reports/schedule.js';
+import { isTempFile, removeFiles, ReportFilesError, writeAllOrNone, type ReportFileBody } from './report-files.js';
+import { TICK_MS } from '../pipeline/ticker.js';
+import { MAX_CHECK_INTERVAL_MS, nextCheckIn, periodSettleMs, ReportSchedule, reportsToMake, retryDelay, scheduledReportFile, scheduleSite, type DueReport, type Look, type RunState } from '../reports/schedule.js';
 import { makeReport, ReportRequestError, type ReportContext } from '../reports/service.js';
 import { reportEmailSink, reportWebhookSink, type ReportDelivery, type ReportFileRef } from '../sinks/report-delivery.js';
 import type { Store } from '../store/store.js';
@@ -17,10 +18,11 @@ import type { Store } from '../store/store.js';
 /**
  * Scheduled reports in the running agent (agent/src/reports/README.md, "Schedules"): a timer on
  * the agent's clock looks at the schedules at each occurrence (and at least every minute); a
- * report that is due and not yet made is made off the hot path, written to `reports.folder` (temp
- * file + rename), and recorded in the store in one transaction with the outbox records of its
- * deliveries; a forwarder per delivery channel sends them with the outbox's retries and dead
- * letters. Reports are made one at a time.
+ * report that is due, whose period's data is in, and not yet made (the latest period, and missed or
+ * failed ones within `catchUp`) is made off the hot path, written to `reports.folder` (all formats
+ * or none), and recorded in the store in one transaction with the outbox records of its
+ * deliveries; a failure is recorded too, and tried again with back-off. A forwarder per delivery
+ * channel sends them with the outbox's retries and dead letters. Reports are made one at a time.
  */
 
 export interface ReportSchedulerOptions {
@@ -35,6 +37,8 @@ export interface ReportSchedulerOptions {
   /** Delivery retry delays (ms); the defaults are the sinks' (1 s doubling to 5 min). */
   retryMin?: number;
   retryMax?: number;
+  /** Writes a report in a format; `renderReport` unless a test makes a format fail. */
+  render?: typeof renderReport;
 }
 
 interface Channel {
@@ -47,32 +51,19 @@ interface Scheduled {
   config: ReportScheduleConfig;
   plan: ReportSchedule;
   channels: Channel[];
-  /** The occurrence last attempted in this run of the agent: a failed one is tried again at the next occurrence, not at every check. */
-  lastAttempt: number | undefined;
+  /** The latest occurrence tried whose period could not be told (a bad scope): tried again at the next occurrence, not at every look. */
+  lastProblem: number | undefined;
+  /** Why that occurrence failed, until an occurrence names its period again. */
+  problem: string | undefined;
+  /** Failures of this run of the agent by period: their back-off holds even while the store cannot record them. */
+  failures: Map<string, { failures: number; at: number; error: string }>;
+  /** The period whose report waits for its last windows, once it was logged. */
+  waitingFor: string | undefined;
   stats: ReportScheduleStats;
 }
 
 /** Records of a report channel are a few hundred bytes each: this bound never bites unless something is badly wrong. */
 const CHANNEL_MAX_BYTES = 16 * 1024 * 1024;
-
-/** Writes `body` to `path` so that a reader sees the old file or the whole new one, never a part: a temp file, flushed, then renamed over it. */
-async function writeAtomically(path: string, body: Buffer): Promise<void> {
-  const dir = resolve(path, '..');
-  const tmp = join(dir, `.${path.slice(dir.length + 1)}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
@@ -95,8 +86,9 @@ export class ReportScheduler {
     this.folder = resolve(o.dataDir, config.reports.folder);
     // A record whose file was pruned cannot be sent any more: the channels keep records as long as the files.
     this.bound = { maxBytes: CHANNEL_MAX_BYTES, maxAgeMs: config.store.retention };
+    const settleMs = periodSettleMs(config.kpi, TICK_MS);
     this.schedules = config.reports.schedules.map((sc) => {
-      const plan = new ReportSchedule(sc, scheduleSite(config, sc.scope));
+      const plan = new ReportSchedule(sc, scheduleSite(config, sc.scope), settleMs);
       const channels: Channel[] = [];
       if (sc.webhook !== undefined) {
         const id = reportChannel(sc.id, 'webhook');
@@ -112,8 +104,11 @@ export class ReportScheduler {
         config: sc,
         plan,
         channels,
-        lastAttempt: undefined,
-        stats: { schedule: sc.id, made: 0, failed: 0, lastPeriod: undefined, lastMadeAt: undefined, lastError: undefined, lastFailedAt: undefined, nextAt: undefined },
+        lastProblem: undefined,
+        problem: undefined,
+        failures: new Map(),
+        waitingFor: undefined,
+        stats: { schedule: sc.id, made: 0, failed: 0, lastPeriod: undefined, lastMadeAt: undefined, lastError: undefined, lastFailedAt: undefined, nextAt: undefined, failing: [] },
       };
     });
   }
@@ -158,18 +153,28 @@ export class ReportScheduler {
 
   /** What each schedule did since start. */
   stats(): ReportScheduleStats[] {
-    return this.schedules.map((s) => ({ ...s.stats }));
+    return this.schedules.map((s) => ({ ...s.stats, failing: [...s.stats.failing] }));
   }
 
-  /** Health of each schedule (`report:<id>`): degraded while its latest attempt failed. */
+  /** Health of each schedule (`report:<id>`): degraded while a period's report failed and is tried again, or its periods cannot be told. */
   health(): Record<string, Health> {
     const out: Record<string, Health> = {};
     for (const s of this.schedules) {
       const st = s.stats;
-      out[`report:${st.schedule}`] =
-        st.lastError === undefined
-          ? { status: 'ok', details: { made: st.made, lastPeriod: st.lastPeriod } }
-          : { status: 'degraded', reason: `the last report failed: ${st.lastError}; it is tried again at the next occurrence`, details: { made: st.made, failed: st.failed } };
+      const first = st.failing[0];
+      const details = { made: st.made, failed: st.failed, lastPeriod: st.lastPeriod };
+      if (first !== undefined) {
+        const which = st.failing.length === 1 ? `the report of ${first.period}` : `${st.failing.length} reports (${st.failing.map((f) => f.period).join(', ')})`;
+        out[`report:${st.schedule}`] = {
+          status: 'degraded',
+          reason: `${which} failed: ${first.error ?? 'unknown error'}; it is tried again at ${iso(first.retryAt)}`,
+          details: { ...details, failing: st.failing.map((f) => ({ period: f.period, error: f.error, retryAt: iso(f.retryAt) })) },
+        };
+      } else if (s.problem !== undefined) {
+        out[`report:${st.schedule}`] = { status: 'degraded', reason: `the last report failed: ${s.problem}; it is tried again at the next occurrence`, details };
+      } else {
+        out[`report:${st.schedule}`] = { status: 'ok', details };
+      }
     }
     return out;
   }
@@ -215,10 +220,16 @@ export class ReportScheduler {
     const now = this.o.clock.now();
     let wait = MAX_CHECK_INTERVAL_MS;
     try {
-      for (const s of this.schedules) s.stats.nextAt = s.plan.nextAfter(now);
-      // An occurrence that came while reports were being made is looked at right away.
-      const pending = this.schedules.some((s) => this.toMake(s, now) !== undefined);
-      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now);
+      let pending = false;
+      let wake: number | undefined;
+      for (const s of this.schedules) {
+        s.stats.nextAt = s.plan.nextAfter(now);
+        const look = this.look(s, now);
+        // An occurrence that came while reports were being made is looked at right away.
+        if (look.make.length > 0) pending = true;
+        if (look.wakeAt !== undefined) wake = Math.min(wake ?? Infinity, look.wakeAt);
+      }
+      wait = pending ? 0 : nextCheckIn(this.schedules.map((s) => s.plan), now, wake);
     } catch (err) {
       this.o.logger.error({ err }, 'Looking at the report schedules failed; looked at again in a minute.');
     }
@@ -226,18 +237,53 @@ export class ReportScheduler {
     this.timer = this.o.clock.setTimeout(() => this.check(), wait);
   }
 
-  private toMake(s: Scheduled, now: number): DueReport | undefined {
-    return reportToMake(s.plan, now, (id, period) => this.o.store.reportRuns.has(id, period), s.lastAttempt);
+  /** The schedule's report of a period: the store's record, with this run's failures over it (the store may not have been able to record them). */
+  private runOf(s: Scheduled, period: string): RunState | undefined {
+    const row = this.o.store.reportRuns.get(s.config.id, period);
+    if (row?.status === 'made') return { made: true, failures: 0, failedAt: undefined, error: undefined };
+    const mine = s.failures.get(period);
+    if (mine !== undefined) return { made: false, failures: Math.max(mine.failures, row?.attempts ?? 0), failedAt: mine.at, error: mine.error };
+    return row === undefined ? undefined : { made: false, failures: row.attempts, failedAt: undefined, error: row.error };
   }
 
-  /** Makes, one after another, each schedule's due report that was not made yet. */
+  /**
+   * What a look at a schedule makes now. Notes what the schedule's health shows (the failing
+   * periods), logs once that a period waits for its last windows, and that a failed period is
+   * given up once it falls out of the schedule's `catchUp`.
+   */
+  private look(s: Scheduled, now: number): Look {
+    const id = s.config.id;
+    const look = reportsToMake(s.plan, now, { runOf: (period) => this.runOf(s, period), since: this.o.store.reportRuns.firstPeriodStart(id), lastProblem: s.lastProblem });
+    for (const f of s.stats.failing) {
+      if (look.periods.includes(f.period)) continue;
+      s.failures.delete(f.period);
+      this.o.logger.warn(
+        { schedule: id, period: f.period, reason: f.error },
+        `Scheduled report "${id}" of ${f.period} is no longer tried again: it is more than ${s.config.catchUp} periods back (reports.schedules[].catchUp). Its failure stays in the store; \`yieldwatch report\` makes it by hand.`,
+      );
+    }
+    s.stats.failing = look.failing.map((f) => ({ period: f.period, error: f.error, retryAt: f.retryAt }));
+    if (look.periods.length > 0) s.problem = undefined;
+    if (look.failing.length === 0 && s.problem === undefined) s.stats.lastError = undefined;
+    const waiting = look.waiting;
+    if (waiting?.period !== undefined && waiting.readyAt !== undefined && s.waitingFor !== waiting.period.label) {
+      s.waitingFor = waiting.period.label;
+      this.o.logger.info(
+        { schedule: s.config.id, period: waiting.period.label, occurrence: iso(waiting.occurrence), readyAt: iso(waiting.readyAt) },
+        `Scheduled report "${s.config.id}" of ${waiting.period.label} waits until ${iso(waiting.readyAt)}, when the period's last windows are in the store (kpi.windowSize + kpi.allowedLateness after its end).`,
+      );
+    }
+    return look;
+  }
+
+  /** Makes, one after another, each schedule's due reports that were not made yet, oldest period first. */
   private async makeDue(): Promise<void> {
     for (const s of this.schedules) {
-      if (this.stopped) return;
-      const due = this.toMake(s, this.o.clock.now());
-      if (due === undefined) continue;
-      s.lastAttempt = due.occurrence;
-      await this.make(s, due);
+      for (const due of this.look(s, this.o.clock.now()).make) {
+        if (this.stopped) return;
+        if (due.period === undefined) s.lastProblem = due.occurrence;
+        await this.make(s, due);
+      }
     }
   }
 
@@ -250,19 +296,21 @@ export class ReportScheduler {
     try {
       if (due.problem !== undefined || due.period === undefined) throw new ReportRequestError(due.problem ?? 'no period');
       const report = await makeReport({ cfg: config, clock, ...this.o.sources }, { period: due.period.label, scope: sc.scope, language: sc.language });
-      mkdirSync(this.folder, { recursive: true });
       const files: ReportFileRef[] = [];
+      const bodies: ReportFileBody[] = [];
       for (const format of new Set(sc.formats)) {
         await yieldToLoop();
-        const rendered = await renderReport(report, format, sc.language);
+        const rendered = await (this.o.render ?? renderReport)(report, format, sc.language);
         const name = scheduledReportFile(sc.id, report.scope.spec, due.period.label, format);
-        await writeAtomically(join(this.folder, name), rendered.body);
+        bodies.push({ name, body: rendered.body });
         files.push({ name, contentType: rendered.contentType, bytes: rendered.body.length });
       }
+      mkdirSync(this.folder, { recursive: true });
+      await writeAllOrNone(this.folder, bodies);
       const now = clock.now();
       const delivery = (f: ReportFileRef[]): string =>
         JSON.stringify({ schedule: sc.id, period: due.period!.label, scope: report.scope.spec, scopeLabel: report.scope.label, files: f } satisfies ReportDelivery);
-      const recorded = store.transaction(() => {
+      const recorded = await this.recordOrRemove(files, () => store.transaction(() => {
         const fresh = store.reportRuns.record({
           schedule: sc.id,
           period: due.period!.label,
@@ -280,27 +328,76 @@ export class ReportScheduler {
           store.outbox.enforceBound(ch.id, now, this.bound);
         }
         return true;
-      });
+      }));
+      s.failures.delete(due.period.label);
       if (!recorded) return;
       for (const ch of s.channels) ch.forwarder.wake();
-      Object.assign(s.stats, { made: s.stats.made + 1, lastPeriod: due.period.label, lastMadeAt: now, lastError: undefined });
+      Object.assign(s.stats, { made: s.stats.made + 1, lastPeriod: due.period.label, lastMadeAt: now });
       logger.info(
         { schedule: sc.id, period: due.period.label, scope: report.scope.spec, files: files.map((f) => f.name), deliveries: s.channels.map((c) => c.kind), ms: Math.round(performance.now() - started) },
         `Scheduled report "${sc.id}" of ${due.period.label} made.`,
       );
     } catch (err) {
+      // Normally none: a failed report's files were removed again.
+      const left = err instanceof ReportFilesError ? err.left : [];
       const reason = (err as Error)?.message ?? String(err);
-      Object.assign(s.stats, { failed: s.stats.failed + 1, lastError: reason, lastFailedAt: clock.now() });
+      const now = clock.now();
+      Object.assign(s.stats, { failed: s.stats.failed + 1, lastError: reason, lastFailedAt: now });
+      const retry = due.period === undefined ? this.noteProblem(s, reason) : this.noteFailure(s, due, reason, left, now);
       // A request that cannot be made (a bad scope after a config change) needs no stack; anything else does.
-      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, ...(err instanceof ReportRequestError ? {} : { err }) };
-      logger.error(fields, `Scheduled report "${sc.id}"${periodLabel === undefined ? '' : ` of ${periodLabel}`} failed: ${reason}. It is tried again at the schedule's next occurrence.`);
+      const fields = { schedule: sc.id, period: periodLabel, occurrence: new Date(due.occurrence).toISOString(), reason, retryAt: iso(retry), ...(left.length > 0 ? { left } : {}), ...(err instanceof ReportRequestError ? {} : { err }) };
+      logger.error(
+        fields,
+        `Scheduled report "${sc.id}"${periodLabel === undefined ? '' : ` of ${periodLabel}`} failed: ${reason}. ${retry === undefined ? 'It is tried again at the schedule\'s next occurrence.' : `It is tried again at ${iso(retry)}.`}`,
+      );
+    }
+  }
+
+  /** A schedule whose period cannot be told (a bad scope): there is no period to record; it is tried again at its next occurrence. */
+  private noteProblem(s: Scheduled, reason: string): undefined {
+    s.problem = reason;
+    return undefined;
+  }
+
+  /**
+   * A period's report failed: remembered with its back-off, and recorded in the store with its
+   * error and any file it left. Returns when it is tried again.
+   */
+  private noteFailure(s: Scheduled, due: DueReport, reason: string, left: string[], now: number): number {
+    const period = due.period!;
+    let failures: number;
+    try {
+      failures = (this.runOf(s, period.label)?.failures ?? 0) + 1;
+    } catch {
+      // The store cannot be read: this run's count goes on.
+      failures = (s.failures.get(period.label)?.failures ?? 0) + 1;
+    }
+    s.failures.set(period.label, { failures, at: now, error: reason });
+    try {
+      this.o.store.reportRuns.recordFailure({ schedule: s.config.id, period: period.label, periodStart: period.start, periodEnd: period.end, occurrence: due.occurrence, madeAt: now, files: left, error: reason });
+    } catch (err) {
+      this.o.logger.error({ err, schedule: s.config.id, period: period.label }, `The failure of scheduled report "${s.config.id}" of ${period.label} could not be recorded in the store; it is tried again all the same.`);
+    }
+    return now + retryDelay(failures);
+  }
+
+  /**
+   * Runs `record`; when it throws (the store cannot be written), removes the report's files before
+   * passing the error on: they were neither recorded nor delivered, and the retry writes them again.
+   */
+  private async recordOrRemove<T>(files: readonly ReportFileRef[], record: () => T): Promise<T> {
+    try {
+      return record();
+    } catch (err) {
+      const left = await removeFiles(this.folder, files.map((f) => f.name));
+      throw new ReportFilesError(`cannot record the report: ${(err as Error).message}`, left, { cause: err });
     }
   }
 
   /** Temp files left by a write that a crash cut short. */
   private removeTempFiles(): void {
     try {
-      for (const f of readdirSync(this.folder)) if (f.startsWith('.yieldwatch-') && f.endsWith('.tmp')) rmSync(join(this.folder, f), { force: true });
+      for (const f of readdirSync(this.folder)) if (isTempFile(f)) rmSync(join(this.folder, f), { force: true });
     } catch {
       // No folder yet: nothing to remove.
     }

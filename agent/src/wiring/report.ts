@@ -57,7 +57,8 @@ export async function runReportCommand(loaded: LoadedConfig, o: ReportCommand, i
   } else {
     const file = join(loaded.dataDir, 'yieldwatch.db');
     if (!existsSync(file)) return fail(`No report: there is no store in ${loaded.dataDir} (agent.dataDir) yet; start the agent first.`);
-    store = new Store({ path: file, synchronous: config.store.synchronous });
+    // A reader beside the agent, like `yieldwatch backfill`: it never migrates, salvages or writes the store the agent owns.
+    store = new Store({ path: file, readOnly: true });
     reader = storeReader(store, config, machineList(config), clock);
   }
   const started = clock.now();
