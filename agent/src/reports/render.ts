@@ -16,13 +16,12 @@ const CONTENT_TYPES: Record<ReportFormat, string> = {
   pdf: 'application/pdf',
 };
 
-/** The file name of a report: scope and period, with anything a file system or a header could choke on replaced. */
 /** A file name part with anything a file system or a header could choke on replaced. */
 export const filePart = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
 
+/** The file name of a report: scope and period. */
 export function reportFilename(r: ReportJson, format: ReportFormat): string {
-  const part = filePart;
-  return `yieldwatch-${part(r.scope.spec)}-${part(r.period.label)}.${format}`;
+  return `yieldwatch-${filePart(r.scope.spec)}-${filePart(r.period.label)}.${format}`;
 }
 
 /**
