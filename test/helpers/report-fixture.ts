@@ -312,6 +312,7 @@ export function fixtureReport(o: FixtureOptions = {}): ReportJson {
     now,
     sums: collapsed.sums,
     spans: collapsed.spans,
+    keptSpans: collapsed.keptSpans,
     covered: collapsed.covered,
     coveredByStep: collapsed.coveredByStep,
     resolutionMs: H,

@@ -352,7 +352,11 @@ describe('material-efficiency reports', () => {
     const r = await report('2026-11-05');
     expect(r.data_quality.partial_period).toBe(true);
     const dayStart = Date.parse('2026-11-03T23:00:00Z');
-    const cut = dayStart + (clock.now() - Date.parse('2026-11-04T23:00:00Z'));
+    // As far as the day has windows due: those that ended allowedLateness ago, not up to now.
+    const { windowSize, allowedLateness } = cfg.kpi;
+    const due = Math.floor((clock.now() - allowedLateness) / windowSize) * windowSize;
+    expect(due).toBeLessThan(clock.now());
+    const cut = dayStart + (due - Date.parse('2026-11-04T23:00:00Z'));
     expect(r.previous!.to_date).toBe(true);
     expect(r.previous!.period).toMatchObject({ label: '2026-11-04', start: dayStart, end: cut });
     close(r.previous!.figures.parts_total, storedSums(store, dayStart, cut).parts_total);

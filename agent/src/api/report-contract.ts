@@ -96,7 +96,7 @@ export interface ReportComparison {
   /** Of a running period, `end` is as far into this period as the report's period has run. */
   period: ReportPeriodJson;
   figures: ReportFigures;
-  /** True where the report's period is running: this is the same length of time from the start of this period, not all of it. */
+  /** True where the report's period is running and this period was cut (`end`) at as far into it as the report's period has data due: the same length of time from its start. */
   to_date: boolean;
 }
 
@@ -171,7 +171,7 @@ export interface ReportOpportunity {
   /** How far back from the period's end the best is looked for, ms. */
   lookback_ms: number;
   rows: OpportunityRow[];
-  /** `saved_kg` and `saved_co2e_kg` are absent when a row's is not known (no scrap kg, no CO2e factor): a sum of some rows would read as the whole. `saved_cost` is per currency over the priced materials, as loss cost is. */
+  /** `saved_kg` and `saved_co2e_kg` are absent when a row's is not known (no scrap kg, no CO2e factor), and a currency of `saved_cost` or an element of `saved_crm_kg` when a row of it has no kg: a sum of some rows would read as the whole. `saved_cost` is over the priced materials, as loss cost is. */
   total: { saved_parts: number; saved_kg?: number; saved_cost: Record<string, number>; saved_co2e_kg?: number; saved_crm_kg: Record<string, number> };
 }
 
@@ -202,7 +202,7 @@ export interface ReportDataQuality {
   entries: ReportEntry[];
   /** False where the backend keeps no entries (the central dashboard over InfluxDB). */
   entries_available: boolean;
-  /** True where the period has more entries than a report lists (`MAX_ENTRIES` of agent/src/reports/read.ts): the first ones are listed. */
+  /** True where the scope has more entries in the period than a report lists (`MAX_ENTRIES` of agent/src/reports/read.ts, per machine): the first ones are listed. */
   entries_truncated: boolean;
   /** The period is not over yet: figures are up to `generated_at`. */
   partial_period: boolean;

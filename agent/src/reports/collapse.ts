@@ -11,7 +11,9 @@ export interface CollapsedSums {
   covered: Map<string, number>;
   /** Milliseconds each machine's windows cover per step of the chart, by the step's start. */
   coveredByStep: Map<number, Map<string, number>>;
-  /** The shortest span read (an hour, or a window where hours were not kept); undefined without data. */
+  /** The spans each machine has sums in scope for (the scope's material or product), joined where they touch. */
+  keptSpans: Map<string, { start: number; end: number }[]>;
+  /** The longest span read (an hour, or a window where hours are not kept): how fine gaps are found everywhere; undefined without data. */
   resolutionMs: number | undefined;
 }
 
@@ -25,25 +27,21 @@ export interface CollapsedSums {
 export function collapseSums(parts: Iterable<PartialSums>, machineInScope: (machine: string) => boolean, keep: (p: PartialSums) => boolean, stepStart: (t: number) => number): CollapsedSums {
   const by = new Map<string, PartialSums>();
   const spans = new Map<string, { start: number; end: number }[]>();
+  const keptSpans = new Map<string, { start: number; end: number }[]>();
   const covered = new Map<string, number>();
   const coveredByStep = new Map<number, Map<string, number>>();
   let resolutionMs: number | undefined;
   for (const p of parts) {
     if (!machineInScope(p.machine)) continue;
-    if (resolutionMs === undefined || p.end - p.start < resolutionMs) resolutionMs = p.end - p.start;
-    let list = spans.get(p.machine);
-    if (list === undefined) spans.set(p.machine, (list = []));
-    const last = list.at(-1);
-    if (last !== undefined && p.start <= last.end && p.end >= last.start) {
-      last.start = Math.min(last.start, p.start);
-      last.end = Math.max(last.end, p.end);
-    } else list.push({ start: p.start, end: p.end });
+    if (resolutionMs === undefined || p.end - p.start > resolutionMs) resolutionMs = p.end - p.start;
+    joinSpan(spans, p);
     const step = stepStart(p.start);
     covered.set(p.machine, (covered.get(p.machine) ?? 0) + p.covered);
     let inStep = coveredByStep.get(step);
     if (inStep === undefined) coveredByStep.set(step, (inStep = new Map()));
     inStep.set(p.machine, (inStep.get(p.machine) ?? 0) + p.covered);
     if (!keep(p)) continue;
+    joinSpan(keptSpans, p);
     const key = `${p.machine}\u0000${p.material ?? ''}\u0000${p.product ?? ''}\u0000${step}`;
     const into = by.get(key);
     if (into === undefined) {
@@ -56,7 +54,18 @@ export function collapseSums(parts: Iterable<PartialSums>, machineInScope: (mach
       into.end = Math.max(into.end, p.end);
     }
   }
-  return { sums: [...by.values()], spans, covered, coveredByStep, resolutionMs };
+  return { sums: [...by.values()], spans, keptSpans, covered, coveredByStep, resolutionMs };
+}
+
+/** Adds a span of sums to its machine's list, joined with the last one where they touch (sums come in time order per machine). */
+function joinSpan(spans: Map<string, { start: number; end: number }[]>, p: PartialSums): void {
+  let list = spans.get(p.machine);
+  if (list === undefined) spans.set(p.machine, (list = []));
+  const last = list.at(-1);
+  if (last !== undefined && p.start <= last.end && p.end >= last.start) {
+    last.start = Math.min(last.start, p.start);
+    last.end = Math.max(last.end, p.end);
+  } else list.push({ start: p.start, end: p.end });
 }
 
 /**

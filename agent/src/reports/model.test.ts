@@ -6,6 +6,7 @@ import { buildReport, stepOf, type ReportMaterial, type ReportSettings } from '.
 import { parsePeriod, type ReportPeriod } from './period.js';
 import { inScope, parseScope, type ReportScope } from './scope.js';
 import { periodOf } from '../kpi/periods.js';
+import type { Entry } from '../core/entries.js';
 
 const H = 3_600_000;
 const ctx = { timeZone: 'UTC' };
@@ -41,11 +42,16 @@ const settings: ReportSettings = {
   opportunity: { basis: 'day', minParts: 200, lookbackMs: 90 * 86_400_000 },
 };
 
-function reportOf(scopeSpec: string, sums: PartialSums[]) {
+function entryAt(machine: string, ts: number): Entry {
+  const v = { id: `e${ts}`, version: 1, kind: 'created' as const, by: 'op', at: ts, why: undefined, machine, ts, parts: 1, kg: undefined, reason: undefined, destination: undefined, comment: undefined };
+  return { current: v, history: [v] };
+}
+
+function reportOf(scopeSpec: string, sums: PartialSums[], entries: Entry[] = []) {
   const scope = parseScope(scopeSpec, { machines: [A, B, C], materials: ['X', 'Y'], products: [] }) as ReportScope;
   const machines = new Set(scope.machines);
   const c = collapseSums(sums, (m) => machines.has(m), inScope(scope), (t) => periodOf(stepOf(period), 'UTC', t)!.start);
-  return buildReport({ period, scope, now: period.end + H, sums: c.sums, spans: c.spans, covered: c.covered, coveredByStep: c.coveredByStep, resolutionMs: H, previous: undefined, yearBefore: undefined, demonstrated: [], entries: [], entriesTruncated: false }, settings);
+  return buildReport({ period, scope, now: period.end + H, sums: c.sums, spans: c.spans, keptSpans: c.keptSpans, covered: c.covered, coveredByStep: c.coveredByStep, resolutionMs: H, previous: undefined, yearBefore: undefined, demonstrated: [], entries, entriesTruncated: false }, settings);
 }
 
 describe('coverage of a material scope', () => {
@@ -60,6 +66,14 @@ describe('coverage of a material scope', () => {
     const a = r.data_quality.machines.find((m) => m.machine === A)!;
     expect(a.coverage).toBe(1);
     expect(a.gaps).toEqual([]);
+    // C, set up for Y and never on X, is no machine of this report.
+    expect(r.by_machine.map((m) => m.key)).toEqual([A, B]);
+    expect(r.data_quality.machines.map((m) => m.machine)).toEqual([A, B]);
+  });
+
+  it('lists the entries of the times a machine ran the material, not those of the rest of its day', () => {
+    const r = reportOf('material:X', sums, [entryAt(A, period.start + 2 * H), entryAt(A, period.start + 12 * H)]);
+    expect(r.data_quality.entries.map((e) => e.time)).toEqual([period.start + 2 * H]);
   });
 
   it('of a structural scope is every machine of it', () => {

@@ -12,6 +12,7 @@ import type {
 } from '../api/report-contract.js';
 import { entryToJson, type Entry } from '../core/entries.js';
 import type { PartialSums } from '../core/rollup.js';
+import { UNKNOWN_DESTINATION } from '../kpi/derive.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { periodOf } from '../kpi/periods.js';
 import { addFigures, coverageOf, emptyFigureSums, figuresOf, type FigureSums } from './figures.js';
@@ -63,6 +64,8 @@ export interface ReportData {
   sums: readonly PartialSums[];
   /** The spans each machine has data for (of any material or product), as read (hours or windows), joined where they touch: where its gaps are. */
   spans: ReadonlyMap<string, readonly { start: number; end: number }[]>;
+  /** The spans each machine has sums in scope for: where it ran the scope's material or product. */
+  keptSpans: ReadonlyMap<string, readonly { start: number; end: number }[]>;
   /** Milliseconds each machine's windows cover in the period, of any material or product. */
   covered: ReadonlyMap<string, number>;
   /** Milliseconds each machine's windows cover per step of the chart, by the step's start. */
@@ -126,7 +129,7 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   // (agent/src/reports/README.md, "Coverage").
   const configuredFor = (m: string) => {
     const info = s.machines.get(m);
-    return (scope.material !== undefined && info?.material === scope.material) || (scope.product !== undefined && info?.product === scope.product);
+    return (scope.material === undefined || info?.material === scope.material) && (scope.product === undefined || info?.product === scope.product);
   };
   const expectedOf = (list: readonly PartialSums[]): readonly string[] => {
     if (scope.material === undefined && scope.product === undefined) return scope.machines;
@@ -159,7 +162,8 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   };
 
   const machineSums = new Map(group((p) => p.machine));
-  const byMachine: ReportRow[] = scope.machines
+  // A material or product scope lists the machines it expects, not every machine of the plant.
+  const byMachine: ReportRow[] = expected
     .slice()
     .sort()
     .map((m) => {
@@ -208,6 +212,15 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
         for (const [mk, v] of Object.entries(measures)) r[mk] = (r[mk] ?? 0) + v;
       }
     }
+  }
+  // Scrap kg stored without a destination split went somewhere not known, as in ESRS E5-5.
+  for (const p of parts) {
+    const split = Object.values(p.split?.destination ?? {}).reduce((a, m) => a + (m.scrap_kg ?? 0), 0);
+    const rest = (p.sums.scrap_kg ?? 0) - split;
+    if (rest <= 1e-9 * Math.max(1, split)) continue;
+    let r = destinations.get(UNKNOWN_DESTINATION);
+    if (r === undefined) destinations.set(UNKNOWN_DESTINATION, (r = {}));
+    r.scrap_kg = (r.scrap_kg ?? 0) + rest;
   }
   const scrapParts = [...reasons.values()].reduce((a, r) => a + (r.parts_scrap ?? 0), 0);
   const byReason: ReportReasonRow[] = [...reasons]
@@ -284,10 +297,10 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   const machines = new Set(scope.machines);
   // An entry has no material or product of its own: of a material or product scope, it is listed
   // where its machine ran that material or product (at the resolution of the sums read).
-  const ranScope = scope.material === undefined && scope.product === undefined ? undefined : parts;
+  const ranScope = scope.material === undefined && scope.product === undefined ? undefined : data.keptSpans;
   const entries: ReportEntry[] = (data.entries ?? [])
     .filter((e) => machines.has(e.current.machine) && e.current.ts >= period.start && e.current.ts < period.end)
-    .filter((e) => ranScope === undefined || ranScope.some((p) => p.machine === e.current.machine && e.current.ts >= p.start && e.current.ts < p.end))
+    .filter((e) => ranScope === undefined || (ranScope.get(e.current.machine) ?? []).some((sp) => e.current.ts >= sp.start && e.current.ts < sp.end))
     .map((e) => {
       const { history: _history, ...current } = entryToJson(e);
       return current;

@@ -82,6 +82,15 @@ describe('the opportunity\'s kg and totals', () => {
     expect(o.total.saved_parts).toBeCloseTo(60, 9);
     expect(o.total.saved_kg).toBeUndefined();
     expect(o.total.saved_co2e_kg).toBeUndefined();
+    // Nor money or critical raw materials of that material: m1's alone would read as the whole.
+    expect(o.total.saved_cost.EUR).toBeUndefined();
+    expect(o.total.saved_crm_kg.Mn).toBeUndefined();
+    // Scrap parts of which only some have kg give no kg per part at all, rather than a diluted one.
+    const partly = shiftSums('m1', 1, 1000, 90);
+    delete partly.sums.scrap_kg;
+    const mixed = opportunityOf([weighed, partly], [shift('m1', 2, 1000, 10)], options);
+    expect(mixed.rows[0]!.saved_parts).toBeGreaterThan(0);
+    expect(mixed.rows[0]!.saved_kg).toBeUndefined();
     // A machine at its best saves 0 kg whatever it weighs.
     const atBest = opportunityOf([unweighed], [shift('m2', 0, 1000, 50)], options);
     expect(atBest.total.saved_kg).toBe(0);

@@ -46,23 +46,30 @@ export function opportunityOf(parts: Iterable<PartialSums>, demonstrated: Iterab
     if (cur === undefined || d.scrap_rate < cur.scrap_rate || (d.scrap_rate === cur.scrap_rate && d.start > cur.start)) best.set(key, d);
   }
 
-  const actual = new Map<string, { machine: string; material: string; num: number; den: number; machineParts: number; machineKg: number }>();
+  const actual = new Map<string, { machine: string; material: string; num: number; den: number; machineParts: number; machineKg: number; kgKnown: boolean }>();
   for (const p of parts) {
     const r = p.ratios.scrap_rate;
     if (r === undefined || p.material === undefined) continue;
     const key = `${p.machine}\u0000${p.material}`;
     let a = actual.get(key);
-    if (a === undefined) actual.set(key, (a = { machine: p.machine, material: p.material, num: 0, den: 0, machineParts: 0, machineKg: 0 }));
+    if (a === undefined) actual.set(key, (a = { machine: p.machine, material: p.material, num: 0, den: 0, machineParts: 0, machineKg: 0, kgKnown: true }));
     a.num += r[0];
     a.den += r[1];
     // The machine's own scrap: a manual entry may be kg without parts (a purge), which is no mass of a part.
-    a.machineParts += (p.sums.parts_scrap ?? 0) - (p.sums.manual_scrap_parts ?? 0);
-    a.machineKg += (p.sums.scrap_kg ?? 0) - (p.sums.manual_scrap_kg ?? 0);
+    const parts = (p.sums.parts_scrap ?? 0) - (p.sums.manual_scrap_parts ?? 0);
+    const kg = (p.sums.scrap_kg ?? 0) - (p.sums.manual_scrap_kg ?? 0);
+    // Scrap parts without their kg (a product without a part mass) have no mass to average in.
+    if (parts > 0 && kg <= 0) a.kgKnown = false;
+    a.machineParts += parts;
+    a.machineKg += kg;
   }
 
   const total: ReportOpportunity['total'] = { saved_parts: 0, saved_cost: {}, saved_crm_kg: {} };
   let kgKnown = true;
   let co2eKnown = true;
+  // Currencies and elements of which some row's saving is not known: their totals would be partial.
+  const costUnknown = new Set<string>();
+  const crmUnknown = new Set<string>();
   const rows: OpportunityRow[] = [];
   for (const [key, a] of [...actual].sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (a.den === 0) continue;
@@ -79,16 +86,18 @@ export function opportunityOf(parts: Iterable<PartialSums>, demonstrated: Iterab
     total.saved_parts += row.saved_parts;
     rows.push(row);
     // No part saved is no kg saved; otherwise at the kg per scrap part the machine weighed (or counted).
-    const kgPerPart = a.machineParts > 0 && a.machineKg > 0 ? a.machineKg / a.machineParts : undefined;
+    const kgPerPart = a.kgKnown && a.machineParts > 0 && a.machineKg > 0 ? a.machineKg / a.machineParts : undefined;
     const kg = row.saved_parts === 0 ? 0 : kgPerPart === undefined ? undefined : row.saved_parts * kgPerPart;
+    const m = o.materialOf(a.material);
     if (kg === undefined) {
       kgKnown = false;
       co2eKnown = false;
+      if (m?.pricePerKg !== undefined) costUnknown.add(m.currency);
+      for (const el of Object.keys(m?.crm ?? {})) crmUnknown.add(el);
       continue;
     }
     row.saved_kg = kg;
     total.saved_kg = (total.saved_kg ?? 0) + kg;
-    const m = o.materialOf(a.material);
     if (m?.pricePerKg !== undefined) {
       const cost = kg * (m.pricePerKg - m.scrapValuePerKg);
       row.saved_cost = { [m.currency]: cost };
@@ -107,6 +116,8 @@ export function opportunityOf(parts: Iterable<PartialSums>, demonstrated: Iterab
   // A total of what is known of some rows only would read as the whole saving: absent instead.
   if (!kgKnown) delete total.saved_kg;
   if (!co2eKnown) delete total.saved_co2e_kg;
+  for (const c of costUnknown) delete total.saved_cost[c];
+  for (const el of crmUnknown) delete total.saved_crm_kg[el];
   // The largest saving first: the line a production manager reads first.
   rows.sort((x, y) => (y.saved_kg ?? 0) - (x.saved_kg ?? 0) || y.saved_parts - x.saved_parts || (x.machine < y.machine ? -1 : 1));
   return { basis: o.basis, min_parts: o.minParts, lookback_ms: o.lookbackMs, rows, total };

@@ -1,3 +1,4 @@
+import { MAX_ENTRIES } from './read.js';
 import PDFDocument from 'pdfkit';
 import type { ReportJson, ReportLanguage } from '../api/report-contract.js';
 import { periodOf } from '../kpi/periods.js';
@@ -707,7 +708,7 @@ class Writer {
     }
 
     this.subheading(w.t('title.entries'));
-    if (dq.entries_truncated) this.para(w.t('quality.entriesTruncated', { count: w.number(dq.entries.length) }), { color: NOTE });
+    if (dq.entries_truncated) this.para(w.t('quality.entriesTruncated', { count: w.number(MAX_ENTRIES) }), { color: NOTE });
     if (!dq.entries_available) this.para(w.t('quality.entriesUnavailable'));
     else if (dq.entries.length === 0) this.para(w.t('quality.noEntries'));
     else {

@@ -19,18 +19,20 @@ export interface ReportSources {
 export const MAX_ENTRIES = 10_000;
 
 /**
- * The sums of a period to compare with. Of a running period, only as much of the other as has
- * passed of this one (the first 3 days and 10 hours of last month against this month's): a
- * whole month against a part of one would read as a drop of everything counted. Whole site days
- * where they can be read, hours or windows for the rest.
+ * The sums of a period to compare with, up to `to`: whole site days where they can be read (the
+ * reader's coarse sums), then whole hours, then the windows of the last part hour.
  */
-async function comparisonSums(reader: KpiReader, p: ReportPeriod, to: number): Promise<Iterable<PartialSums>> {
+async function comparisonSums(reader: KpiReader, p: ReportPeriod, to: number, timeZone: string): Promise<Iterable<PartialSums>> {
   if (to >= p.end) return reader.sums({ from: p.start, to: p.end, coarse: true });
-  const hour = Math.max(p.start, to - (to % HOUR_MS));
-  const [whole, rest] = await Promise.all([reader.sums({ from: p.start, to: hour, coarse: true }), hour < to ? reader.sums({ from: hour, to }) : []]);
+  const midnight = Math.max(p.start, periodOf('day', timeZone, to)!.start);
+  const hour = Math.max(midnight, to - (to % HOUR_MS));
+  const reads = await Promise.all([
+    midnight > p.start ? reader.sums({ from: p.start, to: midnight, coarse: true }) : [],
+    hour > midnight ? reader.sums({ from: midnight, to: hour }) : [],
+    to > hour ? reader.sums({ from: hour, to }) : [],
+  ]);
   return (function* () {
-    yield* whole;
-    yield* rest;
+    for (const r of reads) yield* r;
   })();
 }
 
@@ -42,7 +44,7 @@ async function comparisonSums(reader: KpiReader, p: ReportPeriod, to: number): P
  */
 export async function readReport(
   src: ReportSources,
-  q: { period: ReportPeriod; scope: ReportScope; ctx: PeriodContext; now: number; windowSize: number; opportunity: { basis: 'shift' | 'day'; lookbackMs: number } },
+  q: { period: ReportPeriod; scope: ReportScope; ctx: PeriodContext; now: number; windowSize: number; allowedLateness: number; opportunity: { basis: 'shift' | 'day'; lookbackMs: number } },
   progress: (step: string) => void = () => {},
 ): Promise<ReportData> {
   const { period, scope, ctx } = q;
@@ -57,13 +59,16 @@ export async function readReport(
   const collapsed = collapseSums(await src.reader.sums({ from: period.start, to: period.end }), machineInScope, keep, stepStart);
 
   progress('comparisons');
-  const elapsed = Math.min(q.now, period.end) - period.start;
+  // Of a running period, the others only as far as this one has data due: its windows that
+  // ended allowedLateness ago (the first 3 days and 10 hours of last month against this month
+  // so far). A whole month against part of one would read as a drop of everything counted.
+  const due = Math.floor((q.now - q.allowedLateness) / q.windowSize) * q.windowSize;
+  const elapsed = Math.max(0, Math.min(due, period.end) - period.start);
   const compare = async (p: ReportPeriod | undefined) => {
     if (p === undefined) return undefined;
-    const toDate = q.now < period.end;
-    const span = toDate ? { ...p, end: Math.min(p.end, p.start + elapsed) } : p;
-    const { sums, covered } = collapseComparison(await comparisonSums(src.reader, p, span.end), machineInScope, keep);
-    return { period: span, sums, covered, toDate };
+    const end = q.now < period.end ? Math.min(p.end, p.start + elapsed) : p.end;
+    const { sums, covered } = collapseComparison(await comparisonSums(src.reader, p, end, ctx.timeZone), machineInScope, keep);
+    return { period: { ...p, end }, sums, covered, toDate: end < p.end };
   };
   const [previous, year] = await Promise.all([compare(previousPeriod(period, ctx)), compare(yearBefore(period, ctx))]);
 
@@ -85,21 +90,24 @@ export async function readReport(
   }
 
   progress('entries');
-  const listed = src.entries?.list({ from: period.start, to: period.end, limit: MAX_ENTRIES + 1 });
+  // Per machine of the scope, so the limit is the scope's, not the site's.
+  const entries = src.entries;
+  const listed = entries === undefined ? undefined : scope.machines.flatMap((machine) => entries.list({ machine, from: period.start, to: period.end, limit: MAX_ENTRIES + 1 }));
   return {
     period,
     scope,
     now: q.now,
     sums: collapsed.sums,
     spans: collapsed.spans,
+    keptSpans: collapsed.keptSpans,
     covered: collapsed.covered,
     coveredByStep: collapsed.coveredByStep,
-    // Gaps are as fine as what was read: hours, or windows where the store kept no hours.
+    // Gaps are no finer than the coarsest span read: hours, or windows where hours are not kept.
     resolutionMs: collapsed.resolutionMs ?? q.windowSize,
     previous,
     yearBefore: year,
     demonstrated,
-    entries: listed?.slice(0, MAX_ENTRIES),
+    entries: listed?.sort((a, b) => a.current.ts - b.current.ts).slice(0, MAX_ENTRIES),
     entriesTruncated: listed !== undefined && listed.length > MAX_ENTRIES,
   };
 }

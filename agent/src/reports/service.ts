@@ -91,7 +91,7 @@ export async function makeReport(c: ReportContext, req: ReportRequest, progress?
 
   const basis = sites.every((s) => (calendars.get(s)?.versions.length ?? 0) > 0) ? 'shift' : 'day';
   const opportunity = { basis, minParts: cfg.reports.opportunity.minParts, lookbackMs: cfg.reports.opportunity.lookback } as const;
-  const data = await readReport(c, { period, scope, ctx, now, windowSize: cfg.kpi.windowSize, opportunity }, progress);
+  const data = await readReport(c, { period, scope, ctx, now, windowSize: cfg.kpi.windowSize, allowedLateness: cfg.kpi.allowedLateness, opportunity }, progress);
 
   const reasons: ReportSettings['reasons'] = Object.fromEntries(
     sites.flatMap((s) => Object.entries(cfg.sites[s]?.scrapReasons ?? {}).map(([code, r]) => [code, { label: { en: r.label.en, nl: r.label.nl ?? r.label.en }, group: r.group }])),

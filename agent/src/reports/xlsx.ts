@@ -1,3 +1,4 @@
+import { MAX_ENTRIES } from './read.js';
 import ExcelJS from 'exceljs';
 import type { ReportFigures, ReportJson, ReportLanguage } from '../api/report-contract.js';
 import { zoneOffset } from '../kpi/site-time.js';
@@ -615,7 +616,7 @@ function qualitySheets(wb: ExcelJS.Workbook, r: ReportJson, w: ReportWords): voi
       textColumn(w.t('col.deleted'), (e: E) => w.t(e.deleted ? 'word.yes' : 'word.no')),
     ],
     dq.entries,
-    { keys: 2, notes: !dq.entries_available ? [w.t('quality.entriesUnavailable')] : dq.entries.length === 0 ? [w.t('quality.noEntries')] : dq.entries_truncated ? [w.t('quality.entriesTruncated', { count: w.number(dq.entries.length) })] : [] },
+    { keys: 2, notes: !dq.entries_available ? [w.t('quality.entriesUnavailable')] : dq.entries.length === 0 ? [w.t('quality.noEntries')] : dq.entries_truncated ? [w.t('quality.entriesTruncated', { count: w.number(MAX_ENTRIES) })] : [] },
   );
 }
 

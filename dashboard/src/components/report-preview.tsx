@@ -532,7 +532,7 @@ function Quality({ r }: { r: ReportJson }) {
         ))}
       </dl>
       <h4>{t('machine.entries')}</h4>
-      {q.entries_truncated && <p class="notice">{t('report.q.entriesTruncated', { count: amount(lang, q.entries.length) })}</p>}
+      {q.entries_truncated && <p class="notice">{t('report.q.entriesTruncated')}</p>}
       {!q.entries_available ? (
         <p class="muted">{t('report.q.entriesCentral')}</p>
       ) : q.entries.length === 0 ? (
