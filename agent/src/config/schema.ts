@@ -245,7 +245,7 @@ export const machineSchema = z.strictObject({
     .meta({ description: 'Where this machine\'s scrap goes, over its material\'s (e.g. `internal_reuse` for regrind at an injection-moulding machine); a reason\'s own destination wins.' }),
   signals: signalsSchema
     .optional()
-    .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`.' }),
+    .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`. A signal no source maps for the machine is not measured: absent from its windows, never 0 (`check-config` warns).' }),
 });
 /** A validated machine entry. */
 export type MachineConfig = z.output<typeof machineSchema>;
@@ -459,7 +459,7 @@ export const configSchema = z
       .strictObject({
         signals: signalsSchema
           .default({})
-          .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`.' }),
+          .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`. A machine measures an inherited signal only where a source maps it for that machine; elsewhere it is absent from the windows, never 0 (`check-config` warns).' }),
         targets: targetsSchema.optional().meta({ description: 'Targets every machine is shown against unless it has its own.' }),
       })
       .prefault({})
