@@ -218,6 +218,23 @@ const BROKEN: BrokenCase[] = [
     expected: /expected a number > 0/,
   },
   {
+    name: 'an OPC UA source that reads a machine not listed under machines',
+    text: yamlOf([
+      'sources.1',
+      {
+        type: 'opcua',
+        endpointUrl: 'opc.tcp://127.0.0.1:4840',
+        machines: [
+          { machine: 'plant1/line1/press-01', signals: { parts_good: { nodeId: 'ns=1;s=press-01/Good' } } },
+          { machine: 'plant1/line9/press-09', signals: { parts_good: { nodeId: 'ns=1;s=press-09/Good' } } },
+        ],
+      },
+    ]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[1].machines[1].machine', '"plant1/line9/press-09"'],
+    expected: /unknown machine "plant1\/line9\/press-09"; expected a machine path listed under `machines`: plant1\/line1\/press-01, plant1\/line1\/press-02/,
+  },
+  {
     name: 'QoS 2',
     text: yamlOf(['sources.0.qos', 2]),
     code: 'YW_ERR_CONFIG_INVALID',

@@ -7,6 +7,7 @@ import { WEEKDAYS } from '../kpi/shifts.js';
 import { isTimeZone, minuteOfDay, parseDate } from '../kpi/site-time.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
+import { unknownMachines } from './source-mappings.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { simulatorSchema } from '../simulator/config.js';
@@ -533,6 +534,13 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['sinks', i, 'id'], message: `sink id "${s.id}" is the delivery channel of report schedule "${schedule}"; expected another id` });
       }
     });
+    // A source that reads a machine not listed under `machines` would have every sample rejected at run time.
+    const listed = cfg.machines.map((m) => m.path);
+    const expected =
+      listed.length === 0 ? 'expected a machine path listed under `machines` (none are listed)' : `expected a machine path listed under \`machines\`: ${listed.slice(0, 5).join(', ')}${listed.length > 5 ? ', …' : ''}`;
+    for (const { key, machine } of unknownMachines(cfg.sources, cfg.machines)) {
+      ctx.addIssue({ code: 'custom', path: key, message: `unknown machine "${machine}"; ${expected}` });
+    }
     for (const kind of ['sources', 'sinks'] as const) {
       const ids = new Map<string, number>();
       cfg[kind].forEach((s, i) => {

@@ -32,3 +32,9 @@ export function sourceMappings(sources: readonly SourceConfig[]): SourceMapping[
     }
   });
 }
+
+/** Mappings that name a machine not in `machines` (the rejection a schema check turns into an error). */
+export function unknownMachines(sources: readonly SourceConfig[], machines: readonly { path: string }[]): { key: (string | number)[]; machine: string }[] {
+  const configured = new Set(machines.map((m) => m.path));
+  return sourceMappings(sources).flatMap((m) => (m.machine !== undefined && !configured.has(m.machine) ? [{ key: [...m.key, 'machine'], machine: m.machine }] : []));
+}
