@@ -53,6 +53,34 @@ describe('yieldwatch CLI', () => {
     expect(r.output).toMatch(/kpi\.windowSize/);
   });
 
+  it('check-config: a declared signal no source maps is a warning naming the machine and the signal (exit 0); an OPC UA source reading an unlisted machine is an error naming the key (exit 1)', async () => {
+    const opcua = (machines: string[]) => ({
+      type: 'opcua',
+      endpointUrl: 'opc.tcp://127.0.0.1:4840',
+      machines: machines.map((machine) => ({ machine, signals: { parts_good: { nodeId: `ns=1;s=${machine}/Good` }, parts_scrap: { nodeId: `ns=1;s=${machine}/Scrap` } } })),
+    });
+    const raw = {
+      machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' }, material_in_kg: { kind: 'counter' } } },
+      machines: [{ path: 'plant1/line1/press1' }, { path: 'plant1/line2/press2' }],
+      sources: [
+        { type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ topic: 'plant1/line1/{machine}/counters', site: 'plant1', line: 'line1', fields: { parts_good: 'good', parts_scrap: 'scrap', material_in_kg: 'kg' }, timestamp: { field: 'ts' } }] },
+        opcua(['plant1/line2/press2']),
+      ],
+    };
+    const warned = join(dir, 'unmapped.yaml');
+    writeFileSync(warned, stringify(raw));
+    const ok = await run(['check-config', warned]);
+    expect(ok.code, ok.output).toBe(0);
+    expect(ok.output).toMatch(/is valid: 2 machines, 2 sources/);
+    expect(ok.output.match(/^warning: .*no source maps.*$/gm)).toEqual([expect.stringMatching(/^warning: plant1\/line2\/press2 declares material_in_kg \(inherited from machineDefaults\.signals\), but no source maps it for this machine/)]);
+
+    const refused = join(dir, 'unknown-machine.yaml');
+    writeFileSync(refused, stringify({ ...raw, sources: [raw.sources[0], opcua(['plant1/line2/press2', 'plant1/line3/press3'])] }));
+    const bad = await run(['check-config', refused]);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/sources\[1\]\.machines\[1\]\.machine \(line \d+\): unknown machine "plant1\/line3\/press3"; expected a machine path listed under `machines`/);
+  });
+
   it('an unknown option is a usage error (exit 2), a missing input file a clear error (exit 1)', async () => {
     const r = await run(['replay', '--confg', 'x.yaml']);
     expect(r.code).toBe(2);

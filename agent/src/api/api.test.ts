@@ -27,7 +27,7 @@ describe('HTTP API', () => {
     const pipeline = createPipeline(cfg, store, new VirtualClock(0));
     pipeline.reject('invalid_json');
     app = buildApp({
-      reader: storeReader(store, cfg, cfg.machines.map((m) => ({ machine: m.path, site: 'plant1', line: 'l1', name: 'x', signals: {} })), new VirtualClock(0)),
+      reader: storeReader(store, cfg, cfg.machines.map((m) => ({ machine: m.path, site: 'plant1', line: 'l1', name: 'x', signals: {}, not_measured: [] })), new VirtualClock(0)),
       registry: createMetrics({ pipeline, store, sources: [] }),
       health: () => ({ store: { status: 'ok' }, 'source:scenario': sourceHealth }),
     });

@@ -32,8 +32,14 @@ export interface MachineInfo {
   name: string;
   product?: string | undefined;
   material?: string | undefined;
-  /** Each measured signal's kind (`counter`, `delta`, `gauge`). */
+  /** Each measured signal's kind (`counter`, `delta`, `gauge`): a signal the machine declares and a source maps. */
   signals: Record<string, string>;
+  /**
+   * Signals the machine declares (its own or from `machineDefaults`) that no source maps: they are
+   * not measured, so they and the KPIs that need them are absent from its windows, never 0
+   * (agent/src/kpi/README.md, "Measured signals"). Empty when every declared signal is mapped, and for a machine the central dashboard knows only from InfluxDB.
+   */
+  not_measured: string[];
   /** What the dashboard holds the machine against: green when met, amber within `band`, red beyond. */
   targets?: { yield?: number; scrap_rate?: number; band: number };
 }

@@ -9,6 +9,7 @@ import { renderJsonSchema, renderReference } from './generate-docs.js';
 import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
 import { siteCalendars } from './site-calendars.js';
 import { configWarnings } from './warnings.js';
+import { machineSignals } from './machine-signals.js';
 import type { MqttSourceConfig } from '../sources/mqtt/config.js';
 
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
@@ -215,6 +216,23 @@ const BROKEN: BrokenCase[] = [
     code: 'YW_ERR_CONFIG_INVALID',
     names: ['machineDefaults.signals.parts_good.rollover', 'got 0'],
     expected: /expected a number > 0/,
+  },
+  {
+    name: 'an OPC UA source that reads a machine not listed under machines',
+    text: yamlOf([
+      'sources.1',
+      {
+        type: 'opcua',
+        endpointUrl: 'opc.tcp://127.0.0.1:4840',
+        machines: [
+          { machine: 'plant1/line1/press-01', signals: { parts_good: { nodeId: 'ns=1;s=press-01/Good' } } },
+          { machine: 'plant1/line9/press-09', signals: { parts_good: { nodeId: 'ns=1;s=press-09/Good' } } },
+        ],
+      },
+    ]),
+    code: 'YW_ERR_CONFIG_INVALID',
+    names: ['sources[1].machines[1].machine', '"plant1/line9/press-09"'],
+    expected: /unknown machine "plant1\/line9\/press-09"; expected a machine path listed under `machines`: plant1\/line1\/press-01, plant1\/line1\/press-02/,
   },
   {
     name: 'QoS 2',
@@ -580,6 +598,56 @@ describe('config warnings', () => {
     const limited = structuredClone(base) as { machines: { signals: { parts_good: Record<string, unknown> } }[] };
     limited.machines[0]!.signals.parts_good.maxRatePerSecond = 10;
     expect(configWarnings(validateConfig({ ...base, machines: limited.machines }))).toEqual([]);
+  });
+});
+
+describe('signals no source maps', () => {
+  const topic = (t: Record<string, unknown>) => ({ type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ fields: { parts_good: 'good' }, timestamp: { field: 'ts' }, ...t }] });
+  const measuredOf = (sources: unknown[], paths: string[]) => {
+    const cfg = validateConfig({ machineDefaults: { signals: { parts_good: { kind: 'delta' } } }, machines: paths.map((path) => ({ path })), sources });
+    return Object.fromEntries([...machineSignals(cfg)].map(([path, s]) => [path, Object.keys(s.measured)]));
+  };
+
+  it('a topic template maps its signals for the machines whose fixed levels it matches and whose levels it captures', () => {
+    const paths = ['p1/l1/m1', 'p1/l2/m2', 'p2/l1/m3', 'p1/a1/l1/m4'];
+    expect(measuredOf([topic({ topic: 'p1/{line}/{machine}', site: 'p1' })], paths)).toEqual({ 'p1/l1/m1': ['parts_good'], 'p1/l2/m2': ['parts_good'], 'p2/l1/m3': [], 'p1/a1/l1/m4': [] });
+    expect(measuredOf([topic({ topic: '{site}/x/{machine}', line: 'l1' })], paths)).toEqual({ 'p1/l1/m1': ['parts_good'], 'p1/l2/m2': [], 'p2/l1/m3': ['parts_good'], 'p1/a1/l1/m4': [] });
+    expect(measuredOf([topic({ topic: '{site}/{area}/{line}/{machine}' })], paths)).toEqual({ 'p1/l1/m1': [], 'p1/l2/m2': [], 'p2/l1/m3': [], 'p1/a1/l1/m4': ['parts_good'] });
+    expect(measuredOf([topic({ topic: '{site}/{line}/{machine}', area: 'a1' })], paths)).toEqual({ 'p1/l1/m1': [], 'p1/l2/m2': [], 'p2/l1/m3': [], 'p1/a1/l1/m4': ['parts_good'] });
+  });
+
+  it('scrap counted per reason maps parts_scrap, over MQTT and OPC UA', () => {
+    const cfg = validateConfig({
+      machineDefaults: { signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'counter' } } },
+      machines: [{ path: 'p1/l1/m1' }, { path: 'p1/l2/m2' }],
+      sources: [
+        topic({ topic: 'p1/l1/{machine}', site: 'p1', line: 'l1', fields: {}, scrapByReason: { object: 'scrap' } }),
+        { type: 'opcua', endpointUrl: 'opc.tcp://127.0.0.1:4840', machines: [{ machine: 'p1/l2/m2', signals: { parts_good: { nodeId: 'ns=1;s=g' } }, scrapByReason: { burr: { nodeId: 'ns=1;s=b' } } }] },
+      ],
+    });
+    const s = machineSignals(cfg);
+    expect(Object.keys(s.get('p1/l1/m1')!.measured)).toEqual(['parts_scrap']);
+    expect(s.get('p1/l1/m1')!.notMeasured).toEqual([{ signal: 'parts_good', declaredIn: 'machineDefaults.signals' }]);
+    expect(Object.keys(s.get('p1/l2/m2')!.measured)).toEqual(['parts_good', 'parts_scrap']);
+    expect(configWarnings(cfg)).toEqual([expect.stringMatching(/^p1\/l1\/m1 declares parts_good \(inherited from machineDefaults\.signals\), but no source maps it for this machine: it is not measured/)]);
+  });
+
+  it('a machine\'s own unmapped signal is named with its key', () => {
+    const cfg = validateConfig({ machines: [{ path: 'p1/l1/m1', signals: { parts_good: { kind: 'delta' }, material_in_kg: { kind: 'counter', maxRatePerSecond: 1 } } }], sources: [topic({ topic: '{site}/{line}/{machine}' })] });
+    expect(configWarnings(cfg)).toEqual([expect.stringMatching(/^p1\/l1\/m1 declares material_in_kg \(in machines\[0\]\.signals\), but no source maps it.*remove it from machines\[0\]\.signals\.$/)]);
+  });
+
+  it('a config without sources measures what it declares (a program feeds its pipeline), and warns of nothing', () => {
+    const cfg = validateConfig({ machineDefaults: { signals: { parts_good: { kind: 'delta' }, material_in_kg: { kind: 'delta' } } }, machines: [{ path: 'p1/l1/m1' }] });
+    expect(Object.keys(machineSignals(cfg).get('p1/l1/m1')!.measured)).toEqual(['parts_good', 'material_in_kg']);
+    expect(configWarnings(cfg)).toEqual([]);
+  });
+
+  it('the shipped configs map every signal their machines declare', () => {
+    for (const file of ['example.yaml', 'demo.yaml']) {
+      const { config } = loadConfig(join(CONFIG_DIR, file), { MQTT_PASSWORD: 'x' });
+      expect(configWarnings(config).filter((w) => w.includes('no source maps')), file).toEqual([]);
+    }
   });
 });
 

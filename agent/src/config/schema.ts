@@ -7,6 +7,7 @@ import { WEEKDAYS } from '../kpi/shifts.js';
 import { isTimeZone, minuteOfDay, parseDate } from '../kpi/site-time.js';
 import { SUMMED_SIGNALS } from '../core/signals.js';
 import { SOURCE_TYPES, type SourceConfig } from '../sources/registry.js';
+import { unknownMachines } from './source-mappings.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
 import { alertsSchema, resolveRules, type AlertRule } from '../alerts/config.js';
 import { simulatorSchema } from '../simulator/config.js';
@@ -245,7 +246,7 @@ export const machineSchema = z.strictObject({
     .meta({ description: 'Where this machine\'s scrap goes, over its material\'s (e.g. `internal_reuse` for regrind at an injection-moulding machine); a reason\'s own destination wins.' }),
   signals: signalsSchema
     .optional()
-    .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`.' }),
+    .meta({ description: 'Signal kinds of this machine by canonical name; each replaces the same signal in `machineDefaults.signals`. A signal no source maps for the machine is not measured: absent from its windows, never 0 (`check-config` warns).' }),
 });
 /** A validated machine entry. */
 export type MachineConfig = z.output<typeof machineSchema>;
@@ -469,7 +470,7 @@ export const configSchema = z
       .strictObject({
         signals: signalsSchema
           .default({})
-          .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`.' }),
+          .meta({ description: 'Signal kinds by canonical name; a PLC counter is usually `kind: counter` with its `rollover`. A machine measures an inherited signal only where a source maps it for that machine; elsewhere it is absent from the windows, never 0 (`check-config` warns).' }),
         targets: targetsSchema.optional().meta({ description: 'Targets every machine is shown against unless it has its own.' }),
       })
       .prefault({})
@@ -543,6 +544,13 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['sinks', i, 'id'], message: `sink id "${s.id}" is the delivery channel of report schedule "${schedule}"; expected another id` });
       }
     });
+    // A source that reads a machine not listed under `machines` would have every sample rejected at run time.
+    const listed = cfg.machines.map((m) => m.path);
+    const expected =
+      listed.length === 0 ? 'expected a machine path listed under `machines` (none are listed)' : `expected a machine path listed under \`machines\`: ${listed.slice(0, 5).join(', ')}${listed.length > 5 ? ', …' : ''}`;
+    for (const { key, machine } of unknownMachines(cfg.sources, cfg.machines)) {
+      ctx.addIssue({ code: 'custom', path: key, message: `unknown machine "${machine}"; ${expected}` });
+    }
     for (const kind of ['sources', 'sinks'] as const) {
       const ids = new Map<string, number>();
       cfg[kind].forEach((s, i) => {

@@ -1,3 +1,4 @@
+import { machineSignals } from './machine-signals.js';
 import type { Config } from './schema.js';
 
 /**
@@ -6,9 +7,10 @@ import type { Config } from './schema.js';
  */
 export function configWarnings(cfg: Config): string[] {
   const out: string[] = [];
+  const signals = machineSignals(cfg);
   const unguarded = cfg.machines.flatMap((m) =>
-    Object.entries({ ...cfg.machineDefaults.signals, ...m.signals })
-      .filter(([, s]) => s?.kind === 'counter' && s.maxRatePerSecond === undefined)
+    Object.entries(signals.get(m.path)!.measured)
+      .filter(([, s]) => s.kind === 'counter' && s.maxRatePerSecond === undefined)
       .map(([name]) => `${m.path} ${name}`),
   );
   cfg.sources.forEach((s, i) => {
@@ -21,5 +23,16 @@ export function configWarnings(cfg: Config): string[] {
       );
     });
   });
+  // Valid, since machineDefaults may declare more than a machine has; but nothing will ever count it there.
+  for (const [path, { notMeasured }] of signals) {
+    for (const { signal, declaredIn } of notMeasured) {
+      const inherited = declaredIn === 'machineDefaults.signals';
+      out.push(
+        `${path} declares ${signal} (${inherited ? 'inherited from' : 'in'} ${declaredIn}), but no source maps it for this machine: ` +
+          'it is not measured, and the KPIs that need it are absent from its windows. ' +
+          (inherited ? 'Map it in a source if the machine has it, or declare it only on the machines that have it.' : `Map it in a source, or remove it from ${declaredIn}.`),
+      );
+    }
+  }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { MachineInfo } from '../api/contract.js';
+import { machineSignals } from '../config/machine-signals.js';
 import type { Config } from '../config/schema.js';
 import { parseMachinePath } from '../core/sample.js';
 
@@ -10,12 +11,16 @@ function targetsJson(t: NonNullable<Targets> | Record<string, never>): MachineIn
   return { ...(v.yield !== undefined ? { yield: v.yield } : {}), ...(v.scrapRate !== undefined ? { scrap_rate: v.scrapRate } : {}), band: v.band ?? 0.02 };
 }
 
-/** The configured machines as the API lists them: ISA-95 levels, product, material and each signal's kind. */
+/**
+ * The configured machines as the API lists them: ISA-95 levels, product, material, each measured
+ * signal's kind, and the declared signals no source maps (why some KPIs of the machine are absent).
+ */
 export function machineList(cfg: Config): MachineInfo[] {
+  const declared = machineSignals(cfg);
   return cfg.machines.map((m) => {
     const ref = parseMachinePath(m.path)!;
     const product = m.product === undefined ? undefined : cfg.products[m.product];
-    const signals = { ...cfg.machineDefaults.signals, ...m.signals };
+    const { measured, notMeasured } = declared.get(m.path)!;
     const targets = targetsJson({ ...cfg.machineDefaults.targets, ...m.targets });
     return {
       machine: m.path,
@@ -25,7 +30,8 @@ export function machineList(cfg: Config): MachineInfo[] {
       name: m.name ?? ref.machine,
       product: m.product,
       material: product?.material ?? m.material,
-      signals: Object.fromEntries(Object.entries(signals).map(([k, v]) => [k, v!.kind])),
+      signals: Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, v.kind])),
+      not_measured: notMeasured.map((x) => x.signal),
       ...(targets !== undefined ? { targets } : {}),
     };
   });
@@ -43,5 +49,5 @@ export function foundMachine(cfg: Config, configured: ReadonlyMap<string, Machin
   const ref = parseMachinePath(path);
   if (ref === undefined) return undefined;
   const targets = targetsJson({ ...cfg.machineDefaults.targets });
-  return { machine: path, site: ref.site, area: ref.area, line: ref.line, name: ref.machine, product, material, signals: {}, ...(targets !== undefined ? { targets } : {}) };
+  return { machine: path, site: ref.site, area: ref.area, line: ref.line, name: ref.machine, product, material, signals: {}, not_measured: [], ...(targets !== undefined ? { targets } : {}) };
 }

@@ -1,3 +1,4 @@
+import { machineSignals } from '../config/machine-signals.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { OutboxWriter } from '../core/sink.js';
@@ -28,12 +29,16 @@ export function createPipeline(cfg: Config, store: Store, clock: Clock, events: 
   return new Pipeline(pipelineOptions(cfg), store, clock, events, writers);
 }
 
-/** Engine options from a validated config: machine signals merged over `machineDefaults`. */
+/**
+ * Engine options from a validated config: each machine's signals merged over `machineDefaults`,
+ * those that no source maps left out, so that they are absent from its windows instead of 0.
+ */
 export function engineOptions(cfg: Config): EngineOptions {
   const reasonsBySite = siteReasonCodes(cfg);
+  const signals = machineSignals(cfg);
   const machines: EngineMachine[] = cfg.machines.map((m) => ({
     path: m.path,
-    signals: { ...cfg.machineDefaults.signals, ...m.signals },
+    signals: signals.get(m.path)!.measured,
     product: m.product,
     material: m.material,
     partMassKg: m.partMassKg,

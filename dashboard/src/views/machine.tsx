@@ -5,6 +5,7 @@ import { SessionContext, useLocale } from '../context.js';
 import { TimeChart } from '../components/chart.js';
 import { amount, dateTime, percent, timeOfDay } from '../format.js';
 import type { MessageKey } from '../i18n.js';
+import { notMeasuredNote } from '../signals.js';
 
 const HOUR = 3_600_000;
 const RANGES: [MessageKey, number][] = [
@@ -109,11 +110,18 @@ export function MachineView({ machine }: { machine: string }) {
   const marks = useMemo(() => (data === undefined ? [] : data.entries.filter((e) => !e.deleted).map((e) => e.time)), [data]);
   const reasonLabel = (code: string) => (code === 'unassigned' ? t('reason.unassigned') : (site?.scrap_reasons[code]?.label[lang] ?? code));
   const k = data?.series.totals.kpis ?? {};
+  // Why some figures below show '–': the machine declares signals that no source reads.
+  const notMeasured = info === undefined ? undefined : notMeasuredNote(t, info.not_measured);
 
   return (
     <section class="machine">
       <h1>{info?.name ?? machine}</h1>
       <p class="muted">{machine}</p>
+      {notMeasured !== undefined && (
+        <p class="muted" data-not-measured>
+          {notMeasured}
+        </p>
+      )}
       <div class="ranges" role="group" aria-label={t('range.label')}>
         {RANGES.map(([key, span]) => (
           <button type="button" key={key} onClick={() => setRange(Date.now() - span, Date.now())} aria-pressed={Math.abs(range.to - range.from - span) < 60_000}>

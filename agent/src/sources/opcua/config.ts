@@ -41,7 +41,7 @@ export const opcuaMachineSchema = z.strictObject({
   machine: z
     .string()
     .regex(MACHINE_PATH_RE, { message: 'expected an ISA-95 path "site/line/machine" or "site/area/line/machine"' })
-    .meta({ description: 'ISA-95 machine path (`site/line/machine` or `site/area/line/machine`); must be listed under `machines:`.' }),
+    .meta({ description: 'ISA-95 machine path (`site/line/machine` or `site/area/line/machine`); must be listed under `machines:` (a config error otherwise).' }),
   signals: z
     .partialRecord(z.enum(OPCUA_SIGNALS), opcuaSignalSchema)
     .default({})
