@@ -16,8 +16,9 @@ import type { IConnackPacket, MqttClient, Packet } from 'mqtt';
  * Redelivery: until its PUBACK is sent the broker keeps a message in flight and, after a dropped
  * connection with the session resumed, sends it again. Its effect is already in memory, so the
  * packet ids applied but not yet acknowledged are kept per session (`admit`); a PUBLISH with
- * such an id is that message again, not applied twice, and its PUBACK waits like any other. A
- * new session (CONNACK without session present) forgets them: that broker has nothing in flight.
+ * such an id is that message again, not applied twice, and its PUBACK waits like any other (the
+ * id decides, not the DUP flag: aedes 1.2 resends without it). A new session (CONNACK without
+ * session present) forgets them: that broker has nothing in flight.
  *
  * PUBACKs belong to the connection their PUBLISH came on: those still queued when a new
  * connection is acknowledged are dropped, never sent on it (once acknowledged the broker may
@@ -92,7 +93,10 @@ export class HeldAcks {
     const ids = this.queue;
     if (ids.length === 0) return 0;
     this.queue = [];
-    if (!this.client.connected) {
+    const stream = this.client.stream;
+    // A socket that is already gone (its close not reported yet) counts as no connection: the ids
+    // stay applied, so the resumed session's redeliveries are recognised.
+    if (!this.client.connected || stream.destroyed || !stream.writable) {
       this.dropped += ids.length;
       return 0;
     }
@@ -109,7 +113,7 @@ export class HeldAcks {
       buf[at + 3] = id & 0xff;
       at += PUBACK_BYTES;
     }
-    this.client.stream.write(buf);
+    stream.write(buf);
     return ids.length;
   }
 
