@@ -20,6 +20,7 @@ import { partsHealth } from './observe/health.js';
 import { createMetrics } from './observe/metrics.js';
 import type { Pipeline } from './pipeline/pipeline.js';
 import { Ticker } from './pipeline/ticker.js';
+import { GroupCommit } from './pipeline/group-commit.js';
 import { Store } from './store/store.js';
 import { machineList } from './readers/machine-list.js';
 import { createPipeline } from './wiring/pipeline-options.js';
@@ -65,6 +66,8 @@ export class Agent {
   readonly registry: Registry;
   readonly app: FastifyInstance | undefined;
   private readonly ticker: Ticker;
+  /** The commits that sources holding acknowledgements wait for (core/commit-gate.ts). */
+  private readonly commits: GroupCommit;
   private readonly log: AgentLog;
   /** Delivery state of every sink and every scheduled report's delivery channel, read at call time. */
   private readonly sinks = (): ForwarderStatus[] => [...this.forwarders, ...this.reports.forwarders].map((f) => f.status());
@@ -88,7 +91,9 @@ export class Agent {
     });
     this.forwarders = config.sinks.map((sc) => createForwarder(sc, this.store.outbox, context(sc.id, { sink: sc.id, type: sc.type })));
     const wakeSinks = () => this.forwarders.forEach((f) => f.wake());
+    this.commits = new GroupCommit({ clock, intervalMs: config.kpi.commitInterval, maxMessages: config.kpi.commitMaxMessages, commit: () => this.pipeline.commitNow() });
     this.pipeline = createPipeline(config, this.store, clock, {
+      onCommitted: () => this.commits.committed(),
       onEmit: (aggregates) => {
         log.windowsEmitted(aggregates);
         wakeSinks();
@@ -160,6 +165,7 @@ export class Agent {
     const sink: SampleSink = {
       samples: (b) => this.pipeline.ingest(b),
       reject: (reason, machine) => this.pipeline.reject(reason, machine),
+      commits: this.commits,
     };
     await Promise.all(this.sources.map((s) => s.start(sink)));
     this.log.started({ machines: this.opts.config.machines.length, sources: this.sources.length, dataDir: this.opts.dataDir });
@@ -173,6 +179,7 @@ export class Agent {
     this.ticker.stop();
     // Waits for a report being made (the store stays open until it is recorded).
     await Promise.allSettled([...this.sources.map((s) => s.stop()), this.reports.stop()]);
+    this.commits.close();
     this.pipeline.tick();
     this.pipeline.checkpoint();
     // What a sink has not accepted yet stays in the outbox for the next start.

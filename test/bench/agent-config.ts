@@ -1,5 +1,5 @@
 import type { Config } from '../../agent/src/config/schema.js';
-import { BENCH_QOS, MACHINES, PART_MASS_KG, PRODUCT, TOPIC_TEMPLATE } from './common.js';
+import { DEFAULT_QOS, MACHINES, PART_MASS_KG, PRODUCT, TOPIC_TEMPLATE, type BenchQos } from './common.js';
 
 /**
  * The validated agent config of the `yieldwatch` consumer: the 50 machines with four PLC
@@ -7,13 +7,13 @@ import { BENCH_QOS, MACHINES, PART_MASS_KG, PRODUCT, TOPIC_TEMPLATE } from './co
  * default KPI windows (60 s, 10 s lateness, checkpoint every 10 s) and the default store
  * (`synchronous: full`), exactly as a production agent would run.
  */
-export async function benchAgentConfig(url: string, dataDir: string): Promise<Config> {
+export async function benchAgentConfig(url: string, dataDir: string, qos: BenchQos = DEFAULT_QOS): Promise<Config> {
   const { validateConfig } = await import('../../agent/src/config/load.js');
-  return validateConfig(benchAgentDoc(url, dataDir));
+  return validateConfig(benchAgentDoc(url, dataDir, qos));
 }
 
 /** The config as written, before validation (the consumer validates it in a worker, as `yieldwatch start` does). */
-export function benchAgentDoc(url: string, dataDir: string): unknown {
+export function benchAgentDoc(url: string, dataDir: string, qos: BenchQos = DEFAULT_QOS): unknown {
   return (
     {
       ...benchPlant(dataDir),
@@ -23,7 +23,7 @@ export function benchAgentDoc(url: string, dataDir: string): unknown {
           type: 'mqtt',
           id: 'bench',
           url,
-          qos: BENCH_QOS,
+          qos,
           topics: [
             {
               topic: TOPIC_TEMPLATE,

@@ -1,6 +1,6 @@
 /**
  * The load generator (a child process of run.ts): 50 machines publishing their counters at a
- * fixed total rate, QoS 0. Kept cheap on CPU because it shares the machine with the broker and
+ * fixed total rate, QoS 0 (or QoS 1 with `--qos 1`). Kept cheap on CPU because it shares the machine with the broker and
  * the consumer under test: every PUBLISH packet is encoded once per machine (mqtt-packet, the
  * encoder mqtt.js uses) and per message only its digits are patched (payload.ts); messages are
  * written in one buffer per 10 ms tick, round-robin over the machines, each stamped with the
@@ -15,31 +15,57 @@
  *   `{type:'start'}`; exits after `{type:'stop'}`. The subscriber's TCP backpressure paces it: a
  *   consumer that cannot keep up makes the publisher fall behind, nothing is dropped.
  *
- * Usage: node --import tsx test/bench/load.ts (--port PORT | --serve) --rate MSGS_PER_S --count N
+ * At QoS 1 every PUBLISH carries a packet id (1 to 65,535, in turn). As a client the generator
+ * reads and ignores the broker's PUBACKs. As the stub broker it behaves like one: it keeps at
+ * most the subscriber's Receive Maximum (MQTT 5; 65,535 when it names none) unacknowledged
+ * and counts its PUBACKs, so a subscriber that acknowledges late holds the publisher back.
+ *
+ * Usage: node --import tsx test/bench/load.ts (--port PORT | --serve) --rate MSGS_PER_S --count N [--qos 0|1]
  */
 import { generate, parser, type IConnectPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { connect, createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { TOPICS, type LoadResult } from './common.js';
+import { qosArg, TOPICS, type LoadResult } from './common.js';
 import { CounterStream, PAYLOAD_TEMPLATE } from './payload.js';
 
 const TICK_MS = 10;
 const CONNACK_TIMEOUT_MS = 10_000;
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, serve: { type: 'boolean', default: false }, rate: { type: 'string' }, count: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { port: { type: 'string' }, serve: { type: 'boolean', default: false }, rate: { type: 'string' }, count: { type: 'string' }, qos: { type: 'string' } },
+});
+const qos = qosArg(values.qos);
 const rate = Number(values.rate);
 const count = Number(values.count);
 if (!(rate > 0) || !(count > 0) || (values.port === undefined) === !values.serve) {
   throw new Error('load needs --port PORT or --serve, and --rate and --count (positive numbers).');
 }
 
-/** One pre-encoded PUBLISH per machine, for the subscriber's protocol version, and where its payload starts. */
-function templates(protocolVersion: 4 | 5): { packet: Buffer; payloadAt: number }[] {
+interface Template {
+  packet: Buffer;
+  payloadAt: number;
+  /** Where the packet id is (QoS 1), -1 at QoS 0. */
+  idAt: number;
+}
+
+/** One pre-encoded PUBLISH per machine, for the subscriber's protocol version, and where its payload and packet id are. */
+function templates(protocolVersion: 4 | 5): Template[] {
   return TOPICS.map((topic) => {
-    const packet = generate({ cmd: 'publish', topic, payload: Buffer.from(PAYLOAD_TEMPLATE), qos: 0, dup: false, retain: false }, { protocolVersion });
-    return { packet, payloadAt: packet.length - Buffer.byteLength(PAYLOAD_TEMPLATE) };
+    const make = (messageId: number): Buffer =>
+      generate({ cmd: 'publish', topic, payload: Buffer.from(PAYLOAD_TEMPLATE), qos, messageId, dup: false, retain: false }, { protocolVersion });
+    const packet = make(0x1111);
+    // The id's offset is where two packets that differ only in their id differ.
+    const other = make(0x2222);
+    const idAt = qos === 0 ? -1 : packet.findIndex((b, i) => b !== other[i]);
+    return { packet, payloadAt: packet.length - Buffer.byteLength(PAYLOAD_TEMPLATE), idAt };
   });
 }
+
+/** QoS 1, stub broker: PUBLISHes the subscriber has not acknowledged yet, and how many it allows. */
+let inflight = 0;
+let receiveMaximum = 65_535;
+/** Ticks on which the subscriber's Receive Maximum held the publisher back. */
+let windowWaits = 0;
 
 /** Client mode: connects to the broker and waits for its CONNACK. */
 function openClient(port: number): Promise<Socket> {
@@ -47,14 +73,18 @@ function openClient(port: number): Promise<Socket> {
     const socket = connect({ host: '127.0.0.1', port });
     const timer = setTimeout(() => reject(new Error(`No CONNACK from 127.0.0.1:${port} within ${CONNACK_TIMEOUT_MS} ms.`)), CONNACK_TIMEOUT_MS);
     const p = parser({ protocolVersion: 4 });
+    const parse = (d: Buffer): void => void p.parse(d);
     p.on('packet', (packet) => {
       if (packet.cmd !== 'connack') return;
       clearTimeout(timer);
       const code = packet.returnCode ?? 0;
+      // After the CONNACK only the broker's PUBACKs come (QoS 1): read and ignored, not parsed.
+      socket.off('data', parse);
+      socket.on('data', () => undefined);
       if (code !== 0) reject(new Error(`The broker refused the load generator (CONNACK ${code}).`));
       else resolve(socket);
     });
-    socket.on('data', (d: Buffer) => p.parse(d));
+    socket.on('data', parse);
     socket.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -84,6 +114,7 @@ function serveOne(): Promise<{ socket: Socket; protocolVersion: 4 | 5 }> {
           case 'connect': {
             const v = (packet as IConnectPacket).protocolVersion;
             version = v === 5 ? 5 : 4;
+            receiveMaximum = (packet as IConnectPacket).properties?.receiveMaximum ?? 65_535;
             // The parser reads SUBSCRIBE properties only when it knows the version.
             (p as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
             socket.write(
@@ -101,6 +132,9 @@ function serveOne(): Promise<{ socket: Socket; protocolVersion: 4 | 5 }> {
           }
           case 'pingreq':
             socket.write(generate({ cmd: 'pingresp' }, opts));
+            break;
+          case 'puback':
+            inflight--;
             break;
           case 'disconnect':
             socket.end();
@@ -132,7 +166,7 @@ function waitForStart(): Promise<void> {
 }
 
 let socket: Socket;
-let packets: { packet: Buffer; payloadAt: number }[];
+let packets: Template[];
 if (values.serve) {
   const started = waitForStart();
   const sub = await serveOne();
@@ -150,6 +184,7 @@ let sent = 0;
 let machine = 0;
 let maxLagMs = 0;
 let backpressureWaits = 0;
+let nextId = 1;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let lastWriteDone = t0;
@@ -158,8 +193,16 @@ let lastWriteDone = t0;
 function writeDue(): boolean {
   const now = performance.now();
   const due = Math.min(count, Math.floor(((now - t0) * rate) / 1000));
-  const n = due - sent;
+  let n = due - sent;
   if (n <= 0) return true;
+  // The stub broker sends no more than the subscriber's Receive Maximum unacknowledged.
+  if (qos === 1 && values.serve) {
+    n = Math.min(n, receiveMaximum - inflight);
+    if (n <= 0) {
+      windowWaits++;
+      return true;
+    }
+  }
   // Lag: how long ago the oldest message in this batch was due.
   const lagMs = now - t0 - ((sent + 1) * 1000) / rate;
   if (lagMs > maxLagMs) maxLagMs = lagMs;
@@ -171,11 +214,16 @@ function writeDue(): boolean {
   for (let i = 0; i < n; i++) {
     const t = packets[machine]!;
     t.packet.copy(buf, at);
+    if (t.idAt >= 0) {
+      buf.writeUInt16BE(nextId, at + t.idAt);
+      nextId = nextId === 65_535 ? 1 : nextId + 1;
+    }
     stream.next(machine, buf, at + t.payloadAt, ts);
     at += t.packet.length;
     machine = machine + 1 === machines ? 0 : machine + 1;
   }
-  sent = due;
+  sent += n;
+  if (qos === 1 && values.serve) inflight += n;
   return socket.write(buf, () => (lastWriteDone = performance.now()));
 }
 
@@ -208,6 +256,7 @@ const result: LoadResult = {
   wallMs,
   maxLagMs,
   backpressureWaits,
+  windowWaits,
   cpuUs: cpu.user + cpu.system,
   totals: stream.totals(),
 };

@@ -47,9 +47,14 @@ export class Meter {
    * @param profileFile when set, a V8 CPU profile of exactly the measured span is written there
    *   (the profiler costs CPU: such runs are for finding hot spots, not for the numbers)
    */
+  /**
+   * @param span called at the first and at the last message of the span (outside the hot path;
+   *   the yieldwatch consumer counts its commits and disk writes there)
+   */
   constructor(
     private readonly expected: number,
     profileFile?: string,
+    private readonly span?: { begin(): void; end(): void },
   ) {
     this.finished = new Promise((res) => (this.finish = res));
     this.profileFile = profileFile;
@@ -95,6 +100,7 @@ export class Meter {
 
   private begin(): void {
     if (this.session !== undefined) this.session.post('Profiler.start');
+    this.span?.begin();
     this.t0 = performance.now();
     this.cpu0 = process.cpuUsage();
     // Pauses of the main thread for garbage collection during the span (all kinds).
@@ -118,6 +124,7 @@ export class Meter {
     this.done = true;
     const now: Snapshot = at ?? { t: performance.now(), cpu: process.cpuUsage(), n: this.received, mem: process.memoryUsage() };
     const maxRss = process.resourceUsage().maxRSS * 1024;
+    this.span?.end();
     if (this.sampler !== undefined) clearInterval(this.sampler);
     this.gcObserver?.disconnect();
     const measured: Measured = {

@@ -15,6 +15,9 @@
  *                   straight to the consumer: the consumers at full rate without Mosquitto's
  *                   ceiling) or both (BENCH_BROKER)
  *   --max-queued N  Mosquitto max_queued_messages (default 1000, Mosquitto's own default)
+ *   --qos Q         0 (default: the bar's case) or 1: the load generator publishes and both
+ *                   consumers subscribe at QoS 1; the bare consumer acknowledges at once, the
+ *                   agent after each commit (BENCH_QOS)
  *   --consumers L   comma-separated: bare,yieldwatch (default both)
  *   --no-micro      skip the in-process microbench; --micro-only runs nothing else
  *   --profile       one more run per consumer with a CPU profile of the measured span, summarised
@@ -57,7 +60,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBroker, mosquittoBinary, mosquittoVersion, type BenchBroker } from './broker.js';
-import { DEFAULT_COUNT, DEFAULT_RATE, MACHINES, BENCH_QOS, median, totalsMatch, type ConsumerResult, type LoadResult, type MicroResult, type ReadyMessage } from './common.js';
+import { DEFAULT_COUNT, DEFAULT_RATE, MACHINES, median, qosArg, totalsMatch, type ConsumerResult, type LoadResult, type MicroResult, type ReadyMessage } from './common.js';
 import { CHILD_ENTRIES, compileTree } from './compile.js';
 import { defaultSpanS, estimateS, nodeOpcuaVersion, opcuaSection, runOpcuaMatrix, type OpcuaOptions, type OpcuaRecord } from './opcua-case.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
@@ -98,6 +101,7 @@ const { values: flags } = parseArgs({
     count: { type: 'string' },
     runs: { type: 'string' },
     'max-queued': { type: 'string' },
+    qos: { type: 'string' },
     consumers: { type: 'string' },
     broker: { type: 'string' },
     'no-micro': { type: 'boolean', default: false },
@@ -134,6 +138,13 @@ const count = intOption(flags.count, process.env.BENCH_COUNT, DEFAULT_COUNT, '--
 const runs = intOption(flags.runs, process.env.BENCH_RUNS, 3, '--runs (BENCH_RUNS)');
 const quietWaitS = flags['quiet-wait'] === undefined ? 300 : Number(flags['quiet-wait']);
 const maxQueued = flags['max-queued'] === undefined ? 1000 : Number(flags['max-queued']);
+let qos: 0 | 1;
+try {
+  qos = qosArg(flags.qos ?? process.env.BENCH_QOS);
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(1);
+}
 const consumers = (flags.consumers ?? 'bare,yieldwatch').split(',').map((s) => s.trim()) as ConsumerKind[];
 const brokerFlag = (flags.broker ?? process.env.BENCH_BROKER ?? 'mosquitto') as BrokerMode | 'both';
 if (!['mosquitto', 'direct', 'both'].includes(brokerFlag)) {
@@ -384,7 +395,7 @@ interface RunRecord {
   gcUsPerMsg: number;
   wallMs: number;
   conservation: 'ok' | 'MISMATCH' | 'n/a (loss)';
-  publisher: { achieved: number; maxLagMs: number; backpressureWaits: number; cpuUsPerMsg: number };
+  publisher: { achieved: number; maxLagMs: number; backpressureWaits: number; windowWaits: number; cpuUsPerMsg: number };
   /** Broker CPU per message while the load ran (Linux only). */
   brokerUsPerMsg: number | undefined;
   /** Cores other processes used while the load ran, and cores in interrupts (Linux only). */
@@ -403,7 +414,7 @@ async function runOnce(kind: ConsumerKind, mode: BrokerMode, run: number, profil
   const children: ChildProcess[] = [];
   let broker: BenchBroker | undefined;
   try {
-    const loadArgs = ['--rate', String(rate), '--count', String(count)];
+    const loadArgs = ['--rate', String(rate), '--count', String(count), '--qos', String(qos)];
     let url: string;
     let load: ChildProcess | undefined;
     if (mode === 'mosquitto') {
@@ -416,7 +427,7 @@ async function runOnce(kind: ConsumerKind, mode: BrokerMode, run: number, profil
       const { port } = await expectMessage<{ type: 'listening'; port: number }>(load, 'listening', READY_TIMEOUT_MS, 'the load generator');
       url = `mqtt://127.0.0.1:${port}`;
     }
-    const args = ['--url', url, '--expected', String(count)];
+    const args = ['--url', url, '--expected', String(count), '--qos', String(qos)];
     if (kind === 'yieldwatch') args.push('--data-dir', dataDir);
     if (profileFile !== undefined) args.push('--profile', profileFile);
     const consumer = spawnChild(`consumer-${kind}.ts`, args);
@@ -470,6 +481,7 @@ async function runOnce(kind: ConsumerKind, mode: BrokerMode, run: number, profil
         achieved: loadRes.wallMs > 0 ? loadRes.sent / (loadRes.wallMs / 1000) : 0,
         maxLagMs: loadRes.maxLagMs,
         backpressureWaits: loadRes.backpressureWaits,
+        windowWaits: loadRes.windowWaits,
         cpuUsPerMsg: loadRes.cpuUs / Math.max(1, loadRes.sent),
       },
       brokerUsPerMsg: brokerUs === undefined ? undefined : brokerUs / Math.max(1, loadRes.sent),
@@ -575,7 +587,7 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
   const bare = sums.find((s) => s.consumer === 'bare');
   lines.push(
     '',
-    `${MODE_TITLE[mode]}: ${MACHINES.length} machines, ${fmtInt(count)} messages per run at QoS ${BENCH_QOS}, target ${fmtInt(rate)} msg/s ` +
+    `${MODE_TITLE[mode]}: ${MACHINES.length} machines, ${fmtInt(count)} messages per run at QoS ${qos}${qos === 1 ? ' (bare acknowledges at once, yieldwatch after each commit)' : ''}, target ${fmtInt(rate)} msg/s ` +
       `(${(count / rate).toFixed(0)} s), median of ${sums[0]!.runs} run(s) per consumer${mode === 'mosquitto' ? `; max_queued_messages ${maxQueued}` : ''}`,
   );
   lines.push(
@@ -621,10 +633,13 @@ function modeSection(mode: BrokerMode, records: RunRecord[], sums: ConsumerSumma
           r.publisher.cpuUsPerMsg.toFixed(2),
           r.brokerUsPerMsg === undefined ? '-' : r.brokerUsPerMsg.toFixed(2),
           r.otherCores === undefined ? '?' : r.otherCores.toFixed(2),
-          Object.entries(r.notes)
-            .filter(([k]) => ['windowsEmittedDuringSpan', 'commitsDuringSpan', 'lastCommitMs'].includes(k))
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' '),
+          [
+            ...Object.entries(r.notes)
+              .filter(([k]) => ['windowsEmittedDuringSpan', 'commitsDuringSpan', 'commitsPerSec', 'storageKiBPerSec', 'checkpointBytes', 'lastCommitMs', 'redelivered'].includes(k))
+              .map(([k, v]) => `${k}=${v}`),
+            // The subscriber's Receive Maximum held the stub broker back (it acknowledged too late).
+            ...(r.publisher.windowWaits > 0 ? [`receiveMaximumWaits=${r.publisher.windowWaits}`] : []),
+          ].join(' '),
         ]),
       ],
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
@@ -787,7 +802,7 @@ try {
       JSON.stringify(
         {
           machine,
-          params: { rate, count, runs, qos: BENCH_QOS, machines: MACHINES.length, brokers: runMqtt ? modes : [], maxQueuedMessages: maxQueued, runtime: runtimeLabel() },
+          params: { rate, count, runs, qos, machines: MACHINES.length, brokers: runMqtt ? modes : [], maxQueuedMessages: maxQueued, runtime: runtimeLabel() },
           micro,
           summary: sums,
           bars: bs,

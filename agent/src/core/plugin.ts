@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { output, ZodType } from 'zod';
 import type { Scheduler } from './clock.js';
+import type { CommitGate } from './commit-gate.js';
 import type { Health } from './health.js';
 import type { Sample } from './sample.js';
 
@@ -10,6 +11,13 @@ export interface SampleSink {
   samples(batch: readonly Sample[]): void;
   /** A message that could not become samples, with a bounded reason label and its machine when known. */
   reject(reason: string, machine?: string): void;
+  /**
+   * Present when the agent commits on the sources' behalf: a source that must not acknowledge
+   * a message before its effect is saved (MQTT QoS 1), or that wants a crash to lose little
+   * (OPC UA), holds each message here and learns when it is on disk. Without it (tests, replay)
+   * nothing waits.
+   */
+  readonly commits?: CommitGate;
 }
 
 /** What every plugin gets from the agent; plugins never create their own logger or clock. */

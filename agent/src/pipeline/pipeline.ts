@@ -22,6 +22,12 @@ export interface PipelineEvents {
   onCommitRecovered?: (failures: number) => void;
   /** Alert changes committed (fired, acknowledged, resolved, late breaches). */
   onAlerts?: (changes: readonly AlertChange[]) => void;
+  /**
+   * A commit succeeded: everything ingested before it is on disk (the commit is synchronous, so
+   * nothing arrived in between). Called before the other events, so sources holding
+   * acknowledgements (core/commit-gate.ts) release them as early as possible; it must not throw.
+   */
+  onCommitted?: () => void;
 }
 
 /** What a pipeline is built from: the KPI core's machines and limits, the material library, the checkpoint interval and each machine's alert rules. */
@@ -157,6 +163,18 @@ export class Pipeline {
     const newBaselines = this.engine.stats.baselines !== this.baselinesAtCommit;
     if (due.length === 0 && !newBaselines && !this.alerts.hasPending() && now - this.lastCheckpointAt < this.checkpointEveryMs) return [];
     return this.commit(due, now);
+  }
+
+  /**
+   * Commits now, whether or not anything is due: the due windows and the checkpoint, so that what
+   * sources hold for acknowledgement is on disk (pipeline/group-commit.ts). False when the commit
+   * failed, or when the store is backing off after a failure.
+   */
+  commitNow(): boolean {
+    const now = this.clock.now();
+    if (now < this.retryAt) return false;
+    this.commit(this.engine.takeDue(now), now);
+    return this.failuresInRow === 0;
   }
 
   /** Emits every open window, complete or not: the end of a replay. */
@@ -314,6 +332,7 @@ export class Pipeline {
       if (a.revision === 0) this.commits.windowsEmitted++;
       else this.commits.windowsRevised++;
     }
+    this.events.onCommitted?.();
     if (emitted.length > 0) this.events.onEmit?.(emitted);
     if (changes.length > 0) this.events.onAlerts?.(changes);
     return emitted;

@@ -83,6 +83,16 @@ export const mqttSourceSchema = z.strictObject({
   password: z.string().optional().meta({ description: 'Broker password; prefer `${ENV}` or `YIELDWATCH_SOURCES__<n>__PASSWORD`. Never logged.' }),
   tls: mqttTlsSchema,
   qos: z.union([z.literal(0), z.literal(1)]).default(1).meta({ description: 'Subscription QoS; 1 lets the broker queue messages while the agent is away.' }),
+  receiveMaximum: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(10000)
+    .meta({
+      description:
+        'MQTT 5 Receive Maximum: how many QoS 1 messages the broker may send before their acknowledgement. A message is acknowledged only after the commit that saves it (up to `kpi.commitInterval`), so this caps the rate at `receiveMaximum` per commit interval: 10,000 per 100 ms is 100,000 msg/s, above what the agent takes. With MQTT 3.1.1 the broker\'s own limit applies instead (Mosquitto: `max_inflight_messages`).',
+    }),
   sessionExpiry: duration('How long the broker keeps the session and its queued messages while the agent is disconnected (MQTT 5).').prefault('7d'),
   keepalive: positiveDuration('MQTT keep-alive interval.').prefault('30s'),
   reconnectMin: positiveDuration('First reconnect delay; doubles up to `reconnectMax`.').prefault('1s'),

@@ -1,4 +1,4 @@
-import { connect, ReasonCodes, type IConnackPacket, type IDisconnectPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
+import { connect, ReasonCodes, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Health } from '../../core/health.js';
 import { mqttClientOptions, redactUrl } from '../../connections/mqtt/connection.js';
@@ -8,6 +8,7 @@ import type { MqttSourceConfig, mqttSourceSchema } from './config.js';
 import { MqttMapper, type RejectReason } from './map.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
 import { guarded } from '../../observe/guard.js';
+import { HeldAcks } from './held-acks.js';
 
 /** Counters of the MQTT source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type MqttCounters = {
@@ -21,6 +22,8 @@ export type MqttCounters = {
   readonly bytes: number;
   /** Messages the sink threw on (a bug downstream); dropped. */
   readonly sink_errors: number;
+  /** QoS 1 messages the broker sent again whose effect was already applied (not applied twice). */
+  readonly redelivered: number;
 };
 
 /** The MQTT source as `create` returns it: a `Source` that also reports its rejections by reason. */
@@ -104,6 +107,11 @@ class MqttSourceImpl implements MqttSource {
   private reconnects = 0;
   private bytes = 0;
   private sinkErrors = 0;
+  /** Redeliveries counted by the acknowledgement holders of earlier clients (stop and start again). */
+  private redelivered = 0;
+  /** QoS 1 acknowledgements waiting for the commit that saves their messages (held-acks.ts); absent without a commit gate. */
+  private acks: HeldAcks | undefined;
+  private stopRelease: (() => void) | undefined;
   private readonly byReason: Record<string, number> = Object.create(null) as Record<string, number>;
   private readonly throttle: LogThrottle;
 
@@ -143,7 +151,8 @@ class MqttSourceImpl implements MqttSource {
       // A persistent session: the broker keeps our subscriptions and queues QoS 1 messages while we are away.
       clean: false,
       protocolVersion: 5,
-      properties: { sessionExpiryInterval: Math.min(Math.floor(c.sessionExpiry / 1000), SESSION_EXPIRY_MAX_S) },
+      // Acknowledgements wait for the commit (up to kpi.commitInterval): the in-flight window must cover that span.
+      properties: { sessionExpiryInterval: Math.min(Math.floor(c.sessionExpiry / 1000), SESSION_EXPIRY_MAX_S), receiveMaximum: c.receiveMaximum },
       keepalive: Math.max(1, Math.min(Math.round(c.keepalive / 1000), KEEPALIVE_MAX_S)),
       reconnectPeriod: c.reconnectMin,
       // Refused credentials may be fixed on the broker side; keep trying with back-off instead of giving up.
@@ -157,7 +166,12 @@ class MqttSourceImpl implements MqttSource {
     const started = new Promise<void>((res) => (this.settleStart = res));
     const client = connect(c.url, options);
     this.client = client;
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    const commits = sink.commits;
+    if (c.qos === 1 && commits !== undefined) {
+      const acks = (this.acks = new HeldAcks(client));
+      this.stopRelease = commits.onCommitted(() => this.guard(() => acks.release()));
+    }
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', (connack) => this.guard(() => this.onConnect(client, connack)));
     client.on('reconnect', () => this.guard(() => this.onReconnect(client)));
     client.on('error', (err) => this.guard(() => this.onError(client, err)));
@@ -173,6 +187,13 @@ class MqttSourceImpl implements MqttSource {
     this.settle();
     if (!client) return;
     this.client = undefined;
+    if (this.acks !== undefined) {
+      // From here on nothing is applied (onMessage), so nothing more is acknowledged: what arrives
+      // now comes again next time. What was applied is saved and acknowledged before the DISCONNECT.
+      this.sink?.commits?.commitNow();
+      this.stopRelease?.();
+      this.stopRelease = undefined;
+    }
     // A clean DISCONNECT keeps the session (no unsubscribe), so the broker queues what arrives until we are back.
     const force = !client.connected;
     let timer: NodeJS.Timeout | undefined;
@@ -188,6 +209,11 @@ class MqttSourceImpl implements MqttSource {
     } finally {
       clearTimeout(timer);
     }
+    if (this.acks !== undefined) {
+      this.redelivered += this.acks.redelivered;
+      this.acks.detach();
+      this.acks = undefined;
+    }
     client.removeAllListeners();
     // mqtt.js may still emit a late socket error after end; an unhandled 'error' event would crash the process.
     client.on('error', () => undefined);
@@ -200,7 +226,14 @@ class MqttSourceImpl implements MqttSource {
   }
 
   counters(): MqttCounters {
-    return { messages: this.messages, rejected: this.rejected, reconnects: this.reconnects, bytes: this.bytes, sink_errors: this.sinkErrors };
+    return {
+      messages: this.messages,
+      rejected: this.rejected,
+      reconnects: this.reconnects,
+      bytes: this.bytes,
+      sink_errors: this.sinkErrors,
+      redelivered: this.redelivered + (this.acks?.redelivered ?? 0),
+    };
   }
 
   rejectedByReason(): Readonly<Record<string, number>> {
@@ -208,13 +241,22 @@ class MqttSourceImpl implements MqttSource {
   }
 
   /** Hot path: synchronous, no logging unless a rejection is due for its periodic log line. */
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     this.messages++;
     this.bytes += payload.length;
-    // Delivery goes on while stop() is under way: mqtt.js acknowledges a QoS 1 message once this returns,
-    // so a message dropped here would be lost for good.
     const sink = this.sink;
     if (sink === undefined) return;
+    const acks = this.acks;
+    if (acks !== undefined && packet.qos === 1) {
+      // Stopping: not applied, so not acknowledged either; the broker delivers it again next time.
+      if (this.stopped) return;
+      const fresh = acks.admit(packet.messageId);
+      // Its PUBACK is held until the next commit, whether it is applied now or was already.
+      sink.commits!.hold();
+      if (!fresh) return;
+    }
+    // Without held acknowledgements delivery goes on while stop() is under way: mqtt.js acknowledges
+    // a QoS 1 message once this returns, so a message dropped here would be lost for good.
     const batch = this.batch;
     try {
       const reason = this.mapper.map(topic, payload, batch);

@@ -12,6 +12,7 @@ import { freePort } from '../../../../test/helpers/free-port.js';
 import { requireBinary } from '../../../../test/helpers/require-binary.js';
 import { systemClock, VirtualClock, type Scheduler } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
+import type { CommitGate } from '../../core/commit-gate.js';
 import type { PluginContext } from '../../core/plugin.js';
 import type { Sample } from '../../core/sample.js';
 import { CollectingSink } from '../../../../test/helpers/sources.js';
@@ -361,6 +362,83 @@ describe('mqtt source against an aedes broker', () => {
     await waitFor('both messages', () => calls === 2);
     expect(src.counters()).toMatchObject({ messages: 2, sink_errors: 1 });
     expect(src.health().status).toBe('ok');
+  });
+
+  /** A commit gate whose commits the test makes (core/commit-gate.ts). */
+  function testGate(): CommitGate & { holds: number; commits: number; commit(): void } {
+    const listeners = new Set<() => void>();
+    const gate = {
+      holds: 0,
+      commits: 0,
+      hold: () => void gate.holds++,
+      commit: () => {
+        gate.commits++;
+        for (const fn of listeners) fn();
+      },
+      commitNow: () => (gate.commit(), true),
+      onCommitted: (fn: () => void) => (listeners.add(fn), () => void listeners.delete(fn)),
+    };
+    return gate;
+  }
+
+  /** Payloads of the PUBLISHes whose PUBACK reached the broker. */
+  function brokerAcks(b: AedesBroker): string[] {
+    const acked: string[] = [];
+    b.broker.on('ack', (packet) => {
+      if (packet !== undefined && packet !== null && 'payload' in packet) acked.push(String(packet.payload));
+    });
+    return acked;
+  }
+
+  it('with a commit gate, acknowledges a QoS 1 message only after the next commit, and does not apply a redelivery twice', async () => {
+    const acked = brokerAcks(broker);
+    const gate = testGate();
+    const got = new CollectingSink();
+    const src = create(broker.url, ctxFor(), { clientId: 'unit-held' });
+    await src.start({ samples: (b) => got.samples(b), reject: (r, m) => got.reject(r, m), commits: gate });
+    await pub.publishAsync('p1/l1/m1/counters', '{"good":1}', { qos: 1 });
+    await pub.publishAsync('p1/l1/m1/counters', '{"good":2}', { qos: 1 });
+    await waitFor('both messages', () => got.got.length === 2);
+    expect(gate.holds).toBe(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acked).toEqual([]);
+    // The connection drops before the commit; the resumed session brings both again.
+    (src as unknown as { client: mqtt.MqttClient }).client.stream.destroy();
+    await waitFor('the redeliveries', () => src.counters().redelivered === 2);
+    expect(got.got.map((x) => x.value)).toEqual([1, 2]);
+    expect(gate.holds).toBe(4);
+    gate.commit();
+    await waitFor('two PUBACKs', () => acked.length === 2);
+    expect(acked).toEqual(['{"good":1}', '{"good":2}']);
+  });
+
+  it('stop() commits and acknowledges what was applied before it disconnects', async () => {
+    const acked = brokerAcks(broker);
+    const gate = testGate();
+    const got = new CollectingSink();
+    const src = create(broker.url, ctxFor(), { clientId: 'unit-held-stop' });
+    await src.start({ samples: (b) => got.samples(b), reject: (r, m) => got.reject(r, m), commits: gate });
+    await pub.publishAsync('p1/l1/m2/counters', '{"good":5}', { qos: 1 });
+    await waitFor('the message', () => got.got.length === 1);
+    expect(acked).toEqual([]);
+    await src.stop();
+    expect(gate.commits).toBe(1);
+    await waitFor('its PUBACK', () => acked.length === 1);
+  });
+
+  it('without a commit gate (or at QoS 0) nothing waits', async () => {
+    const acked = brokerAcks(broker);
+    const gate = testGate();
+    const src = create(broker.url, ctxFor(), { clientId: 'unit-qos0', qos: 0 });
+    const got = new CollectingSink();
+    await src.start({ samples: (b) => got.samples(b), reject: (r, m) => got.reject(r, m), commits: gate });
+    await pub.publishAsync('p1/l1/m1/counters', '{"good":9}', { qos: 1 });
+    await waitFor('the message', () => got.got.length === 1);
+    expect(gate.holds).toBe(0);
+    const plain = create(broker.url, ctxFor(), { clientId: 'unit-no-gate' });
+    await plain.start(new CollectingSink());
+    await pub.publishAsync('p1/l1/m1/counters', '{"good":10}', { qos: 1 });
+    await waitFor('the PUBACK without a commit', () => acked.includes('{"good":10}'));
   });
 
   it('reports an unreachable broker, backs off doubling up to reconnectMax, and connects when the broker appears', async () => {

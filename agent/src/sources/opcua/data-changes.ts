@@ -59,6 +59,8 @@ export class DataChanges {
       batch.push({ machine: item.machine, signal: item.signal, value, ts: epochMs(dv.sourceTimestamp) ?? epochMs(dv.serverTimestamp), source: this.sourceId, reason: item.reason });
       this.values++;
       sink.samples(batch);
+      // No server sends a value again: a commit soon after it bounds what a crash loses.
+      sink.commits?.hold();
     } catch (err) {
       this.sinkErrors++;
       if (this.throttle.due(SINK_ERROR)) {

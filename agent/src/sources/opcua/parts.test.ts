@@ -1,7 +1,11 @@
+import { DataType, DataValue, StatusCodes, Variant } from 'node-opcua';
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../../test/helpers/sources.js';
 import { Backoff } from '../../core/backoff.js';
 import { VirtualClock } from '../../core/clock.js';
+import type { CommitGate } from '../../core/commit-gate.js';
+import type { Sample } from '../../core/sample.js';
+import { DataChanges } from './data-changes.js';
 import type { Item } from './items.js';
 import { RefusedItems } from './refusals.js';
 import { nextState, type SessionEvent, type SessionState } from './session-state.js';
@@ -138,5 +142,26 @@ describe('Backoff', () => {
     expect(b.failuresInRow).toBe(5);
     b.reset();
     expect(b.fail()).toBe(200);
+  });
+});
+
+describe('OPC UA data changes', () => {
+  it('every delivered value waits for a commit (a crash loses at most kpi.commitInterval); a rejected one does not', () => {
+    const { logger } = captureLogs();
+    const data = new DataChanges('ua', logger, new VirtualClock(0), 60_000);
+    const got: Sample[] = [];
+    let holds = 0;
+    const commits: CommitGate = { hold: () => void holds++, commitNow: () => true, onCommitted: () => () => undefined };
+    data.sink = { samples: (b) => void got.push(...b), reject: () => undefined, commits };
+    const good = item('p/l/m1', 'ns=1;s=Good');
+    const at = new Date(1_767_225_600_000);
+    data.accept(good, new DataValue({ value: new Variant({ dataType: DataType.UInt32, value: 7 }), sourceTimestamp: at, statusCode: StatusCodes.Good }));
+    data.accept(good, new DataValue({ value: new Variant({ dataType: DataType.UInt32, value: 8 }), sourceTimestamp: at, statusCode: StatusCodes.BadSensorFailure }));
+    expect(got.map((x) => x.value)).toEqual([7]);
+    expect(holds).toBe(1);
+    // Without a gate (tests, replay) nothing waits.
+    data.sink = { samples: (b) => void got.push(...b), reject: () => undefined };
+    data.accept(good, new DataValue({ value: new Variant({ dataType: DataType.UInt32, value: 9 }), sourceTimestamp: at, statusCode: StatusCodes.Good }));
+    expect(got.map((x) => x.value)).toEqual([7, 9]);
   });
 });
