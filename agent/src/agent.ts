@@ -30,7 +30,7 @@ import { storeReader } from './readers/store/index.js';
 import { reportService } from './wiring/report.js';
 import { ReportScheduler } from './wiring/report-scheduler.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
-import { authDeps, listenApi } from './wiring/http-api.js';
+import { AGENT_API_EXPOSES, authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { UserFile } from './api/auth/users.js';
 
@@ -150,7 +150,7 @@ export class Agent {
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
     // An open API would let anyone on the network acknowledge alerts and record scrap.
-    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, 'the KPIs, acknowledge alerts and record scrap');
+    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, AGENT_API_EXPOSES);
     this.ticker.start();
     for (const f of this.forwarders) f.start();
     // A report due while the agent was down is made now, in the background.

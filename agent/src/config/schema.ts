@@ -284,7 +284,10 @@ export const apiSchema = z
       .array(
         z.strictObject({
           name: z.string().min(1).meta({ description: 'Who holds the token; recorded as `acknowledged_by`.' }),
-          token: z.string().min(16, { message: 'expected at least 16 characters' }).meta({ description: 'The bearer token; prefer `${ENV}`. Never logged.' }),
+          token: z
+            .string()
+            .min(16, { message: 'expected at least 16 characters' })
+            .meta({ description: 'The bearer token: at least 16 characters (make one with `openssl rand -base64 32`); prefer `${ENV}`. Never logged, and never shown in a config error.' }),
           role: z.enum(['viewer', 'operator', 'admin']).meta({ description: '`viewer` reads; `operator` also acknowledges alerts and records scrap; `admin` may do everything.' }),
         }),
       )
