@@ -32,7 +32,7 @@ describe('secrets', () => {
 
   it('redacts credentials an upstream answer echoes, and the configured secrets, then cuts to a bound', () => {
     const cases: [string, string][] = [
-      ['401 Unauthorized: Authorization: Bearer abcDEF0123456789 was refused', '401 Unauthorized: Authorization: [redacted]'],
+      ['401 Unauthorized: Authorization: Bearer abcDEF0123456789 was refused', '401 Unauthorized: Authorization: [redacted] was refused'],
       ['{"error":"bad header","authorization":"Basic dXNlcjpwYXNzd29yZA=="}', '{"error":"bad header","authorization":"[redacted]"}'],
       ['echo: Bearer abcDEF0123456789xyz', 'echo: Bearer [redacted]'],
       ['Token 7Hq3-abcdefgh-99 is not valid', 'Token [redacted] is not valid'],

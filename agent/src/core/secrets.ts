@@ -60,7 +60,7 @@ const MIN_LITERAL = 4;
 
 const PATTERNS: [RegExp, (m: string, ...g: string[]) => string][] = [
   // `Authorization: Bearer abc`, `"authorization":"Basic abc"`, `proxy-authorization=…`
-  [/\b((?:proxy-)?authorization)(["']?\s*[:=]\s*["']?)([^"'\r\n,;}]+)/gi, (_m, k, sep) => `${k}${sep}${REDACTED}`],
+  [/\b((?:proxy-)?authorization)(["']?\s*[:=]\s*["']?)((?:[A-Za-z]+ +)?[^\s"',;}]+)/gi, (_m, k, sep) => `${k}${sep}${REDACTED}`],
   // A credential after its scheme; a lower-case word is prose ("Basic authentication failed"), not a credential.
   [/\b(Bearer|Basic|Token|Digest)(\s+)([A-Za-z0-9._~+/=-]{8,})/gi, (m, scheme, sp, cred) => (/^[a-z]+$/.test(cred) ? m : `${scheme}${sp}${REDACTED}`)],
   // Query or form parameters: `?token=…`, `&p=…` (InfluxDB 1.x's password), `password=…`
