@@ -20,6 +20,7 @@ import { partsHealth } from './observe/health.js';
 import { createMetrics } from './observe/metrics.js';
 import type { Pipeline } from './pipeline/pipeline.js';
 import { Ticker } from './pipeline/ticker.js';
+import { privacyWarnings } from './store/private-files.js';
 import { Store } from './store/store.js';
 import { machineList } from './readers/machine-list.js';
 import { createPipeline } from './wiring/pipeline-options.js';
@@ -147,6 +148,7 @@ export class Agent {
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
   async start(): Promise<string | undefined> {
     for (const w of configWarnings(this.opts.config)) this.log.configWarning(w);
+    for (const w of privacyWarnings(this.opts.dataDir, this.store.path)) this.log.configWarning(w);
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
     // An open API would let anyone on the network acknowledge alerts and record scrap.
