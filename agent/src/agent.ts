@@ -133,6 +133,7 @@ export class Agent {
           health: () => this.health(),
           sinks: this.sinks,
           events: this.events,
+          streamLimits: { total: config.api.maxStreams, perLogin: config.api.maxStreamsPerLogin },
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           sites: () => sites,
           shifts: shiftList(config),

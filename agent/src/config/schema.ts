@@ -296,6 +296,18 @@ export const apiSchema = z
         description:
           'API tokens (`Authorization: Bearer <token>`), for machines and scripts. With neither tokens nor users the API and the dashboard are open to whoever reaches them, so the agent then listens on a loopback `host` only; with any, every `/api/v1` request needs a token or a login.',
       }),
+    maxStreams: z
+      .number()
+      .int()
+      .positive()
+      .default(200)
+      .meta({ description: 'Most live streams (`/api/v1/stream`, one per dashboard tab) open at once; one more is answered 503 with Retry-After. Each holds a socket and up to 1 MiB of unsent events.' }),
+    maxStreamsPerLogin: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .meta({ description: 'Most live streams one API token or one browser session holds open at once; one more is answered 429 with Retry-After. An open API (no users, no tokens) has only `maxStreams`.' }),
     usersFile: z
       .string()
       .min(1)

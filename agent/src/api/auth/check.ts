@@ -107,7 +107,7 @@ export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
     }
     const s = sessionOf(req, o);
     if (s === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'this API needs a login (POST /api/v1/login) or a token: Authorization: Bearer <token>' });
-    req.principal = { name: s.name, role: s.role, via: 'session' };
+    req.principal = { name: s.name, role: s.role, via: 'session', session: s.id };
   });
   app.addHook('preHandler', (req, reply, done) => {
     if (req.principal?.via !== 'session' || SAFE_METHODS.has(req.method)) return done();
