@@ -373,6 +373,13 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// `yieldwatch print-schema | head`: a reader that stops early is not an error, so the command ends
+// quietly (exit 0) instead of dying of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof YieldwatchError) {
     process.stderr.write(`${err.message}\n[${err.code}]\n`);

@@ -96,6 +96,15 @@ describe('yieldwatch CLI', () => {
     expect(missing.output).not.toMatch(/\n\s+at /);
   });
 
+  it('print-schema into a pipe its reader closed early (`| head`) ends quietly with exit 0, not with an EPIPE stack', async () => {
+    const p = spawnAgent(['print-schema']);
+    // The reader is gone before the first byte: every write meets a closed pipe.
+    p.child.stdout!.destroy();
+    const code = await p.exited;
+    expect(p.output()).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  });
+
   it('an unknown command is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
