@@ -21,6 +21,7 @@ import { createMetrics } from './observe/metrics.js';
 import type { Pipeline } from './pipeline/pipeline.js';
 import { Ticker } from './pipeline/ticker.js';
 import { GroupCommit } from './pipeline/group-commit.js';
+import { privacyWarnings } from './store/private-files.js';
 import { Store } from './store/store.js';
 import { machineList } from './readers/machine-list.js';
 import { createPipeline } from './wiring/pipeline-options.js';
@@ -31,7 +32,7 @@ import { storeReader } from './readers/store/index.js';
 import { reportService } from './wiring/report.js';
 import { ReportScheduler } from './wiring/report-scheduler.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
-import { authDeps, listenApi } from './wiring/http-api.js';
+import { AGENT_API_EXPOSES, authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { UserFile } from './api/auth/users.js';
 
@@ -137,6 +138,7 @@ export class Agent {
           health: () => this.health(),
           sinks: this.sinks,
           events: this.events,
+          streamLimits: { total: config.api.maxStreams, perLogin: config.api.maxStreamsPerLogin },
           acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
           sites: () => sites,
           shifts: shiftList(config),
@@ -152,10 +154,11 @@ export class Agent {
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
   async start(): Promise<string | undefined> {
     for (const w of configWarnings(this.opts.config)) this.log.configWarning(w);
+    for (const w of privacyWarnings(this.opts.dataDir, this.store.path)) this.log.configWarning(w);
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
     // An open API would let anyone on the network acknowledge alerts and record scrap.
-    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, 'the KPIs, acknowledge alerts and record scrap');
+    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, AGENT_API_EXPOSES);
     this.ticker.start();
     // Windows of the checkpoint that came due while the agent was down are emitted before a report due now reads the store.
     this.ticker.tick();

@@ -313,6 +313,10 @@ async function main(argv: string[]): Promise<void> {
       const file = positionals[0] ?? values.config;
       if (!file) usageError('check-config needs FILE');
       const { config, dataDir } = await loadConfig(file);
+      // As `start` would refuse it, with the users file it would read.
+      const { AGENT_API_EXPOSES, openApiError } = await import('./wiring/http-api.js');
+      const open = openApiError(config, new UserFile(resolve(dataDir, config.api.usersFile)), AGENT_API_EXPOSES);
+      if (open !== undefined) throw new YieldwatchError(open.code, `${file} would not start: ${open.message}`);
       process.stdout.write(`${file} is valid: ${config.machines.length} machines, ${config.sources.length} sources, data folder ${dataDir}\n`);
       for (const w of configWarnings(config)) process.stdout.write(`warning: ${w}\n`);
       return;
@@ -368,6 +372,13 @@ async function main(argv: string[]): Promise<void> {
       usageError(`Unknown command "${command}".`);
   }
 }
+
+// `yieldwatch print-schema | head`: a reader that stops early is not an error, so the command ends
+// quietly (exit 0) instead of dying of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof YieldwatchError) {

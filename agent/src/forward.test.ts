@@ -1,10 +1,15 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import { captureLogs } from '../../test/helpers/sources.js';
+import { sinkStatusJson } from './api/routes/status.js';
+import { webhookSinkSchema } from './sinks/webhook/config.js';
+import { createForwarder } from './wiring/sinks.js';
 import { systemClock, VirtualClock } from './core/clock.js';
 import type { Health } from './core/health.js';
 import { SinkError, type OutboxRecord, type Sink } from './core/sink.js';
-import { Forwarder, retryDelay, type ForwarderOptions } from './forward.js';
+import { ERROR_TEXT_MAX, Forwarder, retryDelay, type ForwarderOptions } from './forward.js';
 import { Store } from './store/store.js';
 
 /**
@@ -186,3 +191,65 @@ describe('forwarder', () => {
   });
 });
 
+
+describe('upstream error text', () => {
+  it('a receiver that echoes the request (Authorization header, secret path, API key) into its 401: logs, status and dead letters get it redacted and bounded', async () => {
+    // A receiver that refuses everything and quotes the whole request back, as some proxies do.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const status = req.url!.includes('bad-record') ? 400 : 401;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(`denied ${req.method} ${req.url} with ${JSON.stringify(req.headers)}\n${'<p>padding</p>\n'.repeat(200)}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const secrets = ['Bearer-token-0123456789', 'x-api-key-0123456789', 'T0SECRET/B0SECRET/XYZSECRET'];
+    const sc = webhookSinkSchema.parse({
+      type: 'webhook',
+      id: 'hook',
+      url: `http://127.0.0.1:${port}/services/T0SECRET/B0SECRET/XYZSECRET`,
+      headers: { Authorization: 'Bearer Bearer-token-0123456789', 'X-Api-Key': 'x-api-key-0123456789' },
+      secret: 'hmac-secret-0123456789',
+      retryMin: '20ms',
+      retryMax: '50ms',
+    });
+    const store = new Store({ path: ':memory:' });
+    const log = captureLogs();
+    const fwd = createForwarder(sc, store.outbox, { id: 'hook', logger: log.logger, clock: systemClock, agentId: 'edge', isMachine: () => true, baseDir: process.cwd() });
+    stops.push(async () => {
+      await fwd.stop();
+      store.close();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    store.transaction(() => store.outbox.append('hook', Date.now(), 'alert a fired', '{"event":"fired"}'));
+    fwd.start();
+    await waitFor('the sink down', () => (fwd.status().health.status === 'down' ? true : undefined), 5000);
+    await waitFor('a second attempt', () => (fwd.status().failuresInRow >= 2 ? true : undefined), 5000);
+
+    const status = sinkStatusJson(fwd.status(), Date.now());
+    const shown = [status.last_error!, status.reason!, JSON.stringify(log.lines)];
+    expect(status.last_error).toMatch(/^HTTP 401: denied POST \[redacted\] with /);
+    expect(status.last_error!.length).toBeLessThanOrEqual(ERROR_TEXT_MAX);
+    for (const text of shown) for (const secret of secrets) expect(text).not.toContain(secret);
+    // The warning keeps a stack: where the write failed, after the redacted text.
+    const warn = log.lines.find((l) => l.level === 40)!;
+    const err = warn.err as { message: string; stack: string };
+    expect(err.message).toMatch(/^HTTP 401: denied POST \[redacted\] with /);
+    expect(err.stack.split('\n')[0]).toBe(`SinkError: ${err.message}`);
+    expect(err.stack).toMatch(/\n\s+at /);
+  });
+
+  it('a dead letter keeps the answer redacted', async () => {
+    const { sink, fwd, append, store, log } = setup({ secrets: ['configured-secret-value'] });
+    sink.answer = () => new SinkError('malformed', `HTTP 400: bad line; you sent Authorization: Token abcdefgh12345678 and configured-secret-value ${'x'.repeat(600)}`);
+    append('bad');
+    fwd.start();
+    await waitFor('dead-lettered', () => store.outbox.stats(sink.id).deadLettered === 1, 5000);
+    const dead = store.outbox.deadLetters(sink.id)[0]!;
+    expect(dead.error).toMatch(/^HTTP 400: bad line; you sent Authorization: \[redacted\]/);
+    expect(dead.error.length).toBe(ERROR_TEXT_MAX);
+    expect(JSON.stringify(log.lines)).not.toContain('abcdefgh12345678');
+    expect(JSON.stringify(log.lines)).not.toContain('configured-secret-value');
+  });
+});

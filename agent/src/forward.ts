@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './core/clock.js';
 import type { Health } from './core/health.js';
 import { exponentialDelay } from './core/backoff.js';
+import { redactSecrets } from './core/secrets.js';
 import { SinkError, type ForwarderStatus, type OutboxRecord, type OutboxStats, type Sink, type SinkErrorKind } from './core/sink.js';
 import type { Outbox } from './store/outbox.js';
 
@@ -29,6 +30,21 @@ export interface ForwarderOptions {
   idlePoll?: number;
   /** Jitter source in [0, 1); injected by tests. */
   random?: () => number;
+  /** The sink's configured secrets (core/secrets.ts `secretValues`), cut out of error text before it is logged or kept. */
+  secrets?: readonly string[];
+}
+
+/** Most characters of an upstream error kept for logs, the status API and the dead-letter table: an error page is not a log line. */
+export const ERROR_TEXT_MAX = 300;
+
+/**
+ * A write error as it may be logged: its text without credentials or the sink's secrets (an
+ * upstream answer may echo an Authorization header or a token), bounded, and the stack's frames
+ * (code locations) without the first line, which repeats the text.
+ */
+function loggableError(e: Error, text: string): { type: string; message: string; stack: string } {
+  const frames = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  return { type: e.name, message: text, stack: [`${e.name}: ${text}`, ...frames].join('\n') };
 }
 
 /** Retry-After values beyond this are taken as this: a misconfigured proxy must not park a sink for days. */
@@ -153,15 +169,16 @@ export class Forwarder {
       } catch (err) {
         if (this.stopped) break;
         const e = err instanceof SinkError ? err : new SinkError('retryable', (err as Error)?.message ?? String(err), { cause: err });
+        const text = this.redact(e.message);
         this.failuresInRow++;
         this.errors[e.kind]++;
         this.lastKind = e.kind;
-        this.lastError = e.message;
+        this.lastError = text;
         this.lastErrorAt = this.o.clock.now();
         const max = this.o.retryMax;
         const delay = e.kind === 'blocked' ? max : retryDelay(this.failuresInRow, this.o.retryMin, max, this.random(), e.options.retryAfterMs);
         this.nextAttemptAt = this.o.clock.now() + delay;
-        const fields = { sink: sink.id, kind: e.kind, err: e, failuresInRow: this.failuresInRow, retryInMs: Math.round(delay), pending: outbox.stats(this.channel).pendingRecords };
+        const fields = { sink: sink.id, kind: e.kind, err: loggableError(err instanceof Error ? err : e, text), failuresInRow: this.failuresInRow, retryInMs: Math.round(delay), pending: outbox.stats(this.channel).pendingRecords };
         if (this.failuresInRow === 1) logger.warn(fields, `Writing to sink "${sink.id}" failed (${e.kind}); the records stay in the outbox and are retried with back-off.`);
         else logger.debug(fields, 'Sink write failed again.');
         await this.sleep(delay);
@@ -180,9 +197,10 @@ export class Forwarder {
       this.errors.malformed++;
       if (batch.length === 1) {
         const r = batch[0]!;
-        this.o.outbox.deadLetter(r, this.o.clock.now(), err.message);
+        const answer = this.redact(err.message);
+        this.o.outbox.deadLetter(r, this.o.clock.now(), answer);
         this.o.logger.error(
-          { sink: r.sink, key: r.key, id: r.id, answer: err.message },
+          { sink: r.sink, key: r.key, id: r.id, answer },
           `Sink "${r.sink}" refused a record as malformed; it was moved to the dead-letter table (${r.key}).`,
         );
         return;
@@ -191,6 +209,10 @@ export class Forwarder {
       await this.send(batch.slice(0, mid));
       await this.send(batch.slice(mid));
     }
+  }
+
+  private redact(text: string): string {
+    return redactSecrets(text, this.o.secrets, ERROR_TEXT_MAX);
   }
 
   private succeeded(): void {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UserFile } from '../../agent/src/api/auth/users.js';
 import { spawnAgent } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { diffWindows, expectedWindows, loadScenario, scenarioConfig, scenarioMessages } from '../helpers/scenario.js';
@@ -81,6 +82,37 @@ describe('yieldwatch CLI', () => {
     expect(bad.output).toMatch(/sources\[1\]\.machines\[1\]\.machine \(line \d+\): unknown machine "plant1\/line3\/press3"; expected a machine path listed under `machines`/);
   });
 
+  it('check-config: refuses an api.host other machines reach without a user or a token, as start would, naming the key', async () => {
+    const data = join(dir, 'open-data');
+    const file = join(dir, 'open.yaml');
+    const base = { agent: { dataDir: data }, machines: [{ path: 'plant/l1/press', signals: { parts_good: { kind: 'delta' } } }], sources: [] };
+    writeFileSync(file, stringify({ ...base, api: { host: '0.0.0.0' } }));
+    const open = await run(['check-config', file]);
+    expect(open.code).toBe(1);
+    expect(open.output).toContain('api.host is "0.0.0.0"');
+    expect(open.output).toContain('YW_ERR_API_OPEN');
+    expect(open.output).not.toContain('is valid');
+    // A user in the users file the agent would read is a login, and so is a token.
+    await new UserFile(join(data, 'users.json')).add('admin', 'admin', 'long enough password', new Date());
+    expect((await run(['check-config', file])).code).toBe(0);
+    rmSync(join(data, 'users.json'));
+    writeFileSync(file, stringify({ ...base, api: { host: '0.0.0.0', tokens: [{ name: 'scada', token: '${SCADA_TOKEN}', role: 'viewer' }] } }));
+    expect((await run(['check-config', file], { SCADA_TOKEN: 'scada-token-0123456789' })).code).toBe(0);
+    // The shipped example listens on this machine only.
+    const example = await run(['check-config', 'config/example.yaml'], { MQTT_PASSWORD: 'from-env' });
+    expect(example.code, example.output).toBe(0);
+  });
+
+  it('check-config: a too-short token is refused naming the key, and its value is not printed', async () => {
+    const file = join(dir, 'short-token.yaml');
+    writeFileSync(file, stringify({ machines: [{ path: 'plant/l1/press', signals: { parts_good: { kind: 'delta' } } }], sources: [], api: { tokens: [{ name: 'scada', token: '${SCADA_TOKEN}', role: 'viewer' }] } }));
+    const r = await run(['check-config', file], { SCADA_TOKEN: 'tok-Qx7' });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('api.tokens[0].token');
+    expect(r.output).toContain('expected at least 16 characters');
+    expect(r.output).not.toContain('tok-Qx7');
+  });
+
   it('an unknown option is a usage error (exit 2), a missing input file a clear error (exit 1)', async () => {
     const r = await run(['replay', '--confg', 'x.yaml']);
     expect(r.code).toBe(2);
@@ -90,6 +122,15 @@ describe('yieldwatch CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.output).toMatch(/Cannot read the replay input .*nope\.jsonl: ENOENT/);
     expect(missing.output).not.toMatch(/\n\s+at /);
+  });
+
+  it('print-schema into a pipe its reader closed early (`| head`) ends quietly with exit 0, not with an EPIPE stack', async () => {
+    const p = spawnAgent(['print-schema']);
+    // The reader is gone before the first byte: every write meets a closed pipe.
+    p.child.stdout!.destroy();
+    const code = await p.exited;
+    expect(p.output()).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 
   it('an unknown command is a usage error (exit 2)', async () => {

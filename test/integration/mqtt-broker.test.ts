@@ -320,6 +320,37 @@ describe.each(BROKERS)('MQTT source over $name', ({ name, protocolVersion, skip,
     });
   }
 
+  it.skipIf(skip)('a finite but absurd value (1e308) is a counted out_of_range rejection: windows stay those of the good messages, every sum finite', async () => {
+    const cfg = configFor(broker!.url);
+    const store = new Store({ path: ':memory:' });
+    const pipeline = createPipeline(cfg, store, systemClock);
+    const src = newSource(cfg, () => pipeline, `itest-huge-${tag}`);
+    await src.start(pipelineSink(pipeline));
+
+    const startTs = Date.now() - 10 * 60_000;
+    const good = generateStream(31, startTs, 120, [M03]);
+    const huge = [
+      { topic: 'plant1/l2/m03/counters', payload: `{"good":1e308,"ts":${startTs + 30_500}}` },
+      { topic: 'plant1/l2/m03/counters', payload: `{"good":1e308,"scrap":1e308,"ts":${startTs + 30_600}}` },
+      { topic: 'plant1/l2/m03/counters', payload: `{"good":-1e300,"ts":${startTs + 61_500}}` },
+    ];
+    const stream = [...good.slice(0, 31), huge[0]!, huge[1]!, ...good.slice(31, 62), huge[2]!, ...good.slice(62)];
+    await publish(pub!, stream);
+    await waitFor('every message', () => src.counters().messages >= stream.length);
+
+    // The source read them (they are JSON numbers); the KPI core refuses each value, counted per sample.
+    expect(src.counters()).toMatchObject({ messages: stream.length, rejected: 0 });
+    expect(Object.fromEntries(pipeline.stats().ingest.rejected)).toEqual({ out_of_range: 4 });
+    pipeline.flushAll();
+    const live = store.queryAggregates();
+    const expected = replay(cfg, good.map((g) => ({ arrival: Date.now(), topic: g.topic, payload: g.payload })));
+    expect(diffWindows(flat(live), byKey(flat(expected.aggregates))).slice(0, 20)).toEqual([]);
+    for (const w of live) {
+      for (const v of Object.values(w.components)) expect(Number.isFinite(v)).toBe(true);
+      expect(w.kpis.yield).toBeTypeOf('number');
+    }
+  });
+
   it.skipIf(skip)('bad input while running: a burst of malformed payloads and topics does not stop delivery', async () => {
     const cfg = configFor(broker!.url);
     const store = new Store({ path: ':memory:' });

@@ -141,6 +141,21 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
     expect((await app.inject({ method: 'POST', url: '/api/v1/login', payload: { name: 'Anna', password: 'correct horse battery' }, remoteAddress: '10.9.9.10' })).statusCode).toBe(200);
   });
 
+  it('the bearer scheme is case-insensitive; a prefix, an extension or a near miss of a token is refused', async () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      const res = await app.inject({ url: '/api/v1/session', headers: { authorization: `${scheme} ${TOKENS.viewer}` } });
+      expect(res.statusCode, scheme).toBe(200);
+      expect(res.json<SessionJson>()).toMatchObject({ login: 'token', role: 'viewer' });
+    }
+    expect((await app.inject({ url: '/api/v1/session', headers: { authorization: `bearer\t ${TOKENS.admin} ` } })).json<SessionJson>()).toMatchObject({ role: 'admin' });
+    for (const wrong of [TOKENS.viewer.slice(0, -1), `${TOKENS.viewer}x`, `${TOKENS.viewer.slice(0, -1)}c`, '']) {
+      expect((await app.inject({ url: '/api/v1/session', headers: { authorization: `Bearer ${wrong}` } })).statusCode, wrong).toBe(403);
+    }
+    // Another scheme is no token: the caller needs a login.
+    expect((await app.inject({ url: '/api/v1/session', headers: { authorization: `Basic ${TOKENS.viewer}` } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/v1/session', headers: { authorization: `Bearer${TOKENS.viewer}` } })).statusCode).toBe(401);
+  });
+
   it('?token= is for the live stream only: elsewhere a 400 that points to the Authorization header', async () => {
     const res = await app.inject(`/api/v1/machines?token=${TOKENS.viewer}`);
     expect(res.statusCode).toBe(400);

@@ -8,7 +8,7 @@ import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
 import type { MaterialJson, ShiftJson, SiteJson } from './contract.js';
-import type { EventHub } from './events.js';
+import type { EventHub, StreamLimits } from './events.js';
 import type { KpiReader } from './reader.js';
 import type { ReportFormat, ReportRequest } from './report-contract.js';
 
@@ -25,6 +25,8 @@ export interface ApiDeps {
   sinks?: () => readonly ForwarderStatus[];
   /** Committed windows and alert changes, for `/api/v1/stream`. */
   events?: EventHub;
+  /** Most live streams open at once, in all and per token or session (`api.maxStreams`, `api.maxStreamsPerLogin`); default 200 and 20. */
+  streamLimits?: StreamLimits;
   /** Acknowledges an open alert (persisted and sent to the channels); undefined when it is not firing. */
   acknowledge?: (id: string, by: string, comment: string | undefined) => Alert | undefined;
   /** The material library with every factor's source (`/api/v1/materials`). */

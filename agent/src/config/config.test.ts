@@ -417,6 +417,31 @@ describe('a broken config is refused with the key path and what was expected', (
     expect(lines).toHaveLength(3);
   });
 
+  it('never shows the value of a secret: passwords, tokens, webhook secrets and headers by their kind only, URLs by scheme and host', () => {
+    const secrets = ['short-tok', 'hunter2-pass', 'tiny-secret', 'XYZSECRETPATH', 'header-secret-1', 'plain-string-token-0123', 'influx-secret-pw', 'env-tok'];
+    const cases: [string, NodeJS.ProcessEnv, string][] = [
+      [yamlOf(['api.tokens', [{ name: 'scada', token: 'short-tok', role: 'viewer' }]]), {}, 'api.tokens[0].token'],
+      [yamlOf(['api.tokens', ['plain-string-token-0123']]), {}, 'api.tokens[0]'],
+      [yamlOf(), { YIELDWATCH_API__TOKENS__0__NAME: 'scada', YIELDWATCH_API__TOKENS__0__ROLE: 'viewer', YIELDWATCH_API__TOKENS__0__TOKEN: 'env-tok' }, 'api.tokens[0].token (set by YIELDWATCH_API__TOKENS__0__TOKEN)'],
+      [yamlOf(['sources.0.password', ['hunter2-pass']]), {}, 'sources[0].password'],
+      [yamlOf(['sinks', [{ type: 'webhook', url: 'https://hooks.example/a', secret: 'tiny-secret' }]]), {}, 'sinks[0].secret'],
+      [yamlOf(['sinks', [{ type: 'webhook', url: 'hooks.slack.com/services/T0/B0/XYZSECRETPATH' }]]), {}, 'sinks[0].url'],
+      [yamlOf(['sinks', [{ type: 'webhook', url: 'https://hooks.example/a', headers: { Authorization: ['header-secret-1'] } }]]), {}, 'sinks[0].headers.Authorization'],
+      [yamlOf(['sinks', [{ type: 'influxdb', url: 'http://127.0.0.1:8086', database: 'db', auth: { type: 'password', userName: 'u', password: 12345678 } }]]), {}, 'sinks[0].auth.password'],
+      // A sink without its type: the whole entry is the value found, and its password must not ride along.
+      [yamlOf(['sinks', [{ url: 'http://127.0.0.1:8086', database: 'db', auth: { type: 'password', userName: 'u', password: 'influx-secret-pw' } }]]), {}, 'sinks[0].type'],
+    ];
+    for (const [text, env, key] of cases) {
+      const err = thrown(() => load(text, env));
+      expect(err.message, key).toContain(key);
+      for (const secret of secrets) expect(err.message, key).not.toContain(secret);
+    }
+    const short = thrown(() => load(cases[0]![0]));
+    expect(short.message).toContain('api.tokens[0].token (line');
+    expect(short.message).toContain('expected at least 16 characters, got a string (not shown: a secret)');
+    expect(thrown(() => load(cases[5]![0])).message).toContain('got "hooks.slack.com/…"');
+  });
+
   it('refuses a file that is not a mapping', () => {
     const err = thrown(() => load('- just\n- a list\n'));
     expect(err.code).toBe('YW_ERR_CONFIG_INVALID');

@@ -291,6 +291,13 @@ The file is read in this order; each step works on the result of the one before:
 Relative paths (\`agent.dataDir\`, \`materialLibrary\`) are resolved against the folder of the
 config file, not the working directory.
 
+An error names the key, where it is (line, or the \`YIELDWATCH_*\` variable that set it), what
+was expected and the value found, except a secret's: under a key such as \`password\`,
+\`token\`/\`tokens\`, \`secret\`, \`auth\` or \`headers\` only its kind is shown ("got a string (not
+shown: a secret)"), never its text or length, and a \`url\` only by scheme and host (a webhook's
+path is its secret). \`check-config\` also refuses what \`start\` would: an \`api.host\` other
+machines reach while there is no user and no \`api.tokens\` entry (\`YW_ERR_API_OPEN\`).
+
 ## Environment variables
 
 ### \`\${VAR}\` and \`\${VAR:-default}\` in values

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { YieldwatchError } from '../core/errors.js';
+import { isSecretKey, isSecretPath, urlOrigin } from '../core/secrets.js';
 import { configSchema, materialLibrarySchema, type Config } from './schema.js';
 
 const ENV_PREFIX = 'YIELDWATCH_';
@@ -112,6 +113,23 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * The value found at a key path as an error may show it: a secret's (`password`, `api.tokens`,
+ * `secret`, `headers`, …) only by its kind, never its text or length; a URL only by scheme and host.
+ */
+function describeAt(path: KeyPath, v: unknown): string {
+  if (isSecretPath(path)) {
+    const kind = typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : Array.isArray(v) ? 'a list' : v !== null && typeof v === 'object' ? 'a mapping' : describe(v);
+    return `${kind} (not shown: a secret)`;
+  }
+  if (path.at(-1) === 'url' && typeof v === 'string') return JSON.stringify(urlOrigin(v));
+  if (v !== null && typeof v === 'object') {
+    // A whole section (a sink without its `type`) shows its secrets' keys, not their values.
+    return describe(JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === '' ? x : isSecretKey(k) ? '(secret)' : k === 'url' && typeof x === 'string' ? urlOrigin(x) : x))));
+  }
+  return describe(v);
 }
 
 function valueAt(doc: unknown, path: KeyPath): unknown {
@@ -281,10 +299,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], doc: unknown, 
     const found = valueAt(doc, iss.path);
     // The found value is said once: a schema message that already quotes it, a missing key and a bad key name need no "got".
     const got =
-      iss.code === 'invalid_key' || found === undefined || (iss.code === 'custom' && iss.message.includes(describe(found)))
+      iss.code === 'invalid_key' || found === undefined || (iss.code === 'custom' && iss.message.includes(describe(found)) && !isSecretPath(iss.path))
         ? ''
-        : `, got ${describe(found)}`;
-    return [{ path: iss.path, text: `${iss.message}${got}` }];
+        : `, got ${describeAt(iss.path, found)}`;
+    // A message of the schema's own that quotes a secret (a refinement's) keeps its sentence, not the secret.
+    const message = isSecretPath(iss.path) && typeof found === 'string' && found.length > 0 ? iss.message.split(found).join('[redacted]') : iss.message;
+    return [{ path: iss.path, text: `${message}${got}` }];
   });
   // Top to bottom, as a person fixes the file; keys set only by the environment come last.
   const lineOf = (path: KeyPath) => (locate(path, { envOrigins: hints.envOrigins }) === '' ? hints.lineOf?.(path) : undefined) ?? Infinity;
@@ -381,7 +401,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   if (!isPlainObject(parsed)) {
     throw new YieldwatchError(
       'YW_ERR_CONFIG_INVALID',
-      `Invalid configuration in ${file} (1 problem; ${REFERENCE_HINT}):\n  - (root): expected a mapping of keys, got ${describe(parsed)}`,
+      `Invalid configuration in ${file} (1 problem; ${REFERENCE_HINT}):\n  - (root): expected a mapping of keys, got ${describeAt([], parsed)}`,
     );
   }
   const missing: { path: (string | number)[]; name: string }[] = [];

@@ -298,7 +298,10 @@ export const apiSchema = z
       .array(
         z.strictObject({
           name: z.string().min(1).meta({ description: 'Who holds the token; recorded as `acknowledged_by`.' }),
-          token: z.string().min(16, { message: 'expected at least 16 characters' }).meta({ description: 'The bearer token; prefer `${ENV}`. Never logged.' }),
+          token: z
+            .string()
+            .min(16, { message: 'expected at least 16 characters' })
+            .meta({ description: 'The bearer token: at least 16 characters (make one with `openssl rand -base64 32`); prefer `${ENV}`. Never logged, and never shown in a config error.' }),
           role: z.enum(['viewer', 'operator', 'admin']).meta({ description: '`viewer` reads; `operator` also acknowledges alerts and records scrap; `admin` may do everything.' }),
         }),
       )
@@ -307,6 +310,18 @@ export const apiSchema = z
         description:
           'API tokens (`Authorization: Bearer <token>`), for machines and scripts. With neither tokens nor users the API and the dashboard are open to whoever reaches them, so the agent then listens on a loopback `host` only; with any, every `/api/v1` request needs a token or a login.',
       }),
+    maxStreams: z
+      .number()
+      .int()
+      .positive()
+      .default(200)
+      .meta({ description: 'Most live streams (`/api/v1/stream`, one per dashboard tab) open at once; one more is answered 503 with Retry-After. Each holds a socket and up to 1 MiB of unsent events.' }),
+    maxStreamsPerLogin: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .meta({ description: 'Most live streams one API token or one browser session holds open at once; one more is answered 429 with Retry-After. An open API (no users, no tokens) has only `maxStreams`.' }),
     usersFile: z
       .string()
       .min(1)

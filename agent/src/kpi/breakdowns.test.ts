@@ -58,7 +58,8 @@ describe('KPI dimensions (breakdowns)', () => {
     expect(e.recordBreakdown(reason('burr', Number.NaN, T0), T0)).toBe(false);
     expect(e.recordBreakdown(reason('burr', -1, T0), T0)).toBe(false);
     expect(e.recordBreakdown(reason('burr', 1, Number.POSITIVE_INFINITY), T0)).toBe(false);
-    expect(Object.fromEntries(e.stats.rejected)).toEqual({ unknown_machine: 1, not_a_number: 1, negative_delta: 1, invalid_timestamp: 1 });
+    expect(e.recordBreakdown(reason('burr', 1e308, T0), T0)).toBe(false);
+    expect(Object.fromEntries(e.stats.rejected)).toEqual({ unknown_machine: 1, not_a_number: 1, negative_delta: 1, invalid_timestamp: 1, out_of_range: 1 });
     const windows = e.takeAll();
     expect(windows.every((d) => d.window.breakdowns === undefined && d.window.accepted === 0)).toBe(true);
   });

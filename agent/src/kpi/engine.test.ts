@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sample } from '../core/sample.js';
 import { SIGNAL_INDEX, type SummedSignal } from '../core/signals.js';
 import { toAggregate } from '../pipeline/emit.js';
-import { KpiEngine, type DueWindow, type EngineMachine, type EngineOptions, type EngineSnapshot } from './engine.js';
+import { KpiEngine, MAX_SIGNAL_VALUE, type DueWindow, type EngineMachine, type EngineOptions, type EngineSnapshot } from './engine.js';
 import { Q_DUP, Q_REJECTED, Q_SKEWED, Q_STALE, Q_TOO_LATE } from './quality.js';
 
 const W = 60_000;
@@ -415,6 +415,43 @@ describe('KpiEngine: delta signals and rejections', () => {
     expect(d!.window.sums[GOOD]).toBe(6);
     expect(d!.window.quality[Q_REJECTED]).toBe(2);
     expect(d!.window.accepted).toBe(2);
+  });
+
+  it('a value beyond MAX_SIGNAL_VALUE is rejected (out_of_range) for counters, deltas and gauges; it neither becomes a baseline nor reaches a sum', () => {
+    const machine: EngineMachine = { path: M, signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'delta' }, material_in_kg: { kind: 'gauge' } } };
+    const e = new KpiEngine(options([machine]));
+    // The message that made a window's total 1e+308: a finite number, far beyond any count.
+    e.ingest([sample(M, 'parts_good', 1e308, T0 + 1000), sample(M, 'parts_scrap', 1e308, T0 + 1000), sample(M, 'material_in_kg', 1e308, T0 + 1000)], T0 + 1000);
+    e.ingest([sample(M, 'parts_good', -1e308, T0 + 1500)], T0 + 1500);
+    expect(e.stats.rejected.get('out_of_range')).toBe(4);
+    expect(e.stats.accepted).toBe(0);
+    e.ingest([sample(M, 'parts_good', 40, T0 + 2000)], T0 + 2000); // the baseline: the rejected reading was not one
+    e.ingest([sample(M, 'parts_good', MAX_SIGNAL_VALUE + 1, T0 + 3000), sample(M, 'parts_scrap', MAX_SIGNAL_VALUE * 1.5, T0 + 3000)], T0 + 3000);
+    e.ingest([sample(M, 'parts_good', 46, T0 + 4000), sample(M, 'parts_scrap', 2, T0 + 4000)], T0 + 4000);
+    expect(e.stats.rejected.get('out_of_range')).toBe(6);
+    const [d] = e.takeAll();
+    expect(d!.window.sums[GOOD]).toBe(6);
+    expect(d!.window.sums[SCRAP]).toBe(2);
+    expect(d!.window.quality[Q_REJECTED]).toBe(6);
+    const a = toAggregate(d!, undefined, T0 + W, NO_MATERIALS)!;
+    expect(a.kpis.yield).toBeCloseTo(0.75);
+  });
+
+  it('values at the ceiling are taken, and the sums they make stay finite and exact', () => {
+    const machine: EngineMachine = { path: M, signals: { parts_good: { kind: 'counter' }, parts_scrap: { kind: 'delta' } } };
+    const e = new KpiEngine(options([machine]));
+    // A counter reset to 0 and back to the ceiling again and again: each step up is a full-range increment.
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      const t = T0 + 1000 + i * 10;
+      e.ingest([sample(M, 'parts_good', i % 2 === 0 ? 0 : MAX_SIGNAL_VALUE, t), sample(M, 'parts_scrap', MAX_SIGNAL_VALUE, t)], t);
+    }
+    expect(e.stats.rejected.size).toBe(0);
+    const [d] = e.takeAll();
+    expect(d!.window.sums[GOOD]).toBe((n / 2) * MAX_SIGNAL_VALUE);
+    expect(d!.window.sums[SCRAP]).toBe(n * MAX_SIGNAL_VALUE);
+    const a = toAggregate(d!, undefined, T0 + W, NO_MATERIALS)!;
+    for (const v of Object.values(a.components)) expect(Number.isFinite(v)).toBe(true);
   });
 
   it('a NaN timestamp is rejected (invalid_timestamp): no window with a NaN start, later samples still count', () => {

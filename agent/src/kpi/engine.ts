@@ -53,12 +53,22 @@ export const ENGINE_REJECT_REASONS = [
   'invalid_timestamp',
   'unmapped_signal',
   'not_a_number',
+  'out_of_range',
   'negative_delta',
   'not_a_string',
   'unknown_product',
   'unknown_reason',
   'too_many_reasons',
 ] as const;
+
+/**
+ * The largest magnitude a signal value or a recorded amount may have (parts or kg; agent/src/kpi/README.md,
+ * "Counter to delta"). `1e308` is a finite number, and one such value made a window's sum overflow to
+ * Infinity. No machine counts 10^12 parts or kg (100 parts a second for 300 years), so a value
+ * beyond is a broken encoder or a hostile message; and as each increment is then at most 2 × 10^12,
+ * a window's sum stays finite (and exact below 2^53) however many arrive.
+ */
+export const MAX_SIGNAL_VALUE = 1e12;
 
 const SCRAP = SIGNAL_INDEX.parts_scrap;
 /** Reason counters one machine may have: codes that come and go must not grow memory without bound. */
@@ -296,7 +306,8 @@ export class KpiEngine {
   /**
    * Adds an amount by dimension to the window its event time falls in, under the event-time rules
    * of samples, and counts it as an accepted input. A machine that is not configured, a time or an
-   * amount that is not a finite number, or a negative amount is a counted rejection (false).
+   * amount that is not a finite number, an amount above `MAX_SIGNAL_VALUE`, or a negative amount is a
+   * counted rejection (false).
    */
   recordBreakdown(e: BreakdownEntry, now: number): boolean {
     // Scrap by reason is the engine's own, kept equal to the scrap it counts; recorded amounts go under another dimension.
@@ -314,6 +325,10 @@ export class KpiEngine {
     }
     if (typeof e.amount !== 'number' || !Number.isFinite(e.amount)) {
       this.reject('not_a_number', m.path, now);
+      return false;
+    }
+    if (e.amount > MAX_SIGNAL_VALUE) {
+      this.reject('out_of_range', m.path, now);
       return false;
     }
     if (e.amount < 0) {
@@ -342,6 +357,11 @@ export class KpiEngine {
     const v = s.value;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       this.reject('not_a_number', m.path, now);
+      return;
+    }
+    // Before any state changes: an absurd reading must not become a counter's baseline either.
+    if (v > MAX_SIGNAL_VALUE || v < -MAX_SIGNAL_VALUE) {
+      this.reject('out_of_range', m.path, now);
       return;
     }
     // Scrap goes to its own reason (each reason its own counter), else to the reason in force, else it is unassigned.

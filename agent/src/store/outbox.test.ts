@@ -124,6 +124,8 @@ describe('a damaged store file', () => {
     expect(r).toBeDefined();
     expect(r.problem).toMatch(/page|malformed|corrupt/i);
     expect(existsSync(r.damagedFile)).toBe(true);
+    // The fresh store is made private like any new one.
+    expect(statSync(path).mode & 0o777).toBe(0o600);
     const outbox = r.tables.find((t) => t.table === 'outbox')!;
     expect(outbox.recovered).toBeGreaterThan(4000);
     expect(outbox.recovered).toBeLessThan(5000);

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
+import { createPrivateFile } from './private-files.js';
 
 /**
  * Salvage of a damaged store file. SQLite itself drops a torn WAL tail (frames whose checksum
@@ -71,6 +72,7 @@ export function salvage(path: string, problem: string, prepare: (db: Database.Da
   renameSync(path, damagedFile);
   for (const ext of ['-wal', '-shm']) if (existsSync(`${path}${ext}`)) renameSync(`${path}${ext}`, `${damagedFile}${ext}`);
 
+  createPrivateFile(path);
   const fresh = new Database(path);
   const tables: TableSalvage[] = [];
   const lostRecords: Record<string, number> = {};

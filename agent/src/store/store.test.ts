@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Aggregate } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { MIGRATIONS } from './migrations.js';
+import { privacyWarnings } from './private-files.js';
 import { Store } from './store.js';
 
 const dirs: string[] = [];
@@ -48,6 +49,36 @@ describe('Store', () => {
     // synchronous is per connection: read it through the store's own connection.
     expect((s as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true })).toBe(2);
     s.close();
+  });
+
+  it('makes its folder readable by its owner only (0700), and the store with its -wal and -shm files 0600', () => {
+    const file = tempDb();
+    const s = new Store({ path: file });
+    s.transaction(() => s.outbox.append('influx', 1, 'w1', 'line'));
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(dirname(file))).toBe(0o700);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      expect(existsSync(f), f).toBe(true);
+      expect(mode(f), f).toBe(0o600);
+    }
+    s.close();
+    // An existing folder keeps the mode an administrator gave it; a new store in it is private all the same.
+    const shared = join(dirname(dirname(file)), 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o750);
+    new Store({ path: join(shared, 'yieldwatch.db') }).close();
+    expect(mode(shared)).toBe(0o750);
+    expect(mode(join(shared, 'yieldwatch.db'))).toBe(0o600);
+    // A store that exists keeps its mode too (the agent warns about one others may read: privacyWarnings).
+    const open = join(shared, 'old.db');
+    writeFileSync(open, '');
+    chmodSync(open, 0o644);
+    new Store({ path: open }).close();
+    expect(mode(open)).toBe(0o644);
+    expect(privacyWarnings(shared, open)).toEqual([`The local store ${open} may be read by every user of this machine; close it with: chmod 600 ${open}*`]);
+    chmodSync(shared, 0o755);
+    expect(privacyWarnings(shared, join(shared, 'yieldwatch.db'))).toEqual([`The data folder ${shared} (agent.dataDir) may be read by every user of this machine; close it with: chmod 700 ${shared}`]);
+    expect(privacyWarnings(dirname(file), file)).toEqual([]);
   });
 
   it('refuses a store written by a newer yieldwatch, naming the versions', () => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Aggregate, AggregateKpis } from '../core/aggregate.js';
 import { YieldwatchError } from '../core/errors.js';
@@ -9,6 +9,7 @@ import { EntryTable } from './entries.js';
 import { ReportRunTable } from './report-runs.js';
 import { whereOf } from './where.js';
 import { Outbox } from './outbox.js';
+import { createPrivateFile, makePrivateDir } from './private-files.js';
 import { integrityProblem, salvage, type RecoveryReport } from './recover.js';
 
 export interface StoreOptions {
@@ -193,11 +194,12 @@ export class Store {
       if (secondary) {
         this.db = new Database(opts.path, { fileMustExist: true, readonly: opts.readOnly === true });
       } else {
-        if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+        if (opts.path !== ':memory:') makePrivateDir(dirname(opts.path));
         const problem = opts.path === ':memory:' ? undefined : damage(opts.path);
         if (problem !== undefined) {
           this.recovery = salvage(opts.path, problem, (db) => migrate(db, opts.path));
         }
+        if (opts.path !== ':memory:') createPrivateFile(opts.path);
         this.db = new Database(opts.path);
       }
       // First: a second process waits for the other's write lock instead of failing at once.

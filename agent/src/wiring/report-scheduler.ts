@@ -5,6 +5,7 @@ import type { Config, ReportScheduleConfig } from '../config/schema.js';
 import type { Scheduler, TimerHandle } from '../core/clock.js';
 import type { Health } from '../core/health.js';
 import { reportChannel, type OutboxBound, type ReportChannelKind, type Sink } from '../core/sink.js';
+import { secretValues } from '../core/secrets.js';
 import type { ReportScheduleStats } from '../core/stats.js';
 import { Forwarder } from '../forward.js';
 import { renderReport } from '../reports/render.js';
@@ -92,12 +93,12 @@ export class ReportScheduler {
       const channels: Channel[] = [];
       if (sc.webhook !== undefined) {
         const id = reportChannel(sc.id, 'webhook');
-        channels.push({ kind: 'webhook', id, forwarder: this.forwarderFor(id, reportWebhookSink({ id, url: sc.webhook.url, headers: sc.webhook.headers, timeoutMs: sc.webhook.timeout, folder: this.folder })) });
+        channels.push({ kind: 'webhook', id, forwarder: this.forwarderFor(id, reportWebhookSink({ id, url: sc.webhook.url, headers: sc.webhook.headers, timeoutMs: sc.webhook.timeout, folder: this.folder }), secretValues(sc.webhook)) });
       }
       if (sc.email !== undefined) {
         const id = reportChannel(sc.id, 'email');
         const logger = o.logger.child({ sink: id, type: 'report-email' });
-        channels.push({ kind: 'email', id, forwarder: this.forwarderFor(id, reportEmailSink({ id, smtp: sc.email.smtp, from: sc.email.from, to: sc.email.to, folder: this.folder, agentId: config.agent.id, logger })) });
+        channels.push({ kind: 'email', id, forwarder: this.forwarderFor(id, reportEmailSink({ id, smtp: sc.email.smtp, from: sc.email.from, to: sc.email.to, folder: this.folder, agentId: config.agent.id, logger }), secretValues(sc.email)) });
       }
       this.forwarders.push(...channels.map((c) => c.forwarder));
       return {
@@ -113,10 +114,10 @@ export class ReportScheduler {
     });
   }
 
-  private forwarderFor(id: string, sink: Sink): Forwarder {
+  private forwarderFor(id: string, sink: Sink, secrets: readonly string[]): Forwarder {
     const logger = this.o.logger.child({ sink: id, type: sink.type });
     // One report per record: a retry after a refused file does not send the files before it again.
-    return new Forwarder({ sink, outbox: this.o.store.outbox, clock: this.o.clock, logger, batchSize: 1, retryMin: this.o.retryMin ?? 1_000, retryMax: this.o.retryMax ?? 300_000 });
+    return new Forwarder({ sink, outbox: this.o.store.outbox, clock: this.o.clock, logger, batchSize: 1, retryMin: this.o.retryMin ?? 1_000, retryMax: this.o.retryMax ?? 300_000, secrets });
   }
 
   /** Starts the delivery forwarders and looks at the schedules now: a report due while the agent was down is made at start. */

@@ -1,5 +1,6 @@
 import type { AlertChange } from '../core/alert.js';
 import type { PluginContext } from '../core/plugin.js';
+import { secretValues } from '../core/secrets.js';
 import type { OutboxWriter, Sink, SinkDef } from '../core/sink.js';
 import { Forwarder } from '../forward.js';
 import { SINK_TYPES, type SinkConfig } from '../sinks/registry.js';
@@ -45,5 +46,6 @@ export function createForwarder(sc: SinkConfig, outbox: Outbox, ctx: PluginConte
     batchSize: sc.batchSize,
     retryMin: sc.retryMin,
     retryMax: sc.retryMax,
+    secrets: secretValues(sc),
   });
 }

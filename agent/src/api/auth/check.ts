@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isLoopbackHost } from '../../core/loopback.js';
 import type { Principal, Role } from './roles.js';
@@ -45,11 +45,24 @@ export function loginRequired(o: AuthOptions): boolean {
 }
 
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/**
+ * The token a caller gave, compared with every configured one in the same time whatever it is:
+ * the SHA-256 of both sides has one length, so neither a length check nor the first differing
+ * byte ends the comparison early, and every token is compared (the position of a match tells nothing).
+ */
+export function tokenOf(tokens: readonly ApiToken[], given: string): ApiToken | undefined {
+  const g = sha256(given);
+  let found: ApiToken | undefined;
+  for (const t of tokens) if (timingSafeEqual(sha256(t.token), g) && found === undefined) found = t;
+  return found;
+}
+
+/** The credential of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110, 11.1). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^bearer[ \t]+(.*)$/is.exec(header);
+  return m === null ? undefined : m[1]!.trim();
 }
 
 /** The session a request's signed cookie names, if it is open. */
@@ -85,17 +98,16 @@ export function registerAuth(app: FastifyInstance, o: AuthOptions): void {
       return;
     }
     if (cfg.public === true) return;
-    const h = req.headers.authorization;
-    const given = h?.startsWith('Bearer ') ? h.slice(7).trim() : typeof query?.token === 'string' ? query.token : undefined;
+    const given = bearerToken(req.headers.authorization) ?? (typeof query?.token === 'string' ? query.token : undefined);
     if (given !== undefined) {
-      const t = o.tokens.find((x) => same(x.token, given));
+      const t = tokenOf(o.tokens, given);
       if (t === undefined) return reply.code(403).send({ error: 'unknown token' });
       req.principal = { name: t.name, role: t.role, via: 'token' };
       return;
     }
     const s = sessionOf(req, o);
     if (s === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'this API needs a login (POST /api/v1/login) or a token: Authorization: Bearer <token>' });
-    req.principal = { name: s.name, role: s.role, via: 'session' };
+    req.principal = { name: s.name, role: s.role, via: 'session', session: s.id };
   });
   app.addHook('preHandler', (req, reply, done) => {
     if (req.principal?.via !== 'session' || SAFE_METHODS.has(req.method)) return done();

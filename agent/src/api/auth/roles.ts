@@ -8,6 +8,8 @@ export interface Principal {
   role: Role;
   /** `session`: a browser with the session cookie (state changes need the CSRF token); `token`: `Authorization: Bearer`. */
   via: 'session' | 'token';
+  /** The session's id (`via: 'session'`): what is limited per session, such as live streams. */
+  session?: string | undefined;
 }
 
 /** True when `role` has at least the rights of `needed`. */

@@ -37,7 +37,7 @@ export const sessionRoutes: FastifyPluginAsync<AuthOptions & { central: boolean 
       const id = o.sessions.open(who.name, who.role, o.users!.lookup(who.name)!.hash);
       // No Max-Age: the cookie ends with the browser; the session ends after api.sessionTtl unused.
       reply.setCookie(SESSION_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https' });
-      req.principal = { name: who.name, role: who.role, via: 'session' };
+      req.principal = { name: who.name, role: who.role, via: 'session', session: id };
       return { login: 'session', name: who.name, role: who.role, csrf: reply.generateCsrf({ userInfo: who.name }), central: o.central };
     },
   );

@@ -3,7 +3,7 @@ import { aggregateToJson } from '../../core/aggregate.js';
 import { alertChangeToJson, lineOf, type Alert } from '../../core/alert.js';
 import type { StreamEvents } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
-import type { LiveEvent } from '../events.js';
+import { DEFAULT_STREAM_LIMITS, StreamSlots, type LiveEvent } from '../events.js';
 
 const HEARTBEAT_MS = 15_000;
 /** A client that stops reading is dropped once this much waits for it, rather than growing memory without end. */
@@ -28,6 +28,7 @@ const list = (v: string | undefined): Set<string> | undefined => (v === undefine
  * what is active without a second call.
  */
 export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  const slots = new StreamSlots(deps.streamLimits ?? DEFAULT_STREAM_LIMITS);
   app.get<{ Querystring: StreamQuery }>(
     '/stream',
     {
@@ -45,6 +46,18 @@ export const streamRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     async (req, reply) => {
       const hub = deps.events;
       if (hub === undefined) return reply.code(404).send({ error: 'no live stream in this process' });
+      const p = req.principal;
+      const release = slots.take(p === undefined ? undefined : p.via === 'session' ? `session ${p.session ?? p.name}` : `token ${p.name}`);
+      if (release === 'total') {
+        return reply.code(503).header('retry-after', '30').send({ error: `this agent already serves ${slots.limits.total} live streams (api.maxStreams); try again later` });
+      }
+      if (release === 'login') {
+        return reply
+          .code(429)
+          .header('retry-after', '10')
+          .send({ error: `this ${p!.via === 'session' ? 'session' : 'token'} already holds ${slots.limits.perLogin} live streams (api.maxStreamsPerLogin): close one (a dashboard tab holds one) and try again` });
+      }
+      reply.raw.on('close', release);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

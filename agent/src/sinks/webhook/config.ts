@@ -25,7 +25,7 @@ export const webhookSinkSchema = z.strictObject({
     .string()
     .min(16, { message: 'expected at least 16 characters' })
     .optional()
-    .meta({ description: 'HMAC-SHA256 key: each request carries `X-Yieldwatch-Timestamp` and `X-Yieldwatch-Signature: v1=<hex of HMAC(secret, "<timestamp>.<body>")>`. Prefer `${ENV}`.' }),
+    .meta({ description: 'HMAC-SHA256 key of at least 16 characters: each request carries `X-Yieldwatch-Timestamp` and `X-Yieldwatch-Signature: v1=<hex of HMAC(secret, "<timestamp>.<body>")>`. Prefer `${ENV}`.' }),
   headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers, e.g. `Authorization`. Values are never logged.' }),
   dashboardUrl: z.string().url().optional().meta({ description: 'Base URL of the dashboard (e.g. `http://edge-01:8080`): Teams and Slack messages link the alert\'s page there.' }),
   tls: httpTlsSchema,

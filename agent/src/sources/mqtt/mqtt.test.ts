@@ -172,6 +172,19 @@ describe('MqttMapper edge cases', () => {
     expect(mapOne(m, 'p1/l1/m1', { good: 1 }).reason).toBe('unmatched_topic');
   });
 
+  it('20,000 different unknown topics: each is a counted rejection, none is remembered, a known machine still maps', () => {
+    const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}/counters', fields: { parts_good: 'good' } })], 'src', isMachine, 1024);
+    const reasons = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const r = mapOne(m, `p1/l${i % 97}/scan-${i}/counters`, { good: i }).reason!;
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(reasons)).toEqual({ unknown_machine: 20_000 });
+    // Only routes to configured machines are cached: a topic scan cannot grow memory.
+    expect((m as unknown as { routes: Map<string, unknown> }).routes.size).toBe(0);
+    expect(mapOne(m, 'p1/l1/m1/counters', { good: 1 })).toMatchObject({ reason: undefined, machine: 'p1/l1/m1' });
+  });
+
   it('does not let __proto__ keys reach fields or pollute prototypes', () => {
     const m = new MqttMapper([topic({ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good', parts_scrap: 'c.scrap' } })], 'src', isMachine, 1024);
     expect(mapOne(m, 'p1/l1/m1', '{"__proto__":{"good":5,"polluted":1}}').reason).toBe('no_mapped_fields');
@@ -345,6 +358,18 @@ describe('mqtt source against an aedes broker', () => {
     await sendAll([['p1/l1/m1/counters', '}']]);
     await waitFor('seventh message', () => src.counters().messages === 7);
     expect(warns().at(-1)).toMatchObject({ reason: 'invalid_json', count: 2, payload: '}' });
+  });
+
+  it('a 5 MiB payload is rejected unparsed (payload_too_large) and the next message is delivered', async () => {
+    const src = create(broker.url, ctxFor(), { clientId: 'unit-huge-payload' });
+    const sink = new CollectingSink();
+    await src.start(sink);
+    await pub.publishAsync('p1/l1/m1/counters', Buffer.alloc(5 << 20, 0x7b), { qos: 1 });
+    await pub.publishAsync('p1/l1/m1/counters', '{"good":4}', { qos: 1 });
+    await waitFor('both messages', () => src.counters().messages === 2);
+    expect(src.rejectedByReason()).toEqual({ payload_too_large: 1 });
+    expect(sink.got.map((x) => x.value)).toEqual([4]);
+    expect(src.health().status).toBe('ok');
   });
 
   it('keeps delivering when the sink throws', async () => {
