@@ -467,6 +467,7 @@ function Esrs({ r }: { r: ReportJson }) {
         </table>
         {b.estimate && <p class="note">* {t('report.e55.estimate')}</p>}
         {b.other_loss_kg !== undefined && b.other_loss_kg > 0 && <p class="note">{t('report.e55.otherLoss', { kg: amount(lang, b.other_loss_kg, 1) })}</p>}
+        {b.other_loss_kg !== undefined && b.other_loss_kg < 0 && <p class="note">{t('report.e55.otherLossNegative', { kg: amount(lang, -b.other_loss_kg, 1) })}</p>}
       </section>
     </>
   );
