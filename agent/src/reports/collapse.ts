@@ -42,19 +42,18 @@ export function collapseSums(parts: Iterable<PartialSums>, machineInScope: (mach
     inStep.set(p.machine, (inStep.get(p.machine) ?? 0) + p.covered);
     if (!keep(p)) continue;
     joinSpan(keptSpans, p);
-    const key = `${p.machine}\u0000${p.material ?? ''}\u0000${p.product ?? ''}\u0000${step}`;
-    const into = by.get(key);
-    if (into === undefined) {
-      const copy = emptySums(p.machine, p.start, p.end, p.material, p.product);
-      addPartial(copy, p, 1);
-      by.set(key, copy);
-    } else {
-      addPartial(into, p, 1);
-      into.start = Math.min(into.start, p.start);
-      into.end = Math.max(into.end, p.end);
-    }
+    addInto(by, `${p.machine}\u0000${p.material ?? ''}\u0000${p.product ?? ''}\u0000${step}`, p);
   }
   return { sums: [...by.values()], spans, keptSpans, covered, coveredByStep, resolutionMs };
+}
+
+/** Adds `p` to the sums kept under `key`, which then span from the first start to the last end. */
+function addInto(by: Map<string, PartialSums>, key: string, p: PartialSums): void {
+  let into = by.get(key);
+  if (into === undefined) by.set(key, (into = emptySums(p.machine, p.start, p.end, p.material, p.product)));
+  addPartial(into, p, 1);
+  into.start = Math.min(into.start, p.start);
+  into.end = Math.max(into.end, p.end);
 }
 
 /** Adds a span of sums to its machine's list, joined with the last one where they touch (sums come in time order per machine). */
@@ -80,12 +79,7 @@ export function collapseComparison(parts: Iterable<PartialSums>, machineInScope:
     if (!machineInScope(p.machine)) continue;
     covered.set(p.machine, (covered.get(p.machine) ?? 0) + p.covered);
     if (!keep(p)) continue;
-    const key = `${p.machine}\u0000${p.material ?? ''}`;
-    let into = by.get(key);
-    if (into === undefined) by.set(key, (into = emptySums(p.machine, p.start, p.end, p.material, p.product)));
-    addPartial(into, p, 1);
-    into.start = Math.min(into.start, p.start);
-    into.end = Math.max(into.end, p.end);
+    addInto(by, `${p.machine}\u0000${p.material ?? ''}`, p);
   }
   return { sums: [...by.values()], covered };
 }

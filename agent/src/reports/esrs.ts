@@ -81,7 +81,6 @@ export function e55(parts: Iterable<PartialSums>, materialOf: (name: string) => 
       if (haz) hazardous += kg;
       else nonHazardous += kg;
     };
-    let split = 0;
     for (const [d, m] of Object.entries(p.split?.destination ?? {})) {
       const kg = m.scrap_kg ?? 0;
       if (kg === 0) continue;
@@ -89,15 +88,12 @@ export function e55(parts: Iterable<PartialSums>, materialOf: (name: string) => 
       if (c === undefined) unassigned += kg;
       else cat[c] += kg;
       add(kg);
-      split += kg;
     }
-    // Scrap kg that no destination split holds (windows stored without one) is still waste: its
-    // destination is not known. So the table adds up to the report's scrap kg.
-    const rest = (p.sums.scrap_kg ?? 0) - split;
-    if (rest > 1e-9 * Math.max(1, split)) {
-      unassigned += rest;
-      add(rest);
-    }
+    // Scrap kg that no destination split holds is still waste, of no known destination: so the
+    // table adds up to the report's scrap kg.
+    const rest = unsplitScrapKg(p);
+    unassigned += rest;
+    add(rest);
   }
   const diverted = cat.preparation_for_reuse + cat.recycling + cat.other_recovery;
   const directed = cat.incineration + cat.landfill + cat.other_disposal;
@@ -116,4 +112,11 @@ export function e55(parts: Iterable<PartialSums>, materialOf: (name: string) => 
   if (total > 0) out.non_recycled_share = nonRecycled / total;
   if (otherLossKg !== undefined) out.other_loss_kg = otherLossKg;
   return out;
+}
+
+/** Scrap kg of sums that their destination split does not hold (windows stored without one); 0 where it holds them all, rounding aside. */
+export function unsplitScrapKg(p: PartialSums): number {
+  const split = Object.values(p.split?.destination ?? {}).reduce((a, m) => a + (m.scrap_kg ?? 0), 0);
+  const rest = (p.sums.scrap_kg ?? 0) - split;
+  return rest > 1e-9 * Math.max(1, split) ? rest : 0;
 }

@@ -16,7 +16,7 @@ import { UNKNOWN_DESTINATION } from '../kpi/derive.js';
 import { emptyQuality } from '../kpi/quality.js';
 import { periodOf } from '../kpi/periods.js';
 import { addFigures, coverageOf, emptyFigureSums, figuresOf, type FigureSums } from './figures.js';
-import { e54, e55, type EsrsMaterial } from './esrs.js';
+import { e54, e55, unsplitScrapKg, type EsrsMaterial } from './esrs.js';
 import { gapsOf, MAX_GAPS_LISTED } from './gaps.js';
 import { opportunityOf, type DemonstratedPeriod, type OpportunityMaterial } from './opportunity.js';
 import type { ReportPeriod } from './period.js';
@@ -215,9 +215,8 @@ export function buildReport(data: ReportData, s: ReportSettings): ReportJson {
   }
   // Scrap kg stored without a destination split went somewhere not known, as in ESRS E5-5.
   for (const p of parts) {
-    const split = Object.values(p.split?.destination ?? {}).reduce((a, m) => a + (m.scrap_kg ?? 0), 0);
-    const rest = (p.sums.scrap_kg ?? 0) - split;
-    if (rest <= 1e-9 * Math.max(1, split)) continue;
+    const rest = unsplitScrapKg(p);
+    if (rest === 0) continue;
     let r = destinations.get(UNKNOWN_DESTINATION);
     if (r === undefined) destinations.set(UNKNOWN_DESTINATION, (r = {}));
     r.scrap_kg = (r.scrap_kg ?? 0) + rest;
