@@ -92,8 +92,15 @@ export class Agent {
     });
     this.forwarders = config.sinks.map((sc) => createForwarder(sc, this.store.outbox, context(sc.id, { sink: sc.id, type: sc.type })));
     const wakeSinks = () => this.forwarders.forEach((f) => f.wake());
-    this.commits = new GroupCommit({ clock, intervalMs: config.kpi.commitInterval, maxMessages: config.kpi.commitMaxMessages, commit: () => this.pipeline.commitNow() });
+    this.commits = new GroupCommit({
+      clock,
+      intervalMs: config.kpi.commitInterval,
+      maxMessages: config.kpi.commitMaxMessages,
+      commit: () => this.pipeline.commitNow(),
+      restored: this.store.loadSourceStates(),
+    });
     this.pipeline = createPipeline(config, this.store, clock, {
+      onCommitting: (save) => this.commits.saveStates(save),
       onCommitted: () => this.commits.committed(),
       onEmit: (aggregates) => {
         log.windowsEmitted(aggregates);

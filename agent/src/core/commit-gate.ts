@@ -16,4 +16,12 @@ export interface CommitGate {
   commitNow(): boolean;
   /** Calls `fn` after every successful commit, synchronously and before anything else arrives (it must not throw); returns the unsubscribe. */
   onCommitted(fn: () => void): () => void;
+  /**
+   * Saves `state()` under `key` in every commit from now on, in the same transaction as the
+   * effects it describes, and returns what the last successful commit saved under `key` (from an
+   * earlier run too), or undefined. What a source must know after a crash: the MQTT source keeps
+   * the packet ids it applied but may not have acknowledged (sources/mqtt/held-acks.ts). `state`
+   * is called inside the commit: synchronous, it must not throw.
+   */
+  persist(key: string, state: () => string): string | undefined;
 }

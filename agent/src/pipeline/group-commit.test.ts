@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
@@ -20,13 +23,19 @@ class FlakyStore extends Store {
   }
 }
 
-function setup(opts: { intervalMs?: number; maxMessages?: number } = {}) {
+function setup(opts: { intervalMs?: number; maxMessages?: number; store?: FlakyStore } = {}) {
   const cfg = validateConfig({ machines: [{ path: M, partMassKg: 1, signals: { parts_good: { kind: 'delta' } } }] });
-  const store = new FlakyStore({ path: ':memory:' });
+  const store = opts.store ?? new FlakyStore({ path: ':memory:' });
   const clock = new VirtualClock(T0);
   // The pipeline calls the gate only from a commit, after both exist.
-  const pipeline = createPipeline(cfg, store, clock, { onCommitted: () => gate.committed() });
-  const gate = new GroupCommit({ clock, intervalMs: opts.intervalMs ?? 100, maxMessages: opts.maxMessages ?? 5, commit: () => pipeline.commitNow() });
+  const pipeline = createPipeline(cfg, store, clock, { onCommitting: (save) => gate.saveStates(save), onCommitted: () => gate.committed() });
+  const gate = new GroupCommit({
+    clock,
+    intervalMs: opts.intervalMs ?? 100,
+    maxMessages: opts.maxMessages ?? 5,
+    commit: () => pipeline.commitNow(),
+    restored: store.loadSourceStates(),
+  });
   const released: number[] = [];
   gate.onCommitted(() => released.push(clock.now() - T0));
   let n = 0;
@@ -109,6 +118,44 @@ describe('group commit', () => {
     expect(gate.commitNow()).toBe(true);
     expect(released).toEqual([TICK_MS, TICK_MS]);
     expect(savedParts()).toBe(2);
+  });
+
+  it('a source\'s state is saved with the commit that holds its messages, and the next run gets it back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'yw-group-commit-'));
+    try {
+      const file = join(dir, 'yieldwatch.db');
+      let store = new FlakyStore({ path: file });
+      const first = setup({ store });
+      let state = 'ids 1-2';
+      expect(first.gate.persist('mqtt a', () => state)).toBeUndefined();
+      first.message();
+      first.message();
+      first.clock.advance(100);
+      expect(store.loadSourceStates()).toEqual(new Map([['mqtt a', 'ids 1-2']]));
+      // A failed commit saves nothing; the state goes with the next commit that works.
+      state = 'ids 1-3';
+      store.failing = true;
+      first.message();
+      first.clock.advance(100);
+      expect(store.loadSourceStates().get('mqtt a')).toBe('ids 1-2');
+      store.failing = false;
+      first.clock.advance(1100);
+      expect(first.released).toHaveLength(2);
+      expect(store.loadSourceStates().get('mqtt a')).toBe('ids 1-3');
+      store.close();
+
+      // The next run: the source is told what the last commit saved.
+      store = new FlakyStore({ path: file });
+      const second = setup({ store });
+      expect(second.gate.persist('mqtt a', () => 'ids 9')).toBe('ids 1-3');
+      expect(second.gate.persist('mqtt b', () => '')).toBeUndefined();
+      second.message();
+      second.clock.advance(100);
+      expect(store.loadSourceStates()).toEqual(new Map([['mqtt a', 'ids 9'], ['mqtt b', '']]));
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('close() stops the timer', () => {

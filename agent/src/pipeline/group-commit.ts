@@ -9,6 +9,8 @@ export interface GroupCommitOptions {
   maxMessages: number;
   /** One commit of the pipeline (due windows and the checkpoint); false when it failed. */
   commit: () => boolean;
+  /** What the sources saved with `persist` in the last commit of an earlier run, by key. */
+  restored?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -23,8 +25,15 @@ export class GroupCommit implements CommitGate {
   private timer: TimerHandle | undefined;
   private readonly listeners = new Set<() => void>();
   private closed = false;
+  private readonly states = new Map<string, () => string>();
+  /** What the last successful commit saved with `persist`, by key. */
+  private readonly saved: Map<string, string>;
+  /** What the commit under way saves; becomes `saved` when it succeeds. */
+  private readonly saving = new Map<string, string>();
 
-  constructor(private readonly o: GroupCommitOptions) {}
+  constructor(private readonly o: GroupCommitOptions) {
+    this.saved = new Map(o.restored);
+  }
 
   hold(): void {
     const n = ++this.held;
@@ -42,8 +51,29 @@ export class GroupCommit implements CommitGate {
     return () => this.listeners.delete(fn);
   }
 
+  persist(key: string, state: () => string): string | undefined {
+    this.states.set(key, state);
+    return this.saved.get(key);
+  }
+
+  /**
+   * Inside the pipeline's commit transaction: hands `save` each state that differs from what
+   * the last successful commit saved (an idle source writes nothing).
+   */
+  saveStates(save: (key: string, state: string) => void): void {
+    this.saving.clear();
+    for (const [key, state] of this.states) {
+      const text = state();
+      if (this.saved.get(key) === text) continue;
+      save(key, text);
+      this.saving.set(key, text);
+    }
+  }
+
   /** The pipeline committed: everything held so far is on disk. */
   committed(): void {
+    for (const [key, text] of this.saving) this.saved.set(key, text);
+    this.saving.clear();
     this.held = 0;
     this.o.clock.clearTimer(this.timer);
     this.timer = undefined;

@@ -28,6 +28,8 @@ export interface PipelineEvents {
    * acknowledgements (core/commit-gate.ts) release them as early as possible; it must not throw.
    */
   onCommitted?: () => void;
+  /** Inside every commit's transaction: what is handed to `save` commits with the windows (the sources' states, core/commit-gate.ts). */
+  onCommitting?: (save: (key: string, state: string) => void) => void;
 }
 
 /** What a pipeline is built from: the KPI core's machines and limits, the material library, the checkpoint interval and each machine's alert rules. */
@@ -298,6 +300,7 @@ export class Pipeline {
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
         if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
         this.store.saveCheckpoint(now, encodeSnapshot(this.engine.snapshot()));
+        this.events.onCommitting?.((key, state) => this.store.saveSourceState(key, now, state));
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;
       });

@@ -213,4 +213,9 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Failed scheduled reports are recorded too, with their error and attempts, and tried again.
   addColumns('report_runs', { status: "TEXT NOT NULL DEFAULT 'made'", attempts: 'INTEGER NOT NULL DEFAULT 1', error: 'TEXT' }),
+  // What a source must know after a crash, committed with the state it describes (the MQTT
+  // source's packet ids applied but perhaps not acknowledged: core/commit-gate.ts).
+  `
+  CREATE TABLE IF NOT EXISTS source_state (key TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

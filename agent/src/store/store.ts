@@ -172,6 +172,7 @@ export class Store {
   private readonly upsertAgg: Database.Statement;
   private readonly getHolding: Database.Statement;
   private readonly putCheckpoint: Database.Statement;
+  private readonly putSourceState: Database.Statement;
   private readonly rollupStatements: Record<RollupLevel, { get: Database.Statement; put: Database.Statement }>;
   private readonly addRejection: Database.Statement;
   readonly path: string;
@@ -226,6 +227,7 @@ export class Store {
         revision = excluded.revision, components = excluded.components, breakdowns = excluded.breakdowns, split = excluded.split, quality = excluded.quality,
         kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
     this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
+    this.putSourceState = this.db.prepare('INSERT OR REPLACE INTO source_state (key, saved_at, state) VALUES (?, ?, ?)');
     this.rollupStatements = {
       hour: {
         get: this.db.prepare('SELECT data FROM rollup_hours WHERE machine = ? AND hour_start = ? AND material = ? AND product = ?'),
@@ -287,6 +289,17 @@ export class Store {
   /** Saves the engine's checkpoint; its text is the KPI core's format (kpi/snapshot.ts), opaque here. Inside the commit's transaction. */
   saveCheckpoint(now: number, state: string): void {
     this.putCheckpoint.run(now, state);
+  }
+
+  /** Saves a source's state under `key` (core/commit-gate.ts); inside the commit's transaction. */
+  saveSourceState(key: string, now: number, state: string): void {
+    this.putSourceState.run(key, now, state);
+  }
+
+  /** Every source state as the last commit saved it, by key. */
+  loadSourceStates(): Map<string, string> {
+    const rows = this.db.prepare('SELECT key, state FROM source_state').all() as { key: string; state: string }[];
+    return new Map(rows.map((r) => [r.key, r.state]));
   }
 
   /** Forgets the checkpoint: the next start takes every counter's first value as its baseline. */

@@ -134,6 +134,37 @@ describe('held acknowledgements with mqtt.js against aedes', () => {
     await waitFor('3 PUBACKs at the new broker', () => second.acked.length === 3);
   });
 
+  it('state() names the ids applied and not acknowledged; a run that resumes from it takes only DUP copies of them as redeliveries', async () => {
+    const { b } = await broker();
+    const { client, acks, got } = await subscriber(b.url, 'held-state');
+    const ids: number[] = [];
+    client.on('message', (_t, _p, packet: IPublishPacket) => ids.push(packet.messageId!));
+    await publish(b.url, 1, 4);
+    await waitFor('4 messages', () => got.length === 4);
+    // aedes numbers a session's messages on, one by one (from a random start, so it may wrap past 65535 to 1).
+    const sorted = [...ids].sort((x, y) => x - y);
+    expect(acks.state()).toBe(sorted[3] === sorted[0]! + 3 ? `${sorted[0]}-${sorted[3]}` : expect.stringContaining(','));
+    acks.release();
+    expect(acks.state()).toBe('');
+    expect(acks.admit(7)).toBe(true);
+    expect(acks.admit(9)).toBe(true);
+    expect(acks.state()).toBe('7,9');
+
+    // The next run (the session resumed): a saved id on a message with DUP set was applied by the last run.
+    const next = await subscriber(b.url, 'held-state');
+    const resumed = new HeldAcks(next.client, '1-4,9,garbage');
+    expect(resumed.admit(2, true)).toBe(false);
+    expect(resumed.admit(9, true)).toBe(false);
+    expect(resumed.admit(5, true)).toBe(true);
+    expect(resumed.redelivered).toBe(2);
+    // Its PUBACK still goes out after the next commit, as for any message of this session.
+    expect(resumed.state()).toBe('2,5,9');
+    // The first message without DUP is new: the broker is done resending, and the saved ids mean nothing more.
+    expect(resumed.admit(3, false)).toBe(true);
+    expect(resumed.admit(4, true)).toBe(true);
+    resumed.detach();
+  });
+
   it('detach() gives mqtt.js its own acknowledgements back', async () => {
     const { b, acked } = await broker();
     const { acks, got } = await subscriber(b.url, 'held-detach');

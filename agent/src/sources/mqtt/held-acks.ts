@@ -20,6 +20,16 @@ import type { IConnackPacket, MqttClient, Packet } from 'mqtt';
  * id decides, not the DUP flag: aedes 1.2 resends without it). A new session (CONNACK without
  * session present) forgets them: that broker has nothing in flight.
  *
+ * Across a crash: the ids applied but not acknowledged are saved with every commit (`state`,
+ * through core/commit-gate.ts), so a crash after a commit and before its PUBACKs went out does
+ * not apply those messages again when the next run resumes the session. Here the DUP flag does
+ * decide, because the saved ids may have been acknowledged after all (the PUBACKs written, the
+ * crash before the next commit) and the broker free to number new messages with them. A broker
+ * resends its in-flight messages first, with DUP set (MQTT 3.1.1 §3.3.1.1, MQTT 5 §3.3.1.1;
+ * Mosquitto does); so a saved id counts only on a message with DUP set, and the first message
+ * without DUP ends the resumption. A broker that resends without DUP (aedes 1.2, which only runs
+ * embedded in the demo and dies with the agent) gets those messages applied again.
+ *
  * PUBACKs belong to the connection their PUBLISH came on: those still queued when a new
  * connection is acknowledged are dropped, never sent on it (once acknowledged the broker may
  * reuse an id for another message). The resumed session delivers their messages again.
@@ -31,6 +41,8 @@ import type { IConnackPacket, MqttClient, Packet } from 'mqtt';
 export class HeldAcks {
   /** 1 for a packet id of this session applied but not acknowledged yet. */
   private readonly applied = new Uint8Array(65536);
+  /** 1 for a packet id the last run committed but may not have acknowledged; until the resumed session's first new message. */
+  private resumed: Uint8Array | undefined;
   /** Packet ids whose PUBACK waits for the next commit, in arrival order. */
   private queue: number[] = [];
   private readonly original: SendPacket;
@@ -42,7 +54,12 @@ export class HeldAcks {
   /** PUBACKs not sent because their message was not applied (delivered again later) or their connection closed. */
   dropped = 0;
 
-  constructor(private readonly client: MqttClient) {
+  /** `saved` is what `state()` gave at the last commit of the previous run, if any. */
+  constructor(
+    private readonly client: MqttClient,
+    saved?: string,
+  ) {
+    this.resumed = saved === undefined ? undefined : decodeIds(saved);
     const internals = client as unknown as ClientInternals;
     const original = internals._sendPacket;
     if (typeof original !== 'function') {
@@ -69,14 +86,41 @@ export class HeldAcks {
    * held until `release`. A message that is not admitted (the source stops) is never
    * acknowledged, so the broker delivers it again.
    */
-  admit(id: number | undefined): boolean {
+  admit(id: number | undefined, dup = false): boolean {
     if (id === undefined) return true;
     if (this.applied[id] === 1) {
       this.redelivered++;
       return false;
     }
     this.applied[id] = 1;
+    const resumed = this.resumed;
+    if (resumed !== undefined) {
+      if (!dup) this.resumed = undefined;
+      else if (resumed[id] === 1) {
+        // Applied and committed by the last run; its PUBACK (held like any other) may never have gone out.
+        resumed[id] = 0;
+        this.redelivered++;
+        return false;
+      }
+    }
     return true;
+  }
+
+  /**
+   * The packet ids applied but not acknowledged (`release` may not have reached the broker), as
+   * ranges: what a commit saves, so that the next run knows them (see the class comment).
+   */
+  state(): string {
+    const applied = this.applied;
+    let out = '';
+    for (let id = 1; id < 65536; id++) {
+      if (applied[id] !== 1) continue;
+      let last = id;
+      while (last + 1 < 65536 && applied[last + 1] === 1) last++;
+      out += (out === '' ? '' : ',') + (last === id ? `${id}` : `${id}-${last}`);
+      id = last;
+    }
+    return out;
   }
 
   /** PUBACKs waiting for a commit. */
@@ -128,8 +172,27 @@ export class HeldAcks {
     if ((p.reasonCode ?? p.returnCode ?? 0) !== 0) return;
     this.dropped += this.queue.length;
     this.queue = [];
-    if (p.sessionPresent !== true) this.applied.fill(0);
+    if (p.sessionPresent !== true) {
+      this.applied.fill(0);
+      this.resumed = undefined;
+    }
   }
+}
+
+/** The ids of `state()`; anything that is not a range of packet ids is ignored (it only ever makes a redelivery count twice). */
+function decodeIds(text: string): Uint8Array | undefined {
+  const ids = new Uint8Array(65536);
+  let any = false;
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from < 1 || to > 65535 || to < from) continue;
+    ids.fill(1, from, to + 1);
+    any = true;
+  }
+  return any ? ids : undefined;
 }
 
 /** PUBACK: packet type 4 in the high nibble, remaining length 2 (the packet id). */

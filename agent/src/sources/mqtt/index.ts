@@ -168,7 +168,9 @@ class MqttSourceImpl implements MqttSource {
     this.client = client;
     const commits = sink.commits;
     if (c.qos === 1 && commits !== undefined) {
-      const acks = (this.acks = new HeldAcks(client));
+      // Keyed by the client id: another id is another session, and the ids saved for one mean nothing to the other.
+      const saved = commits.persist(`mqtt ${options.clientId ?? ''}`, () => acks.state());
+      const acks: HeldAcks = (this.acks = new HeldAcks(client, saved));
       this.stopRelease = commits.onCommitted(() => this.guard(() => acks.release()));
     }
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
@@ -250,7 +252,7 @@ class MqttSourceImpl implements MqttSource {
     if (acks !== undefined && packet.qos === 1) {
       // Stopping: not applied, so not acknowledged either; the broker delivers it again next time.
       if (this.stopped) return;
-      const fresh = acks.admit(packet.messageId);
+      const fresh = acks.admit(packet.messageId, packet.dup);
       // Its PUBACK is held until the next commit, whether it is applied now or was already.
       sink.commits!.hold();
       if (!fresh) return;

@@ -402,6 +402,7 @@ describe('mqtt source against an aedes broker', () => {
       },
       commitNow: () => (gate.commit(), true),
       onCommitted: (fn: () => void) => (listeners.add(fn), () => void listeners.delete(fn)),
+      persist: () => undefined,
     };
     return gate;
   }

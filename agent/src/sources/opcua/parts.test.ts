@@ -151,7 +151,7 @@ describe('OPC UA data changes', () => {
     const data = new DataChanges('ua', logger, new VirtualClock(0), 60_000);
     const got: Sample[] = [];
     let holds = 0;
-    const commits: CommitGate = { hold: () => void holds++, commitNow: () => true, onCommitted: () => () => undefined };
+    const commits: CommitGate = { hold: () => void holds++, commitNow: () => true, onCommitted: () => () => undefined, persist: () => undefined };
     data.sink = { samples: (b) => void got.push(...b), reject: () => undefined, commits };
     const good = item('p/l/m1', 'ns=1;s=Good');
     const at = new Date(1_767_225_600_000);
