@@ -53,6 +53,17 @@ describe('what the running agent loads', () => {
     expect(loadedAtStart('agent/src/reports/pdf.ts').packages.has('pdfkit')).toBe(true);
   });
 
+  // fastify with its plugins and the dashboard's bundler (esbuild) are a third of the agent's
+  // memory at start (bench: RSS at ready): an agent with api.enabled false must not carry them.
+  it('the agent loads the HTTP API and the dashboard bundler only when it starts the API; the dashboard loads esbuild only to build', () => {
+    const { packages } = loadedAtStart('agent/src/agent.ts');
+    for (const pkg of ['fastify', '@fastify/swagger-ui', '@fastify/compress', 'esbuild', 'csv-stringify']) {
+      expect(packages.get(pkg), `agent.ts loads ${pkg} at start (through ${packages.get(pkg)})`).toBeUndefined();
+    }
+    expect(loadedAtStart('agent/src/api/app.ts').packages.has('fastify')).toBe(true);
+    expect(loadedAtStart('dashboard/server/plugin.ts').packages.has('esbuild')).toBe(false);
+  });
+
   it('the config worker does load the schema with every plugin config (the check above can see it)', () => {
     const { packages } = loadedAtStart('agent/src/config/load-worker.ts');
     expect(packages.has('zod')).toBe(true);

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { dashboardPlugin } from '../../dashboard/server/plugin.js';
-import { buildApp } from './api/app.js';
+import type { KpiReader } from './api/reader.js';
+import type { EntryService } from './core/entries.js';
+import type { ReportContext } from './reports/service.js';
 import { EventHub } from './api/events.js';
 import type { Aggregate } from './core/aggregate.js';
 import { systemClock, type Scheduler } from './core/clock.js';
@@ -29,10 +30,8 @@ import { createForwarder, outboxWriter } from './wiring/sinks.js';
 import { createSource } from './wiring/sources.js';
 import { entryService } from './wiring/entries.js';
 import { storeReader } from './readers/store/index.js';
-import { reportService } from './wiring/report.js';
 import { ReportScheduler } from './wiring/report-scheduler.js';
 import { materialList, shiftList, siteList } from './wiring/site-list.js';
-import { AGENT_API_EXPOSES, authDeps, listenApi } from './wiring/http-api.js';
 import { KPI_METHOD } from './kpi/derive.js';
 import { UserFile } from './api/auth/users.js';
 
@@ -65,7 +64,13 @@ export class Agent {
   /** Committed windows and alert changes, for the live stream. */
   readonly events = new EventHub();
   readonly registry: Registry;
-  readonly app: FastifyInstance | undefined;
+  /** The HTTP API and dashboard, made in `start` when `api.enabled`. */
+  private app: FastifyInstance | undefined;
+  private readonly clock: Scheduler;
+  private readonly startedAt: number;
+  private readonly reader: KpiReader;
+  private readonly entries: EntryService;
+  private readonly reportSources: Omit<ReportContext, 'cfg' | 'clock'>;
   private readonly ticker: Ticker;
   /** The commits that sources holding acknowledgements wait for (core/commit-gate.ts). */
   private readonly commits: GroupCommit;
@@ -135,27 +140,49 @@ export class Agent {
       events: log,
     });
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks, reports: () => this.reports.stats() });
+    this.clock = clock;
+    this.startedAt = clock.now();
+    this.reader = reader;
+    this.entries = entries;
+    this.reportSources = reportSources;
+  }
+
+  /**
+   * The HTTP API with the dashboard. Loaded only when enabled: fastify, its plugins and the
+   * dashboard's bundler are a third of the agent's memory, which a headless agent (the API off,
+   * a small board) does not need to carry.
+   */
+  private async buildApi(): Promise<FastifyInstance> {
+    const [{ buildApp }, { dashboardPlugin }, { authDeps }, { reportService }] = await Promise.all([
+      import('./api/app.js'),
+      import('../../dashboard/server/plugin.js'),
+      import('./wiring/http-api.js'),
+      import('./wiring/report.js'),
+    ]);
+    const { config, logger } = this.opts;
+    const clock = this.clock;
     const sites = siteList(config);
     const materials = materialList(config);
-    this.app = config.api.enabled
-      ? buildApp({
-          reader,
-          agent: { id: config.agent.id, version: packageVersion(), startedAt: clock.now() },
-          registry: this.registry,
-          health: () => this.health(),
-          sinks: this.sinks,
-          events: this.events,
-          streamLimits: { total: config.api.maxStreams, perLogin: config.api.maxStreamsPerLogin },
-          acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
-          sites: () => sites,
-          shifts: shiftList(config),
-          materials: () => materials,
-          method: KPI_METHOD,
-          entries,
-          reports: reportService({ cfg: config, clock, ...reportSources }),
-          ...authDeps(config, this.users, clock, logger),
-        }, [{ plugin: dashboardPlugin }])
-      : undefined;
+    return buildApp(
+      {
+        reader: this.reader,
+        agent: { id: config.agent.id, version: packageVersion(), startedAt: this.startedAt },
+        registry: this.registry,
+        health: () => this.health(),
+        sinks: this.sinks,
+        events: this.events,
+        streamLimits: { total: config.api.maxStreams, perLogin: config.api.maxStreamsPerLogin },
+        acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),
+        sites: () => sites,
+        shifts: shiftList(config),
+        materials: () => materials,
+        method: KPI_METHOD,
+        entries: this.entries,
+        reports: reportService({ cfg: config, clock, ...this.reportSources }),
+        ...authDeps(config, this.users, clock, logger),
+      },
+      [{ plugin: dashboardPlugin }],
+    );
   }
 
   /** Starts the API (when enabled), the ticker, every sink's forwarder and every source; returns the API's URL. */
@@ -164,8 +191,12 @@ export class Agent {
     for (const w of privacyWarnings(this.opts.dataDir, this.store.path)) this.log.configWarning(w);
     if (this.store.recovery !== undefined) this.log.storeRecovered(this.store.recovery);
     let url: string | undefined;
-    // An open API would let anyone on the network acknowledge alerts and record scrap.
-    if (this.app) url = await listenApi(this.app, this.opts.config, this.users, AGENT_API_EXPOSES);
+    if (this.opts.config.api.enabled) {
+      const { AGENT_API_EXPOSES, listenApi } = await import('./wiring/http-api.js');
+      this.app = await this.buildApi();
+      // An open API would let anyone on the network acknowledge alerts and record scrap.
+      url = await listenApi(this.app, this.opts.config, this.users, AGENT_API_EXPOSES);
+    }
     this.ticker.start();
     // Windows of the checkpoint that came due while the agent was down are emitted before a report due now reads the store.
     this.ticker.tick();

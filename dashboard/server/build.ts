@@ -1,4 +1,3 @@
-import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { YieldwatchError } from '../../agent/src/core/errors.js';
@@ -24,7 +23,8 @@ let built: Promise<Assets> | undefined;
  * its own, and nothing is loaded from another host.
  */
 export function dashboardAssets(): Promise<Assets> {
-  built ??= build({
+  // esbuild is loaded when the dashboard is first asked for, not with the API: a process that never serves it does not carry the bundler.
+  built ??= import('esbuild').then(({ build }) => build({
     entryPoints: { app: join(packageRoot(), 'dashboard', 'src', 'main.tsx') },
     bundle: true,
     minify: true,
@@ -37,7 +37,7 @@ export function dashboardAssets(): Promise<Assets> {
     write: false,
     logLevel: 'silent',
     legalComments: 'none',
-  }).then((r) => {
+  })).then((r) => {
     const out = new Map<string, Asset>();
     for (const f of r.outputFiles) {
       const name = f.path.slice(f.path.lastIndexOf('/') + 1);

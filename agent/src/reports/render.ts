@@ -1,5 +1,4 @@
 import type { ReportFormat, ReportJson, ReportLanguage } from '../api/report-contract.js';
-import { reportCsv } from './csv.js';
 
 /** A report written in one format, ready to save, send or serve. */
 export interface RenderedReport {
@@ -25,8 +24,8 @@ export function reportFilename(r: ReportJson, format: ReportFormat): string {
 }
 
 /**
- * Writes a report in a format. XLSX and PDF load their libraries on first use, so an agent
- * that never writes one never pays for them.
+ * Writes a report in a format. CSV, XLSX and PDF load their libraries on first use, so an
+ * agent that never writes one never pays for them.
  */
 export async function renderReport(r: ReportJson, format: ReportFormat, language: ReportLanguage): Promise<RenderedReport> {
   let body: Buffer;
@@ -34,9 +33,11 @@ export async function renderReport(r: ReportJson, format: ReportFormat, language
     case 'json':
       body = Buffer.from(`${JSON.stringify(r, null, 2)}\n`);
       break;
-    case 'csv':
+    case 'csv': {
+      const { reportCsv } = await import('./csv.js');
       body = Buffer.from(reportCsv(r));
       break;
+    }
     case 'xlsx': {
       const { reportXlsx } = await import('./xlsx.js');
       body = await reportXlsx(r, language);
