@@ -96,8 +96,9 @@ const measured = await meter.result();
 await Promise.all(agent.sources.map((s) => s.stop()));
 const stats = { ...pipeline.stats().commits };
 const engine = { ...pipeline.stats().ingest, rejected: Object.fromEntries(pipeline.stats().ingest.rejected) };
-// What each commit of the span rewrote: the checkpoint with the open windows, before they are flushed.
-const checkpointBytes = agent.store.loadCheckpoint()?.state.length ?? 0;
+// The checkpoint with the open windows, before they are flushed: its header and every machine's part (a commit rewrites the parts that changed).
+const saved = agent.store.loadCheckpoint();
+const checkpointBytes = saved === undefined ? 0 : saved.state.length + [...saved.parts.values()].reduce((n, p) => n + p.length, 0);
 pipeline.flushAll();
 const totals: CounterTotals = { good: 0, scrap: 0, rework: 0, material_in_kg: 0 };
 const aggs = agent.store.queryAggregates();

@@ -93,10 +93,10 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
         if (!existsSync(dbFile)) return false;
         const db = new Database(dbFile, { readonly: true, fileMustExist: true });
         try {
-          const row = db.prepare('SELECT state FROM checkpoint WHERE id = 1').get() as { state: string } | undefined;
-          if (!row) return false;
-          const snap = JSON.parse(row.state) as { machines: Record<string, { signals: Record<string, { has: boolean }> }> };
-          return MACHINES.every((m) => snap.machines[m]?.signals.parts_good?.has && snap.machines[m]?.signals.parts_scrap?.has);
+          // One part per machine (kpi/snapshot.ts, encodeCheckpoint).
+          const rows = db.prepare('SELECT key, state FROM checkpoint_parts').all() as { key: string; state: string }[];
+          const parts = new Map(rows.map((r) => [r.key, JSON.parse(r.state) as { state: { signals: Record<string, { has: boolean }> } }]));
+          return MACHINES.every((m) => parts.get(m)?.state.signals.parts_good?.has && parts.get(m)?.state.signals.parts_scrap?.has);
         } catch {
           return false;
         } finally {

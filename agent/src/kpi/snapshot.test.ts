@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../core/sample.js';
 import { KpiEngine, type EngineOptions } from './engine.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { decodeCheckpoint, decodeSnapshot, encodeCheckpoint, encodeSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
@@ -44,5 +44,27 @@ describe('engine snapshot format', () => {
     expect(decodeSnapshot(JSON.stringify({ ...a.snapshot(), version: SNAPSHOT_VERSION + 1 }))).toBeUndefined();
     expect(decodeSnapshot('null')).toBeUndefined();
     expect(decodeSnapshot(JSON.stringify({ version: SNAPSHOT_VERSION }))).toBeUndefined();
+  });
+
+  it('the checkpoint cut into a part per machine restores the same state; a machine that sent nothing keeps its part unchanged; the whole-snapshot layout still reads', () => {
+    const two: EngineOptions = { ...opts, machines: [...opts.machines, { path: 's/l/n', partMassKg: 1, signals: { parts_good: { kind: 'delta' } } }] };
+    const a = new KpiEngine(two);
+    a.ingest([good(100, T0 + 1000)], T0 + 1000);
+    a.ingest([good(130, T0 + 2000), { machine: 's/l/n', signal: 'parts_good', value: 4, ts: T0 + 2000, source: 't' }], T0 + 2000);
+    const first = encodeCheckpoint(a.snapshot());
+    expect([...first.parts.keys()].sort()).toEqual(['s/l/m', 's/l/n']);
+    const b = new KpiEngine(two);
+    b.restore(decodeCheckpoint(first.header, first.parts)!);
+    expect(b.snapshot()).toEqual(a.snapshot());
+    // Only s/l/m counts on: only its part changes.
+    a.ingest([good(131, T0 + 3000)], T0 + 3000);
+    const second = encodeCheckpoint(a.snapshot());
+    expect(second.parts.get('s/l/n')).toBe(first.parts.get('s/l/n'));
+    expect(second.parts.get('s/l/m')).not.toBe(first.parts.get('s/l/m'));
+    // A store written before the cut holds the whole snapshot in the header, and no parts.
+    const c = new KpiEngine(two);
+    c.restore(decodeCheckpoint(encodeSnapshot(a.snapshot()), new Map())!);
+    expect(c.snapshot()).toEqual(a.snapshot());
+    expect(decodeCheckpoint(JSON.stringify({ layout: 'parts', version: SNAPSHOT_VERSION + 1 }), second.parts)).toBeUndefined();
   });
 });

@@ -71,3 +71,54 @@ export function decodeSnapshot(text: string): EngineSnapshot | undefined {
   // Version 1 is version 2 without breakdowns, and version 2 is version 3 without scrap reasons.
   return { ...(data as EngineSnapshot), version: SNAPSHOT_VERSION };
 }
+
+/**
+ * The checkpoint as the store keeps it: a header and one part per machine (its counters and
+ * its open windows). A commit rewrites only the parts that changed, so a machine that sent
+ * nothing since the last commit costs no write (an SD card counts them).
+ */
+export interface CheckpointText {
+  header: string;
+  /** Machine path → that machine's part. */
+  parts: Map<string, string>;
+}
+
+type MachineSnapshot = EngineSnapshot['machines'][string];
+type WindowSnapshot = EngineSnapshot['windows'][number];
+
+/** What a header of the cut layout says; a header without `layout` is a whole snapshot (the layout before). */
+interface CheckpointHeader {
+  layout: 'parts';
+  version: number;
+  windowMs?: number;
+}
+
+export function encodeCheckpoint(snapshot: EngineSnapshot): CheckpointText {
+  const header: CheckpointHeader = { layout: 'parts', version: snapshot.version, ...(snapshot.windowMs !== undefined ? { windowMs: snapshot.windowMs } : {}) };
+  const windows = new Map<string, WindowSnapshot[]>();
+  for (const w of snapshot.windows) {
+    const list = windows.get(w.machine);
+    if (list === undefined) windows.set(w.machine, [w]);
+    else list.push(w);
+  }
+  const parts = new Map<string, string>();
+  for (const [path, state] of Object.entries(snapshot.machines)) parts.set(path, JSON.stringify({ state, windows: windows.get(path) ?? [] }));
+  return { header: JSON.stringify(header), parts };
+}
+
+/**
+ * A stored checkpoint read back (either layout), in the current format, or undefined when it was
+ * written in a format this version does not know (see `decodeSnapshot`).
+ */
+export function decodeCheckpoint(header: string, parts: ReadonlyMap<string, string>): EngineSnapshot | undefined {
+  const h = JSON.parse(header) as Partial<CheckpointHeader> | null;
+  if (h === null || typeof h !== 'object' || h.layout !== 'parts') return decodeSnapshot(header);
+  const machines: Record<string, MachineSnapshot> = {};
+  const windows: WindowSnapshot[] = [];
+  for (const [path, text] of parts) {
+    const part = JSON.parse(text) as { state?: MachineSnapshot; windows?: WindowSnapshot[] };
+    if (part.state !== undefined) machines[path] = part.state;
+    if (Array.isArray(part.windows)) windows.push(...part.windows);
+  }
+  return decodeSnapshot(JSON.stringify({ version: h.version, ...(h.windowMs !== undefined ? { windowMs: h.windowMs } : {}), machines, windows }));
+}

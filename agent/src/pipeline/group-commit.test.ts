@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../core/clock.js';
 import { validateConfig } from '../config/load.js';
 import { KpiEngine } from '../kpi/engine.js';
-import { decodeSnapshot } from '../kpi/snapshot.js';
+import { decodeCheckpoint } from '../kpi/snapshot.js';
 import { componentsOf } from '../kpi/windows.js';
 import { Store } from '../store/store.js';
 import { createPipeline, engineOptions } from '../wiring/pipeline-options.js';
@@ -49,7 +49,7 @@ function setup(opts: { intervalMs?: number; maxMessages?: number; store?: FlakyS
     const cp = store.loadCheckpoint();
     if (cp === undefined) return 0;
     const engine = new KpiEngine(engineOptions(cfg));
-    engine.restore(decodeSnapshot(cp.state)!);
+    engine.restore(decodeCheckpoint(cp.state, cp.parts)!);
     return engine.takeAll().reduce((s, d) => s + (componentsOf(d.window, d.measured).parts_good ?? 0), 0);
   };
   return { store, clock, pipeline, gate, released, message, savedParts };

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
 import { KpiEngine, type BreakdownEntry, type DueWindow, type EngineOptions } from '../kpi/engine.js';
 import type { MaterialFactors } from '../kpi/materials.js';
-import { decodeSnapshot, encodeSnapshot } from '../kpi/snapshot.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../kpi/snapshot.js';
 import { windowRecordKey, type OutboxWriter } from '../core/sink.js';
 import type { RollupLevel, Store } from '../store/store.js';
 import { toAggregate, type ScrapDestinationOf } from './emit.js';
@@ -67,6 +67,8 @@ export class Pipeline {
   private shiftCalendars: number | undefined;
   private readonly checkpointEveryMs: number;
   private lastCheckpointAt = -Infinity;
+  /** The checkpoint's parts as the store has them: a commit writes only those that differ. */
+  private savedParts = new Map<string, string>();
   private baselinesAtCommit = 0;
   private readonly committedRejections = new Map<string, number>();
   private failuresInRow = 0;
@@ -87,8 +89,9 @@ export class Pipeline {
     this.shiftCalendars = opts.shifts?.fingerprint ?? 0;
     this.checkpointEveryMs = opts.checkpointEveryMs;
     const cp = store.loadCheckpoint();
-    const snapshot = cp === undefined ? undefined : decodeSnapshot(cp.state);
+    const snapshot = cp === undefined ? undefined : decodeCheckpoint(cp.state, cp.parts);
     if (snapshot !== undefined) this.engine.restore(snapshot);
+    if (cp !== undefined) this.savedParts = cp.parts;
     const machines = opts.engine.machines.map((m) => m.path);
     this.alerts = new AlertManager(opts.alertRules, () => clock.now());
     // A resolve older than the longest cooldown cannot keep a rule quiet any more.
@@ -280,6 +283,7 @@ export class Pipeline {
     const pending = this.alerts.drainPending();
     let changes: AlertChange[] = pending;
     const before = due.length > 0 || extra !== undefined ? this.alerts.snapshot() : undefined;
+    let checkpoint: Map<string, string> | undefined;
     try {
       emitted = this.store.transaction(() => {
         if (this.shiftCalendars !== undefined) this.store.noteShiftCalendars(this.shiftCalendars, now);
@@ -299,7 +303,7 @@ export class Pipeline {
         this.recordAlerts(changes, now);
         // Sources never wait for a sink: beyond its bound, a sink's oldest records are dropped (counted).
         if (out.length > 0 || changes.length > 0) for (const w of this.writers) this.store.outbox.enforceBound(w.sink, now, w.bound);
-        this.store.saveCheckpoint(now, encodeSnapshot(this.engine.snapshot()));
+        checkpoint = this.saveCheckpoint(now);
         this.events.onCommitting?.((key, state) => this.store.saveSourceState(key, now, state));
         this.store.addRejections(Math.floor(now / HOUR_MS) * HOUR_MS, this.rejectionDelta());
         return out;
@@ -326,6 +330,7 @@ export class Pipeline {
     if (this.failuresInRow > 0) this.events.onCommitRecovered?.(this.failuresInRow);
     this.failuresInRow = 0;
     this.retryAt = -Infinity;
+    if (checkpoint !== undefined) this.savedParts = checkpoint;
     this.baselinesAtCommit = this.engine.stats.baselines;
     for (const [k, v] of this.engine.stats.rejected) this.committedRejections.set(k, v);
     this.lastCheckpointAt = now;
@@ -339,6 +344,19 @@ export class Pipeline {
     if (emitted.length > 0) this.events.onEmit?.(emitted);
     if (changes.length > 0) this.events.onAlerts?.(changes);
     return emitted;
+  }
+
+  /**
+   * Saves the engine's checkpoint (kpi/snapshot.ts: a header and a part per machine), writing
+   * only the parts that differ from the store's; inside the commit's transaction. Returns the
+   * parts as the store has them once the transaction commits.
+   */
+  private saveCheckpoint(now: number): Map<string, string> {
+    const cp = encodeCheckpoint(this.engine.snapshot());
+    this.store.saveCheckpoint(now, cp.header);
+    for (const [key, text] of cp.parts) if (this.savedParts.get(key) !== text) this.store.putCheckpointPart(key, text);
+    for (const key of this.savedParts.keys()) if (!cp.parts.has(key)) this.store.dropCheckpointPart(key);
+    return cp.parts;
   }
 
   /** Persists alert changes with their audit events and their outbox records; inside a transaction. */

@@ -218,4 +218,8 @@ export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE IF NOT EXISTS source_state (key TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // The checkpoint cut into one part per machine (kpi/snapshot.ts): a commit rewrites only the machines that changed.
+  `
+  CREATE TABLE IF NOT EXISTS checkpoint_parts (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

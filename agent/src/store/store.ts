@@ -173,6 +173,8 @@ export class Store {
   private readonly getHolding: Database.Statement;
   private readonly putCheckpoint: Database.Statement;
   private readonly putSourceState: Database.Statement;
+  private readonly putPart: Database.Statement;
+  private readonly dropPart: Database.Statement;
   private readonly rollupStatements: Record<RollupLevel, { get: Database.Statement; put: Database.Statement }>;
   private readonly addRejection: Database.Statement;
   readonly path: string;
@@ -228,6 +230,8 @@ export class Store {
         kpis = excluded.kpis, method = excluded.method, emitted_at = excluded.emitted_at`);
     this.putCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (id, saved_at, state) VALUES (1, ?, ?)');
     this.putSourceState = this.db.prepare('INSERT OR REPLACE INTO source_state (key, saved_at, state) VALUES (?, ?, ?)');
+    this.putPart = this.db.prepare('INSERT OR REPLACE INTO checkpoint_parts (key, state) VALUES (?, ?)');
+    this.dropPart = this.db.prepare('DELETE FROM checkpoint_parts WHERE key = ?');
     this.rollupStatements = {
       hour: {
         get: this.db.prepare('SELECT data FROM rollup_hours WHERE machine = ? AND hour_start = ? AND material = ? AND product = ?'),
@@ -302,15 +306,27 @@ export class Store {
     return new Map(rows.map((r) => [r.key, r.state]));
   }
 
-  /** Forgets the checkpoint: the next start takes every counter's first value as its baseline. */
-  dropCheckpoint(): void {
-    this.db.prepare('DELETE FROM checkpoint').run();
+  /** Saves one part of the checkpoint (opaque here too); inside the commit's transaction. */
+  putCheckpointPart(key: string, state: string): void {
+    this.putPart.run(key, state);
   }
 
-  /** The last checkpoint saved, as saved, or undefined for a new store. */
-  loadCheckpoint(): { savedAt: number; state: string } | undefined {
+  /** Removes one part of the checkpoint; inside the commit's transaction. */
+  dropCheckpointPart(key: string): void {
+    this.dropPart.run(key);
+  }
+
+  /** Forgets the checkpoint: the next start takes every counter's first value as its baseline. */
+  dropCheckpoint(): void {
+    this.db.exec('DELETE FROM checkpoint; DELETE FROM checkpoint_parts');
+  }
+
+  /** The last checkpoint saved, as saved (its header and its parts by key), or undefined for a new store. */
+  loadCheckpoint(): { savedAt: number; state: string; parts: Map<string, string> } | undefined {
     const r = this.db.prepare('SELECT saved_at, state FROM checkpoint WHERE id = 1').get() as { saved_at: number; state: string } | undefined;
-    return r ? { savedAt: r.saved_at, state: r.state } : undefined;
+    if (r === undefined) return undefined;
+    const parts = this.db.prepare('SELECT key, state FROM checkpoint_parts').all() as { key: string; state: string }[];
+    return { savedAt: r.saved_at, state: r.state, parts: new Map(parts.map((p) => [p.key, p.state])) };
   }
 
   addRejections(hour: number, counts: ReadonlyMap<string, number>): void {
