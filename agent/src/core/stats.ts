@@ -12,7 +12,16 @@ export interface IngestStats {
   skewed: number;
   too_late: number;
   rejected: Map<string, number>;
+  /**
+   * Rejections and data-quality flags (implausible, rebaselined, stale, skewed, too_late, dup) by
+   * machine and reason. Machines are the configured paths and `unknown` for any other, so the keys
+   * stay bounded by the config.
+   */
+  byMachine: Map<string, Map<string, number>>;
 }
+
+/** The `byMachine` key of input for a machine that is not configured. */
+export const UNKNOWN_MACHINE = 'unknown';
 
 /** Counts of the commit path since start. */
 export interface CommitStats {
