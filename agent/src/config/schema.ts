@@ -34,7 +34,10 @@ const counterSignal = z.strictObject({
     .number()
     .positive()
     .optional()
-    .meta({ description: 'Largest plausible increase per second; a larger jump is counted as implausible and not applied.' }),
+    .meta({
+      description:
+        'Largest plausible increase per second; a larger jump is counted as implausible and not applied. Unset: a part counter takes its limit from the product\'s `cycleTime`, any other counter learns its own (10 × its peak rate, after 30 spans with production over 10 min); `kpi.counterRateCeiling` holds every counter (`check-config` names those without a set limit).',
+    }),
 });
 const deltaSignal = z.strictObject({
   kind: z.literal('delta').meta({ description: 'Each value is an increment; repeated sequence numbers are dropped as duplicates.' }),
