@@ -20,6 +20,20 @@ export interface IngestStats {
   byMachine: Map<string, Map<string, number>>;
 }
 
+/** Where a counter's rate limit comes from now (agent/src/kpi/README.md, "Rate limits"). */
+export type RateLimitSource = 'configured' | 'cycle_time' | 'learned' | 'learning' | 'ceiling' | 'none';
+
+/** The rate limit one counter is held to now. */
+export interface CounterRateLimit {
+  machine: string;
+  signal: string;
+  source: RateLimitSource;
+  /** The limit in counts per second; null: none. */
+  perSecond: number | null;
+  /** The highest rate learned so far (counts/s; 0 before any). */
+  peak: number;
+}
+
 /** The `byMachine` key of input for a machine that is not configured. */
 export const UNKNOWN_MACHINE = 'unknown';
 

@@ -1,5 +1,5 @@
 import type { Sample } from '../core/sample.js';
-import { UNKNOWN_MACHINE, type IngestStats } from '../core/stats.js';
+import { UNKNOWN_MACHINE, type CounterRateLimit, type IngestStats, type RateLimitSource } from '../core/stats.js';
 import { SIGNAL_INDEX, SUMMED_SIGNALS, isSummedSignal, type SignalKind, type SummedSignal } from '../core/signals.js';
 import {
   counterStep,
@@ -81,8 +81,6 @@ export function cycleTimeRate(p: ProductInfo | undefined): number | undefined {
 
 const PART_COUNTERS: ReadonlySet<string> = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework']);
 
-/** Where a counter's rate limit comes from (`check-config`, the status). */
-export type RateLimitSource = 'configured' | 'cycle_time' | 'learned' | 'learning' | 'ceiling' | 'none';
 
 /** Reasons the engine itself rejects a sample for (counted per sample; sources count per message). */
 export const ENGINE_REJECT_REASONS = [
@@ -97,6 +95,12 @@ export const ENGINE_REJECT_REASONS = [
   'unknown_reason',
   'too_many_reasons',
 ] as const;
+
+/**
+ * Data-quality flags that keep a value (or a timestamp) out of the KPIs and are reported like
+ * rejections, per machine: a jump above the rate limit, a timestamp too far ahead or too old.
+ */
+export const ENGINE_FLAG_REASONS = ['implausible', 'skewed', 'too_late'] as const;
 
 /**
  * The largest magnitude a signal value or a recorded amount may have (parts or kg; agent/src/kpi/README.md,
@@ -272,8 +276,8 @@ export class KpiEngine {
    * Where each counter's rate limit comes from now, by machine and signal (scrap reason counters
    * follow their `parts_scrap`): for the status and the logs, off the hot path.
    */
-  rateLimits(): { machine: string; signal: string; source: RateLimitSource; perSecond: number | null; peak: number }[] {
-    const out: { machine: string; signal: string; source: RateLimitSource; perSecond: number | null; peak: number }[] = [];
+  rateLimits(): CounterRateLimit[] {
+    const out: CounterRateLimit[] = [];
     for (const m of this.machines.values()) {
       m.signals.forEach((sig, i) => {
         if (sig === undefined || sig.kind !== KIND_COUNTER) return;
