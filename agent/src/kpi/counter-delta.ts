@@ -106,7 +106,8 @@ export function counterStep(state: CounterState, value: number, ts: number, limi
     delta = limits.rollover - prev + value;
     step = STEP_ROLLOVER;
   } else {
-    delta = value;
+    // A signed counter reset to a negative value made no parts since: a negative increment would take parts off the sums.
+    delta = value > 0 ? value : 0;
     step = STEP_RESET;
   }
 

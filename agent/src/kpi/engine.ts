@@ -90,6 +90,7 @@ export const ENGINE_REJECT_REASONS = [
   'not_a_number',
   'out_of_range',
   'negative_delta',
+  'negative_value',
   'not_a_string',
   'unknown_product',
   'unknown_reason',
@@ -471,6 +472,11 @@ export class KpiEngine {
       reason = s.reason ?? m.reason;
     }
     if (sig.kind === KIND_COUNTER) {
+      // Only a signed PLC counter (one with a rollover) reads below 0; for any other a negative reading is a broken encoder, not a reset.
+      if (v < 0 && sig.limits.rollover === undefined) {
+        this.reject('negative_value', m.path, now);
+        return;
+      }
       const step = counterStep(sig.counter, v, t, sig.limits);
       const w = this.windowFor(m, t);
       if (isAccepted(step)) {

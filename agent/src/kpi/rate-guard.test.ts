@@ -257,7 +257,16 @@ describe('KpiEngine: rate limits from the config', () => {
 });
 
 describe('KpiEngine: guards counted per machine and reason', () => {
-  it('NaN, Infinity, 1e308, unknown machines and implausible jumps stay out of the sums and are counted by machine and reason', () => {
+  it('a signed counter reset to a negative value adds nothing (a negative increment would take parts off)', () => {
+    const st = newCounterState();
+    counterStep(st, 300, T0, { rollover: 65536 });
+    counterStep(st, -20, T0 + 1000, { rollover: 65536 });
+    expect(st.delta).toBe(0);
+    expect(counterStep(st, -15, T0 + 2000, { rollover: 65536 })).toBe(STEP_APPLIED);
+    expect(st.delta).toBe(5);
+  });
+
+  it('NaN, Infinity, 1e308, a negative reading, unknown machines and implausible jumps stay out of the sums and are counted by machine and reason', () => {
     const e = engine();
     const now = T0 + 1000;
     e.ingest([sample('parts_good', 100, T0)], now);
@@ -265,14 +274,15 @@ describe('KpiEngine: guards counted per machine and reason', () => {
     e.ingest([sample('parts_good', Number.POSITIVE_INFINITY, T0 + 200)], now);
     e.ingest([sample('parts_good', 1e308, T0 + 300)], now);
     e.ingest([sample('parts_good', 5_000_000, T0 + 400)], now);
+    e.ingest([sample('parts_good', -40, T0 + 450)], now);
     e.ingest([sample('parts_good', 1, T0 + 500, 'other/l1/m9')], now);
     e.ingest([sample('parts_good', 101, T0 + 600)], now);
     const mine = e.stats.byMachine.get(M)!;
-    expect(Object.fromEntries(mine)).toEqual({ not_a_number: 2, out_of_range: 1, implausible: 1 });
+    expect(Object.fromEntries(mine)).toEqual({ not_a_number: 2, out_of_range: 1, implausible: 1, negative_value: 1 });
     expect(Object.fromEntries(e.stats.byMachine.get('unknown')!)).toEqual({ unknown_machine: 1 });
     const [w] = e.takeAll();
     expect(w!.window.sums[GOOD]).toBe(1);
-    expect(w!.window.quality[Q_REJECTED]).toBe(3);
+    expect(w!.window.quality[Q_REJECTED]).toBe(4);
     expect(w!.window.quality[Q_IMPLAUSIBLE]).toBe(1);
   });
 });
