@@ -274,8 +274,9 @@ export class KpiEngine {
   }
 
   /**
-   * Where each counter's rate limit comes from now, by machine and signal (scrap reason counters
-   * follow their `parts_scrap`): for the status and the logs, off the hot path.
+   * Where each counter's rate limit comes from now, by machine and signal: for the status, off the
+   * hot path. Scrap reason counters are not listed: they share the fixed limit of their
+   * `parts_scrap` and each learns its own rate.
    */
   rateLimits(): CounterRateLimit[] {
     const out: CounterRateLimit[] = [];
