@@ -15,7 +15,7 @@ import type { ForwarderStatus } from './core/sink.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import type { Forwarder } from './forward.js';
-import { ENGINE_REJECT_REASONS } from './kpi/engine.js';
+import { ENGINE_FLAG_REASONS, ENGINE_REJECT_REASONS } from './kpi/engine.js';
 import { agentLog, type AgentLog } from './observe/agent-log.js';
 import { partsHealth } from './observe/health.js';
 import { createMetrics } from './observe/metrics.js';
@@ -136,7 +136,7 @@ export class Agent {
       },
       clock,
       retentionMs: config.store.retention,
-      rejectReasons: ENGINE_REJECT_REASONS,
+      rejectReasons: [...ENGINE_REJECT_REASONS, ...ENGINE_FLAG_REASONS],
       events: log,
     });
     this.registry = createMetrics({ pipeline: this.pipeline, store: this.store, sources: this.sources, sinks: this.sinks, reports: () => this.reports.stats() });
@@ -153,11 +153,12 @@ export class Agent {
    * a small board) does not need to carry.
    */
   private async buildApi(): Promise<FastifyInstance> {
-    const [{ buildApp }, { dashboardPlugin }, { authDeps }, { reportService }] = await Promise.all([
+    const [{ buildApp }, { dashboardPlugin }, { authDeps }, { reportService }, { guardsJson }] = await Promise.all([
       import('./api/app.js'),
       import('../../dashboard/server/plugin.js'),
       import('./wiring/http-api.js'),
       import('./wiring/report.js'),
+      import('./api/routes/status.js'),
     ]);
     const { config, logger } = this.opts;
     const clock = this.clock;
@@ -170,6 +171,7 @@ export class Agent {
         registry: this.registry,
         health: () => this.health(),
         sinks: this.sinks,
+        guards: () => guardsJson(this.pipeline.stats().ingest.byMachine, this.pipeline.rateLimits()),
         events: this.events,
         streamLimits: { total: config.api.maxStreams, perLogin: config.api.maxStreamsPerLogin },
         acknowledge: (id, by, comment) => this.pipeline.acknowledge(id, by, comment),

@@ -265,9 +265,10 @@ async function main(argv: string[]): Promise<void> {
       const out = res.aggregates.map((a) => JSON.stringify(aggregateToJson(a))).join('\n') + (res.aggregates.length ? '\n' : '');
       if (values.output) writeFileSync(values.output, out);
       else process.stdout.write(out);
-      const { rejected, ...counts } = res.stats;
+      const { rejected, byMachine, ...counts } = res.stats;
+      const byMachineJson = Object.fromEntries([...byMachine].filter(([, r]) => r.size > 0).map(([m, r]) => [m, Object.fromEntries(r)]));
       process.stderr.write(
-        `${JSON.stringify({ messages: res.messages, windows: res.aggregates.length, ...counts, rejected: Object.fromEntries(rejected) })}\n`,
+        `${JSON.stringify({ messages: res.messages, windows: res.aggregates.length, ...counts, rejected: Object.fromEntries(rejected), by_machine: byMachineJson })}\n`,
       );
       return;
     }

@@ -95,12 +95,24 @@ export interface SinkStatusJson {
 }
 
 /** `GET /api/v1/status`: the agent, its store, the health of every part and the delivery state of every sink: what an installer checks first. */
+/**
+ * What the agent kept out of the KPIs or flagged, per machine and reason, and the rate limit each
+ * counter is held to (agent/src/kpi/README.md, "Counter to delta").
+ */
+export interface GuardsJson {
+  /** Counts since start by machine path (`unknown`: input for a machine not configured), then by reason. */
+  by_machine: Record<string, Record<string, number>>;
+  rate_limits: { machine: string; signal: string; source: string; per_second: number | null; peak_per_second: number }[];
+}
+
 export interface StatusJson {
   agent: { id: string | null; version: string | null; started_at: string | null };
   /** Where the views read: the agent's store (its size on disk and windows), or InfluxDB for the central dashboard (its URL). */
   store: { kind: 'store' | 'influxdb'; size_bytes: number | null; windows: number | null; url?: string };
   parts: Record<string, Health>;
   sinks: SinkStatusJson[];
+  /** The agent's guards; absent from the central dashboard, which ingests nothing. */
+  guards?: GuardsJson;
 }
 
 /** The events of `GET /api/v1/stream` (server-sent events), by their `event:` name. */

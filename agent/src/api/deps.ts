@@ -7,7 +7,7 @@ import type { ForwarderStatus } from '../core/sink.js';
 import type { ApiToken } from './auth/check.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserFile } from './auth/users.js';
-import type { MaterialJson, ShiftJson, SiteJson } from './contract.js';
+import type { GuardsJson, MaterialJson, ShiftJson, SiteJson } from './contract.js';
 import type { EventHub, StreamLimits } from './events.js';
 import type { KpiReader } from './reader.js';
 import type { ReportFormat, ReportRequest } from './report-contract.js';
@@ -23,6 +23,8 @@ export interface ApiDeps {
   health: () => Record<string, Health>;
   /** Delivery state of every sink (none when the agent forwards nowhere). */
   sinks?: () => readonly ForwarderStatus[];
+  /** What the KPI core kept out or flagged per machine and reason, and each counter's rate limit (`/api/v1/status`). */
+  guards?: () => GuardsJson;
   /** Committed windows and alert changes, for `/api/v1/stream`. */
   events?: EventHub;
   /** Most live streams open at once, in all and per token or session (`api.maxStreams`, `api.maxStreamsPerLogin`); default 200 and 20. */

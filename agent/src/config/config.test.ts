@@ -611,18 +611,31 @@ describe('config warnings', () => {
     machines: [{ path: 'p/l/m1', partMassKg: 1, signals: { parts_good: { kind: 'counter' } } }],
     sources: [{ type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topics: [{ topic: '{site}/{line}/{machine}', fields: { parts_good: 'good' } }] }],
   };
-  it('warns, naming the topic and the counters, when counters have neither a timestamp nor maxRatePerSecond', () => {
+  const LEARNED = /^p\/l\/m1 parts_good runs without a set rate limit: .*ceiling \(kpi\.counterRateCeiling, 1000\/s\).*30 spans with production over 10 min.*10 x its peak rate/;
+  it('warns, naming the topic and the counters, when counters have neither a timestamp nor a set rate limit; and names the counters that run on the learned limit', () => {
     const w = configWarnings(validateConfig(base));
-    expect(w).toHaveLength(1);
-    expect(w[0]).toMatch(/^sources\[0\]\.topics\[0\] \(\{site\}\/\{line\}\/\{machine\}\) has no timestamp.*p\/l\/m1 parts_good/);
+    expect(w).toEqual([expect.stringMatching(LEARNED), expect.stringMatching(/^sources\[0\]\.topics\[0\] \(\{site\}\/\{line\}\/\{machine\}\) has no timestamp.*p\/l\/m1 parts_good.*learned limit/)]);
   });
-  it('is quiet when a timestamp is mapped or the counters are rate-limited', () => {
+  it('with a timestamp mapped only the learned limit is named; a hand-set limit or the product\'s cycle time quiets both', () => {
     const withTs = structuredClone(base) as typeof base & { sources: { topics: Record<string, unknown>[] }[] };
     withTs.sources[0]!.topics[0]!.timestamp = { field: 'ts' };
-    expect(configWarnings(validateConfig(withTs))).toEqual([]);
+    expect(configWarnings(validateConfig(withTs))).toEqual([expect.stringMatching(LEARNED)]);
     const limited = structuredClone(base) as { machines: { signals: { parts_good: Record<string, unknown> } }[] };
     limited.machines[0]!.signals.parts_good.maxRatePerSecond = 10;
     expect(configWarnings(validateConfig({ ...base, machines: limited.machines }))).toEqual([]);
+    const cycled = {
+      ...base,
+      materials: { steel: { pricePerKg: 1 } },
+      products: { bracket: { partMassKg: 1, material: 'steel', cycleTime: '12s' } },
+      machines: [{ path: 'p/l/m1', product: 'bracket', signals: { parts_good: { kind: 'counter' }, material_in_kg: { kind: 'counter' } } }],
+      sources: [{ ...base.sources[0]!, topics: [{ ...base.sources[0]!.topics[0]!, fields: { parts_good: 'good', material_in_kg: 'kg' }, timestamp: { field: 'ts' } }] }],
+    };
+    // The cycle time limits part counters only: material_in_kg still learns.
+    expect(configWarnings(validateConfig(cycled))).toEqual([expect.stringMatching(/^p\/l\/m1 material_in_kg runs without a set rate limit/)]);
+  });
+  it('warns of a hand-set limit above the ceiling, which caps it', () => {
+    const high = { ...base, kpi: { counterRateCeiling: 500 }, machines: [{ path: 'p/l/m1', partMassKg: 1, signals: { parts_good: { kind: 'counter', maxRatePerSecond: 800 } } }] };
+    expect(configWarnings(validateConfig(high))).toEqual([expect.stringMatching(/^p\/l\/m1 parts_good: maxRatePerSecond 800 is above kpi\.counterRateCeiling \(500\/s\)/)]);
   });
 });
 
@@ -654,7 +667,7 @@ describe('signals no source maps', () => {
     expect(Object.keys(s.get('p1/l1/m1')!.measured)).toEqual(['parts_scrap']);
     expect(s.get('p1/l1/m1')!.notMeasured).toEqual([{ signal: 'parts_good', declaredIn: 'machineDefaults.signals' }]);
     expect(Object.keys(s.get('p1/l2/m2')!.measured)).toEqual(['parts_good', 'parts_scrap']);
-    expect(configWarnings(cfg)).toEqual([expect.stringMatching(/^p1\/l1\/m1 declares parts_good \(inherited from machineDefaults\.signals\), but no source maps it for this machine: it is not measured/)]);
+    expect(configWarnings(cfg).filter((w) => w.includes('no source maps'))).toEqual([expect.stringMatching(/^p1\/l1\/m1 declares parts_good \(inherited from machineDefaults\.signals\), but no source maps it for this machine: it is not measured/)]);
   });
 
   it('a machine\'s own unmapped signal is named with its key', () => {

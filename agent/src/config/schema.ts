@@ -34,7 +34,10 @@ const counterSignal = z.strictObject({
     .number()
     .positive()
     .optional()
-    .meta({ description: 'Largest plausible increase per second; a larger jump is counted as implausible and not applied.' }),
+    .meta({
+      description:
+        'Largest plausible increase per second; a larger jump is counted as implausible and not applied. Unset: a part counter takes its limit from the product\'s `cycleTime`, any other counter learns its own (10 × its peak rate, after 30 spans with production over 10 min); `kpi.counterRateCeiling` holds every counter (`check-config` names those without a set limit).',
+    }),
 });
 const deltaSignal = z.strictObject({
   kind: z.literal('delta').meta({ description: 'Each value is an increment; repeated sequence numbers are dropped as duplicates.' }),
@@ -231,6 +234,16 @@ export type MaterialConfig = z.output<typeof materialSchema>;
 export const productSchema = z.strictObject({
   partMassKg: z.number().positive().meta({ description: 'Mass of one good part in kg.' }),
   material: z.string().min(1).meta({ description: 'Name of the material in the material library.' }),
+  cycleTime: positiveDuration(
+    'Ideal cycle time: the fastest one cycle of the machine making this product takes (ISO 22400). Gives the part counters of a machine making it a rate limit of `partsPerCycle / cycleTime × 2`, unless the signal sets `maxRatePerSecond` (the KPI method, "Counter to delta"). Unset: the counters learn their rate.',
+  )
+    .optional(),
+  partsPerCycle: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .meta({ description: 'Parts one cycle makes (e.g. the cavities of a mould); with `cycleTime` it gives the part counters\' rate limit.' }),
 });
 
 /** One watched machine: its path, what it makes and its own signal kinds. */
@@ -263,6 +276,15 @@ export const kpiSchema = z
       'Longest a message waits to be saved when its source holds it for that (agent/ARCHITECTURE.md, "The commit"): an MQTT QoS 1 message is acknowledged to the broker only after the commit that holds its effect, and an OPC UA value, which no server sends again, is lost in a crash only if it came within this span. ' +
         'Default 100 ms: a message is acknowledged at most this late and a crash makes the broker send at most this span again, while the store makes at most 10 commits (one fsync each) a second instead of one per message. Each commit rewrites the checkpoint of the machines that changed since the previous one (about 0.7 kB each; 50 machines sending once a second write about 200 KiB/s at 100 ms), so a longer interval writes less to an SD card, at the price of later acknowledgements and more unacknowledged messages at the broker.',
     ).prefault('100ms'),
+    counterRateCeiling: z
+      .number()
+      .positive()
+      .default(1000)
+      .meta({
+        description:
+          'Hard ceiling on the rate of every counter, per second (parts or kg): a larger increase is implausible, whatever other limit the counter has, and also while a counter is still learning its rate. ' +
+          'Default 1,000/s: above the fastest discrete machines (a high-speed tablet press makes some 400 tablets/s, a can line 30 cans/s) and any single machine\'s material flow in kg, yet far below a jump from another counter\'s value (a counter of 10^6 read after a counter of 10^3). A line that truly counts faster (a counter of pieces per machine at a packaging line, say) raises it here.',
+      }),
     commitMaxMessages: z
       .number()
       .int()

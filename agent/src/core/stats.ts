@@ -12,7 +12,30 @@ export interface IngestStats {
   skewed: number;
   too_late: number;
   rejected: Map<string, number>;
+  /**
+   * Rejections and data-quality flags (implausible, rebaselined, stale, skewed, too_late, dup) by
+   * machine and reason. Machines are the configured paths and `unknown` for any other, so the keys
+   * stay bounded by the config.
+   */
+  byMachine: Map<string, Map<string, number>>;
 }
+
+/** Where a counter's rate limit comes from now (agent/src/kpi/README.md, "Rate limits"). */
+export type RateLimitSource = 'configured' | 'cycle_time' | 'learned' | 'learning' | 'ceiling' | 'none';
+
+/** The rate limit one counter is held to now. */
+export interface CounterRateLimit {
+  machine: string;
+  signal: string;
+  source: RateLimitSource;
+  /** The limit in counts per second; null: none. */
+  perSecond: number | null;
+  /** The highest rate learned so far (counts/s; 0 before any). */
+  peak: number;
+}
+
+/** The `byMachine` key of input for a machine that is not configured. */
+export const UNKNOWN_MACHINE = 'unknown';
 
 /** Counts of the commit path since start. */
 export interface CommitStats {

@@ -56,7 +56,7 @@ function wraps(a: number, b: number, width: Width): number {
 }
 
 function snapshotOf(s: CounterState): Omit<CounterState, 'delta'> {
-  return { has: s.has, last: s.last, lastTs: s.lastTs, streak: s.streak };
+  return { has: s.has, last: s.last, lastTs: s.lastTs, streak: s.streak, peak: s.peak, spans: s.spans, learnFrom: s.learnFrom, spanTs: s.spanTs, spanSum: s.spanSum };
 }
 
 /** Increment generator for a register: below rollover/2 (the spec's wrap condition), zeros and small ones frequent. */

@@ -1,9 +1,11 @@
 import type { Sample } from '../core/sample.js';
-import type { IngestStats } from '../core/stats.js';
+import { UNKNOWN_MACHINE, type CounterRateLimit, type IngestStats, type RateLimitSource } from '../core/stats.js';
 import { SIGNAL_INDEX, SUMMED_SIGNALS, isSummedSignal, type SignalKind, type SummedSignal } from '../core/signals.js';
 import {
   counterStep,
+  effectiveRate,
   isAccepted,
+  isLearned,
   newCounterState,
   newSeqState,
   seenSeq,
@@ -43,9 +45,42 @@ export interface EngineOptions extends EventTimeLimits {
   windowMs: number;
   latenessMs: number;
   machines: readonly EngineMachine[];
-  /** Resolves a product name to its part mass and material; undefined for an unknown product. */
-  product?: (name: string) => { partMassKg: number; material: string } | undefined;
+  /** Resolves a product name to its part mass, material and ideal cycle; undefined for an unknown product. */
+  product?: (name: string) => ProductInfo | undefined;
+  /** Hard ceiling (counts/s) on every counter's rate (`kpi.counterRateCeiling`); undefined: none. */
+  counterRateCeiling?: number | undefined;
+  /** Learn each counter's peak rate and hold counters without a fixed limit to it once learned. */
+  learnCounterRates?: boolean | undefined;
 }
+
+/** What the engine needs of a product. */
+export interface ProductInfo {
+  partMassKg: number;
+  material: string;
+  /** Ideal cycle time in ms; with it, part counters get a fixed rate limit (agent/src/kpi/README.md, "Counter to delta"). */
+  cycleTimeMs?: number | undefined;
+  /** Parts one cycle makes (a multi-cavity mould); default 1. */
+  partsPerCycle?: number | undefined;
+}
+
+/**
+ * A part counter's limit from the product's ideal cycle time is this many times the ideal rate.
+ * The ideal cycle is the fastest the machine runs (ISO 22400), so the rate never truly exceeds it;
+ * the factor absorbs what lies between the machine and the agent: readings whose timestamps are
+ * taken late then early (elapsed looks shorter than it was), and counters that count a part at
+ * another point of the cycle than the ideal time assumes. A jump from another counter's value is
+ * far beyond twice.
+ */
+export const CYCLE_TIME_TOLERANCE = 2;
+
+/** The rate limit (counts/s) of a part counter from a product's ideal cycle, or undefined when the product has none. */
+export function cycleTimeRate(p: ProductInfo | undefined): number | undefined {
+  if (p?.cycleTimeMs === undefined || !(p.cycleTimeMs > 0)) return undefined;
+  return (((p.partsPerCycle ?? 1) * 1000) / p.cycleTimeMs) * CYCLE_TIME_TOLERANCE;
+}
+
+const PART_COUNTERS: ReadonlySet<string> = new Set(['parts_total', 'parts_good', 'parts_scrap', 'parts_rework']);
+
 
 /** Reasons the engine itself rejects a sample for (counted per sample; sources count per message). */
 export const ENGINE_REJECT_REASONS = [
@@ -55,11 +90,18 @@ export const ENGINE_REJECT_REASONS = [
   'not_a_number',
   'out_of_range',
   'negative_delta',
+  'negative_value',
   'not_a_string',
   'unknown_product',
   'unknown_reason',
   'too_many_reasons',
 ] as const;
+
+/**
+ * Data-quality flags that keep a value (or a timestamp) out of the KPIs and are reported like
+ * rejections, per machine: a jump above the rate limit, a timestamp too far ahead or too old.
+ */
+export const ENGINE_FLAG_REASONS = ['implausible', 'skewed', 'too_late'] as const;
 
 /**
  * The largest magnitude a signal value or a recorded amount may have (parts or kg; agent/src/kpi/README.md,
@@ -80,7 +122,12 @@ const KIND_GAUGE = 2;
 
 interface SignalRuntime {
   kind: 0 | 1 | 2;
+  /** Shared by a machine's scrap reason counters with its `parts_scrap`; updated in place when the product changes. */
   limits: CounterLimits;
+  /** The hand-set `maxRatePerSecond`, which wins over one from the product's cycle time. */
+  handSet: number | undefined;
+  /** A part counter: its limit follows the product's cycle time. */
+  parts: boolean;
   counter: CounterState;
   seq: SeqState | undefined;
 }
@@ -103,6 +150,8 @@ interface MachineRuntime {
   /** Counter state of each reason whose scrap comes as its own counter or events (samples with a `reason`). */
   reasonCounters: Map<string, SignalRuntime> | undefined;
   scrapReasons: ReadonlySet<string> | undefined;
+  /** Rejections and data-quality flags by reason (the same map as in `stats.byMachine`). */
+  guards: Map<string, number>;
 }
 
 /** Receives one machine's accepted increments as they are applied (synchronous, no I/O). */
@@ -153,6 +202,7 @@ export class KpiEngine {
     skewed: 0,
     too_late: 0,
     rejected: new Map(),
+    byMachine: new Map(),
   };
   /** Machines whose counters were re-baselined since the last call of `drainRebaselined`. */
   private rebaselinedMachines: string[] = [];
@@ -179,17 +229,23 @@ export class KpiEngine {
       const kind = KINDS[s.kind];
       signals[i] = {
         kind,
-        limits: { rollover: s.rollover, maxRatePerSecond: s.maxRatePerSecond },
+        limits: { rollover: s.rollover, maxRatePerSecond: s.maxRatePerSecond, ceiling: this.opts.counterRateCeiling, learn: this.opts.learnCounterRates },
+        handSet: s.maxRatePerSecond,
+        parts: PART_COUNTERS.has(name),
         counter: newCounterState(),
         seq: kind === KIND_DELTA ? newSeqState() : undefined,
       };
       if (kind !== KIND_GAUGE) measured.push(i);
     });
     let { partMassKg, material } = m;
+    let product: ProductInfo | undefined;
     if (m.product !== undefined) {
-      const p = this.opts.product?.(m.product);
-      if (p) ({ partMassKg, material } = p);
+      product = this.opts.product?.(m.product);
+      if (product) ({ partMassKg, material } = product);
     }
+    setCycleLimits(signals, product);
+    const guards = new Map<string, number>();
+    this.stats.byMachine.set(m.path, guards);
     return {
       path: m.path,
       signals,
@@ -203,7 +259,43 @@ export class KpiEngine {
       reason: undefined,
       reasonCounters: undefined,
       scrapReasons: m.scrapReasons,
+      guards,
     };
+  }
+
+  /** Counts a rejection or a data-quality flag for the machine (or the `unknown` bucket). */
+  private guard(m: MachineRuntime | undefined, reason: string): void {
+    let map = m?.guards;
+    if (map === undefined) {
+      map = this.stats.byMachine.get(UNKNOWN_MACHINE);
+      if (map === undefined) this.stats.byMachine.set(UNKNOWN_MACHINE, (map = new Map()));
+    }
+    map.set(reason, (map.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * Where each counter's rate limit comes from now, by machine and signal: for the status, off the
+   * hot path. Scrap reason counters are not listed: they share the fixed limit of their
+   * `parts_scrap` and each learns its own rate.
+   */
+  rateLimits(): CounterRateLimit[] {
+    const out: CounterRateLimit[] = [];
+    for (const m of this.machines.values()) {
+      m.signals.forEach((sig, i) => {
+        if (sig === undefined || sig.kind !== KIND_COUNTER) return;
+        const rate = effectiveRate(sig.counter, sig.limits);
+        const ceiling = sig.limits.ceiling;
+        const fixed = sig.limits.maxRatePerSecond;
+        let source: RateLimitSource;
+        if (fixed !== undefined) source = ceiling !== undefined && ceiling < fixed ? 'ceiling' : sig.handSet !== undefined ? 'configured' : 'cycle_time';
+        else if (sig.limits.learn !== true) source = ceiling !== undefined ? 'ceiling' : 'none';
+        // While learning, the ceiling alone holds the counter (perSecond says which).
+        else if (!isLearned(sig.counter)) source = 'learning';
+        else source = ceiling !== undefined && rate === ceiling ? 'ceiling' : 'learned';
+        out.push({ machine: m.path, signal: SUMMED_SIGNALS[i]!, source, perSecond: rate === Infinity ? null : rate, peak: sig.counter.peak });
+      });
+    }
+    return out;
   }
 
   /**
@@ -215,7 +307,7 @@ export class KpiEngine {
     let sig = counters.get(reason);
     if (sig === undefined) {
       if (counters.size >= MAX_REASON_COUNTERS) return undefined;
-      sig = { kind: scrap.kind, limits: scrap.limits, counter: newCounterState(), seq: scrap.kind === KIND_DELTA ? newSeqState() : undefined };
+      sig = { kind: scrap.kind, limits: scrap.limits, handSet: scrap.handSet, parts: true, counter: newCounterState(), seq: scrap.kind === KIND_DELTA ? newSeqState() : undefined };
       counters.set(reason, sig);
     }
     return sig;
@@ -243,6 +335,7 @@ export class KpiEngine {
   reject(reason: string, machine: string | undefined, now: number): void {
     this.stats.rejected.set(reason, (this.stats.rejected.get(reason) ?? 0) + 1);
     const m = machine === undefined ? undefined : this.machines.get(machine);
+    this.guard(m, reason);
     if (m) this.windowFor(m, now).quality[Q_REJECTED]!++;
   }
 
@@ -295,9 +388,11 @@ export class KpiEngine {
     const t = verdict === 0 ? (ts as number) : now;
     if (verdict === EVENT_TIME_SKEWED) {
       this.stats.skewed++;
+      this.guard(m, 'skewed');
       this.windowFor(m, t).quality[Q_SKEWED]!++;
     } else if (verdict === EVENT_TIME_TOO_LATE) {
       this.stats.too_late++;
+      this.guard(m, 'too_late');
       this.windowFor(m, t).quality[Q_TOO_LATE]!++;
     }
     return t;
@@ -378,6 +473,11 @@ export class KpiEngine {
       reason = s.reason ?? m.reason;
     }
     if (sig.kind === KIND_COUNTER) {
+      // Only a signed PLC counter (one with a rollover) reads below 0; for any other a negative reading is a broken encoder, not a reset.
+      if (v < 0 && sig.limits.rollover === undefined) {
+        this.reject('negative_value', m.path, now);
+        return;
+      }
       const step = counterStep(sig.counter, v, t, sig.limits);
       const w = this.windowFor(m, t);
       if (isAccepted(step)) {
@@ -393,14 +493,17 @@ export class KpiEngine {
         else if (step === STEP_ROLLOVER) this.stats.rollovers++;
         else if (step === STEP_REBASELINED) {
           this.stats.rebaselined++;
+          this.guard(m, 'rebaselined');
           w.quality[Q_REBASELINED]!++;
           this.rebaselinedMachines.push(m.path);
         } else if (step === 0) this.stats.baselines++;
       } else if (step === STEP_STALE) {
         this.stats.stale++;
+        this.guard(m, 'stale');
         w.quality[Q_STALE]!++;
       } else if (step === STEP_IMPLAUSIBLE) {
         this.stats.implausible++;
+        this.guard(m, 'implausible');
         w.quality[Q_IMPLAUSIBLE]!++;
       }
       return;
@@ -413,6 +516,7 @@ export class KpiEngine {
       }
       if (s.seq !== undefined && seenSeq(sig.seq!, s.seq)) {
         this.stats.dup++;
+        this.guard(m, 'dup');
         w.quality[Q_DUP]!++;
         return;
       }
@@ -456,6 +560,7 @@ export class KpiEngine {
       m.product = value;
       m.partMassKg = p.partMassKg;
       m.material = p.material;
+      setCycleLimits(m.signals, p);
     } else if (name === 'material') {
       m.material = value;
     }
@@ -611,6 +716,7 @@ export class KpiEngine {
         m.product = ms.product;
         m.partMassKg = product.partMassKg;
         m.material = product.material;
+        setCycleLimits(m.signals, product);
       } else if (ms.material !== undefined) {
         // Set by a `material` signal: the machine keeps running on it after a restart.
         m.material = ms.material;
@@ -651,6 +757,17 @@ export class KpiEngine {
   }
 }
 
+/** Part counters without a hand-set limit take the one of the product's ideal cycle, or none (then the learned one applies). */
+function setCycleLimits(signals: readonly (SignalRuntime | undefined)[], product: ProductInfo | undefined): void {
+  const rate = cycleTimeRate(product);
+  for (const sig of signals) {
+    if (sig === undefined || !sig.parts || sig.handSet !== undefined) continue;
+    sig.limits.maxRatePerSecond = rate;
+    // One cycle's parts can land within any step, however short: a 10 s cycle's part read 1 s after the last one.
+    sig.limits.slack = rate === undefined ? undefined : (product!.partsPerCycle ?? 1);
+  }
+}
+
 function signalSnapshot(sig: SignalRuntime): SignalSnapshot {
   const c = sig.counter;
   return {
@@ -659,6 +776,7 @@ function signalSnapshot(sig: SignalRuntime): SignalSnapshot {
     last: c.last,
     lastTs: c.lastTs,
     streak: c.streak,
+    ...(c.spans > 0 ? { rate: { peak: c.peak, spans: c.spans, from: c.learnFrom } } : {}),
     ...(sig.seq ? { seq: { max: sig.seq.max, ring: Array.from(sig.seq.ring.subarray(0, sig.seq.size)), next: sig.seq.next, size: sig.seq.size } } : {}),
   };
 }
@@ -666,7 +784,21 @@ function signalSnapshot(sig: SignalRuntime): SignalSnapshot {
 /** Takes a saved signal state, unless the signal changed kind since (then it starts afresh). */
 function restoreSignal(sig: SignalRuntime, st: SignalSnapshot): void {
   if (KINDS[st.kind] !== sig.kind) return;
-  Object.assign(sig.counter, { has: st.has, last: st.last, lastTs: st.lastTs, streak: st.streak, delta: 0 });
+  // A checkpoint before version 4 has no learned rate: the counter learns afresh (the ceiling holds meanwhile).
+  const r = st.rate;
+  const ok = r !== undefined && Number.isFinite(r.peak) && r.peak >= 0 && Number.isFinite(r.spans) && Number.isFinite(r.from);
+  Object.assign(sig.counter, {
+    has: st.has,
+    last: st.last,
+    lastTs: st.lastTs,
+    streak: st.streak,
+    delta: 0,
+    peak: ok ? r.peak : 0,
+    spans: ok ? r.spans : 0,
+    learnFrom: ok ? r.from : 0,
+    spanTs: st.lastTs,
+    spanSum: 0,
+  });
   if (sig.seq && st.seq) {
     // -Infinity (nothing seen yet) is written as null by JSON.
     sig.seq.max = st.seq.max ?? -Infinity;

@@ -6,8 +6,9 @@ import type { SignalKind } from '../core/signals.js';
  * say) is a new version, with `decodeSnapshot` reading the older ones.
  * 1: counters, sequence numbers and open windows. 2: a window may carry `breakdowns`.
  * 3: a machine may carry the scrap reason in force and the counters of its scrap reasons.
+ * 4: a counter may carry its learned rate (`rate`).
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 
 /** Saved state of one counter or delta signal. */
 export interface SignalSnapshot {
@@ -16,6 +17,8 @@ export interface SignalSnapshot {
   last: number;
   lastTs: number;
   streak: number;
+  /** The counter's learned peak rate (counts/s), the measuring spans with production it saw and when the first began (version 4). */
+  rate?: { peak: number; spans: number; from: number };
   seq?: { max: number; ring: number[]; next: number; size: number };
 }
 
@@ -57,7 +60,7 @@ export function encodeSnapshot(snapshot: EngineSnapshot): string {
 }
 
 /** Versions `decodeSnapshot` reads: each older one is what the current one is without its later fields. */
-const READABLE_VERSIONS: readonly unknown[] = [1, 2, SNAPSHOT_VERSION];
+const READABLE_VERSIONS: readonly unknown[] = [1, 2, 3, SNAPSHOT_VERSION];
 
 /**
  * A stored checkpoint read back, in the current format, or undefined when it was written in a
@@ -68,7 +71,7 @@ export function decodeSnapshot(text: string): EngineSnapshot | undefined {
   const data = JSON.parse(text) as { version?: unknown; machines?: unknown; windows?: unknown } | null;
   if (data === null || typeof data !== 'object' || !READABLE_VERSIONS.includes(data.version)) return undefined;
   if (typeof data.machines !== 'object' || data.machines === null || !Array.isArray(data.windows)) return undefined;
-  // Version 1 is version 2 without breakdowns, and version 2 is version 3 without scrap reasons.
+  // Version 1 is version 2 without breakdowns, version 2 is version 3 without scrap reasons, and version 3 is version 4 without learned rates.
   return { ...(data as EngineSnapshot), version: SNAPSHOT_VERSION };
 }
 

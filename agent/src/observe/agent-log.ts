@@ -13,7 +13,7 @@ export interface AgentLog {
   commitFailed(err: unknown, failuresInRow: number): void;
   commitRecovered(failures: number): void;
   rebaselined(machine: string): void;
-  coreRejections(reason: string, count: number, total: number): void;
+  coreRejections(machine: string, reason: string, count: number, total: number): void;
   pruned(removed: number): void;
   tickFailed(err: unknown): void;
 }
@@ -55,7 +55,11 @@ export function agentLog(logger: Logger): AgentLog {
     },
     commitRecovered: (failures) => logger.warn({ failures }, 'The local store accepts writes again; the held windows are saved.'),
     rebaselined: (machine) => logger.warn({ machine }, 'A counter jumped implausibly three times in a row; its latest value is the new baseline.'),
-    coreRejections: (reason, count, total) => logger.warn({ reason, count, total }, 'Samples were rejected by the KPI core; see yieldwatch_rejected_total.'),
+    coreRejections: (machine, reason, count, total) =>
+      logger.warn(
+        { machine, reason, count, total },
+        `${count} sample${count === 1 ? ' was' : 's were'} of ${machine} kept out of the KPIs or flagged (${reason}) since the last report; logged at most once a minute per machine and reason, see yieldwatch_machine_rejected_total and /api/v1/status.`,
+      ),
     pruned: (removed) => logger.info({ removed }, 'Old windows pruned from the local store.'),
     tickFailed: (err) => logger.error({ err }, 'Tick failed.'),
   };

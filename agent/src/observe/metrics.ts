@@ -57,6 +57,17 @@ export function createMetrics(deps: MetricSources): Registry {
     },
   });
   new Counter({
+    name: 'yieldwatch_machine_rejected_total',
+    help: 'Samples or messages kept out of the KPIs (the reasons of yieldwatch_rejected_total) or flagged (implausible, rebaselined, stale, skewed, too_late, dup), per machine: a configured path, or unknown.',
+    // Bounded: machines come from the config, with one `unknown` bucket; reasons are fixed labels.
+    labelNames: ['machine', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [machine, reasons] of ingest().byMachine) for (const [reason, n] of reasons) this.inc({ machine, reason }, n);
+    },
+  });
+  new Counter({
     name: 'yieldwatch_data_quality_total',
     help: 'Samples flagged by the KPI method (stale, implausible, rebaselined, dup, skewed, too_late).',
     labelNames: ['kind'],

@@ -2,7 +2,7 @@ import type { Aggregate } from '../core/aggregate.js';
 import type { Alert, AlertChange } from '../core/alert.js';
 import type { AlertRule } from '../alerts/config.js';
 import { AlertManager } from '../alerts/manager.js';
-import type { CommitStats, PipelineStats } from '../core/stats.js';
+import type { CommitStats, CounterRateLimit, PipelineStats } from '../core/stats.js';
 import type { Clock } from '../core/clock.js';
 import type { Sample } from '../core/sample.js';
 import { KpiEngine, type BreakdownEntry, type DueWindow, type EngineOptions } from '../kpi/engine.js';
@@ -123,6 +123,11 @@ export class Pipeline {
   /** Counts since start and the state of the commit path (metrics, API, logs). */
   stats(): PipelineStats {
     return { ingest: this.engine.stats, commits: this.commits, openWindows: this.engine.openWindows(), failuresInRow: this.failuresInRow };
+  }
+
+  /** The rate limit each counter is held to now, and where it comes from (the status; off the hot path). */
+  rateLimits(): CounterRateLimit[] {
+    return this.engine.rateLimits();
   }
 
   /** True when `path` is a configured machine (what sources check a topic's machine against). */

@@ -4,7 +4,8 @@ import type { Pipeline } from './pipeline.js';
 /** What the ticker reports; the wording is the agent log's (observe/agent-log.ts). */
 export interface TickerEvents {
   rebaselined(machine: string): void;
-  coreRejections(reason: string, count: number, total: number): void;
+  /** Samples of a machine (`unknown`: not configured) the KPI core rejected or flagged for a reason: `count` since the last report, `total` since start. */
+  coreRejections(machine: string, reason: string, count: number, total: number): void;
   pruned(removed: number): void;
   tickFailed(err: unknown): void;
 }
@@ -16,7 +17,7 @@ export interface TickerOptions {
   clock: Scheduler;
   /** How long emitted windows are kept (`store.retention`). */
   retentionMs: number;
-  /** The reasons the KPI core rejects samples for, reported as they grow. */
+  /** The reasons the KPI core rejects (or flags) samples for that are reported as they grow, per machine. */
   rejectReasons: readonly string[];
   events: TickerEvents;
 }
@@ -24,7 +25,7 @@ export interface TickerOptions {
 /** How often due windows are looked for; a window is emitted at most this late after `end + allowedLateness`. */
 export const TICK_MS = 250;
 const PRUNE_EVERY_MS = 3_600_000;
-/** Rejections found by the KPI core (not by a source, which reports its own) are reported at most this often. */
+/** Rejections found by the KPI core (not by a source, which reports its own) are reported at most this often per machine and reason. */
 const REJECT_REPORT_EVERY_MS = 60_000;
 
 /**
@@ -69,14 +70,18 @@ export class Ticker {
     }
   }
 
+  /** One line per machine and reason that grew since the last report: a flood of bad samples is a line a minute, with its count. */
   private reportRejections(): void {
-    const rejected = this.o.pipeline.stats().ingest.rejected;
-    for (const reason of this.o.rejectReasons) {
-      const n = rejected.get(reason) ?? 0;
-      const since = n - (this.reported.get(reason) ?? 0);
-      if (since <= 0) continue;
-      this.reported.set(reason, n);
-      this.o.events.coreRejections(reason, since, n);
+    for (const [machine, reasons] of this.o.pipeline.stats().ingest.byMachine) {
+      for (const reason of this.o.rejectReasons) {
+        const n = reasons.get(reason) ?? 0;
+        // Bounded: configured machines (and `unknown`) times the fixed reasons.
+        const key = `${machine} ${reason}`;
+        const since = n - (this.reported.get(key) ?? 0);
+        if (since <= 0) continue;
+        this.reported.set(key, n);
+        this.o.events.coreRejections(machine, reason, since, n);
+      }
     }
   }
 }

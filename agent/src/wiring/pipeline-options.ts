@@ -50,7 +50,12 @@ export function engineOptions(cfg: Config): EngineOptions {
     maxFutureSkewMs: cfg.kpi.maxFutureSkew,
     correctionHorizonMs: cfg.kpi.correctionHorizon,
     machines,
-    product: (name) => cfg.products[name],
+    product: (name) => {
+      const p = cfg.products[name];
+      return p === undefined ? undefined : { partMassKg: p.partMassKg, material: p.material, cycleTimeMs: p.cycleTime, partsPerCycle: p.partsPerCycle };
+    },
+    counterRateCeiling: cfg.kpi.counterRateCeiling,
+    learnCounterRates: true,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ForwarderStatus } from '../../core/sink.js';
-import type { SinkStatusJson, StatusJson } from '../contract.js';
+import type { CounterRateLimit } from '../../core/stats.js';
+import type { GuardsJson, SinkStatusJson, StatusJson } from '../contract.js';
 import type { ApiDeps } from '../deps.js';
 import { NO_QUERY } from '../schemas.js';
 
@@ -32,6 +33,16 @@ export function sinkStatusJson(s: ForwarderStatus, now: number): SinkStatusJson 
   };
 }
 
+/** The guards as `/api/v1/status` shows them: machines with nothing counted are left out. */
+export function guardsJson(byMachine: ReadonlyMap<string, ReadonlyMap<string, number>>, limits: readonly CounterRateLimit[]): GuardsJson {
+  const by: Record<string, Record<string, number>> = {};
+  for (const [machine, reasons] of byMachine) if (reasons.size > 0) by[machine] = Object.fromEntries([...reasons].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    by_machine: by,
+    rate_limits: limits.map((l) => ({ machine: l.machine, signal: l.signal, source: l.source, per_second: l.perSecond, peak_per_second: l.peak })),
+  };
+}
+
 /** `/api/v1/status`: the health of every part and the delivery state of every sink. */
 export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get('/status', { schema: { summary: 'Health of every part and the delivery state of every sink', tags: ['status'], querystring: NO_QUERY } }, async (): Promise<StatusJson> => {
@@ -42,6 +53,7 @@ export const statusRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       store: storage,
       parts: deps.health(),
       sinks: (deps.sinks?.() ?? []).map((s) => sinkStatusJson(s, now)),
+      ...(deps.guards !== undefined ? { guards: deps.guards() } : {}),
     };
   });
 };

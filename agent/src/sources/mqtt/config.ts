@@ -98,7 +98,7 @@ export const mqttSourceSchema = z.strictObject({
   reconnectMin: positiveDuration('First reconnect delay; doubles up to `reconnectMax`.').prefault('1s'),
   reconnectMax: positiveDuration('Longest reconnect delay.').prefault('60s'),
   maxPayloadBytes: z.number().int().positive().default(65536).meta({ description: 'Larger payloads are rejected unparsed.' }),
-  rejectLogInterval: positiveDuration('A rejection reason is logged at most once per this interval (every one is counted).').prefault('60s'),
+  rejectLogInterval: positiveDuration('A rejection reason of a machine is logged at most once per this interval (every one is counted).').prefault('60s'),
   topics: z.array(mqttTopicSchema).min(1).meta({ description: 'Topic templates and their payload mappings.' }),
 }).refine((c) => c.reconnectMax >= c.reconnectMin, { message: 'expected reconnectMax to be at least reconnectMin', path: ['reconnectMax'] });
 export type MqttSourceConfig = z.output<typeof mqttSourceSchema>;

@@ -7,6 +7,7 @@ import type { Sample } from '../../core/sample.js';
 import type { MqttSourceConfig, mqttSourceSchema } from './config.js';
 import { MqttMapper, type RejectReason } from './map.js';
 import { LogThrottle } from '../../observe/log-throttle.js';
+import { UNKNOWN_MACHINE } from '../../core/stats.js';
 import { guarded } from '../../observe/guard.js';
 import { HeldAcks } from './held-acks.js';
 
@@ -266,7 +267,9 @@ class MqttSourceImpl implements MqttSource {
       else {
         this.rejected++;
         this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-        if (this.throttle.due(reason)) this.logReject(reason, topic, payload);
+        // Per machine and reason: one machine's flood must not hide another's first bad message. Bounded: known machines (else `unknown`) times the fixed reasons.
+        const key = `${this.mapper.lastMachine ?? UNKNOWN_MACHINE} ${reason}`;
+        if (this.throttle.due(key)) this.logReject(reason, key, topic, payload);
         sink.reject(reason, this.mapper.lastMachine);
       }
     } catch (err) {
@@ -282,10 +285,11 @@ class MqttSourceImpl implements MqttSource {
 
 
 
-  private logReject(reason: RejectReason, topic: string, payload: Buffer): void {
+  private logReject(reason: RejectReason, key: string, topic: string, payload: Buffer): void {
+    const machine = this.mapper.lastMachine;
     this.log.warn(
-      { reason, topic: shortTopic(topic), payload: excerpt(payload), payloadBytes: payload.length, count: this.throttle.take(reason), machine: this.mapper.lastMachine },
-      `Rejected an MQTT message (${reason}); further "${reason}" rejections are counted and logged at most once per rejectLogInterval.`,
+      { reason, topic: shortTopic(topic), payload: excerpt(payload), payloadBytes: payload.length, count: this.throttle.take(key), machine },
+      `Rejected an MQTT message (${reason}); further "${reason}" rejections ${machine === undefined ? 'of unknown machines' : `of ${machine}`} are counted and logged at most once per rejectLogInterval.`,
     );
   }
 

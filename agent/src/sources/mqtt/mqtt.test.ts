@@ -320,7 +320,7 @@ describe('mqtt source against an aedes broker', () => {
     expect(src.counters()).toMatchObject({ messages: 1, rejected: 0, bytes: payload.length });
   });
 
-  it('counts rejections by reason, keeps delivering, and logs each reason at most once per interval', async () => {
+  it('counts rejections by reason, keeps delivering, and logs each machine and reason at most once per interval', async () => {
     const log = captureLogger('info');
     const clock = new VirtualClock(1_000_000);
     const src = create(broker.url, ctxFor({ logger: log.logger, clock }), { clientId: 'unit-reject', rejectLogInterval: '60s', maxPayloadBytes: 256 });
@@ -358,6 +358,11 @@ describe('mqtt source against an aedes broker', () => {
     await sendAll([['p1/l1/m1/counters', '}']]);
     await waitFor('seventh message', () => src.counters().messages === 7);
     expect(warns().at(-1)).toMatchObject({ reason: 'invalid_json', count: 2, payload: '}' });
+    // Another machine's first bad message is not hidden behind m1's; m1's next one is only counted.
+    const before = warns().length;
+    await sendAll([['p1/l1/m2/counters', 'bad'], ['p1/l1/m1/counters', 'bad']]);
+    await waitFor('ninth message', () => src.counters().messages === 9);
+    expect(warns().slice(before)).toEqual([expect.objectContaining({ reason: 'invalid_json', machine: 'p1/l1/m2', count: 1 })]);
   });
 
   it('a 5 MiB payload is rejected unparsed (payload_too_large) and the next message is delivered', async () => {

@@ -110,7 +110,7 @@ export const opcuaSourceSchema = z
     queueSize: z.number().int().positive().default(10).meta({ description: 'Default server-side queue size of each monitored item.' }),
     reconnectMin: positiveDuration('First reconnect delay; grows up to `reconnectMax`.').prefault('1s'),
     reconnectMax: positiveDuration('Longest reconnect delay.').prefault('30s'),
-    rejectLogInterval: positiveDuration('A rejection reason is logged at most once per this interval (every one is counted).').prefault('60s'),
+    rejectLogInterval: positiveDuration('A rejection reason of a machine is logged at most once per this interval (every one is counted).').prefault('60s'),
     machines: z.array(opcuaMachineSchema).min(1).meta({ description: 'Machines read from this server and their signals.' }),
   })
   .superRefine((c, ctx) => {

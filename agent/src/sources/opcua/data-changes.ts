@@ -15,7 +15,7 @@ const SINK_ERROR = 'sink_error';
 
 /**
  * The hot path: turns each data change into a sample for the pipeline, or into a counted
- * rejection (bad status, unsupported type). Synchronous, no I/O; logs are throttled per reason.
+ * rejection (bad status, unsupported type). Synchronous, no I/O; logs are throttled per machine and reason.
  */
 export class DataChanges {
   /** Data changes received, whatever became of them: the watchdog's sign of life. */
@@ -78,10 +78,12 @@ export class DataChanges {
   private reject(reason: RejectReason, item: Item, detail: string): void {
     this.rejected++;
     this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-    if (this.throttle.due(reason)) {
+    // Per machine and reason (machines are the configured ones the source reads): one machine's bad node must not hide another's.
+    const key = `${item.machine} ${reason}`;
+    if (this.throttle.due(key)) {
       this.log.warn(
-        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, browsePath: item.browsePath, detail, count: this.throttle.take(reason) },
-        `Rejected an OPC UA value (${reason}); further "${reason}" rejections are counted and logged at most once per rejectLogInterval.`,
+        { reason, machine: item.machine, signal: item.signal, nodeId: item.nodeId, browsePath: item.browsePath, detail, count: this.throttle.take(key) },
+        `Rejected an OPC UA value (${reason}); further "${reason}" rejections of ${item.machine} are counted and logged at most once per rejectLogInterval.`,
       );
     }
   }
