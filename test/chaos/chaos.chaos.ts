@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,11 +6,12 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { agentStarter, mqttConnected, type AgentProcess } from '../helpers/agent-process.js';
 import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { waitFor } from '../helpers/wait.js';
+import { sameSums, storedWindows, type Sums } from '../helpers/window-sums.js';
 
 /**
  * The chaos suite (test/chaos/README.md): the agent as its own process reads counter, delta and
@@ -53,11 +53,6 @@ const runnable =
   needs('root (it mounts a small tmpfs on the data folder to fill it)', isRoot) &&
   needs('libfaketime (apt-get install faketime), to step the agent\'s clock', FAKETIME !== undefined);
 
-interface Sums {
-  good: number;
-  scrap: number;
-  kg: number;
-}
 type Fault = 'kill' | 'broker_restart' | 'influxdb_outage' | 'disk_full' | 'clock_step';
 
 describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a full disk and a clock step', () => {
@@ -232,12 +227,7 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
 
     // The agent, with its clock under libfaketime's control (the offset in `clockFile`, read at every call).
     const env = { LD_PRELOAD: FAKETIME!, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-    const start = (): AgentProcess => {
-      const p = spawnAgent(['start', '--config', configFile], env);
-      procs.push(p);
-      return p;
-    };
-    const connected = (p: AgentProcess): boolean => /Connected to the MQTT broker/.test(p.output());
+    const start = agentStarter(configFile, procs, env);
 
     // The faults: which agent life each happens in, drawn from the seed.
     const lives = KILLS + 1;
@@ -257,7 +247,7 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
     let t = Date.now();
     try {
       for (let life = 0; life < lives; life++) {
-        await waitFor(`the agent connected (life ${life})`, () => connected(agent), 60_000, 20);
+        await waitFor(`the agent connected (life ${life})`, () => mqttConnected(agent), 60_000, 20);
         startMs.push(Date.now() - t);
         if (life === stepFrom) {
           writeFileSync(clockFile, `${step}\n`);
@@ -313,7 +303,7 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
         'every window stored as computed from the stream',
         () => {
           const got = storedWindows(join(dataDir, 'yieldwatch.db'));
-          return got.size === expected.size && [...expected].every(([k, w]) => same(got.get(k), w));
+          return got.size === expected.size && [...expected].every(([k, w]) => sameSums(got.get(k), w));
         },
         60_000,
         250,
@@ -322,7 +312,7 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
         'every window in InfluxDB as computed from the stream',
         async () => {
           const got = await influxWindows(influx!);
-          return got.size === expected.size && [...expected].every(([k, w]) => same(got.get(k), w));
+          return got.size === expected.size && [...expected].every(([k, w]) => sameSums(got.get(k), w));
         },
         60_000,
         500,
@@ -331,7 +321,7 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
       expect(await agent.exited).toBe(0);
     } catch (err) {
       const got = existsSync(join(dataDir, 'yieldwatch.db')) ? storedWindows(join(dataDir, 'yieldwatch.db')) : new Map<string, Sums>();
-      const wrong = [...new Set([...expected.keys(), ...got.keys()])].filter((k) => !same(got.get(k), expected.get(k))).slice(0, 10);
+      const wrong = [...new Set([...expected.keys(), ...got.keys()])].filter((k) => !sameSums(got.get(k), expected.get(k))).slice(0, 10);
       throw new Error(
         `seed ${SEED}: ${(err as Error).message}\ninjected: ${JSON.stringify(injected)}\nwindows that differ in the store (of ${expected.size}): ${wrong.map((k) => `${k} stored ${JSON.stringify(got.get(k))} expected ${JSON.stringify(expected.get(k))}`).join('; ')}\nagent output:\n${agent.output().slice(-6000)}`,
       );
@@ -361,24 +351,6 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
   });
 });
 
-/** The stored windows, machine@start → summed components. */
-function storedWindows(file: string): Map<string, Sums> {
-  if (!existsSync(file)) return new Map();
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT machine, window_start, components FROM aggregates').all() as { machine: string; window_start: number; components: string }[];
-    return new Map(
-      rows.map((r) => {
-        const c = JSON.parse(r.components) as { parts_good?: number; parts_scrap?: number; material_in_kg?: number };
-        return [`${r.machine}@${r.window_start}`, { good: c.parts_good ?? 0, scrap: c.parts_scrap ?? 0, kg: c.material_in_kg ?? 0 }];
-      }),
-    );
-  } catch {
-    return new Map();
-  } finally {
-    db.close();
-  }
-}
 
 /** The points the InfluxDB sink wrote, machine@start → the same components; two points for one window would be two keys' worth of rows. */
 async function influxWindows(influx: InfluxdbServer): Promise<Map<string, Sums>> {
@@ -395,8 +367,4 @@ async function influxWindows(influx: InfluxdbServer): Promise<Map<string, Sums>>
     out.set(key, { good: Number(r.parts_good ?? 0), scrap: Number(r.parts_scrap ?? 0), kg: Number(r.material_in_kg ?? 0) });
   }
   return out;
-}
-
-function same(a: Sums | undefined, b: Sums | undefined): boolean {
-  return a !== undefined && b !== undefined && a.good === b.good && a.scrap === b.scrap && a.kg === b.kg;
 }

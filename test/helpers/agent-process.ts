@@ -23,3 +23,21 @@ export function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentPr
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? code)));
   return { child, output: () => out, exited };
 }
+
+/**
+ * A starter of `yieldwatch start --config <configFile>` for a test that starts the agent again
+ * and again (crashes): every process it starts is recorded in `procs`, which the test's cleanup
+ * kills.
+ */
+export function agentStarter(configFile: string, procs: AgentProcess[], env: NodeJS.ProcessEnv = {}): () => AgentProcess {
+  return () => {
+    const p = spawnAgent(['start', '--config', configFile], env);
+    procs.push(p);
+    return p;
+  };
+}
+
+/** True once the agent logged its MQTT source's first connection (needs `logLevel: info`). */
+export function mqttConnected(p: AgentProcess): boolean {
+  return /Connected to the MQTT broker/.test(p.output());
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { agentStarter, mqttConnected, type AgentProcess } from '../helpers/agent-process.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -64,15 +64,10 @@ describe.skipIf(!hasMosquitto)('a crash after the commit, before the broker got 
         api: { enabled: false },
       }),
     );
-    const start = (): AgentProcess => {
-      const p = spawnAgent(['start', '--config', configFile]);
-      procs.push(p);
-      return p;
-    };
-    const connected = (p: AgentProcess): boolean => /Connected to the MQTT broker/.test(p.output());
+    const start = agentStarter(configFile, procs);
 
     let agent = start();
-    await waitFor('the agent connected', () => connected(agent), 30_000, 20);
+    await waitFor('the agent connected', () => mqttConnected(agent), 30_000, 20);
     // From here the broker hears nothing from the agent: no PUBACK arrives.
     proxy.dropUpstream = true;
     const pub = await mqtt.connectAsync(broker.url, { clientId: 'ack-lost-publisher' });
@@ -93,7 +88,7 @@ describe.skipIf(!hasMosquitto)('a crash after the commit, before the broker got 
     proxy.dropUpstream = false;
 
     agent = start();
-    await waitFor('the agent connected again', () => connected(agent), 30_000, 20);
+    await waitFor('the agent connected again', () => mqttConnected(agent), 30_000, 20);
     // The broker sends the 40 messages again; the windows are emitted once they are due.
     await waitFor('the stream stored', () => storedGood(dbFile) >= published, 20_000, 100);
     // Long enough for a second copy of every window to be emitted too, were they counted twice.

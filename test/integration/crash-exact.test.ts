@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +5,11 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { agentStarter, mqttConnected, type AgentProcess } from '../helpers/agent-process.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { waitFor } from '../helpers/wait.js';
+import { sameSums, storedWindows, type Sums } from '../helpers/window-sums.js';
 
 /**
  * Acknowledge after commit, end to end: the agent (its own process) reads counter and delta
@@ -33,11 +33,6 @@ const CLIENT_ID = 'yieldwatch-crash-exact';
 
 const hasMosquitto = requireBinary('mosquitto');
 
-interface Sums {
-  good: number;
-  scrap: number;
-  kg: number;
-}
 
 describe.skipIf(!hasMosquitto)('crash safety, exact: SIGKILL mid-stream through Mosquitto at QoS 1', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yw-crash-exact-'));
@@ -146,17 +141,12 @@ describe.skipIf(!hasMosquitto)('crash safety, exact: SIGKILL mid-stream through 
       if (round < lastRound) publishRound();
     }, EVERY_MS);
 
-    const start = (): AgentProcess => {
-      const p = spawnAgent(['start', '--config', configFile]);
-      procs.push(p);
-      return p;
-    };
-    const connected = (p: AgentProcess): boolean => /Connected to the MQTT broker/.test(p.output());
+    const start = agentStarter(configFile, procs);
     let agent = start();
     const kills: { atRound: number; heldFor: number }[] = [];
     try {
       for (let k = 0; k < KILLS; k++) {
-        await waitFor('the agent connected', () => connected(agent), 30_000, 20);
+        await waitFor('the agent connected', () => mqttConnected(agent), 30_000, 20);
         // Killed while it receives: some messages applied and committed, some applied only, acknowledgements in flight.
         const heldFor = 300 + Math.floor(rand.next() * 1200);
         await new Promise((r) => setTimeout(r, heldFor));
@@ -167,7 +157,7 @@ describe.skipIf(!hasMosquitto)('crash safety, exact: SIGKILL mid-stream through 
         await new Promise((r) => setTimeout(r, Math.floor(rand.next() * 500)));
         agent = start();
       }
-      await waitFor('the agent connected', () => connected(agent), 30_000, 20);
+      await waitFor('the agent connected', () => mqttConnected(agent), 30_000, 20);
       lastRound = round + ROUNDS_AFTER_LAST_START;
       await waitFor('the rest of the stream published', () => round >= lastRound, 30_000, 50);
       clearInterval(timer);
@@ -208,23 +198,3 @@ describe.skipIf(!hasMosquitto)('crash safety, exact: SIGKILL mid-stream through 
     expect(procs.length).toBe(KILLS + 1);
   });
 });
-
-/** The stored windows, machine@start → summed components. */
-function storedWindows(file: string): Map<string, Sums> {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT machine, window_start, components FROM aggregates').all() as { machine: string; window_start: number; components: string }[];
-    return new Map(
-      rows.map((r) => {
-        const c = JSON.parse(r.components) as { parts_good?: number; parts_scrap?: number; material_in_kg?: number };
-        return [`${r.machine}@${r.window_start}`, { good: c.parts_good ?? 0, scrap: c.parts_scrap ?? 0, kg: c.material_in_kg ?? 0 }];
-      }),
-    );
-  } finally {
-    db.close();
-  }
-}
-
-function sameSums(a: Sums | undefined, b: Sums | undefined): boolean {
-  return a !== undefined && b !== undefined && a.good === b.good && a.scrap === b.scrap && a.kg === b.kg;
-}

@@ -9,7 +9,7 @@ import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { expectRowsEqualStore } from '../helpers/influxdb-assert.js';
 import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
 import { Store } from '../../agent/src/store/store.js';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { agentStarter, type AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { mulberry32 } from '../../agent/src/simulator/random.js';
 
@@ -81,11 +81,7 @@ describe('crash safety: the agent killed with SIGKILL at random moments', () => 
     };
     const timer = setInterval(publishAll, 20);
 
-    const start = () => {
-      const p = spawnAgent(['start', '--config', configFile]);
-      procs.push(p);
-      return p;
-    };
+    const start = agentStarter(configFile, procs);
     let agent = start();
     try {
       // Counting starts once the agent holds a saved baseline for every machine.

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EntryJson, WindowJson } from '../../agent/src/api/contract.js';
 import { startAedesBroker, type AedesBroker } from '../helpers/aedes-broker.js';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { agentStarter, type AgentProcess } from '../helpers/agent-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { requireInfluxd, startInfluxdb, type InfluxdbServer } from '../helpers/influxdb.js';
 import { waitFor } from '../helpers/wait.js';
@@ -54,11 +54,7 @@ describe('manual scrap entries in the running agent', () => {
         api: { host: '127.0.0.1', port, tokens: [{ name: 'Anna', token: TOKEN, role: 'operator' }] },
       }),
     );
-    const start = () => {
-      const p = spawnAgent(['start', '--config', configFile]);
-      procs.push(p);
-      return p;
-    };
+    const start = agentStarter(configFile, procs);
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       return { status: res.status, body: (await res.json()) as unknown };
