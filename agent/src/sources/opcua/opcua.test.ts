@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DataType, OPCUACertificateManager, OPCUAServer, Variant, StatusCodes } from 'node-opcua';
 import { pino, type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../../../test/helpers/free-port.js';
 import { waitFor } from '../../../../test/helpers/wait.js';
 import { systemClock, VirtualClock, type Scheduler } from '../../core/clock.js';
@@ -329,9 +329,13 @@ describe('opcua source against a node-opcua server', () => {
     expect(sink.got.filter((x) => x.signal === 'parts_scrap').length).toBe(scrapValues);
   });
 
-  it('server replaced by a fresh one on the same port: data flows again within 30 s', async () => {
+  it('server replaced by a fresh one on the same port: data flows again within 30 s; node-opcua\'s own messages go to the JSON log, none to stdout', async () => {
     const first = await sim();
     const log = captureLogs();
+    // node-opcua-debug writes through console.log unless its loggers are replaced (node-opcua-log.ts).
+    const printed: string[] = [];
+    const consoleLog = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    cleanups.push(async () => consoleLog.mockRestore());
     const src = source(sourceConfig(first.endpointUrl, [{ machine: PRESS, signals: pressSignals(PRESS) }]), log.logger);
     const sink = new CollectingSink();
     await src.start(sink);
@@ -347,6 +351,10 @@ describe('opcua source against a node-opcua server', () => {
     await waitFor('health ok again', () => src.health().status === 'ok', 10_000);
     expect(second.port).toBe(first.port);
     expect(src.counters().reconnects).toBeGreaterThan(0);
+    const fromNodeOpcua = log.lines.filter((l) => l.component === 'node-opcua');
+    expect(fromNodeOpcua.length, 'node-opcua said something about the lost server').toBeGreaterThan(0);
+    expect(fromNodeOpcua.every((l) => typeof l.msg === 'string' && typeof l.file === 'string' && (l.level === 40 || l.level === 50))).toBe(true);
+    expect(printed).toEqual([]);
   }, 50_000);
 
   it('a PLC restart that keeps its counters: data flows again, and the windows count every part exactly once', async () => {

@@ -18,6 +18,7 @@ import { monitorItems, refusedMonitoredItems, type MonitoredGroup } from './moni
 import { RefusedItems } from './refusals.js';
 import { nextState, watched, type SessionEvent, type SessionState } from './session-state.js';
 import { TrafficWatch } from './traffic-watch.js';
+import { routeNodeOpcuaLogs } from './node-opcua-log.js';
 
 /** Counters of the OPC UA source; a type alias (not an interface) so it stays a `Record<string, number>`. */
 export type OpcuaCounters = {
@@ -130,6 +131,7 @@ export class OpcuaSourceImpl implements OpcuaSource {
     if (this.client !== undefined || !this.to('start')) return;
     this.data.sink = sink;
     const ua = (this.ua ??= await import('node-opcua'));
+    routeNodeOpcuaLogs(ua, this.log);
     parseBrowsePaths(ua, this.config, this.items);
     const identity = await userIdentity(ua, this.config, this.ctx);
     if (this.state === 'stopped') return;
