@@ -14,6 +14,7 @@ import { ROLES, type Role } from './api/auth/roles.js';
 import { UserFile } from './api/auth/users.js';
 import { createLogger } from './observe/logger.js';
 import { parseRecordedLine, replay, type RecordedMessage } from './replay.js';
+import { SHUTDOWN_DEADLINE_MS, stopWithin } from './wiring/shutdown.js';
 
 const USAGE = `Usage: yieldwatch <command> [options]
 
@@ -138,8 +139,11 @@ function onSignals(stop: () => Promise<void>): void {
     }
     stopping = true;
     process.stderr.write(`\n${sig} received: saving checkpoint and stopping...\n`);
-    stop().then(
-      () => process.exit(0),
+    stopWithin(stop, SHUTDOWN_DEADLINE_MS).then(
+      (how) => {
+        if (how === 'late') process.stderr.write(`The shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting (what was committed is kept).\n`);
+        process.exit(how === 'late' ? 1 : 0);
+      },
       (err) => {
         process.stderr.write(`Shutdown failed: ${(err as Error).message}\n`);
         process.exit(1);
