@@ -75,6 +75,10 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
     console.log(`chaos: seed ${SEED} (replay with CHAOS_SEED=${SEED} npm run test:chaos)`);
     const rand = mulberry32(SEED);
     const pick = (n: number): number => Math.floor(rand.next() * n);
+    // The faults draw from their own generator: their placement replays exactly from the seed,
+    // however many rounds of the stream the wall clock let through in between.
+    const faultRand = mulberry32(SEED ^ 0x5bd1e995);
+    const pickFault = (n: number): number => Math.floor(faultRand.next() * n);
     broker = await startMosquitto();
     influx = await startInfluxdb();
     mkdirSync(dataDir);
@@ -232,13 +236,13 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
     // The faults: which agent life each happens in, drawn from the seed.
     const lives = KILLS + 1;
     const brokerLives = new Set<number>();
-    while (brokerLives.size < BROKER_RESTARTS) brokerLives.add(1 + pick(lives - 2));
-    const outageFrom = 5 + pick(lives - 20);
-    const outageTo = outageFrom + 5 + pick(5);
-    const diskLife = 2 + pick(lives - 4);
-    const stepFrom = 2 + pick(lives - 12);
-    const stepTo = stepFrom + 3 + pick(6);
-    const step = rand.next() < 0.5 ? '+1h' : '-1h';
+    while (brokerLives.size < BROKER_RESTARTS) brokerLives.add(1 + pickFault(lives - 2));
+    const outageFrom = 5 + pickFault(lives - 20);
+    const outageTo = outageFrom + 5 + pickFault(5);
+    const diskLife = 2 + pickFault(lives - 4);
+    const stepFrom = 2 + pickFault(lives - 12);
+    const stepTo = stepFrom + 3 + pickFault(6);
+    const step = faultRand.next() < 0.5 ? '+1h' : '-1h';
     const injected: Record<Fault, number> = { kill: 0, broker_restart: 0, influxdb_outage: 0, disk_full: 0, clock_step: 0 };
     const startMs: number[] = [];
     let diskFullSaid = false;
@@ -280,11 +284,11 @@ describe.skipIf(!runnable)('chaos: kills, broker restarts, an InfluxDB outage, a
         }
         if (life === lives - 1) break;
         // Killed while it receives: some messages applied and committed, some applied only, acknowledgements in flight.
-        await new Promise((r) => setTimeout(r, 200 + pick(1500)));
+        await new Promise((r) => setTimeout(r, 200 + pickFault(1500)));
         agent.child.kill('SIGKILL');
         expect(await agent.exited).toBe('SIGKILL');
         injected.kill++;
-        await new Promise((r) => setTimeout(r, pick(300)));
+        await new Promise((r) => setTimeout(r, pickFault(300)));
         t = Date.now();
         agent = start();
       }
