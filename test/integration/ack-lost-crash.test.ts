@@ -10,6 +10,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { requireBinary } from '../helpers/require-binary.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
+import { storedWindows } from '../helpers/window-sums.js';
 
 /**
  * The one crash that acknowledge-after-commit alone does not cover: the agent commits what it
@@ -119,14 +120,7 @@ function savedIds(file: string): number {
 
 /** Good parts in every stored window of the machine. */
 function storedGood(file: string): number {
-  if (!existsSync(file)) return 0;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT components FROM aggregates WHERE machine = ?').all(MACHINE) as { components: string }[];
-    return rows.reduce((s, r) => s + ((JSON.parse(r.components) as { parts_good?: number }).parts_good ?? 0), 0);
-  } catch {
-    return 0;
-  } finally {
-    db.close();
-  }
+  let good = 0;
+  for (const [key, w] of storedWindows(file)) if (key.startsWith(`${MACHINE}@`)) good += w.good;
+  return good;
 }
