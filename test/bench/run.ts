@@ -88,6 +88,7 @@ for (const [flag, script] of [
   ['--rollup', 'rollup.ts'],
   ['--dashboard', 'dashboard.ts'],
   ['--report', 'report.ts'],
+  ['--disk-writes', 'disk-writes.ts'],
 ] as const) {
   if (!process.argv.includes(flag)) continue;
   const args = process.argv.slice(2).filter((a) => a !== flag);
