@@ -65,7 +65,8 @@ export function buildApp(deps: ApiDeps, plugins: readonly AppPlugin[] = []): Fas
   const secret = randomBytes(32).toString('base64url');
   app.register(cookie, { secret });
   app.register(csrf, {
-    cookieOpts: { signed: true, httpOnly: true, sameSite: 'strict', path: '/' },
+    // 'auto': Secure when the request came over https, directly or through a proxy in api.trustProxy, as the session cookie.
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: 'auto' },
     getToken: (req) => req.headers['x-csrf-token'] as string | undefined,
     // Bound to the user, so a token planted from another session does not pass.
     getUserInfo: (req) => req.principal?.name ?? '',

@@ -38,10 +38,7 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
   const store = new Store({ path: ':memory:' });
   const pipeline = createPipeline(config, store, clock);
   let app: FastifyInstance;
-  beforeAll(async () => {
-    await users.add('Anna', 'operator', 'correct horse battery', new Date(T0));
-    await users.add('Wim', 'viewer', 'staple of the wall', new Date(T0));
-    app = buildApp({
+  const deps = () => ({
       reader: storeReader(store, config, machineList(config), clock),
       registry: createMetrics({ pipeline, store, sources: [] }),
       health: () => ({}),
@@ -53,7 +50,11 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
       tokens: (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map((role) => ({ name: `${role} script`, token: TOKENS[role], role })),
       users,
       sessions: new Sessions(3_600_000, () => clock.now()),
-    });
+  });
+  beforeAll(async () => {
+    await users.add('Anna', 'operator', 'correct horse battery', new Date(T0));
+    await users.add('Wim', 'viewer', 'staple of the wall', new Date(T0));
+    app = buildApp(deps());
   });
   afterAll(async () => {
     await app.close();
@@ -160,6 +161,22 @@ describe('logins: users with sessions, tokens, CSRF, roles', () => {
     const res = await app.inject(`/api/v1/machines?token=${TOKENS.viewer}`);
     expect(res.statusCode).toBe(400);
     expect(res.json<{ message: string }>().message).toMatch(/"token".*Authorization: Bearer/);
+  });
+
+  it('behind a TLS reverse proxy listed in api.trustProxy, the session and CSRF cookies are Secure; plain http or an unlisted proxy\'s header gets none', async () => {
+    const proxied = buildApp({ ...deps(), trustProxy: ['127.0.0.1'] });
+    try {
+      const secureFlags = async (remoteAddress: string, proto?: string) => {
+        const res = await proxied.inject({ method: 'POST', url: '/api/v1/login', payload: { name: 'Wim', password: 'staple of the wall' }, remoteAddress, headers: proto === undefined ? {} : { 'x-forwarded-proto': proto } });
+        expect(res.statusCode).toBe(200);
+        return Object.fromEntries(res.cookies.map((c) => [c.name, c.secure === true]));
+      };
+      expect(await secureFlags('127.0.0.1', 'https')).toEqual({ yw_session: true, _csrf: true });
+      expect(await secureFlags('127.0.0.1')).toEqual({ yw_session: false, _csrf: false });
+      expect(await secureFlags('10.0.0.9', 'https')).toEqual({ yw_session: false, _csrf: false });
+    } finally {
+      await proxied.close();
+    }
   });
 
   it('security headers on every answer: a CSP of \'self\', no sniffing, no framing', async () => {
