@@ -11,6 +11,7 @@ import { startBroker } from './simulator/broker.js';
 import type { OpcuaSimulator } from './simulator/opcua-server.js';
 import { startSimulator } from './simulator/publisher.js';
 import { seedDemoHistory } from './wiring/demo-history.js';
+import { routeNodeOpcuaLogs } from './sources/opcua/node-opcua-log.js';
 
 export interface RunningDemo {
   agent: Agent;
@@ -43,8 +44,11 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     const o = demo.opcua;
     // Loaded only when needed: node-opcua takes a while to load and prints notices of its own.
     const { startOpcuaSimulator } = await import('./simulator/opcua-server.js');
+    const simLogger = logger.child({ part: 'opcua-simulator' });
+    // The server runs before the agent's OPC UA source routes node-opcua's console lines into the log.
+    routeNodeOpcuaLogs(await import('node-opcua'), simLogger);
     const start = (port: number) =>
-      startOpcuaSimulator({ host: o.host, port, machines: o.machines, seed: demo.seed, updateInterval: o.updateInterval, logger: logger.child({ part: 'opcua-simulator' }) });
+      startOpcuaSimulator({ host: o.host, port, machines: o.machines, seed: demo.seed, updateInterval: o.updateInterval, logger: simLogger });
     try {
       opcua = await start(o.port);
     } catch (err) {
