@@ -472,6 +472,27 @@ describe('environment', () => {
     expect((load(text, { MQTT_PASSWORD: 'file', YIELDWATCH_SOURCES__0__PASSWORD: 'env' }).config.sources[0] as MqttSourceConfig).password).toBe('env');
   });
 
+  it('fills ${VAR} from the file VAR_FILE names (a container secret), without its trailing newline', () => {
+    const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
+    const secret = join(tmp, 'mqtt_password');
+    writeFileSync(secret, 'from a file\n');
+    expect((load(text, { MQTT_PASSWORD_FILE: secret }).config.sources[0] as MqttSourceConfig).password).toBe('from a file');
+  });
+
+  it('refuses VAR_FILE naming a missing file, and VAR and VAR_FILE set together, naming the key', () => {
+    const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
+    const missing = thrown(() => load(text, { MQTT_PASSWORD_FILE: join(tmp, 'no-such-secret') }));
+    expect(missing.code).toBe('YW_ERR_CONFIG_ENV');
+    expect(missing.message).toContain('sources[0].password');
+    expect(missing.message).toContain('MQTT_PASSWORD_FILE');
+    const secret = join(tmp, 'mqtt_password_both');
+    writeFileSync(secret, 'in the file');
+    const both = thrown(() => load(text, { MQTT_PASSWORD: 'in the env', MQTT_PASSWORD_FILE: secret }));
+    expect(both.code).toBe('YW_ERR_CONFIG_ENV');
+    expect(both.message).toContain('both MQTT_PASSWORD and MQTT_PASSWORD_FILE');
+    expect(both.message).not.toContain('in the file');
+  });
+
   it('reads YIELDWATCH_API__PORT=9090 as a number and creates keys the file does not have', () => {
     const { config } = load(yamlOf(), { YIELDWATCH_API__PORT: '9090', YIELDWATCH_AGENT__LOG_LEVEL: 'debug' });
     expect(config.api.port).toBe(9090);

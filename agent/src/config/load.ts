@@ -24,7 +24,7 @@ type OnMissing = (path: (string | number)[], name: string) => void;
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], onMissing: OnMissing): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_RE, (_m, name: string, def: string | undefined) => {
-      const v = env[name];
+      const v = envOrFile(env, name, path);
       if (v !== undefined) return v;
       if (def !== undefined) return def;
       onMissing(path, name);
@@ -38,11 +38,34 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | numb
   return value;
 }
 
+/**
+ * `VAR`, or the content of the file `VAR_FILE` names: the convention of container images, where
+ * secrets arrive as files (`/run/secrets/...`) and a password in the environment would show in
+ * `docker inspect`. One trailing newline is dropped, as `echo` and editors add it.
+ */
+function envOrFile(env: NodeJS.ProcessEnv, name: string, path: KeyPath): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined) return env[name];
+  if (env[name] !== undefined) {
+    // Which one was meant cannot be guessed; a silent choice would hide a stale secret.
+    throw new YieldwatchError('YW_ERR_CONFIG_ENV', `Config key ${formatPath(path)} uses \${${name}}, and both ${name} and ${name}_FILE are set; expected only one of them.`);
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new YieldwatchError(
+      'YW_ERR_CONFIG_ENV',
+      `Config key ${formatPath(path)} uses \${${name}}, read from ${name}_FILE=${file}, which cannot be read: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 function missingEnv(path: KeyPath, name: string, where: string): YieldwatchError {
   return new YieldwatchError(
     'YW_ERR_CONFIG_ENV',
     `Config key ${formatPath(path)}${where} uses \${${name}}, but the environment variable ${name} is not set; ` +
-      `expected ${name} to be set, or a default written as \${${name}:-default}.`,
+      `expected ${name} to be set, or a default written as \${${name}:-default}, or ${name}_FILE naming a file that holds the value.`,
   );
 }
 
