@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument 
 import type { z } from 'zod';
 import { YieldwatchError } from '../core/errors.js';
 import { isSecretKey, isSecretPath, urlOrigin } from '../core/secrets.js';
+import { simulatorSchema, type SimulatorConfig } from '../simulator/config.js';
 import { configSchema, materialLibrarySchema, type Config } from './schema.js';
 
 const ENV_PREFIX = 'YIELDWATCH_';
@@ -474,4 +475,24 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const config = validateConfig(doc, file, hints);
   const dataDir = isAbsolute(config.agent.dataDir) ? config.agent.dataDir : resolve(baseDir, config.agent.dataDir);
   return materialLibraryVersion !== undefined ? { config, baseDir, dataDir, materialLibraryVersion } : { config, baseDir, dataDir };
+}
+
+/**
+ * Only the `demo:` section of a config file, for `yieldwatch simulate`: the simulators need
+ * nothing else, and the rest of the file may name secrets (`${MQTT_PASSWORD}` of the agent's
+ * source) that the simulators' container does not have. `${VAR}` in the section is filled as usual.
+ */
+export function loadDemoSection(file: string, env: NodeJS.ProcessEnv = process.env): SimulatorConfig {
+  const { value: parsed, lineOf } = readYaml(file, 'the configuration file');
+  const section = isPlainObject(parsed) ? parsed.demo : undefined;
+  if (section === undefined) {
+    throw new YieldwatchError('YW_ERR_CONFIG_INVALID', `Invalid configuration in ${file} (1 problem; ${REFERENCE_HINT}):\n  - demo: required key is missing; expected the simulated machines (a \`demo:\` section)`);
+  }
+  const doc = substituteEnv(section, env, ['demo']);
+  const knownKeys = new Map<string, readonly string[]>();
+  const res = simulatorSchema.safeParse(doc, { error: configErrorMap(knownKeys) });
+  if (res.success) return res.data;
+  const issues = res.error.issues.map((i) => ({ ...i, path: ['demo', ...i.path] }));
+  const prefixed = new Map([...knownKeys].map(([k, v]) => [k === '(root)' ? 'demo' : `demo${k.startsWith('[') ? '' : '.'}${k}`, v]));
+  throw invalid(file, issues, { demo: doc }, { lineOf, knownKeys: prefixed });
 }
