@@ -3,7 +3,7 @@
 # the folder given as $1: a random password per MQTT user (yieldwatch: the agent, simulator: the
 # demo's simulators, health: Mosquitto's health check), Mosquitto's password file with their
 # hashes, the agent's API token and Grafana's admin password. Files that exist are kept, so
-# running it again changes nothing but the hashed file, which is made again from the passwords.
+# running it again changes nothing but the three users' hashes, made again from their passwords.
 # Hashes with mosquitto_passwd when installed (Debian: mosquitto), else with the stack's own
 # Mosquitto image. The folder is never committed (.gitignore).
 set -eu
@@ -39,9 +39,15 @@ hash_into() { # FILE USER PASSWORD_FILE [-c]
       "$mosquitto_image" mosquitto_passwd ${4:-} "/secrets/$(basename "$1")" "$2" >/dev/null
   fi
 }
+# On a copy, so a failure leaves the old file; users added by hand (a plant's machines) are kept.
 tmp=$dir/.mosquitto_passwd.new
 rm -f "$tmp"
-hash_into "$tmp" yieldwatch "$dir/mqtt_agent_password" -c
+create=-c
+if [ -s "$dir/mosquitto_passwd" ]; then
+  cp "$dir/mosquitto_passwd" "$tmp"
+  create=
+fi
+hash_into "$tmp" yieldwatch "$dir/mqtt_agent_password" $create
 hash_into "$tmp" simulator "$dir/mqtt_simulator_password"
 hash_into "$tmp" health "$dir/mqtt_health_password"
 chmod 0644 "$tmp"
