@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
-import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
+import { loadConfig, loadDemoSection, validateConfig, type LoadedConfig } from './load.js';
 import { siteCalendars } from './site-calendars.js';
 import { configWarnings } from './warnings.js';
 import { machineSignals } from './machine-signals.js';
@@ -503,6 +503,29 @@ describe('environment', () => {
   it('names the variable when a YIELDWATCH_* variable matches no key', () => {
     const err = thrown(() => load(yamlOf(), { YIELDWATCH_KPI__WINDOW: '1m' }));
     expect(err.message).toContain('kpi.window (set by YIELDWATCH_KPI__WINDOW): unknown key');
+  });
+});
+
+describe('the demo: section alone (yieldwatch simulate)', () => {
+  const write = (text: string): string => {
+    const file = join(tmp, `demo-${++fileNo}.yaml`);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('reads the simulated machines without the agent\'s secrets: an unset ${VAR} outside demo: does not stop it', () => {
+    const file = write(`${yamlOf(['sources.0.password', '${MQTT_PASSWORD}'])}\ndemo:\n  machines:\n    - path: demo/line1/press1\n`);
+    expect(() => loadConfig(file, {})).toThrow(/MQTT_PASSWORD/);
+    const demo = loadDemoSection(file, {});
+    expect(demo.machines.map((m) => m.path)).toEqual(['demo/line1/press1']);
+    expect(demo.publishInterval).toBe(1000);
+  });
+
+  it('names a misspelt key of the section by its full path and line', () => {
+    const file = write('demo:\n  machines:\n    - path: demo/line1/press1\n      partsPerMinut: 30\n');
+    const err = thrown(() => loadDemoSection(file, {}));
+    expect(err.code).toBe('YW_ERR_CONFIG_INVALID');
+    expect(err.message).toContain('demo.machines[0].partsPerMinut (line 4): unknown key (did you mean "partsPerMinute"?)');
   });
 });
 
