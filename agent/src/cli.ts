@@ -36,6 +36,9 @@ Commands:
                                       later gets their history); TIME: 2026-03-01 (midnight UTC, not the site's),
                                       an ISO 8601 instant with Z or an offset (2026-03-01T00:00+01:00), or epoch ms;
                                       --to defaults to now. Resumes an interrupted run
+  simulate --config FILE [--broker URL] [--username NAME] [--password-file FILE]
+                                      only the simulated machines of the config's demo: section, publishing
+                                      to a broker of your own (default: the demo.broker address)
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed
@@ -204,6 +207,9 @@ async function main(argv: string[]): Promise<void> {
         to: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'give-up-after': { type: 'string' },
+        broker: { type: 'string' },
+        username: { type: 'string' },
+        'password-file': { type: 'string' },
       },
     });
   } catch (err) {
@@ -260,6 +266,16 @@ async function main(argv: string[]): Promise<void> {
             : '') +
           `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
       );
+      return;
+    }
+    case 'simulate': {
+      if (!values.config) usageError('simulate needs --config FILE (its demo: section lists the simulated machines)');
+      const demo = (await import('./config/load.js')).loadDemoSection(values.config);
+      const logger = createLogger({ level: 'info' });
+      const { runSimulate } = await import('./wiring/simulate.js');
+      const { url, simulator } = runSimulate(demo, { broker: values.broker, username: values.username, passwordFile: values['password-file'] }, logger);
+      onSignals(() => simulator.stop());
+      process.stdout.write(`yieldwatch simulate: ${demo.machines.length} simulated machines publishing to ${url} every ${demo.publishInterval / 1000} s on ${demo.topic}\n`);
       return;
     }
     case 'replay': {

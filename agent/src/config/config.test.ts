@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { YieldwatchError, type ErrorCode } from '../core/errors.js';
 import { renderJsonSchema, renderReference } from './generate-docs.js';
-import { loadConfig, validateConfig, type LoadedConfig } from './load.js';
+import { loadConfig, loadDemoSection, validateConfig, type LoadedConfig } from './load.js';
 import { siteCalendars } from './site-calendars.js';
 import { configWarnings } from './warnings.js';
 import { machineSignals } from './machine-signals.js';
@@ -472,6 +472,27 @@ describe('environment', () => {
     expect((load(text, { MQTT_PASSWORD: 'file', YIELDWATCH_SOURCES__0__PASSWORD: 'env' }).config.sources[0] as MqttSourceConfig).password).toBe('env');
   });
 
+  it('fills ${VAR} from the file VAR_FILE names (a container secret), without its trailing newline', () => {
+    const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
+    const secret = join(tmp, 'mqtt_password');
+    writeFileSync(secret, 'from a file\n');
+    expect((load(text, { MQTT_PASSWORD_FILE: secret }).config.sources[0] as MqttSourceConfig).password).toBe('from a file');
+  });
+
+  it('refuses VAR_FILE naming a missing file, and VAR and VAR_FILE set together, naming the key', () => {
+    const text = yamlOf(['sources.0.password', '${MQTT_PASSWORD}']);
+    const missing = thrown(() => load(text, { MQTT_PASSWORD_FILE: join(tmp, 'no-such-secret') }));
+    expect(missing.code).toBe('YW_ERR_CONFIG_ENV');
+    expect(missing.message).toContain('sources[0].password');
+    expect(missing.message).toContain('MQTT_PASSWORD_FILE');
+    const secret = join(tmp, 'mqtt_password_both');
+    writeFileSync(secret, 'in the file');
+    const both = thrown(() => load(text, { MQTT_PASSWORD: 'in the env', MQTT_PASSWORD_FILE: secret }));
+    expect(both.code).toBe('YW_ERR_CONFIG_ENV');
+    expect(both.message).toContain('both MQTT_PASSWORD and MQTT_PASSWORD_FILE');
+    expect(both.message).not.toContain('in the file');
+  });
+
   it('reads YIELDWATCH_API__PORT=9090 as a number and creates keys the file does not have', () => {
     const { config } = load(yamlOf(), { YIELDWATCH_API__PORT: '9090', YIELDWATCH_AGENT__LOG_LEVEL: 'debug' });
     expect(config.api.port).toBe(9090);
@@ -482,6 +503,29 @@ describe('environment', () => {
   it('names the variable when a YIELDWATCH_* variable matches no key', () => {
     const err = thrown(() => load(yamlOf(), { YIELDWATCH_KPI__WINDOW: '1m' }));
     expect(err.message).toContain('kpi.window (set by YIELDWATCH_KPI__WINDOW): unknown key');
+  });
+});
+
+describe('the demo: section alone (yieldwatch simulate)', () => {
+  const write = (text: string): string => {
+    const file = join(tmp, `demo-${++fileNo}.yaml`);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('reads the simulated machines without the agent\'s secrets: an unset ${VAR} outside demo: does not stop it', () => {
+    const file = write(`${yamlOf(['sources.0.password', '${MQTT_PASSWORD}'])}\ndemo:\n  machines:\n    - path: demo/line1/press1\n`);
+    expect(() => loadConfig(file, {})).toThrow(/MQTT_PASSWORD/);
+    const demo = loadDemoSection(file, {});
+    expect(demo.machines.map((m) => m.path)).toEqual(['demo/line1/press1']);
+    expect(demo.publishInterval).toBe(1000);
+  });
+
+  it('names a misspelt key of the section by its full path and line', () => {
+    const file = write('demo:\n  machines:\n    - path: demo/line1/press1\n      partsPerMinut: 30\n');
+    const err = thrown(() => loadDemoSection(file, {}));
+    expect(err.code).toBe('YW_ERR_CONFIG_INVALID');
+    expect(err.message).toContain('demo.machines[0].partsPerMinut (line 4): unknown key (did you mean "partsPerMinute"?)');
   });
 });
 

@@ -309,6 +309,13 @@ variable. The result is always a string, so use placeholders for strings (passwo
 names, URLs, paths) and the overrides below for numbers and booleans. Keys and YAML comments
 are not substituted.
 
+When \`VAR\` is not set but \`VAR_FILE\` is, the placeholder takes the content of the file it
+names, without one trailing newline: how containers receive secrets (Docker and Compose
+secrets under \`/run/secrets/\`, Kubernetes secret volumes), so that a password never sits in
+the environment. \`MQTT_PASSWORD_FILE=/run/secrets/mqtt_password\` fills \`\${MQTT_PASSWORD}\`.
+Setting both \`VAR\` and \`VAR_FILE\`, or naming a file that cannot be read, stops loading with
+\`YW_ERR_CONFIG_ENV\`.
+
 \`\`\`yaml
 sources:
   - type: mqtt

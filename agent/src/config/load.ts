@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument 
 import type { z } from 'zod';
 import { YieldwatchError } from '../core/errors.js';
 import { isSecretKey, isSecretPath, urlOrigin } from '../core/secrets.js';
+import { simulatorSchema, type SimulatorConfig } from '../simulator/config.js';
 import { configSchema, materialLibrarySchema, type Config } from './schema.js';
 
 const ENV_PREFIX = 'YIELDWATCH_';
@@ -24,7 +25,7 @@ type OnMissing = (path: (string | number)[], name: string) => void;
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], onMissing: OnMissing): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_RE, (_m, name: string, def: string | undefined) => {
-      const v = env[name];
+      const v = envOrFile(env, name, path);
       if (v !== undefined) return v;
       if (def !== undefined) return def;
       onMissing(path, name);
@@ -38,11 +39,34 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | numb
   return value;
 }
 
+/**
+ * `VAR`, or the content of the file `VAR_FILE` names: the convention of container images, where
+ * secrets arrive as files (`/run/secrets/...`) and a password in the environment would show in
+ * `docker inspect`. One trailing newline is dropped, as `echo` and editors add it.
+ */
+function envOrFile(env: NodeJS.ProcessEnv, name: string, path: KeyPath): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined) return env[name];
+  if (env[name] !== undefined) {
+    // Which one was meant cannot be guessed; a silent choice would hide a stale secret.
+    throw new YieldwatchError('YW_ERR_CONFIG_ENV', `Config key ${formatPath(path)} uses \${${name}}, and both ${name} and ${name}_FILE are set; expected only one of them.`);
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new YieldwatchError(
+      'YW_ERR_CONFIG_ENV',
+      `Config key ${formatPath(path)} uses \${${name}}, read from ${name}_FILE=${file}, which cannot be read: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 function missingEnv(path: KeyPath, name: string, where: string): YieldwatchError {
   return new YieldwatchError(
     'YW_ERR_CONFIG_ENV',
     `Config key ${formatPath(path)}${where} uses \${${name}}, but the environment variable ${name} is not set; ` +
-      `expected ${name} to be set, or a default written as \${${name}:-default}.`,
+      `expected ${name} to be set, or a default written as \${${name}:-default}, or ${name}_FILE naming a file that holds the value.`,
   );
 }
 
@@ -451,4 +475,24 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const config = validateConfig(doc, file, hints);
   const dataDir = isAbsolute(config.agent.dataDir) ? config.agent.dataDir : resolve(baseDir, config.agent.dataDir);
   return materialLibraryVersion !== undefined ? { config, baseDir, dataDir, materialLibraryVersion } : { config, baseDir, dataDir };
+}
+
+/**
+ * Only the `demo:` section of a config file, for `yieldwatch simulate`: the simulators need
+ * nothing else, and the rest of the file may name secrets (`${MQTT_PASSWORD}` of the agent's
+ * source) that the simulators' container does not have. `${VAR}` in the section is filled as usual.
+ */
+export function loadDemoSection(file: string, env: NodeJS.ProcessEnv = process.env): SimulatorConfig {
+  const { value: parsed, lineOf } = readYaml(file, 'the configuration file');
+  const section = isPlainObject(parsed) ? parsed.demo : undefined;
+  if (section === undefined) {
+    throw new YieldwatchError('YW_ERR_CONFIG_INVALID', `Invalid configuration in ${file} (1 problem; ${REFERENCE_HINT}):\n  - demo: required key is missing; expected the simulated machines (a \`demo:\` section)`);
+  }
+  const doc = substituteEnv(section, env, ['demo']);
+  const knownKeys = new Map<string, readonly string[]>();
+  const res = simulatorSchema.safeParse(doc, { error: configErrorMap(knownKeys) });
+  if (res.success) return res.data;
+  const issues = res.error.issues.map((i) => ({ ...i, path: ['demo', ...i.path] }));
+  const prefixed = new Map([...knownKeys].map(([k, v]) => [k === '(root)' ? 'demo' : `demo${k.startsWith('[') ? '' : '.'}${k}`, v]));
+  throw invalid(file, issues, { demo: doc }, { lineOf, knownKeys: prefixed });
 }

@@ -5,7 +5,7 @@
 export const ERROR_CODES = {
   YW_ERR_CONFIG_INVALID: 'The configuration does not match the schema.',
   YW_ERR_CONFIG_READ: 'The configuration file could not be read or is not valid YAML.',
-  YW_ERR_CONFIG_ENV: 'A ${VAR} placeholder names an environment variable that is not set.',
+  YW_ERR_CONFIG_ENV: 'A ${VAR} placeholder names an environment variable that is not set, or a VAR_FILE that cannot be read.',
   YW_ERR_STORE_OPEN: 'The local store could not be opened or migrated.',
   YW_ERR_STORE_VERSION: 'The local store was written by a newer yieldwatch.',
   YW_ERR_REPLAY_INPUT: 'A line of the replay input is not a recorded message.',

@@ -17,6 +17,9 @@ export interface SimulatorOptions {
   autoPublish?: boolean;
   /** MQTT client id; defaults to `yieldwatch-simulator-<pid>-<n>`, unique per simulator in the process. */
   clientId?: string;
+  /** Credentials for a broker with a password file (Mosquitto); the embedded broker needs none. */
+  username?: string;
+  password?: string;
 }
 
 /** A running simulator: its machines, its MQTT client and its timer. */
@@ -83,6 +86,8 @@ export function startSimulator(cfg: SimulatorConfig, opts: SimulatorOptions): Si
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: 5000,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
   });
 
   // Connection trouble is logged once per outage, not once per reconnect attempt or message.
