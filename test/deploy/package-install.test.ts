@@ -49,7 +49,8 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 // but better-sqlite3 builds from source (minutes on 2 cores) where its prebuilt binary cannot be fetched.
 describe('the npm package', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'yw-package-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  // The installed tree is ~250 MB in ~20,000 files: removing it takes tens of seconds on a busy machine.
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }), 300_000);
 
   it('packs without tests, installs into a fresh prefix, and `yieldwatch demo` serves KPIs from a folder outside the package, writing only to the user\'s state folder', { timeout: 900_000 }, async () => {
     const packed = await run('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: packageRoot() });
