@@ -60,6 +60,11 @@ export default tseslint.config(
     },
   },
   {
+    // The launcher is plain JavaScript run by Node.js (its globals are not the browser's).
+    files: ['bin/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
+  },
+  {
     files: ['test/**/*.ts', '**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },

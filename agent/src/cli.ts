@@ -10,6 +10,7 @@ import { packageRoot } from './core/package-root.js';
 import { loadConfigIsolated } from './config/load-isolated.js';
 import { configWarnings } from './config/warnings.js';
 import { runDemo } from './demo.js';
+import { demoEnv } from './wiring/demo-data-dir.js';
 import { ROLES, type Role } from './api/auth/roles.js';
 import { UserFile } from './api/auth/users.js';
 import { createLogger } from './observe/logger.js';
@@ -20,7 +21,10 @@ const USAGE = `Usage: yieldwatch <command> [options]
 
 Commands:
   start --config FILE                 run the agent
-  demo [--config FILE]                simulated machines, embedded broker, agent and API (default config: config/demo.yaml)
+  demo [--config FILE] [--data-dir DIR]
+                                      simulated machines, embedded broker, agent and API (default config: config/demo.yaml);
+                                      its store, reports and PKI go to DIR, else agent.dataDir of --config FILE, else
+                                      $XDG_STATE_HOME/yieldwatch/demo (~/.local/state/yieldwatch/demo)
   dashboard --config FILE             the central dashboard over the InfluxDB the agents write to (config key central)
   replay --config FILE --input FILE [--output FILE]
                                       run recorded MQTT messages (JSON lines) through the KPI pipeline
@@ -210,6 +214,7 @@ async function main(argv: string[]): Promise<void> {
         broker: { type: 'string' },
         username: { type: 'string' },
         'password-file': { type: 'string' },
+        'data-dir': { type: 'string' },
       },
     });
   } catch (err) {
@@ -244,7 +249,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      const loaded = await loadConfigIsolated(values.config ?? join(packageRoot(), 'config', 'demo.yaml'));
+      const env = demoEnv({ dataDir: values['data-dir'], config: values.config, cwd: process.cwd() }, process.env);
+      const loaded = await loadConfigIsolated(values.config ?? join(packageRoot(), 'config', 'demo.yaml'), env);
       const logger = createLogger({ level: loaded.config.agent.logLevel });
       // Signals are handled from the start: Ctrl-C while the demo is still starting also stops it cleanly.
       let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
@@ -264,6 +270,7 @@ async function main(argv: string[]): Promise<void> {
           (loaded.config.reports.schedules.length > 0
             ? `  Scheduled reports (${loaded.config.reports.schedules.map((s) => s.id).join(', ')}) go to ${demo.agent.reports.folder}; those that came due while the demo was stopped (up to a week back) are written now.\n`
             : '') +
+          `  Data (store, reports, PKI): ${loaded.dataDir}   (elsewhere: yieldwatch demo --data-dir DIR)\n` +
           `  Metrics: ${url}/metrics   Press Ctrl-C to stop.\n\n`,
       );
       return;

@@ -57,8 +57,9 @@ export async function runDemo(loaded: LoadedConfig, logger: Logger): Promise<Run
     }
   }
   // The demo's sources read from the embedded broker and OPC UA server, wherever they ended up listening.
+  // Their PKI is the demo's own, in its data folder: the config file may lie in an installed package that is not ours to write.
   const sources = config.sources.map((s) =>
-    s.type === 'mqtt' ? { ...s, url: broker.url } : s.type === 'opcua' && opcua ? { ...s, endpointUrl: opcua.endpointUrl } : s,
+    s.type === 'mqtt' ? { ...s, url: broker.url } : s.type === 'opcua' && opcua ? { ...s, endpointUrl: opcua.endpointUrl, pkiDir: join(loaded.dataDir, 'pki') } : s,
   );
   // MQTT sinks aimed at a loopback broker mean the embedded one: they publish wherever it ended up listening.
   const loopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
