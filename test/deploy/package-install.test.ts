@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,8 +45,24 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/**
+ * better-sqlite3's prebuilt binary for this Node.js, made from the one `npm ci` built for the
+ * checkout, in the folder and under the name its installer (prebuild-install) looks for before it
+ * downloads (`npm_config_better_sqlite3_local_prebuilds`; deploy/README.md, "What needs a
+ * compiler"). Without it the install compiles SQLite from source where GitHub is out of reach:
+ * minutes on 2 cores, and what `npm ci` already did.
+ */
+function localPrebuild(dir: string): string {
+  const pkg = join(packageRoot(), 'node_modules', 'better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string };
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+  execFileSync('tar', ['-czf', file, '-C', pkg, 'build/Release/better_sqlite3.node']);
+  return dir;
+}
+
 // `npm install -g` of the packed tarball, as a user does it: the npm cache is warm after `npm ci`,
-// but better-sqlite3 builds from source (minutes on 2 cores) where its prebuilt binary cannot be fetched.
+// and better-sqlite3's binary comes from a local prebuild, as on a site without a compiler.
 describe('the npm package', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'yw-package-'));
   // The installed tree is ~250 MB in ~20,000 files: removing it takes tens of seconds on a busy machine.
@@ -65,8 +81,16 @@ describe('the npm package', () => {
     expect(paths.filter((p) => /\.test\.tsx?$|\.test\.js$/.test(p) || p.startsWith('test/') || p.startsWith('agent/') || p.startsWith('data/'))).toEqual([]);
 
     const prefix = join(tmp, 'prefix');
-    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(tmp, filename)], { cwd: tmp, env: cleanEnv({}) });
+    const prebuilds = localPrebuild(join(tmp, 'prebuilds'));
+    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', join(tmp, filename)], {
+      cwd: tmp,
+      env: cleanEnv({ npm_config_better_sqlite3_local_prebuilds: prebuilds }),
+    });
     expect(installed.code, installed.out).toBe(0);
+    // Installed from the prebuild, not compiled: no node-gyp build folder beside the binary.
+    const sqlite = join(prefix, 'lib', 'node_modules', 'yieldwatch', 'node_modules', 'better-sqlite3');
+    expect(existsSync(join(sqlite, 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
+    expect(existsSync(join(sqlite, 'build', 'Release', 'obj.target')), installed.out.slice(-3000)).toBe(false);
     const pkg = join(prefix, 'lib', 'node_modules', 'yieldwatch');
     const before = snapshot(pkg);
 
