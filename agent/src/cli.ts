@@ -43,6 +43,14 @@ Commands:
   simulate --config FILE [--broker URL] [--username NAME] [--password-file FILE]
                                       only the simulated machines of the config's demo: section, publishing
                                       to a broker of your own (default: the demo.broker address)
+  backup --config FILE --out FILE     one file with the store (SQLite online backup, while the agent runs), the users
+                                      file, the OPC UA PKI folders and the config, with a manifest of SHA-256 sums;
+                                      it holds private keys and password hashes: keep it secret
+  restore --in FILE --data-dir DIR [--pki-dir DIR] [--config-out FILE] [--force]
+                                      check a backup (SHA-256 of every member, schema version, integrity_check) and
+                                      put it in place: store and users in DIR, PKI in --pki-dir (default DIR/pki), the
+                                      config pointed at them in --config-out; refuses targets that are not empty
+                                      unless --force (stop the agent first)
   check-config FILE                   validate a config file
   opcua trust ENDPOINT (--config FILE [--source ID] | --pki DIR) [--fingerprint SHA256 | --yes]
                                       show an OPC UA server's certificate and trust it once confirmed
@@ -215,6 +223,10 @@ async function main(argv: string[]): Promise<void> {
         username: { type: 'string' },
         'password-file': { type: 'string' },
         'data-dir': { type: 'string' },
+        in: { type: 'string' },
+        'pki-dir': { type: 'string' },
+        'config-out': { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -336,6 +348,21 @@ async function main(argv: string[]): Promise<void> {
         signal: abort.signal,
       });
       return process.exit(code);
+    }
+    case 'backup': {
+      if (!values.config || !values.out) usageError('backup needs --config FILE (the agent\'s) and --out FILE');
+      const loaded = await loadConfig(values.config);
+      const { describeBackup, runBackup } = await import('./wiring/backup.js');
+      const manifest = await runBackup({ ...loaded, configFile: values.config, out: values.out });
+      process.stdout.write(describeBackup(values.out, manifest));
+      return;
+    }
+    case 'restore': {
+      if (!values.in || !values['data-dir']) usageError('restore needs --in FILE and --data-dir DIR');
+      const { describeRestore, runRestore } = await import('./wiring/restore.js');
+      const restored = await runRestore({ in: values.in, dataDir: values['data-dir'], pkiDir: values['pki-dir'], configOut: values['config-out'], force: values.force === true });
+      process.stdout.write(describeRestore(values.in, restored));
+      return;
     }
     case 'check-config': {
       const file = positionals[0] ?? values.config;

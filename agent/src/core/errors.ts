@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   YW_ERR_CONFIG_ENV: 'A ${VAR} placeholder names an environment variable that is not set, or a VAR_FILE that cannot be read.',
   YW_ERR_STORE_OPEN: 'The local store could not be opened or migrated.',
   YW_ERR_STORE_VERSION: 'The local store was written by a newer yieldwatch.',
+  YW_ERR_BACKUP_ARCHIVE: 'The backup file is not a yieldwatch backup, or it is damaged or truncated.',
+  YW_ERR_RESTORE_TARGET: 'The folders or file a restore would write to are not empty; nothing was changed.',
   YW_ERR_REPLAY_INPUT: 'A line of the replay input is not a recorded message.',
   YW_ERR_API_LISTEN: 'The HTTP API could not listen on its address.',
   YW_ERR_API_OPEN: 'The HTTP API would listen where other machines reach it without any user or token.',
