@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AlertJson, EntryJson, MachineListItem, OverviewJson, WindowJson } from '../../agent/src/api/contract.js';
 import { UserFile } from '../../agent/src/api/auth/users.js';
 import { MIGRATIONS } from '../../agent/src/store/migrations.js';
+import { runRestore } from '../../agent/src/wiring/restore.js';
 import { startAedesBroker, type AedesBroker } from '../helpers/aedes-broker.js';
 import { mqttConnected, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { freePort } from '../helpers/free-port.js';
@@ -145,7 +146,7 @@ describe('yieldwatch backup and restore', () => {
     expect(statSync(join(fresh, 'data', 'users.json')).mode & 0o777).toBe(0o600);
     const rc = parse(readFileSync(restoredConfig, 'utf8')) as { agent: { dataDir: string }; sources: { pkiDir?: string }[] };
     expect([rc.agent.dataDir, rc.sources[1]!.pkiDir]).toEqual(['./data', './data/pki']);
-    expect((await cli(['user', 'list', '--config', restoredConfig])).output).toMatch(/^anna\toperator\t/m);
+    expect(new UserFile(join(fresh, 'data', 'users.json')).list().map((u) => [u.name, u.role])).toEqual([['anna', 'operator']]);
 
     // The restored agent, its MQTT source pointed where nothing answers (it must not take the original's session).
     const port2 = await freePort();
@@ -179,7 +180,13 @@ describe('yieldwatch backup and restore', () => {
     expect(item(overviewB, SPIKY)).toEqual(item(overviewA, SPIKY));
     expect(item(overviewB, OPCUA)).toEqual(item(overviewA, OPCUA));
 
-    // Refused, each with its code, and the target left as it was.
+    // Refused, each with its code, and the target left as it was: a truncated file through the
+    // command, then a tampered member, a store of a newer schema and a taken target.
+    const bytes = readFileSync(out);
+    writeFileSync(join(dir, 'truncated.tgz'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const truncated = await cli(['restore', '--in', join(dir, 'truncated.tgz'), '--data-dir', join(dir, 'r1')]);
+    expect(truncated.code).toBe(1);
+    expect(truncated.output).toMatch(/truncated or damaged\.\n\[YW_ERR_BACKUP_ARCHIVE\]/);
     const unpacked = join(dir, 'unpacked');
     mkdirSync(unpacked);
     await extract({ file: out, cwd: unpacked });
@@ -189,24 +196,19 @@ describe('yieldwatch backup and restore', () => {
       await createTar({ gzip: true, file: join(dir, name), cwd: unpacked, portable: true }, members);
       return join(dir, name);
     };
-    const bytes = readFileSync(out);
-    writeFileSync(join(dir, 'truncated.tgz'), bytes.subarray(0, Math.floor(bytes.length / 2)));
     const usersFile = join(unpacked, 'users', 'users.json');
     const tampered = await repack('tampered.tgz', () => writeFileSync(usersFile, readFileSync(usersFile, 'utf8').replace('anna', 'mall')));
     writeFileSync(usersFile, readFileSync(usersFile, 'utf8').replace('mall', 'anna'));
     const manifestFile = join(unpacked, 'manifest.json');
     const newer = await repack('newer.tgz', () => writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), schemaVersion: MIGRATIONS.length + 1 })));
-    const refusals = await Promise.all([
-      cli(['restore', '--in', join(dir, 'truncated.tgz'), '--data-dir', join(dir, 'r1')]),
-      cli(['restore', '--in', tampered, '--data-dir', join(dir, 'r2')]),
-      cli(['restore', '--in', newer, '--data-dir', join(dir, 'r3')]),
-      cli(['restore', '--in', out, '--data-dir', join(fresh, 'data')]),
-    ]);
-    expect(refusals.map((r) => r.code)).toEqual([1, 1, 1, 1]);
-    expect(refusals[0]!.output).toMatch(/truncated or damaged\.\n\[YW_ERR_BACKUP_ARCHIVE\]/);
-    expect(refusals[1]!.output).toMatch(/users\/users\.json does not match its SHA-256.*\n\[YW_ERR_BACKUP_ARCHIVE\]/);
-    expect(refusals[2]!.output).toMatch(new RegExp(`schema version ${MIGRATIONS.length + 1} .*newer than this yieldwatch knows \\(${MIGRATIONS.length}\\).*\\n\\[YW_ERR_STORE_VERSION\\]`));
-    expect(refusals[3]!.output).toMatch(/already holds something; nothing was changed.*\n\[YW_ERR_RESTORE_TARGET\]/);
+    await expect(runRestore({ in: tampered, dataDir: join(dir, 'r2') })).rejects.toMatchObject({ code: 'YW_ERR_BACKUP_ARCHIVE', message: expect.stringMatching(/users\/users\.json does not match its SHA-256/) });
+    await expect(runRestore({ in: newer, dataDir: join(dir, 'r3') })).rejects.toMatchObject({
+      code: 'YW_ERR_STORE_VERSION',
+      message: expect.stringMatching(new RegExp(`schema version ${MIGRATIONS.length + 1} .*newer than this yieldwatch knows \\(${MIGRATIONS.length}\\)`)),
+    });
+    const storeBefore = readFileSync(join(fresh, 'data', 'yieldwatch.db'));
+    await expect(runRestore({ in: out, dataDir: join(fresh, 'data') })).rejects.toMatchObject({ code: 'YW_ERR_RESTORE_TARGET', message: expect.stringMatching(/already holds something; nothing was changed/) });
+    expect(readFileSync(join(fresh, 'data', 'yieldwatch.db'))).toEqual(storeBefore);
     for (const r of ['r1', 'r2', 'r3']) expect(readdirSync(join(dir, r)), r).toEqual([]);
   });
 });
