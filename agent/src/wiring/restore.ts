@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { extract } from 'tar';
 import { parseDocument } from 'yaml';
 import { YieldwatchError } from '../core/errors.js';
@@ -35,10 +35,13 @@ function isEmptyTarget(path: string): boolean {
   return statSync(path).isDirectory() && readdirSync(path).length === 0;
 }
 
-/** A path as a config file beside `configFile` writes it: relative, so the folder can move as a whole. */
+/**
+ * A path as the restored config writes it: relative when it lies under the config's folder (the
+ * folder can then move as a whole), absolute otherwise (`/var/lib/yieldwatch`, not `../../var/...`).
+ */
 function fromConfig(configFile: string, path: string): string {
   const rel = relative(dirname(configFile), path);
-  return rel === '' ? '.' : rel.startsWith('..') ? rel : `./${rel}`;
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : `./${rel}`;
 }
 
 /** Unpacks the archive; a damaged gzip stream or tar header, or a file cut short, is an error here. */
