@@ -59,6 +59,8 @@ function materialLibraryFile(configFile: string, baseDir: string): string | unde
  */
 export async function runBackup(o: BackupInput): Promise<BackupManifest> {
   const out = resolve(o.out);
+  // A scheduled backup may be the first to write to its folder: made private, as the file will be.
+  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
   const stage = mkdtempSync(join(dirname(out), '.yieldwatch-backup-'));
   const partial = `${out}.partial-${process.pid}`;
   try {

@@ -163,7 +163,7 @@ export function describeRestore(file: string, r: RestoreResult): string {
     ...(r.pki.length > 0 ? r.pki.map((p) => `  pki     ${p.dir} (OPC UA source ${p.sources.join(', ')})`) : ['  pki     (none in the backup)']),
     r.config !== undefined
       ? `  config  ${r.config}${r.materialLibrary !== undefined ? ` and ${r.materialLibrary}` : ''} (agent.dataDir${r.pki.length > 0 ? ', pkiDir' : ''} pointed at the restored folders); start it with: yieldwatch start --config ${r.config}`
-      : `  config  not written (give --config-out FILE); in your config set agent.dataDir to ${r.store.slice(0, -'/yieldwatch.db'.length)}${r.pki.length > 0 ? ' and the OPC UA sources\' pkiDir to the folders above' : ''}`,
+      : `  config  not written (give --config-out FILE); in your config set agent.dataDir to ${dirname(r.store)}${r.pki.length > 0 ? ' and the OPC UA sources\' pkiDir to the folders above' : ''}`,
   ];
   return `${lines.join('\n')}\n`;
 }
