@@ -209,10 +209,14 @@ describe('yieldwatch backup and restore', () => {
       code: 'YW_ERR_STORE_VERSION',
       message: expect.stringMatching(new RegExp(`schema version ${MIGRATIONS.length + 1} .*newer than this yieldwatch knows \\(${MIGRATIONS.length}\\)`)),
     });
+    // Not a backup at all: a YAML file, and a tar.gz without a manifest.
+    await expect(runRestore({ in: configFile, dataDir: join(dir, 'r5') })).rejects.toMatchObject({ code: 'YW_ERR_BACKUP_ARCHIVE', message: expect.stringMatching(/does not unpack/) });
+    await createTar({ gzip: true, file: join(dir, 'foreign.tgz'), cwd: unpacked }, ['config']);
+    await expect(runRestore({ in: join(dir, 'foreign.tgz'), dataDir: join(dir, 'r6') })).rejects.toMatchObject({ code: 'YW_ERR_BACKUP_ARCHIVE', message: expect.stringMatching(/it has no manifest\.json/) });
     const storeBefore = readFileSync(join(fresh, 'data', 'yieldwatch.db'));
     await expect(runRestore({ in: out, dataDir: join(fresh, 'data') })).rejects.toMatchObject({ code: 'YW_ERR_RESTORE_TARGET', message: expect.stringMatching(/already holds something; nothing was changed/) });
     expect(readFileSync(join(fresh, 'data', 'yieldwatch.db'))).toEqual(storeBefore);
-    for (const r of ['r1', 'r2', 'r3']) expect(readdirSync(join(dir, r)), r).toEqual([]);
+    for (const r of ['r1', 'r2', 'r3', 'r5', 'r6']) expect(readdirSync(join(dir, r)), r).toEqual([]);
 
     // --force replaces a store, drops the WAL left beside it (it would be applied to the restored file) and the users file.
     const again = join(dir, 'r4');
