@@ -21,6 +21,9 @@ const STRICT: ValidatorSettings = {
   instructionWorkdirRelative: ValidationSeverity.ERROR,
 };
 
+/** TARGETARCH of linux/amd64, linux/arm64 and linux/arm/v7, the platforms the image is built for. */
+const PLATFORM_ARCHS = ['amd64', 'arm64', 'arm'];
+
 interface Instruction {
   keyword: string;
   args: string;
@@ -48,8 +51,13 @@ function ownRules(text: string): string[] {
   for (const stage of all) {
     const from = stage[0]!.args.split(/\s+/).filter((w) => !w.startsWith('--'));
     const [image, as, name] = from;
+    // A stage per target platform (`node-${TARGETARCH}`): each of the three must be a stage of this file.
+    const perPlatform = PLATFORM_ARCHS.map((a) => image!.replace('${TARGETARCH}', a));
+    if (image!.includes('${TARGETARCH}')) {
+      for (const stage of perPlatform) if (!names.has(stage)) findings.push(`FROM ${image}: no stage ${stage}`);
+    }
     // An exact release (24.22.3, optionally with a variant) or a digest: a rebuild gets the same base.
-    if (!names.has(image!) && !/:\d+\.\d+\.\d+(-[\w.-]+)?$|@sha256:[0-9a-f]{64}$/.test(image!)) findings.push(`FROM ${image} is not pinned to an exact version`);
+    else if (!names.has(image!) && !/:\d+\.\d+\.\d+(-[\w.-]+)?$|@sha256:[0-9a-f]{64}$/.test(image!)) findings.push(`FROM ${image} is not pinned to an exact version`);
     if (as?.toUpperCase() === 'AS' && name !== undefined) names.add(name);
     for (const ins of stage) {
       if (ins.keyword === 'ADD' && /\b(https?|ftp):\/\/|git@/.test(ins.args)) findings.push(`ADD of a URL: ${ins.args}`);
@@ -75,7 +83,8 @@ describe('deploy/Dockerfile', () => {
   it('pins every base image, runs as a non-root user, checks /readyz, adds no URL, and has the CLI as entrypoint with the data volume', () => {
     expect(ownRules(DOCKERFILE)).toEqual([]);
     // Each rule catches its own breach.
-    expect(ownRules(DOCKERFILE.replace(/node:24\.\d+\.\d+-bookworm-slim AS install/, 'node:24-bookworm-slim AS install'))).toEqual(['FROM node:24-bookworm-slim is not pinned to an exact version']);
+    expect(ownRules(DOCKERFILE.replace(/node:24\.\d+\.\d+-bookworm-slim AS node-arm64/, 'node:24-bookworm-slim AS node-arm64'))).toEqual(['FROM node:24-bookworm-slim is not pinned to an exact version']);
+    expect(ownRules(DOCKERFILE.replace(/^FROM \S+ AS node-arm$/m, ''))).toEqual(['FROM node-${TARGETARCH}: no stage node-arm', 'FROM node-${TARGETARCH}: no stage node-arm']);
     expect(ownRules(DOCKERFILE.replace(/^USER node$/m, 'USER root'))).toEqual(['the image runs as root']);
     expect(ownRules(DOCKERFILE.replace(/^HEALTHCHECK[^]*?\]\n/m, ''))).toEqual(['no HEALTHCHECK on /readyz']);
     expect(ownRules(`${DOCKERFILE}\nADD https://example.com/x.tgz /tmp/\n`)).toEqual(['ADD of a URL: https://example.com/x.tgz /tmp/']);
@@ -83,7 +92,8 @@ describe('deploy/Dockerfile', () => {
 
   it('copies into the packing stage every folder the npm package ships, so the image holds what `npm pack` gives', () => {
     const { files } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { files: string[] };
-    const copied = stages(DOCKERFILE)[0]!.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1).map((p) => p.replace(/^\.\//, '').replace(/\/$/, '')));
+    const pack = stages(DOCKERFILE).find((st) => /\bAS pack$/i.test(st[0]!.args))!;
+    const copied = pack.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1).map((p) => p.replace(/^\.\//, '').replace(/\/$/, '')));
     // dist/ is built in that stage from the sources (tsconfig.build.json), not copied.
     const shipped = files.filter((f) => !f.startsWith('!') && !f.startsWith('dist')).map((f) => f.split('/')[0]!);
     expect(shipped.filter((f) => !copied.includes(f))).toEqual([]);
