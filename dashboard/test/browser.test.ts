@@ -123,8 +123,10 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await shiftPick.selectOption(current!);
     await waitFor('the shift in the URL', () => new URL(page.url()).searchParams.get('from') === current, 5000);
     await page.getByRole('button', { name: 'Last hour' }).click();
+    await waitFor('the last hour in the URL', () => new URL(page.url()).searchParams.get('from') !== current, 5000);
     const before = new URL(page.url()).searchParams;
-    const box = (await chart.locator('.u-over').boundingBox())!;
+    // The new range draws the chart anew: its plot area has a box once that is done (null while it is replaced).
+    const box = await waitFor('the chart of the last hour', async () => (await chart.locator('.u-over').boundingBox()) ?? undefined, 10_000, 100);
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
