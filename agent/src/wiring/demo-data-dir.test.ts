@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoEnv, demoStateDir } from './demo-data-dir.js';
 
-const cwd = '/work/here';
+const cwd = '/srv/plant';
 const home = { HOME: '/home/anna' };
 const dataDir = (env: NodeJS.ProcessEnv) => Object.entries(env).filter(([k]) => /^YIELDWATCH_AGENT__DATA_?DIR$/i.test(k)).map(([, v]) => v);
 
@@ -16,7 +16,7 @@ describe('where `yieldwatch demo` writes', () => {
 
   it('--data-dir wins over the environment, however it spells the key, and is resolved against the working folder', () => {
     const env = demoEnv({ dataDir: 'mine', config: 'demo.yaml', cwd }, { ...home, YIELDWATCH_AGENT__DATADIR: '/elsewhere' });
-    expect(dataDir(env)).toEqual(['/work/here/mine']);
+    expect(dataDir(env)).toEqual(['/srv/plant/mine']);
   });
 
   it('an agent.dataDir from the environment or from a config named with --config is kept, as for any config', () => {
