@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { spawnAgent, mqttConnected, type AgentProcess } from '../helpers/agent-process.js';
+import { parseDuration } from '../../agent/src/core/duration.js';
 import { waitFor } from '../helpers/wait.js';
 import { storedWindows } from '../helpers/window-sums.js';
 import { startBroker, mosquittoBinary, mosquittoVersion } from './broker.js';
@@ -163,7 +164,7 @@ try {
 
   // The last windows are emitted once their lateness (10 s) is over, and saved by the next
   // commit; then each store is read for what it holds.
-  const longestCommitMs = Math.max(100, ...chosen.map((v) => (v.kpi.commitInterval === undefined ? 0 : Number.parseInt(v.kpi.commitInterval, 10) * 1000)));
+  const longestCommitMs = Math.max(100, ...chosen.map((v) => parseDuration(v.kpi.commitInterval ?? '0s') ?? 0));
   await new Promise((r) => setTimeout(r, 12_000 + longestCommitMs));
   for (const r of runs) r.agent.child.kill('SIGTERM');
   for (const r of runs) await r.agent.exited;
